@@ -1,0 +1,17 @@
+// node-red-node-test-helper, started once for the whole run against the Node-RED installed as a dev dependency.
+import helper from 'node-red-node-test-helper';
+import path from 'node:path';
+
+helper.init(require.resolve('node-red'), { telemetry: { enabled: false } } as Record<string, unknown>);
+
+/** The compiled node module, as Node-RED itself loads it from the package. */
+export function compiledNode(name: string): unknown {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(path.resolve(__dirname, '../../dist/nodes', `${name}.js`));
+}
+
+/** Node-RED's own Catch node, loaded beside ours to prove errors are Catch-able. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const catchNode: unknown = require('@node-red/nodes/core/common/25-catch.js');
+
+export { helper };
