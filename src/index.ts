@@ -7,3 +7,4 @@ export * from './errors/coded-error';
 export * from './placeholders/escaping';
 export * from './placeholders/template';
 export * from './placeholders/json-body';
+export * from './call/raw-event';

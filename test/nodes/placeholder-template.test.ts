@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { sampleCall } from '../../src/call/sample-call';
-import { catchNode, compiledNode, helper } from '../support/node-red-runtime';
+import { catchNode, nodeModule, helper } from '../support/node-red-runtime';
 
-const placeholderTemplate = [compiledNode('placeholder-template'), catchNode];
+const placeholderTemplate = [nodeModule('placeholder-template'), catchNode];
 
 interface Received {
     payload?: unknown;

@@ -4,10 +4,13 @@ import path from 'node:path';
 
 helper.init(require.resolve('node-red'), { telemetry: { enabled: false } } as Record<string, unknown>);
 
-/** The compiled node module, as Node-RED itself loads it from the package. */
-export function compiledNode(name: string): unknown {
+/**
+ * A node's runtime module, loaded from its TypeScript source (tsx compiles it on the fly), so node tests never
+ * depend on a build. The compiled package is exercised by test/package/.
+ */
+export function nodeModule(name: string): unknown {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path.resolve(__dirname, '../../dist/nodes', `${name}.js`));
+    return require(path.resolve(__dirname, '../../src/nodes', `${name}.ts`));
 }
 
 /** Node-RED's own Catch node, loaded beside ours to prove errors are Catch-able. */
