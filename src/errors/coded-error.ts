@@ -16,8 +16,10 @@ export type ErrorCode =
     | 'refused'
     | 'reset'
     | 'network'
+    | 'http-3xx'
     | 'http-4xx'
-    | 'http-5xx';
+    | 'http-5xx'
+    | 'store';
 
 export class CodedError extends Error {
     readonly code: ErrorCode;

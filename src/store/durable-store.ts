@@ -1,0 +1,89 @@
+import { CodedError } from '../errors/coded-error';
+
+/**
+ * A keyed collection of JSON-serialisable records that survives a crash: the outbox of "web service out" (requests
+ * not yet delivered) and the per-call tracking state of "call event in" are both kept in one.
+ *
+ * The contract is deliberately small so that a store on a distributed engine is an obvious second implementation.
+ * A Redis-backed store (the planned way to run several Node-RED instances) maps one to one:
+ * - one Redis hash per store (e.g. `ccaas:outbox:<node id>`) for the values, plus a sorted set beside it that keeps
+ *   the first-put order `load` promises; `put` is MULTI HSET + ZADD NX (score from INCR), `delete` is MULTI HDEL +
+ *   ZREM, `load` is ZRANGE then HMGET in pages (JSON.parse of each value), `close` waits for pending replies and
+ *   quits the connection;
+ * - "durable on resolve" means the reply came back from a server running `appendfsync always` (Redis batches the
+ *   fsync of one event-loop turn itself, which is the group commit the file store does by hand), optionally
+ *   followed by WAIT for replicas;
+ * - `recovery` reports the number of entries found and never a dropped tail: Redis repairs its own AOF on start;
+ * - what Redis adds and the file store does not need: a lease (SET NX PX per store) so two Node-RED instances do not
+ *   resume the same pending request.
+ */
+export interface DurableStore<V> {
+    /** What opening the store found; a node shows `recovery.summary` when something was dropped. */
+    readonly recovery: RecoveryReport;
+
+    /**
+     * Every live record, in the order its key was first put (putting an existing key again keeps its place; a key
+     * deleted and put again goes to the end), so a queue resumed from it keeps trigger order. Values are fresh
+     * copies parsed from the stored JSON: the caller validates their shape. Meant for start-up; later it also shows
+     * puts and deletes whose promise has not resolved yet.
+     */
+    load(): Promise<Map<string, V>>;
+
+    /** Resolves once the record is on disk (or on the replicas): a crash after that cannot lose it. */
+    put(key: string, value: V): Promise<void>;
+
+    /** Resolves once the removal is durable; deleting a key that is not there resolves at once. */
+    delete(key: string): Promise<void>;
+
+    /** Waits for every accepted put/delete to become durable, then releases the store. */
+    close(): Promise<void>;
+}
+
+export interface RecoveryReport {
+    /** Live entries after replaying what was intact. */
+    readonly entries: number;
+    /** Records (puts and deletes) replayed to get there. */
+    readonly records: number;
+    /** What was cut off at the first torn or corrupt record; absent when everything was intact. */
+    readonly dropped?: DroppedTail;
+    /** A compaction interrupted by a crash left its half-written file; it was deleted (the old log was intact). */
+    readonly discardedCompaction: boolean;
+    /** One line for node.warn/status, e.g. "recovered 41 entries, dropped 1 torn record at byte 8123". */
+    readonly summary: string;
+}
+
+export interface DroppedTail {
+    /** Byte offset in the log where the first bad record starts; the log was truncated to this length. */
+    readonly offset: number;
+    /** Bytes removed from the end of the log. */
+    readonly bytes: number;
+    /**
+     * Records lost: the bad one plus every intact-looking record after it (which cannot be trusted to follow a
+     * consistent history, so it is not applied). An unreadable remainder counts as one.
+     */
+    readonly records: number;
+    /**
+     * `torn`: nothing intact follows the bad record, the signature of a crash during the last write.
+     * `corrupt`: intact records follow it: damage from elsewhere (disk, a foreign write), or a power cut that
+     * persisted the pages of one multi-page write out of order.
+     */
+    readonly kind: 'torn' | 'corrupt';
+    /**
+     * Where the removed bytes were kept for inspection; only for `corrupt`, since a torn tail (one write cut short)
+     * holds nothing that was acknowledged.
+     */
+    readonly savedTo?: string;
+}
+
+/**
+ * The store cannot be used: the directory holds something that is not a store log, the same log is already open,
+ * or a write or flush failed. After a failed flush the store refuses further writes (the kernel may have dropped
+ * the unwritten pages, so retrying could acknowledge data that is not on disk); close it and open it again to
+ * continue from what is really on disk.
+ */
+export class StoreError extends CodedError {
+    constructor(message: string, options?: { cause?: unknown }) {
+        super('store', message, options);
+        this.name = 'StoreError';
+    }
+}

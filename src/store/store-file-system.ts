@@ -1,0 +1,87 @@
+import { promises as fs } from 'node:fs';
+
+/**
+ * The few file operations the file store needs. It exists so tests can count flushes (the cost group commit
+ * saves) and inject failures or pauses at an exact step; production uses `nodeFileSystem`.
+ */
+export interface StoreFileSystem {
+    makeDirectory(path: string): Promise<void>;
+    /** The whole file, or undefined when it does not exist. */
+    readFile(path: string): Promise<Buffer | undefined>;
+    /** Opens an existing file for positioned reads and writes. */
+    openExisting(path: string): Promise<StoreFile>;
+    /** Creates the file, or empties it when it exists. */
+    create(path: string): Promise<StoreFile>;
+    /** Replaces `to` with `from` in one step (POSIX rename). */
+    rename(from: string, to: string): Promise<void>;
+    /** Deletes the file; a missing file is not an error. */
+    remove(path: string): Promise<void>;
+    writeFile(path: string, data: Buffer): Promise<void>;
+    /** Makes a created or renamed name durable: without this a crash can forget the rename itself. */
+    syncDirectory(path: string): Promise<void>;
+}
+
+export interface StoreFile {
+    /** Writes all of `data` at `position`. */
+    write(data: Buffer, position: number): Promise<void>;
+    /** fdatasync: the data and the file length are on disk when this resolves. */
+    datasync(): Promise<void>;
+    truncate(length: number): Promise<void>;
+    close(): Promise<void>;
+}
+
+export const nodeFileSystem: StoreFileSystem = {
+    async makeDirectory(path) {
+        await fs.mkdir(path, { recursive: true });
+    },
+    async readFile(path) {
+        try {
+            return await fs.readFile(path);
+        } catch (error) {
+            if (errorCode(error) === 'ENOENT') return undefined;
+            throw error;
+        }
+    },
+    async openExisting(path) {
+        return wrapHandle(await fs.open(path, 'r+'));
+    },
+    async create(path) {
+        return wrapHandle(await fs.open(path, 'w+'));
+    },
+    rename: (from, to) => fs.rename(from, to),
+    async remove(path) {
+        await fs.rm(path, { force: true });
+    },
+    writeFile: (path, data) => fs.writeFile(path, data),
+    async syncDirectory(path) {
+        let directory: fs.FileHandle | undefined;
+        try {
+            directory = await fs.open(path, 'r');
+            await directory.sync();
+        } catch (error) {
+            // Windows cannot open or flush a directory handle; NTFS journals the rename itself there.
+            if (!['EISDIR', 'EPERM', 'EINVAL', 'EACCES'].includes(errorCode(error) ?? '')) throw error;
+        } finally {
+            await directory?.close();
+        }
+    },
+};
+
+function wrapHandle(handle: fs.FileHandle): StoreFile {
+    return {
+        async write(data, position) {
+            let written = 0;
+            while (written < data.length) {
+                const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
+                written += bytesWritten;
+            }
+        },
+        datasync: () => handle.datasync(),
+        truncate: (length) => handle.truncate(length),
+        close: () => handle.close(),
+    };
+}
+
+function errorCode(error: unknown): string | undefined {
+    return (error as NodeJS.ErrnoException | undefined)?.code;
+}
