@@ -1,8 +1,12 @@
-// node-red-node-test-helper, started once for the whole run against the Node-RED installed as a dev dependency.
+// node-red-node-test-helper, started once for the whole run. The runtime is the Node-RED installed as a dev
+// dependency unless NODE_RED_PATH names another one (the Node-RED 5 leg of npm run test:matrix).
 import helper from 'node-red-node-test-helper';
 import path from 'node:path';
 
-helper.init(require.resolve('node-red'), { telemetry: { enabled: false } } as Record<string, unknown>);
+/** The node-red package directory (or its entry file) the tests run against. */
+const runtimePath = process.env.NODE_RED_PATH ? require.resolve(path.resolve(process.env.NODE_RED_PATH)) : require.resolve('node-red');
+
+helper.init(runtimePath, { telemetry: { enabled: false } } as Record<string, unknown>);
 
 /**
  * A node's runtime module, loaded from its TypeScript source (tsx compiles it on the fly), so node tests never
@@ -13,8 +17,8 @@ export function nodeModule(name: string): unknown {
     return require(path.resolve(__dirname, '../../src/nodes', `${name}.ts`));
 }
 
-/** Node-RED's own Catch node, loaded beside ours to prove errors are Catch-able. */
+/** Node-RED's own Catch node, of the runtime under test, loaded beside ours to prove errors are Catch-able. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const catchNode: unknown = require('@node-red/nodes/core/common/25-catch.js');
+export const catchNode: unknown = require(require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [path.dirname(runtimePath)] }));
 
 export { helper };
