@@ -1,0 +1,114 @@
+import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import http from 'node:http';
+import https from 'node:https';
+import type { SecureContextOptions } from 'node:tls';
+import type { OutgoingRequest } from '../request/build-request';
+import { maskText } from '../request/masking';
+import { classifyFailure, statusFailure, type DeliveryOutcome, type ReceivedResponse } from './delivery-error';
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** A webhook answer is small; a receiver streaming without end must not fill the memory. */
+export const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+
+/** TLS options as the core `tls-config` node's addTLSOptions() fills them in. */
+export type TlsOptions = SecureContextOptions & { rejectUnauthorized?: boolean; servername?: string; ALPNProtocols?: string[] };
+
+export interface TransportOptions {
+    tls?: TlsOptions;
+    /** Connections kept per host; requests beyond wait for a free one. */
+    maxSockets?: number;
+}
+
+export interface SendOptions {
+    timeoutMs?: number;
+}
+
+/**
+ * Sends built requests over pooled keep-alive connections. `send` is the one entry point: it takes a request
+ * exactly as built and resolves (never rejects) with the response or a classified failure, which is what a retry
+ * or outbox layer in front of it needs. The transport holds no per-message state.
+ */
+export class HttpTransport {
+    private readonly httpAgent: http.Agent;
+    private readonly httpsAgent: https.Agent;
+    private readonly client: AxiosInstance;
+
+    constructor(options: TransportOptions = {}) {
+        const maxSockets = options.maxSockets ?? 16;
+        this.httpAgent = new http.Agent({ keepAlive: true, maxSockets });
+        this.httpsAgent = new https.Agent({ keepAlive: true, maxSockets, ...options.tls });
+        // The built request lists every header it sends; axios's default headers would add unseen ones.
+        this.client = axios.create({ httpAgent: this.httpAgent, httpsAgent: this.httpsAgent });
+        this.client.defaults.headers = {} as typeof this.client.defaults.headers;
+    }
+
+    async send(request: OutgoingRequest, options: SendOptions = {}): Promise<DeliveryOutcome> {
+        const timeoutMs = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
+        const target = `${request.method} ${maskText(request.url, request.secrets)}`;
+        // axios's own timeout is an idle timer on the socket: a server trickling a byte now and then keeps it from
+        // firing. The abort timer bounds the whole exchange, whatever the server does.
+        const controller = new AbortController();
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            controller.abort();
+        }, timeoutMs);
+        const started = performance.now();
+        try {
+            const answer: AxiosResponse<Buffer> = await this.client.request({
+                method: request.method,
+                url: request.url,
+                headers: axiosHeaders(request.headers),
+                data: request.body,
+                timeout: timeoutMs,
+                signal: controller.signal,
+                responseType: 'arraybuffer',
+                transformRequest: [(data: unknown) => data],
+                transformResponse: [(data: unknown) => data],
+                validateStatus: () => true,
+                // A redirect would send the request (and its secret headers) somewhere the profile does not name.
+                maxRedirects: 0,
+                decompress: true,
+                maxContentLength: MAX_RESPONSE_BYTES,
+                maxBodyLength: Infinity,
+            });
+            const response: ReceivedResponse = {
+                statusCode: answer.status,
+                statusMessage: answer.statusText ?? '',
+                headers: plainHeaders(answer.headers),
+                body: Buffer.isBuffer(answer.data) ? answer.data : Buffer.from(answer.data ?? ''),
+                timeMs: Math.round(performance.now() - started),
+            };
+            if (response.statusCode >= 200 && response.statusCode < 300) return { ok: true, response };
+            return { ok: false, error: statusFailure(target, response) };
+        } catch (err) {
+            const error = classifyFailure(err, target, timeoutMs, timedOut);
+            return { ok: false, error };
+        } finally {
+            clearTimeout(timer);
+        }
+    }
+
+    /** Closes the pooled connections; requests in flight are not waited for. */
+    close(): void {
+        this.httpAgent.destroy();
+        this.httpsAgent.destroy();
+    }
+}
+
+function plainHeaders(headers: unknown): Record<string, string | string[]> {
+    const plain: Record<string, string | string[]> = {};
+    const source = headers && typeof (headers as { toJSON?: unknown }).toJSON === 'function' ? (headers as { toJSON(): object }).toJSON() : headers;
+    for (const [name, value] of Object.entries((source ?? {}) as Record<string, unknown>)) {
+        if (value === undefined || value === null) continue;
+        plain[name.toLowerCase()] = Array.isArray(value) ? value.map(String) : String(value);
+    }
+    return plain;
+}
+
+/** The request's headers for axios, which would otherwise add a form Content-Type to a POST without a body. */
+function axiosHeaders(headers: Record<string, string>): Record<string, string | false> {
+    const result: Record<string, string | false> = { ...headers };
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) result['Content-Type'] = false;
+    return result;
+}

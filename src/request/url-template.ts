@@ -1,0 +1,85 @@
+import { CodedError, ConfigError } from '../errors/coded-error';
+import { compileTemplate, type CompiledTemplate } from '../placeholders/template';
+
+/**
+ * The Target URL split into the fixed origin (scheme, host, port: never touched by call data) and the path and
+ * query templates, each escaped for where its values land.
+ */
+export interface UrlTemplate {
+    /** `https://host:port`, fixed on deploy. */
+    readonly origin: string;
+    render(call: object): string;
+}
+
+// Each Mustache tag (triple-stash first) becomes a run of NULs of the same length, so the URL's structure can be
+// read from the literal text alone: a `/` inside `{{/section}}` is not a path separator.
+function maskTags(source: string): string {
+    return source.replace(/\{\{\{[\s\S]*?\}\}\}|\{\{[\s\S]*?\}\}/g, (tag) => '\u0000'.repeat(tag.length));
+}
+
+function firstIndex(text: string, chars: string, from: number): number {
+    for (let index = from; index < text.length; index++) {
+        if (chars.includes(text[index])) return index;
+    }
+    return text.length;
+}
+
+export function compileUrl(source: string): UrlTemplate {
+    if (typeof source !== 'string' || source.trim() === '') throw new ConfigError('url: the Target URL is empty');
+    const url = source.trim();
+    // A set-delimiter tag would make the structure check below read placeholders as literal text.
+    if (url.includes('{{=')) throw new ConfigError('url: changing the Mustache delimiters ({{=...=}}) is not supported in the Target URL');
+    const masked = maskTags(url);
+    const scheme = /^(https?):\/\//i.exec(masked);
+    if (!scheme) {
+        const reason = /^[^/]*\u0000/.test(masked)
+            ? 'placeholders are not allowed in the scheme, host or port, so call data can never redirect the request'
+            : 'must start with http:// or https://';
+        throw new ConfigError(`url: "${url}" ${reason}`);
+    }
+    const authorityStart = scheme[0].length;
+    const authorityEnd = firstIndex(masked, '/?#', authorityStart);
+    const authority = url.slice(authorityStart, authorityEnd);
+    if (masked.slice(authorityStart, authorityEnd).includes('\u0000') || authority.includes('{{')) {
+        throw new ConfigError(
+            `url: "${url}": placeholders are not allowed in the scheme, host or port, so call data can never redirect the request`,
+        );
+    }
+    // user:password@ would put a secret into the flow JSON; the node's credentials hold it instead.
+    if (authority.includes('@')) throw new ConfigError('url: user names and passwords do not belong in the Target URL: use the Authentication settings');
+    let origin: string;
+    try {
+        const parsed = new URL(`${scheme[1].toLowerCase()}://${authority}/`);
+        if (!parsed.hostname) throw new Error('no host');
+        origin = parsed.origin;
+    } catch {
+        throw new ConfigError(`url: "${url}" has no valid host`);
+    }
+    const queryStart = firstIndex(masked, '?#', authorityEnd);
+    // The fragment is never sent to a server, so it is left out of the request.
+    const fragmentStart = firstIndex(masked, '#', authorityEnd);
+    const pathSource = url.slice(authorityEnd, queryStart);
+    const querySource = queryStart < fragmentStart ? url.slice(queryStart + 1, fragmentStart) : undefined;
+    const path = compileTemplate(pathSource, 'url-path', { where: 'URL path' });
+    const query: CompiledTemplate | undefined =
+        querySource === undefined ? undefined : compileTemplate(querySource, 'url-query', { where: 'URL query' });
+
+    return {
+        origin,
+        render(call: object): string {
+            const renderedPath = path.render(call);
+            const text = origin + (renderedPath.startsWith('/') ? renderedPath : `/${renderedPath}`) + (query ? `?${query.render(call)}` : '');
+            let parsed: URL;
+            try {
+                parsed = new URL(text);
+            } catch {
+                throw new CodedError('url', `the URL built for call ${String((call as { callId?: unknown }).callId)} is not valid: ${text}`);
+            }
+            // Escaping already keeps call data inside the path and query; this is the last line of defence.
+            if (parsed.origin !== origin) {
+                throw new CodedError('url', `the URL built for call ${String((call as { callId?: unknown }).callId)} leaves ${origin}`);
+            }
+            return parsed.href;
+        },
+    };
+}
