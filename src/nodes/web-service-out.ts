@@ -19,7 +19,10 @@ interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     failureOutput?: boolean;
 }
 
-type WebServiceOutNode = Node<Record<(typeof SECRET_FIELDS)[number], unknown>>;
+type WebServiceOutNode = Node<Record<(typeof SECRET_FIELDS)[number], unknown>> & {
+    /** The origin this deployed node sends its secrets to: the only one the Test may reuse them for. */
+    sendsTo?: string;
+};
 
 interface TlsConfigNode extends Node {
     addTLSOptions(options: TlsOptions): TlsOptions;
@@ -61,8 +64,6 @@ function originOf(url: unknown): string | undefined {
 
 export = function register(RED: NodeAPI): void {
     registerEditorResources(RED);
-    // Where each deployed node sends its secrets: the Test may only reuse them for that same origin.
-    const deployedOrigins = new Map<string, string | undefined>();
 
     function tlsOptionsOf(id: unknown): TlsOptions | undefined {
         if (!id) return undefined;
@@ -80,7 +81,7 @@ export = function register(RED: NodeAPI): void {
     function WebServiceOutNode(this: WebServiceOutNode, config: WebServiceOutConfig): void {
         RED.nodes.createNode(this, config);
         const node = this;
-        deployedOrigins.set(node.id, originOf(config.url));
+        node.sendsTo = originOf(config.url);
         let builder: RequestBuilder | undefined;
         let transport: HttpTransport | undefined;
         let timeoutMs = DEFAULT_TIMEOUT_MS;
@@ -138,7 +139,6 @@ export = function register(RED: NodeAPI): void {
 
         // Requests in flight end within their timeout; the pooled connections close after them.
         node.on('close', (_removed: boolean, closed: () => void) => {
-            deployedOrigins.delete(node.id);
             void Promise.allSettled([...inFlight]).then(() => {
                 transport?.close();
                 closed();
@@ -169,7 +169,7 @@ export = function register(RED: NodeAPI): void {
                 merged[field] = value;
             } else if (stored[field] !== undefined) {
                 // Otherwise anyone who may edit flows could read a stored secret by pointing the Test elsewhere.
-                const deployedOrigin = deployedOrigins.get(String(id));
+                const deployedOrigin = (RED.nodes.getNode(String(id)) as WebServiceOutNode | null)?.sendsTo;
                 if (!deployedOrigin || deployedOrigin !== originOf(url)) {
                     throw new ConfigError(
                         `credentials: the stored ${field} of this node is only sent to ${deployedOrigin ?? 'its deployed URL'}; enter it again to test another URL`,

@@ -85,6 +85,8 @@ describe('web service out Test endpoint with admin auth (real Node-RED)', functi
             { 'Node-RED-Deployment-Type': 'full' },
         );
         assert.ok(deployed.ok, await deployed.text());
+        // The deploy is answered once the flows are updated; the new nodes start just after.
+        await red.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
         const answer = await post(red, '/web-service-out/test', { id: 'ws1', config: config(), credentials: { token: '__PWRD__' }, call: sampleCall(), send: true }, admin);
         assert.equal(answer.status, 200);
         const result = (await answer.json()) as { request: { url: string; headers: Record<string, string> }; response: { statusCode: number } };

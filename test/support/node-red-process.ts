@@ -110,7 +110,9 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
         },
     };
     try {
+        // red.js starts the flows before it listens, so both lines are needed before the port answers.
         await waitForLog(/Started flows|Waiting for missing types/, 60_000);
+        await waitForLog(/Server now running at/, 60_000);
     } catch (err) {
         await instance.stop('SIGKILL');
         throw err;
