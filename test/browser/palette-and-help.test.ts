@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Browser } from 'playwright-core';
+import { Editor, launchChromium, userDirWithPackage } from '../support/editor-browser';
+import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
+
+const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'));
+const NODE_TYPES = Object.keys(pkg['node-red'].nodes as Record<string, string>);
+const PALETTE_LABELS: Record<string, string> = {
+    'call-event-in': 'call event in',
+    'criteria-filter': 'criteria filter',
+    'placeholder-template': 'placeholder template',
+    'web-service-out': 'web service out',
+};
+
+describe('editor: palette and help', function () {
+    this.timeout(120_000);
+    let nodeRed: NodeRedProcess;
+    let browser: Browser;
+    let editor: Editor;
+
+    before(async () => {
+        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+        browser = await launchChromium();
+        editor = new Editor(await browser.newPage({ viewport: { width: 1400, height: 900 } }), nodeRed.url);
+        await editor.open();
+    });
+
+    after(async () => {
+        await browser?.close();
+        await nodeRed?.stop();
+    });
+
+    it('lists every node of the package under "contact center", with its label and icon', async () => {
+        const category = editor.page.locator('#red-ui-palette-container-contact_center');
+        await category.waitFor();
+        assert.equal((await category.locator('.red-ui-palette-header').innerText()).trim(), 'contact center');
+        for (const type of NODE_TYPES) {
+            const entry = category.locator(`.red-ui-palette-node[data-palette-type="${type}"]`);
+            assert.equal((await entry.locator('.red-ui-palette-label').innerText()).replace(/\s+/g, ' ').trim(), PALETTE_LABELS[type], type);
+            const icon = await entry.locator('.red-ui-palette-icon').evaluate((el) => getComputedStyle(el).backgroundImage);
+            assert.match(icon, new RegExp(`icons/${pkg.name.replace('/', '\\/')}/${type}\\.svg`), type);
+            const iconResponse = await fetch(`${nodeRed.url}/icons/${pkg.name}/${type}.svg`);
+            assert.equal(iconResponse.status, 200, `${type} icon`);
+        }
+        await editor.screenshot('palette');
+    });
+
+    for (const type of NODE_TYPES) {
+        it(`shows the help of ${type} in the sidebar`, async () => {
+            // The palette's hover tip carries a book button that opens the node's help in the sidebar.
+            await editor.paletteNode(type).hover();
+            await editor.page.locator('.red-ui-popover button:has(i.fa-book)').click();
+            const help = editor.page
+                .locator('#red-ui-sidebar-content .red-ui-help')
+                .filter({ has: editor.page.locator('h3', { hasText: 'Details' }) })
+                .first();
+            await help.waitFor();
+            const text = await help.innerText();
+            assert.match(text, new RegExp(`^${PALETTE_LABELS[type]}`));
+            assert.match(text, /Outputs/);
+            await editor.screenshot(`help-${type}`);
+        });
+    }
+});

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { Editor, launchChromium, userDirWithPackage } from '../support/editor-browser';
+import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
+import { startRecorder, type Recorder } from '../nodes/web-service-out.recorder';
+
+const TOKEN = 'browser-secret-token';
+
+describe('editor: web service out dialog', function () {
+    this.timeout(120_000);
+    let nodeRed: NodeRedProcess;
+    let recorder: Recorder;
+    let browser: Browser;
+    let editor: Editor;
+    let id: string;
+
+    before(async () => {
+        recorder = await startRecorder();
+        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+        browser = await launchChromium();
+        editor = new Editor(await browser.newPage({ viewport: { width: 1400, height: 1000 } }), nodeRed.url);
+        await editor.open();
+    });
+
+    after(async () => {
+        await browser?.close();
+        await nodeRed?.stop();
+        await recorder?.close();
+    });
+
+    it('is dragged from the palette and shows every part of the profile', async () => {
+        id = await editor.dropFromPalette('web-service-out', 400, 200);
+        const dialog = await editor.openEditDialog(id);
+        const fields = await dialog.locator('[id^="node-input-"]').evaluateAll((els) => els.map((el) => el.id));
+        for (const field of ['name', 'method', 'url', 'bodyType', 'contentType', 'body', 'authType', 'timeout', 'failureOutput']) {
+            assert.ok(fields.includes(`node-input-${field}`), `${field} in ${fields.join(', ')}`);
+        }
+        assert.deepEqual(
+            await dialog.locator('#node-input-method option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)),
+            ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        );
+        for (const list of ['#ws-out-params', '#ws-out-headers', '#ws-out-form']) assert.equal(await dialog.locator(list).count(), 1, list);
+        assert.match(await dialog.locator('#ws-out-sample-call').inputValue(), /"callId": "1e0c9a8e/);
+    });
+
+    it('marks a Target URL whose host comes from call data as invalid, saying why', async () => {
+        await editor.page.locator('#node-input-url').fill('https://{{dnis}}.crm.example.com/calls');
+        await editor.closeEditDialog('done');
+        const badge = editor.canvasNode(id).locator('.red-ui-flow-node-error');
+        await badge.waitFor();
+        await badge.hover();
+        const tip = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: 'Placeholders are not allowed in the scheme, host or port' });
+        await tip.waitFor();
+        assert.match((await tip.textContent()) ?? '', /Placeholders are not allowed in the scheme, host or port/);
+    });
+
+    it('previews without sending, then Test sends and shows the request as sent and the response', async () => {
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-url').fill(`${recorder.url}/crm/calls/{{callId}}`);
+        await editor.page.locator('#node-input-method').selectOption('POST');
+        await editor.page.locator('#node-input-authType').selectOption('bearer');
+        await editor.page.locator('#node-input-token').fill(TOKEN);
+        const result = editor.page.locator('#ws-out-result');
+
+        await editor.page.locator('#ws-out-preview').click();
+        await editor.page.waitForFunction(() => /^POST /.test(document.querySelector('#ws-out-result')?.textContent ?? ''));
+        const preview = await result.innerText();
+        assert.match(preview, new RegExp(`^POST ${recorder.url}/crm/calls/1e0c9a8e-5b7d-4c3f-9f2a-6d8e4b1c7a90`));
+        assert.match(preview, /Authorization: Bearer \*\*\*/);
+        assert.doesNotMatch(preview, /---/);
+        assert.equal(recorder.arrived.length, 0);
+
+        await editor.page.locator('#ws-out-test').click();
+        await editor.page.waitForFunction(() => /--- 200 in \d+ ms/.test(document.querySelector('#ws-out-result')?.textContent ?? ''));
+        const shown = await result.innerText();
+        assert.match(shown, /Authorization: Bearer \*\*\*/);
+        assert.ok(!shown.includes(TOKEN), 'the token is masked in the dialog');
+        assert.equal(recorder.arrived.length, 1);
+        assert.equal(recorder.arrived[0].requestLine, 'POST /crm/calls/1e0c9a8e-5b7d-4c3f-9f2a-6d8e4b1c7a90 HTTP/1.1');
+        assert.equal(recorder.arrived[0].headers.authorization, `Bearer ${TOKEN}`);
+        assert.match(shown, new RegExp(JSON.parse(recorder.arrived[0].body.toString()).caller));
+        await editor.screenshot('web-service-out-test');
+        await editor.closeEditDialog('done');
+        await editor.canvasNode(id).locator('.red-ui-flow-node-error').waitFor({ state: 'hidden' });
+    });
+});
