@@ -25,3 +25,8 @@ export { previewCustomMapping, validateMapping, MAPPED_FIELDS } from './adapters
 export type { CustomMapping, MappingPreview } from './adapters/custom-mapping';
 export { WebhookRejection } from './adapters/adapter';
 export type { WebhookAdapter, WebhookRequest, WebhookAnswer, AdapterOutcome } from './adapters/adapter';
+export { compileCriteria, CriteriaConfigError, type CompiledCriteria, type CriteriaProblem } from './criteria/compile';
+export { evaluateCriteria, type CriteriaExplanation, type RuleOutcome } from './criteria/evaluate';
+export { OPERATORS, type CriteriaOperator } from './criteria/operators';
+export type { CriteriaRule, CriteriaMatch } from './criteria/rule';
+export { compileSafeRegex, RegexSyntaxError, type SafeRegex } from './criteria/safe-regex';

@@ -1,0 +1,105 @@
+import { callFieldText, type CallFieldKind } from '../call/call-fields';
+import type { CriteriaOperator } from './operators';
+
+/**
+ * A rule's value, parsed for its field kind and operator. Parsing happens on deploy for a plain value, and on each
+ * message for a value that is a template (its text is only known once rendered).
+ */
+export type Operand =
+    | { type: 'text'; text: string }
+    | { type: 'texts'; texts: string[] }
+    | { type: 'number'; number: number | undefined }
+    | { type: 'numbers'; numbers: number[] }
+    | { type: 'flag'; flag: boolean | undefined };
+
+/** A value that cannot be an operand; the caller adds which rule and whether it is a deploy or message fault. */
+export class OperandError extends Error {}
+
+/** Splits an in / notIn value: "Sales, Support" -> ["Sales", "Support"]. */
+export function splitCommaList(text: string): string[] {
+    return text
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '');
+}
+
+function parseNumber(text: string): number {
+    const trimmed = text.trim();
+    const number = Number(trimmed);
+    if (trimmed === '' || !Number.isFinite(number)) throw new OperandError(`"${text}" is not a number`);
+    return number;
+}
+
+/** A time is ms since 1970-01-01 UTC, as msg.call.time carries it, or an ISO 8601 date. */
+export function parseTime(text: string): number {
+    const trimmed = text.trim();
+    if (/^-?\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed);
+    // Date.parse also takes loose forms such as "1 2 3"; only ISO 8601 dates are promised in the help.
+    const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(trimmed);
+    const ms = iso ? Date.parse(trimmed) : NaN;
+    if (!Number.isFinite(ms)) throw new OperandError(`"${text}" is not a time (ms since 1970-01-01 UTC or an ISO date such as 2024-11-24T21:00:00Z)`);
+    return ms;
+}
+
+function parseFlag(text: string): boolean {
+    const lower = text.trim().toLowerCase();
+    if (lower === 'true') return true;
+    if (lower === 'false') return false;
+    throw new OperandError(`"${text}" is not true or false`);
+}
+
+/**
+ * Parses a rule value. An empty text (a template that rendered nothing) gives an operand that behaves like a
+ * missing value: ordering comparisons are false with it.
+ */
+export function parseOperand(kind: CallFieldKind, op: CriteriaOperator, text: string): Operand {
+    const numeric = kind === 'number' || kind === 'time';
+    const parse = kind === 'time' ? parseTime : parseNumber;
+    if (op === 'in' || op === 'notIn') {
+        const items = splitCommaList(text);
+        return numeric ? { type: 'numbers', numbers: items.map(parse) } : { type: 'texts', texts: items };
+    }
+    if (numeric) return { type: 'number', number: text.trim() === '' ? undefined : parse(text) };
+    if (kind === 'flag') return { type: 'flag', flag: text.trim() === '' ? undefined : parseFlag(text) };
+    return { type: 'text', text };
+}
+
+/** How a call's field value is seen by the operators, per field kind. */
+export type Actual =
+    | { type: 'text'; text: string; missing: boolean }
+    | { type: 'list'; members: string[]; missing: boolean }
+    /** number is NaN when the call holds something that is not a number (no ordering comparison holds). */
+    | { type: 'number'; number: number; missing: boolean }
+    | { type: 'flag'; flag: boolean; missing: boolean };
+
+function isMissing(value: unknown): boolean {
+    return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
+}
+
+export function readActual(kind: CallFieldKind, value: unknown): Actual {
+    const missing = isMissing(value);
+    switch (kind) {
+        case 'list': {
+            // The call model carries arrays; a custom mapping may have produced the rendered "a, b" form instead.
+            const members = Array.isArray(value) ? value.map(callFieldText) : typeof value === 'string' ? splitCommaList(value) : missing ? [] : [callFieldText(value)];
+            return { type: 'list', members, missing };
+        }
+        case 'number':
+        case 'time': {
+            let number = NaN;
+            if (typeof value === 'number') number = value;
+            else if (typeof value === 'string' && !missing) {
+                try {
+                    number = kind === 'time' ? parseTime(value) : parseNumber(value);
+                } catch {
+                    number = NaN;
+                }
+            }
+            return { type: 'number', number, missing };
+        }
+        case 'flag':
+            return { type: 'flag', flag: value === true || value === 'true', missing };
+        default:
+            return { type: 'text', text: callFieldText(value), missing };
+    }
+}
