@@ -52,8 +52,10 @@ describe('editor: palette and help', function () {
             // The palette's hover tip carries a book button that opens the node's help in the sidebar.
             await editor.paletteNode(type).hover();
             await editor.page.locator('.red-ui-popover button:has(i.fa-book)').click();
+            // The panel keeps the previous node's help until this one's has loaded.
             const help = editor.page
                 .locator('#red-ui-sidebar-content .red-ui-help')
+                .filter({ hasText: new RegExp(`^\\s*${PALETTE_LABELS[type]}`) })
                 .filter({ has: editor.page.locator('h3', { hasText: 'Details' }) })
                 .first();
             await help.waitFor();
