@@ -50,6 +50,9 @@ describe('editor: palette and help', function () {
     for (const type of NODE_TYPES) {
         it(`shows the help of ${type} in the sidebar`, async () => {
             // The palette's hover tip carries a book button that opens the node's help in the sidebar.
+            // A previous node's tip lingers while it fades; its book button would open that node's help.
+            await editor.page.mouse.move(700, 500);
+            await editor.page.locator('.red-ui-popover').waitFor({ state: 'detached' });
             await editor.paletteNode(type).hover();
             await editor.page.locator('.red-ui-popover button:has(i.fa-book)').click();
             // The panel keeps the previous node's help until this one's has loaded.
