@@ -30,3 +30,9 @@ export { evaluateCriteria, type CriteriaExplanation, type RuleOutcome } from './
 export { OPERATORS, type CriteriaOperator } from './criteria/operators';
 export type { CriteriaRule, CriteriaMatch } from './criteria/rule';
 export { compileSafeRegex, RegexSyntaxError, type SafeRegex } from './criteria/safe-regex';
+export * from './lifecycle/call-tracker';
+export * from './lifecycle/raw-event-validation';
+export * from './ingest/event-endpoint';
+export * from './signing/standard-webhooks';
+export * from './simulator/call-lives';
+export * from './simulator/simulate';

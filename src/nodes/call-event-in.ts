@@ -1,0 +1,268 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { WebhookAdapter } from '../adapters/adapter';
+import { createWebhookAdapter, WEBHOOK_SOURCES, type WebhookSource } from '../adapters/sources';
+import type { TriggerEventId } from '../call/call';
+import type { RawEvent } from '../call/raw-event';
+import { isTriggerEventId, triggerEventLabel } from '../call/trigger-events';
+import { ConfigError } from '../errors/coded-error';
+import { receiveEventPost, type EndpointAuth } from '../ingest/event-endpoint';
+import { CallTracker, DEFAULT_TRACKER_OPTIONS, type Trigger } from '../lifecycle/call-tracker';
+import { validateRawEvents } from '../lifecycle/raw-event-validation';
+import { callLife, seededRandom } from '../simulator/call-lives';
+import { registerEditorResources } from './editor-resources';
+
+interface CallEventInConfig extends NodeDef {
+    path?: string;
+    events?: TriggerEventId[] | string;
+    source?: 'raw' | WebhookSource;
+    auth?: EndpointAuth['type'];
+    authHeader?: string;
+    /** Seconds a Standard Webhooks timestamp may be off. */
+    tolerance?: number | string;
+    /** KiB. */
+    maxBody?: number | string;
+    /** Minutes "processed" waits for a pending recording. */
+    recordingWait?: number | string;
+    /** Minutes a processed call is kept for later account-code changes. */
+    retention?: number | string;
+    maxCalls?: number | string;
+    /** Twilio signs the URL it calls: the public one, when Node-RED sits behind a proxy. */
+    publicUrl?: string;
+    tagsAs?: 'accountCodes' | 'tags';
+    recordingsPerCall?: number | string;
+    /** The custom source's mapping, as JSON text. */
+    mapping?: string;
+}
+
+interface Credentials {
+    /** The endpoint's shared secret or Standard Webhooks secret. */
+    secret?: string;
+    /** The platform's own secret (Aircall token, Dialpad secret, Twilio auth token). */
+    platformSecret?: string;
+}
+
+type CallEventInNode = Node<Record<keyof Credentials, unknown>> & { playSampleCall?: () => string };
+
+// Which node serves which endpoint path: a second claim is refused, never silently shadowed.
+const claimedPaths = new Map<string, string>();
+
+function positive(value: unknown, fallback: number, name: string): number {
+    if (value === undefined || value === null || value === '') return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed <= 0) throw new ConfigError(`${name}: "${String(value)}" is not a positive number`);
+    return parsed;
+}
+
+function selectedEvents(value: CallEventInConfig['events']): Set<TriggerEventId> | undefined {
+    const ids = Array.isArray(value) ? value : typeof value === 'string' && value.trim() ? value.split(',').map((id) => id.trim()) : [];
+    for (const id of ids) if (!isTriggerEventId(id)) throw new ConfigError(`events: "${id}" is not one of presenting, connected, complete, processed, updated`);
+    return ids.length > 0 ? new Set(ids as TriggerEventId[]) : undefined;
+}
+
+function normalisedPath(path: string): string {
+    return path.startsWith('/') ? path : `/${path}`;
+}
+
+function removeRoute(app: unknown, path: string): void {
+    // Express 4 keeps routes in app._router; Express 5 (Node-RED 5) in app.router.
+    const express = app as { _router?: { stack: unknown[] }; router?: { stack: unknown[] } };
+    const stack = (express._router ?? express.router)?.stack as Array<{ route?: { path: string; methods: Record<string, boolean> } }> | undefined;
+    if (!stack) return;
+    for (let index = stack.length - 1; index >= 0; index -= 1) {
+        const route = stack[index].route;
+        if (route && route.path === path && route.methods.post) stack.splice(index, 1);
+    }
+}
+
+export = function register(RED: NodeAPI): void {
+    registerEditorResources(RED);
+
+    function CallEventInNode(this: CallEventInNode, config: CallEventInConfig): void {
+        RED.nodes.createNode(this, config);
+        const node = this;
+        const credentials = (node.credentials ?? {}) as Credentials;
+        let wanted: Set<TriggerEventId> | undefined;
+        let tracker: CallTracker;
+        let adapter: WebhookAdapter | undefined;
+        let auth: EndpointAuth = { type: 'none' };
+        let maxBodyBytes = 1024 * 1024;
+        let eventsThisSecond = 0;
+        let eventsPerSecond = 0;
+        let lastWarning = 0;
+        let suppressedWarnings = 0;
+        let problem: string | undefined;
+
+        const warn = (message: string): void => {
+            // One warning a minute at most: a flood of evictions must not flood the log too.
+            const now = Date.now();
+            if (now - lastWarning < 60_000) {
+                suppressedWarnings += 1;
+                return;
+            }
+            node.warn(suppressedWarnings ? `${message} (and ${suppressedWarnings} more like it)` : message);
+            lastWarning = now;
+            suppressedWarnings = 0;
+        };
+
+        try {
+            wanted = selectedEvents(config.events);
+            tracker = new CallTracker({
+                recordingWaitMs: positive(config.recordingWait, DEFAULT_TRACKER_OPTIONS.recordingWaitMs / 60_000, 'recording wait') * 60_000,
+                retentionMs: positive(config.retention, DEFAULT_TRACKER_OPTIONS.retentionMs / 60_000, 'retention') * 60_000,
+                maxCalls: Math.floor(positive(config.maxCalls, DEFAULT_TRACKER_OPTIONS.maxCalls, 'max calls')),
+                onWarning: warn,
+            });
+            maxBodyBytes = Math.floor(positive(config.maxBody, 1024, 'body limit') * 1024);
+            const authType = config.auth ?? 'none';
+            if (authType === 'header') {
+                if (!credentials.secret) throw new ConfigError('authentication: a shared secret is required');
+                auth = { type: 'header', headerName: config.authHeader || 'X-Webhook-Secret', secret: credentials.secret };
+            } else if (authType === 'standard-webhooks') {
+                if (!credentials.secret) throw new ConfigError('authentication: a webhook secret ("whsec_...") is required');
+                auth = { type: 'standard-webhooks', secret: credentials.secret, toleranceSeconds: positive(config.tolerance, 300, 'tolerance') };
+            } else if (authType !== 'none') {
+                throw new ConfigError(`authentication: "${String(authType)}" is not none, header or standard-webhooks`);
+            }
+            const source = config.source ?? 'raw';
+            if (source !== 'raw') {
+                if (!(WEBHOOK_SOURCES as readonly string[]).includes(source)) throw new ConfigError(`source: "${source}" is not raw, ${WEBHOOK_SOURCES.join(', ')}`);
+                let mapping: unknown;
+                if (source === 'custom') {
+                    try {
+                        mapping = JSON.parse(config.mapping || '{}');
+                    } catch (err) {
+                        throw new ConfigError(`mapping: not JSON (${(err as Error).message})`);
+                    }
+                }
+                adapter = createWebhookAdapter({
+                    source,
+                    secret: credentials.platformSecret || undefined,
+                    tagsAs: config.tagsAs,
+                    recordingsPerCall: config.recordingsPerCall === undefined || config.recordingsPerCall === '' ? undefined : Number(config.recordingsPerCall),
+                    mapping,
+                });
+            }
+        } catch (err) {
+            problem = (err as Error).message;
+            tracker = new CallTracker();
+        }
+
+        const toMessage = (trigger: Trigger): NodeMessage =>
+            ({
+                _msgid: RED.util.generateId(),
+                topic: triggerEventLabel(trigger.event),
+                event: trigger.event,
+                call: trigger.call,
+                payload: structuredClone(trigger.call),
+            }) as NodeMessage;
+
+        const emit = (triggers: Trigger[], send: (msg: NodeMessage[]) => void): void => {
+            const messages = triggers.filter((trigger) => !wanted || wanted.has(trigger.event)).map(toMessage);
+            // One send per message keeps each trigger its own message, in order.
+            for (const message of messages) send([message]);
+        };
+
+        const take = (events: RawEvent[], send: (msg: NodeMessage[]) => void): void => {
+            eventsThisSecond += events.length;
+            for (const event of events) emit(tracker.ingest(event), send);
+        };
+
+        const showStatus = (): void => {
+            if (problem) {
+                node.status({ fill: 'red', shape: 'ring', text: problem.length > 60 ? `${problem.slice(0, 57)}...` : problem });
+                return;
+            }
+            node.status({ fill: 'green', shape: 'dot', text: `${tracker.size} calls · ${eventsPerSecond} ev/s` });
+        };
+
+        const timer = setInterval(() => {
+            eventsPerSecond = eventsThisSecond;
+            eventsThisSecond = 0;
+            emit(tracker.tick(), (messages) => node.send(messages));
+            showStatus();
+        }, 1000);
+
+        let path: string | undefined;
+        if (!problem && config.path) {
+            const claimed = normalisedPath(config.path);
+            const owner = claimedPaths.get(claimed);
+            if (owner && owner !== node.id) {
+                problem = `path ${claimed} is already served by call event in node ${owner}`;
+            } else {
+                path = claimed;
+                claimedPaths.set(path, node.id);
+                RED.httpNode.post(path, (req: IncomingMessage, res: ServerResponse) => {
+                    const publicUrl = config.publicUrl ? `${config.publicUrl.replace(/\/$/, '')}${req.url ?? ''}` : undefined;
+                    receiveEventPost(req, { maxBodyBytes, auth, adapter, publicUrl }).then(
+                        (outcome) => {
+                            if (outcome.error) node.warn(`${req.method} ${path}: ${outcome.error.message}`);
+                            else take(outcome.events, (messages) => node.send(messages));
+                            res.writeHead(outcome.status, outcome.headers).end(outcome.body);
+                        },
+                        (err: Error) => {
+                            node.error(`${path}: ${err.message}`);
+                            if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' }));
+                        },
+                    );
+                });
+            }
+        }
+        if (problem) node.error(problem);
+        showStatus();
+
+        node.on('input', (msg: NodeMessageInFlow, send, done) => {
+            if (problem) {
+                done(new ConfigError(problem));
+                return;
+            }
+            let events: RawEvent[];
+            try {
+                events = validateRawEvents(msg.payload);
+            } catch (err) {
+                done(err as Error);
+                return;
+            }
+            take(events, (messages) => send(messages));
+            done();
+        });
+
+        node.playSampleCall = (): string => {
+            const random = seededRandom(Date.now());
+            const steps = callLife(random, { paceMs: 700, startTime: Date.now(), answered: true });
+            let delay = 0;
+            for (const step of steps) {
+                delay += step.afterMs;
+                setTimeout(() => {
+                    if (!closed) take([{ ...step.event, timestamp: Date.now() }], (messages) => node.send(messages));
+                }, delay);
+            }
+            return steps[0].event.callId;
+        };
+
+        let closed = false;
+        node.on('close', (_removed: boolean, done: () => void) => {
+            closed = true;
+            clearInterval(timer);
+            if (path) {
+                removeRoute(RED.httpNode, path);
+                if (claimedPaths.get(path) === node.id) claimedPaths.delete(path);
+            }
+            done();
+        });
+    }
+
+    RED.nodes.registerType('call-event-in', CallEventInNode, {
+        credentials: { secret: { type: 'password' }, platformSecret: { type: 'password' } },
+    });
+
+    // The edit dialog's "simulate a call" button: a realistic call life played through the deployed node.
+    RED.httpAdmin.post('/call-event-in/:id/simulate', RED.auth.needsPermission('call-event-in.write'), (req, res) => {
+        const target = RED.nodes.getNode(String(req.params.id)) as CallEventInNode | null;
+        if (!target || typeof target.playSampleCall !== 'function') {
+            res.status(404).json({ error: 'deploy the node first: it is not running' });
+            return;
+        }
+        res.json({ callId: target.playSampleCall() });
+    });
+};

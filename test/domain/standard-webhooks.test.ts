@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { signWebhook, verifyWebhook } from '../../src/signing/standard-webhooks';
+
+// The example of the Standard Webhooks specification.
+const SECRET = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+const ID = 'msg_p5jXN8AQM9LWM0D4loKWxJek';
+const TIMESTAMP = 1614265330;
+const BODY = '{"test": 2432232314}';
+const SIGNATURE = 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=';
+
+describe('Standard Webhooks signatures', () => {
+    it('signs the specification example to its published signature', () => {
+        assert.deepEqual(signWebhook(SECRET, ID, TIMESTAMP, BODY), { 'webhook-id': ID, 'webhook-timestamp': String(TIMESTAMP), 'webhook-signature': SIGNATURE });
+    });
+
+    const headers = { 'webhook-id': ID, 'webhook-timestamp': String(TIMESTAMP), 'webhook-signature': SIGNATURE };
+
+    it('verifies it within the tolerance, also among several signatures of a key rotation', () => {
+        verifyWebhook(SECRET, headers, BODY, 300, TIMESTAMP + 299);
+        verifyWebhook(SECRET, { ...headers, 'webhook-signature': `v1,AAAA ${SIGNATURE}` }, Buffer.from(BODY), 300, TIMESTAMP);
+    });
+
+    const refusals: Array<[string, () => void, RegExp]> = [
+        ['a tampered body', () => verifyWebhook(SECRET, headers, BODY.replace('2', '3'), 300, TIMESTAMP), /does not match the body/],
+        ['another secret', () => verifyWebhook('whsec_' + Buffer.from('other key').toString('base64'), headers, BODY, 300, TIMESTAMP), /does not match/],
+        ['a timestamp beyond the tolerance', () => verifyWebhook(SECRET, headers, BODY, 300, TIMESTAMP + 301), /301 s from now, beyond the 300 s tolerance/],
+        ['a missing header', () => verifyWebhook(SECRET, { ...headers, 'webhook-id': undefined }, BODY, 300, TIMESTAMP), /missing webhook-id header/],
+        ['another id', () => verifyWebhook(SECRET, { ...headers, 'webhook-id': 'msg_other' }, BODY, 300, TIMESTAMP), /does not match/],
+    ];
+    for (const [name, check, message] of refusals) {
+        it(`refuses ${name}`, () => assert.throws(check, message));
+    }
+});

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { NodeAPI } from 'node-red';
+import { signWebhook } from '../../src/signing/standard-webhooks';
+import { catchNode, helper, nodeModule } from '../support/node-red-runtime';
+
+const callEventIn = nodeModule('call-event-in') as (RED: NodeAPI) => void;
+let red: NodeAPI;
+// The helper gives nodes an httpNode app it never serves; capture it and serve it on loopback, as Node-RED does.
+const capturing = (RED: NodeAPI): void => {
+    red = RED;
+    callEventIn(RED);
+};
+
+interface Out {
+    topic: string;
+    event: string;
+    call: Record<string, unknown>;
+    payload: Record<string, unknown>;
+}
+
+function onTab(nodes: object[]): object[] {
+    return [{ id: 'tab', type: 'tab' }, ...nodes.map((node) => ({ z: 'tab', ...node }))];
+}
+
+function flow(props: Record<string, unknown> = {}, credentials?: Record<string, string>): { flow: object[]; credentials: Record<string, object> } {
+    return {
+        flow: onTab([
+            { id: 'in', type: 'call-event-in', path: '/ccaas/call-events', events: [], wires: [['out']], ...props },
+            { id: 'out', type: 'helper' },
+            { id: 'catcher', type: 'catch', scope: ['in'], uncaught: false, wires: [['caught']] },
+            { id: 'caught', type: 'helper' },
+        ]),
+        credentials: credentials ? { in: credentials } : {},
+    };
+}
+
+function collect(id: string): Out[] {
+    const received: Out[] = [];
+    helper.getNode(id).on('input', (msg: Out) => received.push(msg));
+    return received;
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const started = Date.now();
+    while (!check()) {
+        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+}
+
+const answered = (callId: string) => [
+    { type: 'presenting', callId, eventId: `${callId}-1`, timestamp: 1000, direction: 'Inbound', callerName: 'Jane Roe', agent: { name: 'John Doe', extension: '154' }, group: 'Sales', startTime: 1000 },
+    { type: 'connected', callId, eventId: `${callId}-2`, timestamp: 2000 },
+    { type: 'complete', callId, eventId: `${callId}-3`, timestamp: 62_000 },
+];
+
+describe('call event in node', () => {
+    let server: http.Server;
+    let base: string;
+
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+
+    async function load(props: Record<string, unknown> = {}, credentials?: Record<string, string>): Promise<void> {
+        const { flow: nodes, credentials: creds } = flow(props, credentials);
+        await helper.load([capturing, catchNode], nodes, creds);
+        server = http.createServer(red.httpNode as unknown as http.RequestListener);
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
+
+    afterEach(async () => {
+        await new Promise((resolve) => server?.close(resolve));
+        await helper.unload();
+    });
+
+    function post(body: string | object, headers: Record<string, string> = {}): Promise<Response> {
+        return fetch(`${base}/ccaas/call-events`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: typeof body === 'string' ? body : JSON.stringify(body),
+        });
+    }
+
+    it('takes a POSTed array of events, answers 202 with the count, and emits each trigger as its own msg', async () => {
+        await load();
+        const out = collect('out');
+        const response = await post(answered('call-1'));
+        assert.equal(response.status, 202);
+        assert.deepEqual(await response.json(), { accepted: 3 });
+        assert.deepEqual(
+            out.map((msg) => [msg.topic, msg.event]),
+            [
+                ['Call is Presenting', 'presenting'],
+                ['Call is Connected', 'connected'],
+                ['Call is Complete', 'complete'],
+                ['Call and Recordings Processed', 'processed'],
+                ['Call is Updated', 'updated'],
+            ],
+        );
+        assert.equal(out[4].call.agent, 'John Doe (154)');
+        assert.equal(out[4].call.updateSeq, 1);
+        assert.deepEqual(out[4].payload, out[4].call);
+    });
+
+    it('takes events from msg.payload too, and a bad one is a Catch-able error naming index and field', async () => {
+        await load({ path: '' });
+        const out = collect('out');
+        const caught = collect('caught') as unknown as Array<{ error: { message: string; code: string } }>;
+        helper.getNode('in').receive({ payload: answered('call-2') });
+        helper.getNode('in').receive({ payload: [{ type: 'complete', callId: 'x' }, { type: 'complete' }] });
+        await until(() => caught.length === 1, 'the Catch node');
+        assert.equal(out.length, 5);
+        assert.equal(caught[0].error.code, 'input');
+        assert.equal(caught[0].error.message, 'event 1: callId must be a non-empty string, got nothing');
+        assert.equal(out.filter((msg) => msg.call.callId === 'x').length, 0, 'none of a bad batch is taken');
+    });
+
+    it('only emits the selected events', async () => {
+        await load({ events: ['complete', 'updated'] });
+        const out = collect('out');
+        await post(answered('call-3'));
+        assert.deepEqual(out.map((msg) => msg.event), ['complete', 'updated']);
+    });
+
+    it('400 for a body that is not JSON or has a bad event, and then takes none of it', async () => {
+        await load();
+        const out = collect('out');
+        const notJson = await post('{"type": ');
+        assert.equal(notJson.status, 400);
+        assert.match(((await notJson.json()) as { error: string }).error, /^body is not JSON/);
+        const badSecond = await post([answered('call-4')[0], { type: 'connected', callId: 'call-4', timestamp: 'soon' }]);
+        assert.equal(badSecond.status, 400);
+        assert.deepEqual(await badSecond.json(), { error: 'event 1: timestamp must be ms since 1970 (a number), got "soon"' });
+        assert.equal(out.length, 0);
+    });
+
+    it('413 for a body over the configured limit', async () => {
+        await load({ maxBody: 1 });
+        const response = await post({ type: 'update', callId: 'big', callerName: 'x'.repeat(2000) });
+        assert.equal(response.status, 413);
+        assert.match(((await response.json()) as { error: string }).error, /larger than the limit of 1024 bytes/);
+    });
+
+    it('401 without the shared secret header, 202 with it', async () => {
+        await load({ auth: 'header', authHeader: 'X-Webhook-Secret' }, { secret: 's3cret' });
+        assert.equal((await post(answered('call-5'))).status, 401);
+        assert.equal((await post(answered('call-5'), { 'X-Webhook-Secret': 'wrong' })).status, 401);
+        assert.equal((await post(answered('call-5'), { 'X-Webhook-Secret': 's3cret' })).status, 202);
+    });
+
+    it('401 for a Standard Webhooks signature that does not verify or is too old; 202 when it does', async () => {
+        const secret = `whsec_${Buffer.from('a test key of 32 bytes exactly!!').toString('base64')}`;
+        await load({ auth: 'standard-webhooks', tolerance: 300 }, { secret });
+        const body = JSON.stringify(answered('call-6'));
+        const now = Date.now() / 1000;
+        const good = signWebhook(secret, 'msg_1', now, body);
+        assert.equal((await post(body)).status, 401);
+        assert.equal((await post(body.replace('Jane', 'Joan'), { ...good })).status, 401, 'tampered body');
+        const old = signWebhook(secret, 'msg_1', now - 600, body);
+        const stale = await post(body, { ...old });
+        assert.equal(stale.status, 401);
+        assert.match(((await stale.json()) as { error: string }).error, /beyond the 300 s tolerance/);
+        assert.equal((await post(body, { ...good })).status, 202);
+    });
+
+    it('a second node cannot claim the same path: it says so and does not serve it', async () => {
+        const { flow: nodes } = flow();
+        await helper.load([capturing, catchNode], [...nodes, { id: 'in2', z: 'tab', type: 'call-event-in', path: 'ccaas/call-events', wires: [[]] }]);
+        const logged = helper.log().args.map((args) => args[0] as { id?: string; msg: unknown });
+        assert.ok(logged.some((entry) => entry.id === 'in2' && /path \/ccaas\/call-events is already served by call event in node in/.test(String(entry.msg))));
+        server = http.createServer(red.httpNode as unknown as http.RequestListener);
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const out = collect('out');
+        assert.equal((await post(answered('call-8'))).status, 202);
+        assert.equal(out.length, 5, 'the first node still serves the path');
+    });
+
+    it('a recording that never arrives: processed fires after the wait with recordingsMissing', async () => {
+        await load({ recordingWait: 0.01 });
+        const out = collect('out');
+        await post({ type: 'complete', callId: 'call-7', pendingRecordings: 1 });
+        assert.deepEqual(out.map((msg) => msg.event), ['complete']);
+        await until(() => out.length === 3, 'the recording wait', 5000);
+        assert.deepEqual(out.map((msg) => msg.event), ['complete', 'processed', 'updated']);
+        assert.equal(out[1].call.recordingsMissing, true);
+    });
+
+    it('the editor button plays a whole realistic call through the deployed node', async () => {
+        await load();
+        const out = collect('out');
+        const answer = await helper.request().post('/call-event-in/in/simulate').expect(200);
+        await until(() => out.some((msg) => msg.event === 'processed'), 'the simulated call', 15_000);
+        const events = out.map((msg) => msg.event);
+        assert.equal(events[0], 'presenting');
+        assert.ok(events.includes('connected') && events.includes('complete') && events.includes('updated'), events.join(', '));
+        assert.ok(out.every((msg) => msg.call.callId === answer.body.callId));
+        await helper.request().post('/call-event-in/nope/simulate').expect(404);
+    });
+});
