@@ -57,7 +57,7 @@ describe('call event in with platform webhooks', () => {
         await load({ source: 'aircall' }, '45XXYYZZa08');
         const life = ['1-call.created.json', '2-call.ringing_on_agent.json', '3-call.answered.json', '4-call.hungup.json', '5-call.ended.json', '6-call.tagged.json', '7-call.commented.json', '8-call.untagged.json'];
         for (const name of life) {
-            const response = await fetch(`${base}/ccaas/call-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixture('aircall', name) });
+            const response = await fetch(`${base}/ccaas/call-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixture('aircall', name).toString() });
             assert.equal(response.status, 200, name);
         }
         assert.deepEqual(
@@ -82,7 +82,7 @@ describe('call event in with platform webhooks', () => {
         await load({ source: 'dialpad' }, '');
         const life = ['1-ringing.json', '2-connected.json', '3-hangup-operator-leg.json', '4-hangup-entry-point.json', '5-recording.json', '6-dispositions.json', '7-hold.json'];
         for (const name of life) {
-            const response = await fetch(`${base}/ccaas/call-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixture('dialpad', name) });
+            const response = await fetch(`${base}/ccaas/call-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixture('dialpad', name).toString() });
             assert.equal(response.status, 200, name);
         }
         assert.deepEqual(
@@ -109,7 +109,7 @@ describe('call event in with platform webhooks', () => {
             const response = await fetch(`${base}/ccaas/call-events?source=twilio`, {
                 method: 'POST',
                 headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
-                body,
+                body: body.toString(),
             });
             assert.equal(response.status, 200, name);
             assert.match(await response.text(), /<Response><\/Response>/);
@@ -118,7 +118,7 @@ describe('call event in with platform webhooks', () => {
         assert.equal(out[3].call.callId, 'CA1111111111aaaaaaaaaaaaaaaaaaaaaa');
         assert.equal(out[3].call.agentName, 'alice');
         assert.equal((out[3].call.recordingLink as string[]).length, 1);
-        const unsigned = await fetch(`${base}/ccaas/call-events?source=twilio`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fixture('twilio', '1-child-ringing.txt') });
+        const unsigned = await fetch(`${base}/ccaas/call-events?source=twilio`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fixture('twilio', '1-child-ringing.txt').toString() });
         assert.equal(unsigned.status, 401);
     });
 });
