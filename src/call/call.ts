@@ -28,6 +28,8 @@ export interface Call {
     /** One link per processed recording; rendered comma-delimited like the other lists. */
     recordingLink?: string[];
     event?: TriggerEventId;
+    /** True once an agent answered the call (a "connected" event), false for a call that was never answered. */
+    answered?: boolean;
     /** Seconds from the start of the call to its last event, when both are known. */
     duration?: number;
     /** Set on "Call and Recordings Processed" fired by the wait for a recording that never came. */

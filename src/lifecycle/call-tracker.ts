@@ -50,6 +50,7 @@ export interface TrackedCall {
     /** Wall-clock ms at which "processed" fires without the missing recordings. */
     recordingDeadline?: number;
     recordingsMissing: boolean;
+    answered: boolean;
     updateSeq: number;
     firstEventAt: number;
     lastEventAt: number;
@@ -129,6 +130,7 @@ export class CallTracker {
         call.lastActivity = now;
         this.touch(call);
         const codesChanged = this.merge(call, event, at);
+        if (event.type === 'connected') call.answered = true;
 
         const fired: TriggerEventId[] = [];
         switch (event.type) {
@@ -203,6 +205,7 @@ export class CallTracker {
             recordings: [],
             processed: false,
             recordingsMissing: false,
+            answered: false,
             updateSeq: 0,
             firstEventAt: at,
             lastEventAt: at,
@@ -294,6 +297,7 @@ export class CallTracker {
             accountCodes: [...call.accountCodes],
             recordingLink: call.recordings.map((recording) => recording.url),
             event,
+            answered: call.answered,
             duration: startTime !== undefined && call.lastEventAt >= startTime ? Math.round((call.lastEventAt - startTime) / 1000) : undefined,
             recordingsMissing: (event === 'processed' || event === 'updated') && call.recordingsMissing ? true : undefined,
             updateSeq: event === 'updated' ? call.updateSeq : undefined,

@@ -39,8 +39,8 @@ describe('editor: placeholder template dialog', function () {
         }
         assert.deepEqual(await dialog.locator('#node-input-format option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)), ['json', 'xml', 'form', 'text']);
         const picker = dialog.locator('#ccaas-placeholder-picker option');
-        await picker.nth(18).waitFor({ state: 'attached' });
-        assert.equal(await picker.count(), 19);
+        await picker.nth(19).waitFor({ state: 'attached' });
+        assert.equal(await picker.count(), 20);
         assert.equal(await picker.nth(0).innerText(), 'Call ID  {{callId}}');
         // The default template rendered from the sample call.
         const preview = dialog.locator('#ccaas-template-preview');

@@ -27,6 +27,8 @@ describe('call lifecycle: the five triggering events', () => {
         assert.deepEqual(ids(triggers), ['presenting', 'connected', 'complete', 'processed', 'updated']);
         const updated = triggers[4].call;
         assert.equal(updated.agent, 'John Doe (154)');
+        assert.equal(updated.answered, true);
+        assert.equal(triggers[0].call.answered, false, 'not yet answered while presenting');
         assert.equal(updated.group, 'Sales');
         assert.equal(updated.updateSeq, 1);
         assert.equal(updated.duration, 60);
@@ -36,7 +38,9 @@ describe('call lifecycle: the five triggering events', () => {
 
     it('a missed call: presenting, complete, processed, updated and no connected', () => {
         const { tracker } = trackerAt();
-        assert.deepEqual(ids(play(tracker, [{ type: 'presenting', eventId: 'p' }, { type: 'complete', eventId: 'c' }])), ['presenting', 'complete', 'processed', 'updated']);
+        const triggers = play(tracker, [{ type: 'presenting', eventId: 'p' }, { type: 'complete', eventId: 'c' }]);
+        assert.deepEqual(ids(triggers), ['presenting', 'complete', 'processed', 'updated']);
+        assert.equal(triggers[1].call.answered, false);
     });
 
     it('two recordings, one before and one after complete: processed waits for the second, carries both links', () => {

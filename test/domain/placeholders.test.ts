@@ -23,6 +23,7 @@ const EXPECTED: Record<string, string> = {
     accountCodes: 'Opp Won, Large Sale',
     recordingLink: 'https://recordings.example.com/calls/1e0c9a8e-5b7d-4c3f-9f2a-6d8e4b1c7a90.wav',
     event: 'complete',
+    answered: 'true',
     duration: '312',
     updateSeq: '',
     recordingsMissing: '',
