@@ -18,6 +18,8 @@ export interface EndpointOptions {
     adapter?: WebhookAdapter;
     /** The public URL the platform calls (Twilio signs it); the URL Node-RED sees otherwise. */
     publicUrl?: string;
+    /** The body when it was read before the route (by a middleware); the request stream is read otherwise. */
+    body?: Buffer | 'too-large';
 }
 
 /** What to answer and, when the body was taken in, the events it carried (in order). */
@@ -94,7 +96,7 @@ function authenticate(auth: EndpointAuth, headers: IncomingMessage['headers'], b
  * way their platform expects, through their adapter.
  */
 export async function receiveEventPost(req: IncomingMessage, options: EndpointOptions): Promise<EndpointOutcome> {
-    const body = await readBody(req, options.maxBodyBytes);
+    const body = options.body ?? (await readBody(req, options.maxBodyBytes));
     if (body === 'too-large') return refuse(413, `body larger than the limit of ${options.maxBodyBytes} bytes`);
     const denied = authenticate(options.auth, req.headers, body);
     if (denied) return refuse(401, `authentication failed: ${denied}`);

@@ -11,6 +11,7 @@ import { CallTracker, DEFAULT_TRACKER_OPTIONS, type Trigger } from '../lifecycle
 import { validateRawEvents } from '../lifecycle/raw-event-validation';
 import { callLife, seededRandom } from '../simulator/call-lives';
 import { registerEditorResources } from './editor-resources';
+import { captureRawBodyFor, capturedBody, releaseRawBody } from './raw-body-capture';
 
 interface CallEventInConfig extends NodeDef {
     path?: string;
@@ -184,6 +185,7 @@ export = function register(RED: NodeAPI): void {
         }, 1000);
 
         let path: string | undefined;
+        let fullPath: string | undefined;
         if (!problem && config.path) {
             const claimed = normalisedPath(config.path);
             const owner = claimedPaths.get(claimed);
@@ -192,9 +194,11 @@ export = function register(RED: NodeAPI): void {
             } else {
                 path = claimed;
                 claimedPaths.set(path, node.id);
+                fullPath = `${String(RED.settings.httpNodeRoot ?? '/').replace(/\/$/, '')}${path}`;
+                captureRawBodyFor(RED.httpNode, fullPath, maxBodyBytes);
                 RED.httpNode.post(path, (req: IncomingMessage, res: ServerResponse) => {
                     const publicUrl = config.publicUrl ? `${config.publicUrl.replace(/\/$/, '')}${req.url ?? ''}` : undefined;
-                    receiveEventPost(req, { maxBodyBytes, auth, adapter, publicUrl }).then(
+                    receiveEventPost(req, { maxBodyBytes, auth, adapter, publicUrl, body: capturedBody(req) }).then(
                         (outcome) => {
                             if (outcome.error) node.warn(`${req.method} ${path}: ${outcome.error.message}`);
                             else take(outcome.events, (messages) => node.send(messages));
@@ -244,6 +248,7 @@ export = function register(RED: NodeAPI): void {
         node.on('close', (_removed: boolean, done: () => void) => {
             closed = true;
             clearInterval(timer);
+            if (fullPath) releaseRawBody(fullPath);
             if (path) {
                 removeRoute(RED.httpNode, path);
                 if (claimedPaths.get(path) === node.id) claimedPaths.delete(path);

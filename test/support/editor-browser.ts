@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-import { temporaryDirectory } from './node-red-process';
+export { userDirWithPackage } from './node-red-process';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const root = path.resolve(__dirname, '../..');
@@ -18,17 +18,6 @@ export async function launchChromium(): Promise<Browser> {
         // Without the background-networking flags Chromium keeps dialing out, which this machine refuses.
         args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
-}
-
-/** A Node-RED user directory with this checkout installed as a package (a link, as `npm link` would make). */
-export function userDirWithPackage(): string {
-    const userDir = temporaryDirectory('editor');
-    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
-    const link = path.join(userDir, 'node_modules', pkg.name);
-    fs.mkdirSync(path.dirname(link), { recursive: true });
-    fs.symlinkSync(root, link, 'dir');
-    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, dependencies: { [pkg.name]: '*' } }));
-    return userDir;
 }
 
 export class Editor {

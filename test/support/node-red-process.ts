@@ -119,3 +119,15 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
     }
     return instance;
 }
+
+/** A Node-RED user directory with this checkout installed as a package (a link, as `npm link` would make). */
+export function userDirWithPackage(): string {
+    const root = path.resolve(__dirname, '../..');
+    const userDir = temporaryDirectory('installed');
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const link = path.join(userDir, 'node_modules', pkg.name);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(root, link, 'dir');
+    fs.writeFileSync(path.join(userDir, 'package.json'), JSON.stringify({ name: 'node-red-project', private: true, dependencies: { [pkg.name]: '*' } }));
+    return userDir;
+}
