@@ -1,0 +1,241 @@
+// Every example of examples/, deployed into a real Node-RED with the package installed, its target pointed at a
+// loopback server playing the CRM, and calls played into it: each CRM must receive exactly what the example promises.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RawEvent } from '../../src/call/raw-event';
+import { simulateCalls } from '../../src/simulator/simulate';
+import { startRecorder, type Arrived, type Recorder } from '../nodes/web-service-out.recorder';
+import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
+
+const EXAMPLES = path.resolve(__dirname, '../../examples');
+const CORE_TYPES = new Set(['tab', 'comment', 'debug', 'inject', 'http in', 'http response', 'change', 'catch', 'function', 'switch']);
+const OUR_TYPES = new Set(Object.keys(JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'))['node-red'].nodes));
+
+interface FlowNode {
+    id: string;
+    type: string;
+    z?: string;
+    env?: Array<{ name: string; value: string; type: string }>;
+    path?: string;
+    authType?: string;
+    apiKeyHeader?: string;
+    credentials?: Record<string, string>;
+}
+
+const examples = fs
+    .readdirSync(EXAMPLES)
+    .filter((file) => /^\d\d .*\.json$/.test(file))
+    .map((file) => ({ file, flow: JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as FlowNode[] }));
+
+const slugOf = (flow: FlowNode[]): string => flow.find((node) => node.type === 'call-event-in')!.path!.split('/').pop()!;
+
+// Three scripted calls: answered inbound Sales with recording and account codes changing after processing;
+// a missed inbound Support call; an answered outbound Billing call with a recording and no codes.
+function scriptedCalls(): RawEvent[][] {
+    const at = (n: number) => 1_732_482_000_000 + n * 1000;
+    const a = 'call-a-1111';
+    const b = 'call-b-2222';
+    const c = 'call-c-3333';
+    const agent = { name: 'John Doe', extension: '154' };
+    return [
+        [
+            { type: 'presenting', callId: a, eventId: 'a1', timestamp: at(0), direction: 'Inbound', callerName: 'Jane "JR" Roe & Co', externalNumber: '8015550000', location: 'Salt Lake City, UT', dnis: '8005551234', group: 'Sales', agent, startTime: at(0), reportCallId: '40213' },
+            { type: 'connected', callId: a, eventId: 'a2', timestamp: at(5), agent },
+            { type: 'accountCodes', callId: a, eventId: 'a3', timestamp: at(30), accountCodes: ['Opp Won'] },
+            { type: 'complete', callId: a, eventId: 'a4', timestamp: at(60), pendingRecordings: 1 },
+            { type: 'recording', callId: a, eventId: 'a5', timestamp: at(90), recordingUrl: 'https://rec.example.com/a.wav' },
+            { type: 'accountCodes', callId: a, eventId: 'a6', timestamp: at(120), accountCodes: ['Opp Won', 'Large Sale'] },
+            { type: 'accountCodes', callId: a, eventId: 'a7', timestamp: at(130), accountCodes: ['Large Sale', 'Opp Won'] },
+            { type: 'accountCodes', callId: a, eventId: 'a8', timestamp: at(140), accountCodes: ['Large Sale'] },
+        ],
+        [
+            { type: 'presenting', callId: b, eventId: 'b1', timestamp: at(0), direction: 'Inbound', callerName: 'Bob Smith', externalNumber: '3125550123', group: 'Support', agent: { name: 'Wei Chen', extension: '312' }, startTime: at(0) },
+            { type: 'complete', callId: b, eventId: 'b2', timestamp: at(20) },
+        ],
+        [
+            { type: 'presenting', callId: c, eventId: 'c1', timestamp: at(0), direction: 'Outbound', callerName: 'Acme Corp', externalNumber: '2125550147', group: 'Billing', agent, startTime: at(0) },
+            { type: 'connected', callId: c, eventId: 'c2', timestamp: at(3), agent },
+            { type: 'complete', callId: c, eventId: 'c3', timestamp: at(40), pendingRecordings: 1 },
+            { type: 'recording', callId: c, eventId: 'c4', timestamp: at(70), recordingUrl: 'https://rec.example.com/c.wav' },
+        ],
+    ];
+}
+
+const json = (request: Arrived): Record<string, any> => JSON.parse(request.body.toString('utf8'));
+
+describe('examples: each CRM receives what its example promises', function () {
+    this.timeout(120_000);
+    let nodeRed: NodeRedProcess;
+    let crm: Recorder;
+    const received = (slug: string): Arrived[] => crm.arrived.filter((request) => request.target.startsWith(`/${slug}`));
+
+    before(async () => {
+        crm = await startRecorder();
+        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+        const flows = examples.flatMap(({ flow }) => {
+            const slug = slugOf(flow);
+            return flow.map((node) => {
+                const copy: FlowNode = structuredClone(node);
+                if (copy.type === 'tab') copy.env = copy.env!.map((variable) => ({ ...variable, value: `${crm.url}/${slug}` }));
+                if (copy.type === 'web-service-out') {
+                    copy.credentials = {
+                        ...(copy.authType === 'bearer' ? { token: `token-${slug}` } : {}),
+                        ...(copy.authType === 'basic' ? { user: 'agent@example.com/token', password: `password-${slug}` } : {}),
+                        ...(copy.apiKeyHeader ? { apiKey: `key-${slug}` } : {}),
+                    };
+                }
+                return copy;
+            });
+        });
+        const deployed = await fetch(`${nodeRed.url}/flows`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+            body: JSON.stringify(flows),
+        });
+        assert.equal(deployed.status, 204, await deployed.text());
+        await nodeRed.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
+        for (const { flow } of examples) {
+            for (const call of scriptedCalls()) {
+                for (const event of call) {
+                    const response = await fetch(`${nodeRed.url}/ccaas/examples/${slugOf(flow)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+                    assert.equal(response.status, 202);
+                }
+            }
+        }
+        const expected = 2 + 2 + 5 + 5 + 2 + 3 + 1 + 3 + 2;
+        const started = Date.now();
+        while (crm.arrived.length < expected && Date.now() - started < 20_000) await new Promise((resolve) => setTimeout(resolve, 50));
+        // Anything beyond the promised requests would arrive within this pause too.
+        await new Promise((resolve) => setTimeout(resolve, 500));
+    });
+
+    after(async () => {
+        await nodeRed?.stop();
+        await crm?.close();
+    });
+
+    it('every example is valid flow JSON of known node types, on its own tab, with a comment saying what to fill in', () => {
+        assert.equal(examples.length, 9);
+        for (const { file, flow } of examples) {
+            const tabs = flow.filter((node) => node.type === 'tab');
+            assert.equal(tabs.length, 1, file);
+            for (const node of flow) {
+                assert.ok(CORE_TYPES.has(node.type) || OUR_TYPES.has(node.type), `${file}: ${node.type}`);
+                if (node.type !== 'tab') assert.equal(node.z, tabs[0].id, `${file}: ${node.id} on the tab`);
+            }
+            const comment = flow.find((node) => node.type === 'comment') as FlowNode & { info: string };
+            assert.match(comment.info, /\*\*Fill in:\*\*/, file);
+            assert.equal(tabs[0].env!.length, 1, `${file}: one place for the target URL`);
+            assert.ok(!JSON.stringify(flow).includes('"credentials"'), `${file}: no secrets in the flow`);
+        }
+        assert.doesNotMatch(nodeRed.log(), /Waiting for missing types|\[error\]/);
+    });
+
+    it('01 recording link: one POST per recorded call, bearer token, the recording link in the JSON body', () => {
+        const requests = received('recording-link');
+        assert.deepEqual(requests.map((request) => [request.method, request.target, request.headers.authorization]), [
+            ['POST', '/recording-link', 'Bearer token-recording-link'],
+            ['POST', '/recording-link', 'Bearer token-recording-link'],
+        ]);
+        assert.deepEqual(requests.map(json), [
+            { callId: 'call-a-1111', reportCallId: '40213', agent: 'John Doe (154)', recordingLink: 'https://rec.example.com/a.wav', recordingsMissing: false },
+            { callId: 'call-c-3333', reportCallId: '', agent: 'John Doe (154)', recordingLink: 'https://rec.example.com/c.wav', recordingsMissing: false },
+        ]);
+    });
+
+    it('02 CRM record: only inbound Sales/Support calls, when they complete', () => {
+        const bodies = received('crm-record').map(json);
+        assert.deepEqual(bodies.map((body) => [body.callId, body.direction, body.group]), [
+            ['call-a-1111', 'Inbound', 'Sales'],
+            ['call-b-2222', 'Inbound', 'Support'],
+        ]);
+        assert.equal(bodies[0].caller, 'Jane "JR" Roe & Co');
+        assert.equal(bodies[0].startedAt, 1_732_482_000_000);
+    });
+
+    it('03 account codes: repeated PUTs told apart by updateSeq, unchanged sets not sent', () => {
+        const requests = received('account-codes');
+        assert.deepEqual(
+            requests.map((request) => [request.method, request.headers['x-update-key'], request.headers['x-api-key'], json(request).accountCodes]),
+            [
+                ['PUT', 'call-a-1111:1', 'key-account-codes', 'Opp Won'],
+                ['PUT', 'call-a-1111:2', 'key-account-codes', 'Opp Won, Large Sale'],
+                ['PUT', 'call-a-1111:3', 'key-account-codes', 'Large Sale'],
+                ['PUT', 'call-b-2222:1', 'key-account-codes', ''],
+                ['PUT', 'call-c-3333:1', 'key-account-codes', ''],
+            ].sort((x, y) => String(x[1]).localeCompare(String(y[1]))),
+        );
+    });
+
+    it('04 Slack: a message when each call rings and when it is answered', () => {
+        const texts = received('slack').map((request) => json(request).text as string);
+        assert.equal(texts.length, 5);
+        assert.ok(texts.includes(':telephone_receiver: Ringing John Doe (154): Jane "JR" Roe & Co 8015550000 (Salt Lake City, UT) for Sales'), texts.join('\n'));
+        assert.equal(texts.filter((text) => text.startsWith(':white_check_mark: John Doe (154) answered')).length, 2);
+    });
+
+    it('05 Salesforce: a Task per answered call, with the duration when known', () => {
+        const bodies = received('salesforce').map(json);
+        assert.deepEqual(bodies.map((body) => [body.CallObject, body.CallType, body.TaskSubtype, body.CallDurationInSeconds]), [
+            ['call-a-1111', 'Inbound', 'Call', 60],
+            ['call-c-3333', 'Outbound', 'Call', 40],
+        ]);
+    });
+
+    it('06 HubSpot: a call engagement per processed call', () => {
+        const bodies = received('hubspot').map(json);
+        assert.deepEqual(bodies.map((body) => [body.properties.hs_call_recording_url, body.properties.hs_call_status]).sort(), [
+            ['', 'COMPLETED'],
+            ['https://rec.example.com/a.wav', 'COMPLETED'],
+            ['https://rec.example.com/c.wav', 'COMPLETED'],
+        ]);
+    });
+
+    it('07 Zendesk: a ticket for the missed inbound call only, with basic auth', () => {
+        const requests = received('zendesk');
+        assert.equal(requests.length, 1);
+        assert.equal(requests[0].headers.authorization, `Basic ${Buffer.from('agent@example.com/token:password-zendesk').toString('base64')}`);
+        assert.equal(json(requests[0]).ticket.subject, 'Missed call from Bob Smith 3125550123');
+    });
+
+    it('08 legacy CRM: form-encoded posts, a caller name with & kept inside its field', () => {
+        const forms = received('legacy-form').map((request) => {
+            assert.equal(request.headers['content-type'], 'application/x-www-form-urlencoded');
+            return Object.fromEntries(new URLSearchParams(request.body.toString()));
+        });
+        assert.equal(forms.length, 3);
+        const a = forms.find((form) => form.call_id === 'call-a-1111')!;
+        assert.deepEqual(a, { call_id: 'call-a-1111', report_id: '40213', caller: 'Jane "JR" Roe & Co', phone: '8015550000', agent_ext: '154', codes: 'Opp Won', source: 'ccaas' });
+    });
+
+    it('09 lookup: a GET with percent-encoded URL parameters when a call is answered', () => {
+        const requests = received('lookup');
+        assert.deepEqual(requests.map((request) => request.method), ['GET', 'GET']);
+        const query = new URLSearchParams(requests.find((request) => request.query.includes('call-a-1111'))!.query);
+        assert.deepEqual(Object.fromEntries(query), { phone: '8015550000', name: 'Jane "JR" Roe & Co', agent: '154', callId: 'call-a-1111' });
+    });
+
+    it('the simulator through example 02: every inbound Sales or Support call it completes becomes one CRM record', async () => {
+        const before = received('crm-record').length;
+        const completed = new Map<string, RawEvent>();
+        const firsts = new Map<string, RawEvent>();
+        await simulateCalls({
+            url: `${nodeRed.url}/ccaas/examples/crm-record`,
+            calls: 12,
+            rate: 40,
+            paceMs: 5,
+            seed: 11,
+            maxSeconds: 30,
+            onSent: (event) => {
+                if (!firsts.has(event.callId)) firsts.set(event.callId, event);
+                if (event.type === 'complete') completed.set(event.callId, event);
+            },
+        });
+        const wanted = [...completed.keys()].filter((callId) => firsts.get(callId)!.direction === 'Inbound' && ['Sales', 'Support'].includes(firsts.get(callId)!.group!));
+        const started = Date.now();
+        while (received('crm-record').length < before + wanted.length && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.deepEqual(received('crm-record').slice(before).map((request) => json(request).callId).sort(), wanted.sort());
+    });
+});
