@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: a local Node-RED (the dev dependency) on 127.0.0.1 with its own user directory in the checkout,
-// this package linked into it, and the demo flow deployed. Nothing outside this machine is needed.
+// this package linked into it, and a demo that runs offline: the example flows pointed at a stand-in CRM served by
+// the same Node-RED, fed with realistic calls by the simulator. Nothing outside this machine is needed.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -10,7 +11,9 @@ const root = path.resolve(__dirname, '..');
 const userDir = path.join(root, '.node-red');
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 1880);
+const base = `http://${host}:${port}`;
 const pkg = require(path.join(root, 'package.json'));
+const { simulateCalls } = require(path.join(root, 'dist', 'simulator', 'simulate.js'));
 
 fs.mkdirSync(path.join(userDir, 'node_modules', '@ccaas'), { recursive: true });
 const link = path.join(userDir, 'node_modules', pkg.name);
@@ -28,7 +31,8 @@ module.exports = {
     uiPort: ${port},
     flowFile: 'flows.json',
     flowFilePretty: true,
-    credentialSecret: 'ccaas-demo-only',
+    // The demo's only credentials are the stand-in CRM's made-up tokens, kept readable in flows_cred.json.
+    credentialSecret: false,
     // The update-notification question blocks the canvas on first load, and the check needs the internet.
     telemetry: { enabled: false },
     logging: { console: { level: 'info', metrics: false, audit: false } },
@@ -36,8 +40,56 @@ module.exports = {
 };
 `,
 );
-// The demo flow is rewritten on each start so it always matches the nodes of this checkout.
-fs.copyFileSync(path.join(root, 'examples', 'demo.json'), path.join(userDir, 'flows.json'));
+
+/** A stand-in CRM in the same Node-RED: it answers every example's request, as a real CRM would. */
+function standInCrm() {
+    const tab = 'demo-crm';
+    const answer = { id: 'demo-crm-answer', type: 'change', z: tab, name: 'record created', rules: [
+        { t: 'set', p: 'payload', pt: 'msg', to: '{"ok":true,"id":$string($millis())}', tot: 'jsonata' },
+        { t: 'set', p: 'statusCode', pt: 'msg', to: '201', tot: 'num' },
+    ], x: 380, y: 140, wires: [['demo-crm-response']] };
+    const methods = ['post', 'put', 'get'].map((method, index) => ({
+        id: `demo-crm-${method}`, type: 'http in', z: tab, name: '', url: '/crm/:example', method, upload: false, x: 150, y: 100 + index * 40, wires: [['demo-crm-answer']],
+    }));
+    return [
+        { id: tab, type: 'tab', label: 'Stand-in CRM', info: 'Plays the CRMs of the examples, so the demo needs no account: every request gets 201 and a JSON answer.' },
+        { id: 'demo-crm-comment', type: 'comment', z: tab, name: 'The CRMs of the examples, served by this Node-RED', info: '', x: 230, y: 40, wires: [] },
+        ...methods,
+        answer,
+        { id: 'demo-crm-response', type: 'http response', z: tab, name: '', statusCode: '', headers: { 'content-type': 'application/json' }, x: 570, y: 140, wires: [] },
+    ];
+}
+
+const examples = fs
+    .readdirSync(path.join(root, 'examples'))
+    .filter((file) => /^\d\d .*\.json$/.test(file))
+    .map((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')));
+const credentials = {};
+const endpoints = [];
+const flows = [...JSON.parse(fs.readFileSync(path.join(root, 'examples', 'demo.json'), 'utf8')), ...standInCrm()];
+for (const flow of examples) {
+    const slug = flow.find((node) => node.type === 'call-event-in').path.split('/').pop();
+    endpoints.push(`${base}/ccaas/examples/${slug}`);
+    for (const node of flow) {
+        if (node.type === 'tab') node.env = node.env.map((variable) => ({ ...variable, value: `${base}/crm/${slug}` }));
+        if (node.type === 'web-service-out') credentials[node.id] = { token: 'demo-token', user: 'demo@example.com/token', password: 'demo-password', apiKey: 'demo-key' };
+        flows.push(node);
+    }
+}
+// Rewritten on each start, so the demo always matches the nodes and examples of this checkout.
+fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows, null, 2));
+fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(credentials, null, 2));
+
+/** Plays a few calls into every example at start, then one call per example every 20 s for an hour at most. */
+async function feedCalls() {
+    const playRound = (calls) =>
+        Promise.all(endpoints.map((url, index) => simulateCalls({ url, calls, rate: 1, paceMs: 600, seed: Date.now() + index, maxSeconds: 60 })));
+    await playRound(2);
+    for (let round = 0; round < 180 && !red.killed; round += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 20_000));
+        await playRound(1);
+    }
+}
 
 const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {
     stdio: ['inherit', 'pipe', 'inherit'],
@@ -45,9 +97,14 @@ const red = spawn(process.execPath, [require.resolve('node-red/red.js'), '--user
 let announced = false;
 red.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
-    if (!announced && /Started flows/.test(String(chunk))) {
+    if (!announced && /Server now running/.test(String(chunk))) {
         announced = true;
-        process.stdout.write(`\nThe demo is running. Open the editor at http://${host}:${port}/ and watch the debug sidebar.\n\n`);
+        process.stdout.write(
+            `\nThe demo is running. Open the editor at ${base}/ and watch the debug sidebar:\n` +
+                `each example tab sends its requests to the stand-in CRM as simulated calls arrive.\n` +
+                `Play more calls with the button on any "call event in" node, or: node dist/simulator/cli.js --url ${endpoints[0]}\n\n`,
+        );
+        feedCalls().catch((err) => process.stderr.write(`demo simulator: ${err.message}\n`));
     }
 });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => red.kill(signal));
