@@ -8,7 +8,8 @@ const path = require('node:path');
 const { spawn } = require('node:child_process');
 
 const root = path.resolve(__dirname, '..');
-const userDir = path.join(root, '.node-red');
+// DEMO_USER_DIR lets the demo's own test run it without touching a developer's .node-red/.
+const userDir = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_DIR) : path.join(root, '.node-red');
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 1880);
 const base = `http://${host}:${port}`;
