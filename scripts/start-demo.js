@@ -66,7 +66,8 @@ const examples = fs
     .filter((file) => /^\d\d .*\.json$/.test(file))
     .map((file) => JSON.parse(fs.readFileSync(path.join(root, 'examples', file), 'utf8')));
 const credentials = {};
-const endpoints = [];
+// The demo tab's own call event in first: its debug node shows every trigger of the calls played into it.
+const endpoints = [`${base}/ccaas/demo/call-events`];
 const flows = [...JSON.parse(fs.readFileSync(path.join(root, 'examples', 'demo.json'), 'utf8')), ...standInCrm()];
 for (const flow of examples) {
     const slug = flow.find((node) => node.type === 'call-event-in').path.split('/').pop();

@@ -35,7 +35,7 @@ describe('npm start: the offline demo', function () {
     let socket: WebSocket | undefined;
     let base = '';
     const statuses = new Map<string, NodeStatus>();
-    const debugMessages: { id: string; msg: string }[] = [];
+    const debugMessages: { id: string; topic: string; msg: string }[] = [];
 
     before(async () => {
         const port = await freePort();
@@ -55,7 +55,7 @@ describe('npm start: the offline demo', function () {
         socket.addEventListener('message', (event) => {
             for (const message of JSON.parse(String(event.data)) as { topic: string; data: Record<string, unknown> }[]) {
                 if (message.topic.startsWith('status/')) statuses.set(message.topic.slice('status/'.length), message.data as NodeStatus);
-                if (message.topic === 'debug') debugMessages.push({ id: String(message.data.id), msg: String(message.data.msg) });
+                if (message.topic === 'debug') debugMessages.push({ id: String(message.data.id), topic: String(message.data.topic ?? ''), msg: String(message.data.msg) });
             }
         });
         socket.send(JSON.stringify({ subscribe: 'status/#' }));
@@ -78,6 +78,12 @@ describe('npm start: the offline demo', function () {
         const failed = [...statuses].filter(([, status]) => status.fill === 'red');
         assert.deepEqual(failed, [], 'no node shows an error status');
         assert.doesNotMatch(output, /\[error\]/, 'Node-RED logged no error');
+    });
+
+    it("the demo tab's call event in shows every trigger of the simulated calls", async () => {
+        const labels = ['Call is Presenting', 'Call is Connected', 'Call is Complete', 'Call and Recordings Processed', 'Call is Updated'];
+        const seen = () => new Set(debugMessages.filter((message) => message.id === 'demo-triggers').map((message) => message.topic));
+        await waitFor(() => labels.every((label) => seen().has(label)), 'the five triggers in the debug sidebar', 60_000);
     });
 
     it('the stand-in CRM answers as a CRM would', async () => {
