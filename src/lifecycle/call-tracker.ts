@@ -109,6 +109,8 @@ export class CallTracker {
             this.calls.set(call.callId, call);
             if (call.recordingDeadline !== undefined) this.waiting.add(call.callId);
         }
+        // Restored under a lower "max calls" than the state was saved with: the cap holds from the start.
+        while (this.calls.size > this.options.maxCalls) this.evictOne();
     }
 
     get size(): number {

@@ -15,6 +15,7 @@ import { CallTracker, type TrackedCall, type TrackerOptions, type Trigger } from
  */
 export class DurableCallTracking {
     private lastSave: Promise<void> = Promise.resolve();
+    private failure: unknown;
 
     private constructor(
         readonly tracker: CallTracker,
@@ -65,12 +66,15 @@ export class DurableCallTracking {
     /**
      * Writes what changed since the last save: a put per changed call, a delete per forgotten one. Resolves once
      * those, and every earlier save, are durable, so an event found to be a duplicate of one still being saved is
-     * not acknowledged before the original is.
+     * not acknowledged before the original is. Once a write has failed every later save fails too, as the file
+     * store refuses writes after a failed flush: a duplicate must not be acknowledged when its original was not
+     * saved. Opening the store again (a redeploy or restart) is the way back.
      */
     save(): Promise<void> {
         const { changed, forgotten } = this.tracker.takeChanges();
         const store = this.store;
         if (!store) return Promise.resolve();
+        if (this.failure !== undefined) return Promise.reject(this.failure);
         const writes: Array<Promise<void>> = [this.lastSave];
         try {
             for (const call of changed) writes.push(store.put(call.callId, call));
@@ -78,15 +82,23 @@ export class DurableCallTracking {
         } catch (error) {
             writes.push(Promise.reject(error));
         }
-        const saved = Promise.all(writes).then(() => undefined);
-        // A failed save must not fail every later one: the store itself keeps refusing once it has failed.
-        this.lastSave = saved.catch(() => undefined);
+        const saved = Promise.all(writes).then(
+            () => undefined,
+            (error: unknown) => {
+                this.failure ??= error;
+                throw error;
+            },
+        );
+        // The next save waits for this one and fails with it; the no-op catch only keeps a save nobody awaits
+        // from being an unhandled rejection.
+        saved.catch(() => undefined);
+        this.lastSave = saved;
         return saved;
     }
 
     /** Waits for every save accepted so far, then closes the store. */
     async close(): Promise<void> {
-        await this.lastSave;
+        await this.lastSave.catch(() => undefined);
         await this.store?.close();
     }
 }

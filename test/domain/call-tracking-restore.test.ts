@@ -71,6 +71,18 @@ describe('call tracker: changes for the store', () => {
         assert.equal(after.recordingDeadline, undefined);
     });
 
+    it('restored under a lower cap, the least recently active calls are forgotten at once (and deleted from the store)', () => {
+        const clock = { now: 0 };
+        const source = new CallTracker({ now: () => clock.now });
+        for (const callId of ['a', 'b', 'c']) {
+            clock.now += 1000;
+            source.ingest(event(callId, 'presenting'));
+        }
+        const restored = new CallTracker({ maxCalls: 2, now: () => clock.now }, source.exportState());
+        assert.deepEqual([restored.size, restored.get('a')], [2, undefined]);
+        assert.deepEqual(restored.takeChanges(), { changed: [], forgotten: ['a'] });
+    });
+
     it('restores calls given in any order into activity order, so retention still forgets the oldest first', () => {
         const clock = { now: 0 };
         const source = new CallTracker({ now: () => clock.now });
@@ -251,17 +263,20 @@ describe('durable call tracking: saves', () => {
         assert.equal(await settled(second), 'resolved');
     });
 
-    it('a failed write fails its save; later saves are not failed by it', async () => {
+    it('after a failed write every save fails, even one with nothing of its own to write', async () => {
         const { store, held } = heldStore();
         const tracking = await DurableCallTracking.open(store);
         tracking.apply([event('a', 'presenting')]);
         const failed = tracking.save();
+        assert.deepEqual(tracking.apply([event('a', 'presenting')]), [], 'a retry of the same event');
+        const retry = tracking.save();
         held[0].reject(new Error('disk full'));
         await assert.rejects(failed, /disk full/);
+        await assert.rejects(retry, /disk full/, 'the retry is not acknowledged: its original was never saved');
         tracking.apply([event('b', 'presenting')]);
-        const next = tracking.save();
-        held[1].resolve();
-        await next;
+        await assert.rejects(tracking.save(), /disk full/);
+        assert.equal(held.length, 1, 'nothing more is written to a failed store');
+        await tracking.close();
     });
 
     it('without a store the state lives in memory and saves resolve at once', async () => {
