@@ -31,6 +31,7 @@ export { OPERATORS, type CriteriaOperator } from './criteria/operators';
 export type { CriteriaRule, CriteriaMatch } from './criteria/rule';
 export { compileSafeRegex, RegexSyntaxError, type SafeRegex } from './criteria/safe-regex';
 export * from './lifecycle/call-tracker';
+export * from './lifecycle/durable-call-tracking';
 export * from './lifecycle/raw-event-validation';
 export * from './ingest/event-endpoint';
 export * from './signing/standard-webhooks';

@@ -64,6 +64,12 @@ export interface TrackerState {
     calls: TrackedCall[];
 }
 
+/** What changed since the last `takeChanges()`: the calls to save again and the ones to delete. */
+export interface TrackerChanges {
+    changed: TrackedCall[];
+    forgotten: string[];
+}
+
 function eventKey(event: RawEvent): string {
     if (event.eventId) return `id:${event.eventId}`;
     // Without an id, a byte-identical event is the same event delivered twice.
@@ -89,16 +95,22 @@ function compact<T extends object>(value: T): T {
 export class CallTracker {
     private readonly calls = new Map<string, TrackedCall>();
     private readonly waiting = new Set<string>();
+    private readonly changed = new Set<string>();
+    private readonly forgotten = new Set<string>();
     private readonly options: TrackerOptions;
     private readonly now: () => number;
 
     constructor(options: Partial<TrackerOptions> = {}, state?: TrackerState) {
         this.options = { ...DEFAULT_TRACKER_OPTIONS, ...options };
         this.now = options.now ?? Date.now;
-        for (const call of state?.calls ?? []) {
+        // Expiry and eviction walk the map oldest first; a store may give the calls back in another order.
+        const restored = [...(state?.calls ?? [])].sort((a, b) => a.lastActivity - b.lastActivity);
+        for (const call of restored) {
             this.calls.set(call.callId, call);
             if (call.recordingDeadline !== undefined) this.waiting.add(call.callId);
         }
+        // Restored under a lower "max calls" than the state was saved with: the cap holds from the start.
+        while (this.calls.size > this.options.maxCalls) this.evictOne();
     }
 
     get size(): number {
@@ -115,6 +127,22 @@ export class CallTracker {
         return { version: 1, calls: [...this.calls.values()].map((call) => structuredClone(call)) };
     }
 
+    /**
+     * The calls changed or forgotten since the last call, as copies, so a store can follow the tracker with one put
+     * or delete per call however many events touched it.
+     */
+    takeChanges(): TrackerChanges {
+        const changed: TrackedCall[] = [];
+        for (const callId of this.changed) {
+            const call = this.calls.get(callId);
+            if (call) changed.push(structuredClone(call));
+        }
+        const changes = { changed, forgotten: [...this.forgotten] };
+        this.changed.clear();
+        this.forgotten.clear();
+        return changes;
+    }
+
     /** Takes in one raw event (already validated) and returns the triggers it fires, in order. */
     ingest(event: RawEvent): Trigger[] {
         const now = this.now();
@@ -124,6 +152,7 @@ export class CallTracker {
         if (call.seen.includes(key)) return [];
         call.seen.push(key);
         if (call.seen.length > SEEN_PER_CALL) call.seen.shift();
+        this.markChanged(call.callId);
 
         call.firstEventAt = Math.min(call.firstEventAt, at);
         call.lastEventAt = Math.max(call.lastEventAt, at);
@@ -261,7 +290,20 @@ export class CallTracker {
         return pending - call.recordings.filter((recording) => recording.at >= at).length;
     }
 
+    private markChanged(callId: string): void {
+        this.forgotten.delete(callId);
+        this.changed.add(callId);
+    }
+
+    private forget(callId: string): void {
+        this.calls.delete(callId);
+        this.waiting.delete(callId);
+        this.changed.delete(callId);
+        this.forgotten.add(callId);
+    }
+
     private process(call: TrackedCall, missing: boolean): TriggerEventId[] {
+        this.markChanged(call.callId);
         call.processed = true;
         call.recordingsMissing = missing;
         call.recordingDeadline = undefined;
@@ -314,8 +356,7 @@ export class CallTracker {
             victim ??= call;
         }
         if (!victim) return;
-        this.calls.delete(victim.callId);
-        this.waiting.delete(victim.callId);
+        this.forget(victim.callId);
         this.options.onWarning?.(
             `tracking limit of ${this.options.maxCalls} calls reached: forgot ${victim.processed ? 'finished' : 'unfinished'} call ${victim.callId}` +
                 (victim.processed ? '' : ' before it was processed (raise "max calls" if calls are being cut short)'),
@@ -328,10 +369,7 @@ export class CallTracker {
         for (const call of this.calls.values()) {
             const idle = now - call.lastActivity;
             if (idle < soonest) break;
-            if ((call.processed && idle >= retentionMs) || idle >= staleMs) {
-                this.calls.delete(call.callId);
-                this.waiting.delete(call.callId);
-            }
+            if ((call.processed && idle >= retentionMs) || idle >= staleMs) this.forget(call.callId);
         }
     }
 }

@@ -1,15 +1,19 @@
+import { rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import nodePath from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { WebhookAdapter } from '../adapters/adapter';
 import { createWebhookAdapter, WEBHOOK_SOURCES, type WebhookSource } from '../adapters/sources';
 import type { TriggerEventId } from '../call/call';
 import type { RawEvent } from '../call/raw-event';
 import { isTriggerEventId, triggerEventLabel } from '../call/trigger-events';
-import { ConfigError } from '../errors/coded-error';
+import { CodedError, ConfigError } from '../errors/coded-error';
 import { receiveEventPost, type EndpointAuth } from '../ingest/event-endpoint';
-import { CallTracker, DEFAULT_TRACKER_OPTIONS, type Trigger } from '../lifecycle/call-tracker';
+import { DEFAULT_TRACKER_OPTIONS, type TrackedCall, type TrackerOptions, type Trigger } from '../lifecycle/call-tracker';
+import { DurableCallTracking } from '../lifecycle/durable-call-tracking';
 import { validateRawEvents } from '../lifecycle/raw-event-validation';
 import { callLife, seededRandom } from '../simulator/call-lives';
+import { openFileStore } from '../store/file-store';
 import { registerEditorResources } from './editor-resources';
 import { captureRawBodyFor, capturedBody, releaseRawBody } from './raw-body-capture';
 
@@ -61,6 +65,15 @@ function selectedEvents(value: CallEventInConfig['events']): Set<TriggerEventId>
     return ids.length > 0 ? new Set(ids as TriggerEventId[]) : undefined;
 }
 
+/** Where a node keeps its calls' state: under the user directory, so it is backed up and moved with the flows. */
+function stateDirectoryOf(userDir: unknown, nodeId: string): string | undefined {
+    return typeof userDir === 'string' && userDir ? nodePath.join(userDir, 'ccaas-web-service', 'calls', nodeId) : undefined;
+}
+
+function plural(count: number, word: string): string {
+    return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
 function normalisedPath(path: string): string {
     return path.startsWith('/') ? path : `/${path}`;
 }
@@ -84,7 +97,12 @@ export = function register(RED: NodeAPI): void {
         const node = this;
         const credentials = (node.credentials ?? {}) as Credentials;
         let wanted: Set<TriggerEventId> | undefined;
-        let tracker: CallTracker;
+        let trackerOptions: Partial<TrackerOptions> = {};
+        // Undefined until the state is restored (and for good when the store cannot be opened).
+        let tracking: DurableCallTracking | undefined;
+        let storeProblem: string | undefined;
+        let recoveryNote: string | undefined;
+        const stateDirectory = stateDirectoryOf((RED.settings as unknown as { userDir?: unknown }).userDir, node.id);
         let adapter: WebhookAdapter | undefined;
         let auth: EndpointAuth = { type: 'none' };
         let maxBodyBytes = 1024 * 1024;
@@ -108,12 +126,12 @@ export = function register(RED: NodeAPI): void {
 
         try {
             wanted = selectedEvents(config.events);
-            tracker = new CallTracker({
+            trackerOptions = {
                 recordingWaitMs: positive(config.recordingWait, DEFAULT_TRACKER_OPTIONS.recordingWaitMs / 60_000, 'recording wait') * 60_000,
                 retentionMs: positive(config.retention, DEFAULT_TRACKER_OPTIONS.retentionMs / 60_000, 'retention') * 60_000,
                 maxCalls: Math.floor(positive(config.maxCalls, DEFAULT_TRACKER_OPTIONS.maxCalls, 'max calls')),
                 onWarning: warn,
-            });
+            };
             maxBodyBytes = Math.floor(positive(config.maxBody, 1024, 'body limit') * 1024);
             const authType = config.auth ?? 'none';
             if (authType === 'header') {
@@ -146,8 +164,43 @@ export = function register(RED: NodeAPI): void {
             }
         } catch (err) {
             problem = (err as Error).message;
-            tracker = new CallTracker();
         }
+
+        const storeFailed = (err: unknown): void => {
+            const message = `call state not saved: ${(err as Error).message}`;
+            // The store refuses every write after a failed flush: one error says it, not one per event.
+            if (storeProblem === undefined) node.error(message);
+            storeProblem ??= message;
+        };
+
+        const ready: Promise<void> = (async () => {
+            if (problem) return;
+            if (!stateDirectory) node.warn('Node-RED has no user directory: call tracking is kept in memory only and does not survive a restart');
+            const store = stateDirectory ? await openFileStore<TrackedCall>({ directory: stateDirectory, name: 'calls' }) : undefined;
+            let opened: DurableCallTracking;
+            try {
+                opened = await DurableCallTracking.open(store, trackerOptions);
+            } catch (err) {
+                await store?.close().catch(() => undefined);
+                throw err;
+            }
+            const notes: string[] = [];
+            if (store?.recovery.dropped) {
+                const { dropped } = store.recovery;
+                node.warn(`call state in ${stateDirectory}: ${store.recovery.summary}; triggers of the events in it may be missing or fire again`);
+                notes.push(`dropped ${plural(dropped.records, `${dropped.kind} record`)}`);
+            }
+            if (opened.unreadable.length > 0) {
+                node.warn(`call state in ${stateDirectory}: skipped ${plural(opened.unreadable.length, 'unreadable call record')} (${opened.unreadable.slice(0, 5).join(', ')})`);
+                notes.push(`skipped ${opened.unreadable.length} unreadable`);
+            }
+            if (notes.length > 0) recoveryNote = notes.join(', ');
+            if (opened.restored > 0) node.log(`restored the state of ${plural(opened.restored, 'call')} from ${stateDirectory}`);
+            tracking = opened;
+        })().catch((err: unknown) => {
+            storeProblem = `call state store unavailable: ${(err as Error).message}`;
+            node.error(storeProblem);
+        });
 
         const toMessage = (trigger: Trigger): NodeMessage =>
             ({
@@ -164,23 +217,53 @@ export = function register(RED: NodeAPI): void {
             for (const message of messages) send([message]);
         };
 
-        const take = (events: RawEvent[], send: (msg: NodeMessage[]) => void): void => {
+        /**
+         * Applies the events, sends their triggers, and resolves once the calls' state is durable: the endpoint's 202
+         * and the input's done() mean "will not be forgotten by a restart". Sending before saving is the
+         * at-least-once order (see DurableCallTracking).
+         */
+        const take = async (events: RawEvent[], send: (msg: NodeMessage[]) => void): Promise<void> => {
+            await ready;
+            if (!tracking) throw new CodedError('store', storeProblem ?? 'call state store unavailable');
             eventsThisSecond += events.length;
-            for (const event of events) emit(tracker.ingest(event), send);
+            emit(tracking.apply(events), send);
+            await tracking.save().catch((err: unknown) => {
+                storeFailed(err);
+                throw new CodedError('store', `call state not saved: ${(err as Error).message}`, { cause: err });
+            });
         };
 
+        const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
         const showStatus = (): void => {
-            if (problem) {
-                node.status({ fill: 'red', shape: 'ring', text: problem.length > 60 ? `${problem.slice(0, 57)}...` : problem });
+            const trouble = problem ?? storeProblem;
+            if (trouble) {
+                node.status({ fill: 'red', shape: 'ring', text: clip(trouble) });
                 return;
             }
-            node.status({ fill: 'green', shape: 'dot', text: `${tracker.size} calls · ${eventsPerSecond} ev/s` });
+            if (!tracking) {
+                node.status({ fill: 'grey', shape: 'ring', text: 'restoring calls...' });
+                return;
+            }
+            const counts = `${tracking.size} calls · ${eventsPerSecond} ev/s`;
+            if (recoveryNote) node.status({ fill: 'yellow', shape: 'dot', text: clip(`${counts} · ${recoveryNote}`) });
+            else node.status({ fill: 'green', shape: 'dot', text: counts });
         };
+
+        const tick = (): void => {
+            if (!tracking) return;
+            emit(tracking.tick(), (messages) => node.send(messages));
+            tracking.save().catch(storeFailed);
+        };
+        // Deadlines that passed while Node-RED was down fire as soon as the state is back.
+        void ready.then(() => {
+            if (!closed) tick();
+            showStatus();
+        });
 
         const timer = setInterval(() => {
             eventsPerSecond = eventsThisSecond;
             eventsThisSecond = 0;
-            emit(tracker.tick(), (messages) => node.send(messages));
+            tick();
             showStatus();
         }, 1000);
 
@@ -198,17 +281,26 @@ export = function register(RED: NodeAPI): void {
                 captureRawBodyFor(RED.httpNode, fullPath, maxBodyBytes);
                 RED.httpNode.post(path, (req: IncomingMessage, res: ServerResponse) => {
                     const publicUrl = config.publicUrl ? `${config.publicUrl.replace(/\/$/, '')}${req.url ?? ''}` : undefined;
-                    receiveEventPost(req, { maxBodyBytes, auth, adapter, publicUrl, body: capturedBody(req) }).then(
-                        (outcome) => {
-                            if (outcome.error) node.warn(`${req.method} ${path}: ${outcome.error.message}`);
-                            else take(outcome.events, (messages) => node.send(messages));
-                            res.writeHead(outcome.status, outcome.headers).end(outcome.body);
-                        },
-                        (err: Error) => {
-                            node.error(`${path}: ${err.message}`);
-                            if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' }));
-                        },
-                    );
+                    const answer = async (): Promise<void> => {
+                        const outcome = await receiveEventPost(req, { maxBodyBytes, auth, adapter, publicUrl, body: capturedBody(req) });
+                        if (outcome.error) {
+                            node.warn(`${req.method} ${path}: ${outcome.error.message}`);
+                        } else {
+                            try {
+                                await take(outcome.events, (messages) => node.send(messages));
+                            } catch (err) {
+                                // Not acknowledged, so the platform sends the events again; those already applied
+                                // are then recognised as duplicates.
+                                res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: (err as Error).message }));
+                                return;
+                            }
+                        }
+                        res.writeHead(outcome.status, outcome.headers).end(outcome.body);
+                    };
+                    answer().catch((err: Error) => {
+                        node.error(`${path}: ${err.message}`);
+                        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' }));
+                    });
                 });
             }
         }
@@ -227,8 +319,7 @@ export = function register(RED: NodeAPI): void {
                 done(err as Error);
                 return;
             }
-            take(events, (messages) => send(messages));
-            done();
+            take(events, (messages) => send(messages)).then(() => done(), done);
         });
 
         node.playSampleCall = (): string => {
@@ -238,14 +329,14 @@ export = function register(RED: NodeAPI): void {
             for (const step of steps) {
                 delay += step.afterMs;
                 setTimeout(() => {
-                    if (!closed) take([{ ...step.event, timestamp: Date.now() }], (messages) => node.send(messages));
+                    if (!closed) take([{ ...step.event, timestamp: Date.now() }], (messages) => node.send(messages)).catch(() => undefined);
                 }, delay);
             }
             return steps[0].event.callId;
         };
 
         let closed = false;
-        node.on('close', (_removed: boolean, done: () => void) => {
+        node.on('close', (removed: boolean, done: () => void) => {
             closed = true;
             clearInterval(timer);
             if (fullPath) releaseRawBody(fullPath);
@@ -253,7 +344,22 @@ export = function register(RED: NodeAPI): void {
                 removeRoute(RED.httpNode, path);
                 if (claimedPaths.get(path) === node.id) claimedPaths.delete(path);
             }
-            done();
+            // A redeploy keeps the state for the node that replaces this one; only deleting the node deletes it.
+            const finish = async (): Promise<void> => {
+                await ready;
+                if (!tracking) return;
+                const unfinished = removed ? tracking.unfinished : 0;
+                await tracking.close().catch((err: unknown) => node.error(`call state not saved on close: ${(err as Error).message}`));
+                if (!removed || !stateDirectory) return;
+                await rm(stateDirectory, { recursive: true, force: true });
+                if (unfinished > 0) {
+                    node.warn(`node deleted with ${plural(unfinished, 'call')} not yet processed: their state is deleted and their remaining triggers will not fire`);
+                }
+            };
+            finish().then(done, (err: unknown) => {
+                node.error(`closing: ${(err as Error).message}`);
+                done();
+            });
         });
     }
 

@@ -25,6 +25,8 @@ declare module 'node-red-node-test-helper' {
         settings(userSettings?: Record<string, unknown>): Record<string, unknown>;
         load(node: unknown, flow: object[], credentials?: Record<string, object>): Promise<void>;
         unload(): Promise<void>;
+        /** A deploy of `flow` over the loaded one; `full` stops every node, closing the ones left out as removed. */
+        setFlows(flow: object[], type?: 'full' | 'flows' | 'nodes', credentials?: Record<string, object>): Promise<void>;
         getNode(id: string): TestNode;
         startServer(): Promise<void>;
         stopServer(): Promise<void>;

@@ -21,4 +21,8 @@ export function nodeModule(name: string): unknown {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const catchNode: unknown = require(require.resolve('@node-red/nodes/core/common/25-catch.js', { paths: [path.dirname(runtimePath)] }));
 
+/** Node-RED's Status node, to see what a node shows under it the way a flow would. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const statusNode: unknown = require(require.resolve('@node-red/nodes/core/common/25-status.js', { paths: [path.dirname(runtimePath)] }));
+
 export { helper };

@@ -1,0 +1,138 @@
+import type { RawEvent } from '../call/raw-event';
+import type { DurableStore } from '../store/durable-store';
+import { CallTracker, type TrackedCall, type TrackerOptions, type Trigger } from './call-tracker';
+
+/**
+ * A CallTracker whose per-call state follows it into a durable store (one record per call, keyed by call id), so a
+ * restart between "complete" and the last recording still fires "processed" and "updated", a wait for a recording
+ * still ends on time, and an event seen before the restart stays a duplicate after it.
+ *
+ * The caller applies events (or a tick), sends the triggers, then awaits `save()`. Saving after sending is on
+ * purpose: a crash between the two then loses nothing, because the state on disk does not yet hold the events
+ * and the triggers fire again once the platform retries the unacknowledged events (or the deadline is found
+ * overdue on restart); saving first would make the same crash lose those triggers for good. The repeats carry the
+ * same call, trigger and updateSeq, so a receiver can recognise them.
+ */
+export class DurableCallTracking {
+    private lastSave: Promise<void> = Promise.resolve();
+    private failure: unknown;
+
+    private constructor(
+        readonly tracker: CallTracker,
+        private readonly store: DurableStore<TrackedCall> | undefined,
+        /** Calls restored from the store. */
+        readonly restored: number,
+        /** Keys whose stored value was not a call's state: they were left out and deleted. */
+        readonly unreadable: string[],
+    ) {}
+
+    /**
+     * Restores the tracker from what the store holds; pending waits resume from their wall-clock deadlines. Without
+     * a store the state is kept in memory only (and `save()` resolves at once).
+     */
+    static async open(store: DurableStore<TrackedCall> | undefined, options: Partial<TrackerOptions> = {}): Promise<DurableCallTracking> {
+        const calls: TrackedCall[] = [];
+        const unreadable: string[] = [];
+        for (const [key, value] of (await store?.load()) ?? []) {
+            if (isTrackedCall(value) && value.callId === key) calls.push(value);
+            else unreadable.push(key);
+        }
+        await Promise.all(unreadable.map((key) => store!.delete(key)));
+        const tracker = new CallTracker(options, { version: 1, calls });
+        return new DurableCallTracking(tracker, store, calls.length, unreadable);
+    }
+
+    get size(): number {
+        return this.tracker.size;
+    }
+
+    /** Calls tracked that have not been processed yet: the ones whose triggers a lost state would lose. */
+    get unfinished(): number {
+        return this.tracker.exportState().calls.filter((call) => !call.processed).length;
+    }
+
+    apply(events: readonly RawEvent[]): Trigger[] {
+        return events.flatMap((event) => this.tracker.ingest(event));
+    }
+
+    tick(): Trigger[] {
+        return this.tracker.tick();
+    }
+
+    nextDeadline(): number | undefined {
+        return this.tracker.nextDeadline();
+    }
+
+    /**
+     * Writes what changed since the last save: a put per changed call, a delete per forgotten one. Resolves once
+     * those, and every earlier save, are durable, so an event found to be a duplicate of one still being saved is
+     * not acknowledged before the original is. Once a write has failed every later save fails too, as the file
+     * store refuses writes after a failed flush: a duplicate must not be acknowledged when its original was not
+     * saved. Opening the store again (a redeploy or restart) is the way back.
+     */
+    save(): Promise<void> {
+        const { changed, forgotten } = this.tracker.takeChanges();
+        const store = this.store;
+        if (!store) return Promise.resolve();
+        if (this.failure !== undefined) return Promise.reject(this.failure);
+        const writes: Array<Promise<void>> = [this.lastSave];
+        try {
+            for (const call of changed) writes.push(store.put(call.callId, call));
+            for (const callId of forgotten) writes.push(store.delete(callId));
+        } catch (error) {
+            writes.push(Promise.reject(error));
+        }
+        const saved = Promise.all(writes).then(
+            () => undefined,
+            (error: unknown) => {
+                this.failure ??= error;
+                throw error;
+            },
+        );
+        // The next save waits for this one and fails with it; the no-op catch only keeps a save nobody awaits
+        // from being an unhandled rejection.
+        saved.catch(() => undefined);
+        this.lastSave = saved;
+        return saved;
+    }
+
+    /** Waits for every save accepted so far, then closes the store. */
+    async close(): Promise<void> {
+        await this.lastSave.catch(() => undefined);
+        await this.store?.close();
+    }
+}
+
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The shape check of a stored call: a record from another version or a damaged one is skipped, never half-used. */
+export function isTrackedCall(value: unknown): value is TrackedCall {
+    if (!isRecord(value)) return false;
+    const call = value;
+    return (
+        isString(call.callId) &&
+        call.callId !== '' &&
+        isRecord(call.values) &&
+        isRecord(call.valueTimes) &&
+        Array.isArray(call.tags) &&
+        call.tags.every(isString) &&
+        Array.isArray(call.accountCodes) &&
+        call.accountCodes.every(isString) &&
+        isNumber(call.accountCodesAt) &&
+        Array.isArray(call.recordings) &&
+        call.recordings.every((recording) => isRecord(recording) && isString(recording.url) && isNumber(recording.at)) &&
+        (call.complete === undefined || (isRecord(call.complete) && isNumber(call.complete.at) && isNumber(call.complete.pending))) &&
+        typeof call.processed === 'boolean' &&
+        (call.recordingDeadline === undefined || isNumber(call.recordingDeadline)) &&
+        typeof call.recordingsMissing === 'boolean' &&
+        typeof call.answered === 'boolean' &&
+        isNumber(call.updateSeq) &&
+        isNumber(call.firstEventAt) &&
+        isNumber(call.lastEventAt) &&
+        isNumber(call.lastActivity) &&
+        Array.isArray(call.seen) &&
+        call.seen.every(isString)
+    );
+}

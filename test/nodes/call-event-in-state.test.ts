@@ -1,0 +1,183 @@
+// The call-tracking state of call event in kept in <userDir>/ccaas-web-service/calls/<node id>, through redeploys
+// (node closed and started again), deletion and a damaged log, in node-red-node-test-helper's runtime.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { NodeAPI } from 'node-red';
+import { helper, nodeModule, statusNode } from '../support/node-red-runtime';
+
+const callEventIn = nodeModule('call-event-in') as (RED: NodeAPI) => void;
+let red: NodeAPI;
+const capturing = (RED: NodeAPI): void => {
+    red = RED;
+    callEventIn(RED);
+};
+
+interface Out {
+    event: string;
+    call: { callId: string; updateSeq?: number; recordingsMissing?: boolean; recordingLink: string[] };
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const started = Date.now();
+    while (!check()) {
+        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('call event in node: durable call-tracking state', () => {
+    let userDir: string;
+    let stateDirectory: string;
+    let server: http.Server | undefined;
+    let base: string;
+    let out: Out[];
+    let statuses: Array<{ fill: string; text: string }>;
+
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+
+    beforeEach(() => {
+        userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-state-'));
+        stateDirectory = path.join(userDir, 'ccaas-web-service', 'calls', 'in');
+        helper.settings({ userDir });
+    });
+
+    afterEach(async () => {
+        await stopServing();
+        await helper.unload();
+        helper.settings({});
+        fs.rmSync(userDir, { recursive: true, force: true });
+    });
+
+    async function stopServing(): Promise<void> {
+        const serving = server;
+        server = undefined;
+        if (serving) await new Promise((resolve) => serving.close(resolve));
+    }
+
+    const nodes = (props: Record<string, unknown> = {}): object[] => [
+        { id: 'tab', type: 'tab' },
+        { id: 'in', z: 'tab', type: 'call-event-in', path: '/ccaas/call-events', events: [], recordingWait: 10, wires: [['out']], ...props },
+        { id: 'out', z: 'tab', type: 'helper' },
+        { id: 'watch', z: 'tab', type: 'status', scope: ['in'], wires: [['statuses']] },
+        { id: 'statuses', z: 'tab', type: 'helper' },
+    ];
+
+    /** Starts the flow (a deploy, or Node-RED starting) and serves its endpoint. */
+    async function start(props: Record<string, unknown> = {}): Promise<void> {
+        await helper.load([capturing, statusNode], nodes(props));
+        out = [];
+        statuses = [];
+        helper.getNode('out').on('input', (msg: Out) => out.push(msg));
+        helper.getNode('statuses').on('input', (msg: { status: { fill: string; text: string } }) => statuses.push(msg.status));
+        server = http.createServer(red.httpNode as unknown as http.RequestListener);
+        await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    }
+
+    /** Stops the flow the way a redeploy or a Node-RED stop does: the node closes, not removed. */
+    async function stop(): Promise<void> {
+        await stopServing();
+        await helper.unload();
+    }
+
+    const post = (body: object): Promise<Response> =>
+        fetch(`${base}/ccaas/call-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    const warnings = (): string[] =>
+        helper
+            .log()
+            .args.map((args) => args[0] as { id?: string; level?: number; msg?: unknown })
+            .filter((entry) => entry.id === 'in' && entry.level === 30)
+            .map((entry) => String(entry.msg));
+
+    const triggers = (): string[] => out.map((msg) => `${msg.call.callId}:${msg.event}`);
+
+    it('keeps the state through a redeploy: processed and updated fire when the recording comes afterwards', async () => {
+        await start();
+        const response = await post([
+            { type: 'connected', callId: 'c1', eventId: 'c1-1', timestamp: 1000 },
+            { type: 'complete', callId: 'c1', eventId: 'c1-2', timestamp: 2000, pendingRecordings: 1 },
+        ]);
+        assert.equal(response.status, 202);
+        assert.deepEqual(triggers(), ['c1:connected', 'c1:complete']);
+        assert.ok(fs.statSync(path.join(stateDirectory, 'calls.log')).size > 0, 'the state is in the user directory before the 202');
+        await stop();
+        assert.ok(fs.existsSync(path.join(stateDirectory, 'calls.log')), 'a redeploy keeps the state');
+
+        await start();
+        assert.equal((await post({ type: 'complete', callId: 'c1', eventId: 'c1-2', timestamp: 2000, pendingRecordings: 1 })).status, 202);
+        assert.deepEqual(triggers(), [], 'the complete seen before the redeploy is a duplicate');
+        assert.equal((await post({ type: 'recording', callId: 'c1', eventId: 'c1-3', timestamp: 3000, recordingUrl: 'https://rec/1.wav' })).status, 202);
+        assert.deepEqual(triggers(), ['c1:processed', 'c1:updated']);
+        assert.deepEqual(out[1].call.recordingLink, ['https://rec/1.wav']);
+        assert.equal(out[1].call.updateSeq, 1);
+        await until(() => statuses.some((status) => status.fill === 'green' && /^1 calls · \d+ ev\/s$/.test(status.text)), 'the status');
+    });
+
+    it('a recording wait that ends while the node is stopped fires as soon as it is back, once', async () => {
+        await start({ recordingWait: 0.01 });
+        assert.equal((await post({ type: 'complete', callId: 'c2', eventId: 'c2-1', pendingRecordings: 1 })).status, 202);
+        await stop();
+        await pause(800);
+        await start({ recordingWait: 0.01 });
+        await until(() => out.length === 2, 'processed after the wait');
+        assert.deepEqual(triggers(), ['c2:processed', 'c2:updated']);
+        assert.equal(out[0].call.recordingsMissing, true);
+        await pause(1200);
+        assert.equal(out.length, 2, 'and only once');
+    });
+
+    it('deleting the node deletes its state, with a warning for the calls not yet processed', async () => {
+        await start();
+        await post([
+            { type: 'complete', callId: 'waiting', eventId: 'w', pendingRecordings: 1 },
+            { type: 'complete', callId: 'finished', eventId: 'f' },
+        ]);
+        assert.ok(fs.existsSync(stateDirectory));
+        await stopServing();
+        await helper.setFlows([{ id: 'tab', type: 'tab' }, { id: 'out', z: 'tab', type: 'helper' }], 'full');
+        assert.equal(fs.existsSync(stateDirectory), false);
+        assert.ok(
+            warnings().includes('node deleted with 1 call not yet processed: their state is deleted and their remaining triggers will not fire'),
+            warnings().join('\n'),
+        );
+    });
+
+    it('a torn last write: the intact calls are restored, and the node warns and shows what it dropped', async () => {
+        await start();
+        await post({ type: 'complete', callId: 'kept', eventId: 'k', pendingRecordings: 1 });
+        await post({ type: 'complete', callId: 'torn', eventId: 't', pendingRecordings: 1 });
+        await stop();
+        const log = path.join(stateDirectory, 'calls.log');
+        fs.truncateSync(log, fs.statSync(log).size - 10);
+
+        await start();
+        await until(() => statuses.some((status) => status.fill === 'yellow'), 'the status');
+        const shown = statuses.find((status) => status.fill === 'yellow')!;
+        assert.match(shown.text, /^1 calls · 0 ev\/s · dropped 1 torn record$/);
+        assert.ok(
+            warnings().some((warning) => new RegExp(`^call state in .*calls.in: recovered 1 entry, dropped 1 torn record at byte \\d+;`).test(warning)),
+            warnings().join('\n'),
+        );
+        await post({ type: 'recording', callId: 'kept', eventId: 'k-r', recordingUrl: 'https://rec/k.wav' });
+        assert.deepEqual(triggers(), ['kept:processed', 'kept:updated']);
+    });
+
+    it('a store that cannot be opened: events are not acknowledged (503) and the node says why', async () => {
+        fs.mkdirSync(path.dirname(stateDirectory), { recursive: true });
+        fs.writeFileSync(stateDirectory, 'not a folder');
+        await start();
+        const response = await post({ type: 'presenting', callId: 'c3' });
+        assert.equal(response.status, 503);
+        assert.match(((await response.json()) as { error: string }).error, /^call state store unavailable: /);
+        assert.deepEqual(out, []);
+        await until(() => statuses.some((status) => status.fill === 'red'), 'the red status');
+    });
+});
