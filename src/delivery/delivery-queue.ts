@@ -96,8 +96,10 @@ export class DeliveryQueue<R> {
     }
 
     /**
-     * Starts a queue on an opened store, resuming what it holds in the order it was accepted. Returns the queue
-     * and how many stored values could not be read as entries (they are removed).
+     * Starts a queue on an opened store, resuming what it holds in the order it was accepted. A resumed request is
+     * attempted at once, not at the end of the wait it was in: a restart or redeploy is usually someone fixing
+     * something (the receiver, the node's settings), and its attempt count goes on, so it still gives up in time.
+     * Returns the queue and how many stored values could not be read as entries (they are removed).
      */
     static async open<R>(store: DurableStore<OutboxEntry>, options: DeliveryQueueOptions<R>): Promise<{ queue: DeliveryQueue<R>; unreadable: number }> {
         const stored = await store.load();
@@ -178,14 +180,7 @@ export class DeliveryQueue<R> {
         this.wake(created);
     }
 
-    /** Makes the lane's head ready now, or when its stored next attempt is due (a resumed retry). */
     private wake(lane: Lane): void {
-        const dueAt = lane.jobs[0]!.entry.nextAttemptAt;
-        const now = this.now();
-        if (dueAt !== undefined && dueAt > now) {
-            this.wait(lane, dueAt - now);
-            return;
-        }
         lane.state = 'ready';
         lane.retryAt = undefined;
         this.ready.push(lane);
@@ -252,8 +247,7 @@ export class DeliveryQueue<R> {
         const waitsLeft = this.options.schedule.length - (job.entry.attempts - 1);
         if (verdict.kind === 'retry' && waitsLeft > 0) {
             const delayMs = verdict.retryAfterMs ?? jittered(this.options.schedule[job.entry.attempts - 1]!, this.random);
-            job.entry.nextAttemptAt = this.now() + delayMs;
-            // Recorded so that a restart neither repeats attempts already made nor retries sooner than planned.
+            // Recorded so that a restart goes on with the schedule instead of starting it again.
             this.record(this.store.put(job.key, structuredClone(job.entry)));
             this.wait(lane, delayMs);
             this.options.onRetry?.(job, outcome, delayMs);

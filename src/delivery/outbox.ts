@@ -19,8 +19,6 @@ export interface OutboxEntry {
     queuedAt: number;
     /** Order of acceptance within the node, for the reader of an outbox; the store keeps the order itself. */
     seq: number;
-    /** When the next attempt is due (ms since 1970); absent before the first attempt. */
-    nextAttemptAt?: number;
 }
 
 /** The folder of a node's outbox: `<userDir>/ccaas-web-service/outbox/<node id>`. */

@@ -25,6 +25,8 @@ declare module 'node-red-node-test-helper' {
         settings(userSettings?: Record<string, unknown>): Record<string, unknown>;
         load(node: unknown, flow: object[], credentials?: Record<string, object>): Promise<void>;
         unload(): Promise<void>;
+        /** Deploys `flow` as the editor would ("full", "flows" or "nodes"), closing and starting the nodes it changes. */
+        setFlows(flow: object[], type?: 'full' | 'flows' | 'nodes', credentials?: Record<string, object>): Promise<void>;
         getNode(id: string): TestNode;
         startServer(): Promise<void>;
         stopServer(): Promise<void>;
