@@ -13,8 +13,9 @@ import { responsePayload } from '../delivery/response-body';
 import { verdictOf } from '../delivery/retry-policy';
 import { formatWait, parseRetries } from '../delivery/retry-schedule';
 import { CodedError, ConfigError, InputError } from '../errors/coded-error';
+import { StoreError, type DurableStore } from '../store/durable-store';
 import { openFileStore, type FileStore } from '../store/file-store';
-import { StoreError } from '../store/durable-store';
+import { MemoryStore } from '../store/memory-store';
 import { sampleCall } from '../call/sample-call';
 import { compileRequest, type OutgoingRequest, type RequestBuilder } from '../request/build-request';
 import { maskValue } from '../request/masking';
@@ -292,16 +293,28 @@ export = function register(RED: NodeAPI): void {
             else node.error(error, msg);
         }
 
-        // Resolves with the running queue, or undefined when the node cannot deliver (settings or outbox broken).
+        /** The node's outbox file, or (when it cannot be opened) a memory stand-in, said loudly. */
+        async function outbox(): Promise<DurableStore<OutboxEntry>> {
+            let store: FileStore<OutboxEntry>;
+            try {
+                store = await openOutbox(directory);
+            } catch (err) {
+                notice = 'outbox unavailable: not durable';
+                node.error(`outbox ${directory} cannot be opened (${(err as Error)?.message ?? String(err)}): requests are sent, but kept in memory only, so a restart loses those not yet delivered`);
+                return new MemoryStore<OutboxEntry>();
+            }
+            if (store.recovery.dropped || store.recovery.discardedCompaction) {
+                notice = `outbox: ${store.recovery.summary}`;
+                node.warn(`outbox ${store.logPath}: ${store.recovery.summary}`);
+            }
+            return store;
+        }
+
+        // Resolves with the running queue, or undefined when the node's settings cannot work.
         const opening: Promise<DeliveryQueue<ExchangeResult> | undefined> = configError
             ? Promise.resolve(undefined)
             : (async () => {
-                  const store = await openOutbox(directory);
-                  if (store.recovery.dropped || store.recovery.discardedCompaction) {
-                      notice = `outbox: ${store.recovery.summary}`;
-                      node.warn(`outbox ${store.logPath}: ${store.recovery.summary}`);
-                  }
-                  const opened = await DeliveryQueue.open<ExchangeResult>(store, {
+                  const opened = await DeliveryQueue.open<ExchangeResult>(await outbox(), {
                       schedule,
                       concurrency,
                       ratePerSecond: rate,
@@ -316,9 +329,9 @@ export = function register(RED: NodeAPI): void {
                   showStatus();
                   return queue;
               })().catch((err: unknown) => {
-                  configError = err as Error;
+                  configError = new StoreError(`outbox ${directory}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
                   node.status({ fill: 'red', shape: 'ring', text: 'outbox unavailable' });
-                  node.error(`outbox ${directory}: ${(err as Error)?.message ?? String(err)}`);
+                  node.error(configError.message);
                   return undefined;
               });
 
@@ -345,13 +358,18 @@ export = function register(RED: NodeAPI): void {
                     done(configError);
                     return;
                 }
-                const job = running.enqueue({
-                    call: call as Record<string, unknown>,
-                    ...storedPayload(message.payload),
-                    ...(typeof message.topic === 'string' ? { topic: message.topic } : {}),
-                    idempotencyKey: idempotencyKey(node.id, call),
-                });
-                waiting.set(job.key, { msg: message, send, done });
+                try {
+                    const job = running.enqueue({
+                        call: call as Record<string, unknown>,
+                        ...storedPayload(message.payload),
+                        ...(typeof message.topic === 'string' ? { topic: message.topic } : {}),
+                        idempotencyKey: idempotencyKey(node.id, call),
+                    });
+                    waiting.set(job.key, { msg: message, send, done });
+                } catch (err) {
+                    // Only a message that reaches the node while it closes.
+                    done(err as Error);
+                }
             });
         });
 

@@ -309,6 +309,20 @@ describe('web service out: delivery guarantees', function () {
         assert.equal(fs.existsSync(outboxDirectory(userDir, 'ws')), false);
     });
 
+    it('an outbox that cannot be opened is an error on deploy, and requests are still sent from memory', async () => {
+        receiver = await startReceiver();
+        // A file where the outbox folder would go: mkdir fails, as on a read-only user directory.
+        fs.writeFileSync(path.join(userDir, 'ccaas-web-service'), 'not a folder');
+        await helper.load(webServiceOut, flow(receiver.url));
+        const out = collect('out');
+        helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+        await until(() => out.length === 1, 3000);
+        assert.equal(receiver.received.length, 1);
+        const logged = helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown });
+        assert.ok(logged.some((entry) => entry.level === 20 && /cannot be opened .*kept in memory only/.test(String(entry.msg))), JSON.stringify(logged));
+        assert.equal(helper.getNode('ws').status.lastCall.args[0].text, 'outbox unavailable: not durable');
+    });
+
     it('signs each attempt per Standard Webhooks: webhook-id is the idempotency key, the signature is masked in msg.request', async () => {
         receiver = await startReceiver();
         receiver.answer = (_request, attempt) => (attempt === 1 ? { status: 500 } : { status: 200 });
