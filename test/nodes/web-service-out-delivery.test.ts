@@ -326,7 +326,7 @@ describe('web service out: delivery guarantees', function () {
     it('signs each attempt per Standard Webhooks: webhook-id is the idempotency key, the signature is masked in msg.request', async () => {
         receiver = await startReceiver();
         receiver.answer = (_request, attempt) => (attempt === 1 ? { status: 500 } : { status: 200 });
-        await helper.load(webServiceOut, flow(receiver.url), { ws: { signingSecret: SECRET } });
+        await helper.load(webServiceOut, flow(receiver.url, { authType: 'bearer' }), { ws: { signingSecret: SECRET, token: 'bearer-token-kept-off-disk' } });
         const out = collect('out');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
         await until(() => out.length === 1, 3000);
@@ -341,7 +341,11 @@ describe('web service out: delivery guarantees', function () {
         assert.equal(shown['webhook-id'], out[0]!.delivery.idempotencyKey);
         assert.ok(!JSON.stringify(out[0]).includes(SECRET.slice(6)));
         const outbox = fs.readFileSync(path.join(outboxDirectory(userDir, 'ws'), 'outbox.log'), 'latin1');
-        assert.ok(!outbox.includes(SECRET.slice(6)) && !outbox.includes(String(receiver.received[0]!.headers['webhook-signature'])), 'no secret on disk');
+        assert.match(outbox, /"idempotencyKey"/, 'the outbox log was written');
+        for (const secret of [SECRET.slice(6), 'bearer-token-kept-off-disk', String(receiver.received[0]!.headers['webhook-signature'])]) {
+            assert.ok(!outbox.includes(secret), `${secret} is not on disk`);
+        }
+        assert.equal(receiver.received[0]!.headers.authorization, 'Bearer bearer-token-kept-off-disk');
     });
 
     it('the idempotency header can be renamed or turned off; a bad one is a red status on deploy', async () => {
