@@ -180,6 +180,7 @@ export class DeliveryQueue<R> {
         this.wake(created);
     }
 
+    /** Queues the lane's head for a slot: a new call, the next request of a call, or a resumed one (at once). */
     private wake(lane: Lane): void {
         lane.state = 'ready';
         lane.retryAt = undefined;
@@ -245,22 +246,26 @@ export class DeliveryQueue<R> {
     private settle(lane: Lane, job: Job, outcome: AttemptOutcome<R>): void {
         const { verdict } = outcome;
         const waitsLeft = this.options.schedule.length - (job.entry.attempts - 1);
-        if (verdict.kind === 'retry' && waitsLeft > 0) {
-            const delayMs = verdict.retryAfterMs ?? jittered(this.options.schedule[job.entry.attempts - 1]!, this.random);
-            // Recorded so that a restart goes on with the schedule instead of starting it again.
-            this.record(this.store.put(job.key, structuredClone(job.entry)));
-            this.wait(lane, delayMs);
-            this.options.onRetry?.(job, outcome, delayMs);
-        } else {
-            this.record(this.store.delete(job.key));
-            lane.jobs.shift();
-            this.queued -= 1;
-            this.options.onSettled(job, outcome, verdict.kind === 'delivered');
-            if (lane.jobs.length > 0) this.wake(lane);
-            else this.lanes.delete(lane.id);
+        // The queue's own state is updated before the caller hears of it, so a throwing callback cannot wedge a call.
+        try {
+            if (verdict.kind === 'retry' && waitsLeft > 0) {
+                const delayMs = verdict.retryAfterMs ?? jittered(this.options.schedule[job.entry.attempts - 1]!, this.random);
+                // Recorded so that a restart goes on with the schedule instead of starting it again.
+                this.record(this.store.put(job.key, structuredClone(job.entry)));
+                this.wait(lane, delayMs);
+                this.options.onRetry?.(job, outcome, delayMs);
+            } else {
+                this.record(this.store.delete(job.key));
+                lane.jobs.shift();
+                this.queued -= 1;
+                if (lane.jobs.length > 0) this.wake(lane);
+                else this.lanes.delete(lane.id);
+                this.options.onSettled(job, outcome, verdict.kind === 'delivered');
+            }
+        } finally {
+            this.pump();
+            this.options.onChange?.();
         }
-        this.pump();
-        this.options.onChange?.();
     }
 
     private record(write: Promise<void>): void {

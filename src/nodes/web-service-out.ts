@@ -260,6 +260,14 @@ export = function register(RED: NodeAPI): void {
         }
 
         function settled(job: Job, outcome: AttemptOutcome<ExchangeResult>, delivered: boolean): void {
+            try {
+                report(job, outcome, delivered);
+            } catch (err) {
+                node.error(`reporting request ${job.entry.idempotencyKey} failed: ${(err as Error)?.message ?? String(err)}`);
+            }
+        }
+
+        function report(job: Job, outcome: AttemptOutcome<ExchangeResult>, delivered: boolean): void {
             const { result } = outcome;
             const { entry } = job;
             const origin = waiting.get(job.key);
