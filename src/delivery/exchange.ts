@@ -1,5 +1,5 @@
 import { CodedError } from '../errors/coded-error';
-import type { RequestBuilder } from '../request/build-request';
+import type { OutgoingRequest, RequestBuilder } from '../request/build-request';
 import { displayRequest, type DisplayedRequest } from '../request/masking';
 import type { HttpTransport } from './http-transport';
 import { viewResponse, type ResponseView } from './response-body';
@@ -18,6 +18,8 @@ export interface ExchangeOptions {
     timeoutMs?: number;
     /** false: build the request only (the Preview). */
     send?: boolean;
+    /** Adds what is not part of the profile (the idempotency key, a signature) to the built request. */
+    decorate?: (request: OutgoingRequest) => OutgoingRequest;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function exchange(
     let request;
     try {
         request = builder.build(call, payload);
+        if (options.decorate) request = options.decorate(request);
     } catch (err) {
         return { error: err instanceof CodedError ? err : new CodedError('render', String((err as Error)?.message ?? err)) };
     }

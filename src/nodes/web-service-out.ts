@@ -1,10 +1,23 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { DeliveryError } from '../delivery/delivery-error';
+import { deliveryHeaders, type Decorate } from '../delivery/delivery-headers';
+import { DEFAULT_CONCURRENCY, DeliveryQueue, type AttemptOutcome, type Job } from '../delivery/delivery-queue';
 import { HttpTransport, DEFAULT_TIMEOUT_MS, type TlsOptions } from '../delivery/http-transport';
 import { exchange, type ExchangeResult } from '../delivery/exchange';
+import { DEFAULT_IDEMPOTENCY_HEADER, idempotencyKey } from '../delivery/idempotency';
+import { outboxDirectory, restoredPayload, storedPayload, type OutboxEntry } from '../delivery/outbox';
 import { responsePayload } from '../delivery/response-body';
+import { verdictOf } from '../delivery/retry-policy';
+import { formatWait, parseRetries } from '../delivery/retry-schedule';
 import { CodedError, ConfigError, InputError } from '../errors/coded-error';
+import { StoreError, type DurableStore } from '../store/durable-store';
+import { openFileStore, type FileStore } from '../store/file-store';
+import { MemoryStore } from '../store/memory-store';
 import { sampleCall } from '../call/sample-call';
-import { compileRequest, type RequestBuilder } from '../request/build-request';
+import { compileRequest, type OutgoingRequest, type RequestBuilder } from '../request/build-request';
 import { maskValue } from '../request/masking';
 import type { RequestConfig, RequestCredentials } from '../request/request-config';
 import { compileUrl } from '../request/url-template';
@@ -17,7 +30,17 @@ interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     tls?: string;
     /** A second output that receives each failed message (besides the error a Catch node sees). */
     failureOutput?: boolean;
+    /** Waits between attempts, e.g. "1s, 5s, 30s, 2m"; empty: no retries; missing: the default schedule. */
+    retries?: string;
+    /** Requests in flight at once. */
+    concurrency?: number | string;
+    /** Requests started per second at most; empty: no limit. */
+    rate?: number | string;
+    /** Header carrying the idempotency key; empty: not sent; missing: Idempotency-Key. */
+    idempotencyHeader?: string;
 }
+
+type Credentials = RequestCredentials & { signingSecret?: string };
 
 type WebServiceOutNode = Node<Record<(typeof SECRET_FIELDS)[number], unknown>> & {
     /** The origin this deployed node sends its secrets to: the only one the Test may reuse them for. */
@@ -37,16 +60,44 @@ interface TestRequest {
     send?: unknown;
 }
 
+type Send = (msg: NodeMessage | (NodeMessage | null)[]) => void;
+type Msg = NodeMessageInFlow & Record<string, unknown>;
+
+/** A message this node accepted since it started; a request resumed from the outbox has none. */
+interface Waiting {
+    msg: Msg;
+    send: Send;
+    done: (err?: Error) => void;
+}
+
 const NO_CALL = 'msg.call is missing or not an object: "web service out" builds its request from msg.call (set by "call event in")';
 // The editor sends this in place of a password it never received.
 const STORED_SECRET = '__PWRD__';
-const SECRET_FIELDS = ['user', 'password', 'token', 'apiKey'] as const;
+const SECRET_FIELDS = ['user', 'password', 'token', 'apiKey', 'signingSecret'] as const;
+/** While requests are queued the status changes with every attempt; the editor is told at most this often. */
+const STATUS_INTERVAL_MS = 250;
+/** Repeated warnings of one kind (a failing disk) are logged once a minute at most. */
+const WARNING_INTERVAL_MS = 60_000;
 
 function timeoutMsOf(value: unknown): number {
     if (value === undefined || value === null || value === '') return DEFAULT_TIMEOUT_MS;
     const seconds = Number(value);
     if (!Number.isFinite(seconds) || seconds <= 0) throw new ConfigError(`timeout: "${String(value)}" is not a positive number of seconds`);
     return Math.round(seconds * 1000);
+}
+
+function concurrencyOf(value: unknown): number {
+    if (value === undefined || value === null || value === '') return DEFAULT_CONCURRENCY;
+    const count = Number(value);
+    if (!Number.isInteger(count) || count < 1 || count > 1000) throw new ConfigError(`concurrency: "${String(value)}" is not a whole number from 1 to 1000`);
+    return count;
+}
+
+function rateOf(value: unknown): number | undefined {
+    if (value === undefined || value === null || value === '') return undefined;
+    const rate = Number(value);
+    if (!Number.isFinite(rate) || rate <= 0) throw new ConfigError(`rate: "${String(value)}" is not a positive number of requests per second`);
+    return rate;
 }
 
 function clock(): string {
@@ -62,6 +113,21 @@ function originOf(url: unknown): string | undefined {
     }
 }
 
+/** The profile's own header names, which the delivery headers must not repeat. */
+function profileHeaders(config: Partial<WebServiceOutConfig>): string[] {
+    const names = Array.isArray(config.headers) ? config.headers.map((row) => String(row?.name ?? '').trim()) : [];
+    if (config.apiKeyHeader) names.push(config.apiKeyHeader.trim());
+    if (config.authType === 'basic' || config.authType === 'bearer') names.push('Authorization');
+    return names.filter(Boolean);
+}
+
+/** The final error of a request tried more than once says so; the code and response stay as they were. */
+function finalError(error: CodedError, attempts: number, sinceMs: number): CodedError {
+    if (attempts <= 1) return error;
+    const message = `${error.message} (gave up after ${attempts} attempts over ${formatWait(sinceMs)})`;
+    return error instanceof DeliveryError ? new DeliveryError(error.code, message, error.response) : new CodedError(error.code, message);
+}
+
 export = function register(RED: NodeAPI): void {
     registerEditorResources(RED);
 
@@ -73,76 +139,269 @@ export = function register(RED: NodeAPI): void {
     }
 
     /** Profile + credentials + TLS: the one way both a deployed node and the Test endpoint get ready to send. */
-    function prepare(config: Partial<WebServiceOutConfig>, credentials: RequestCredentials) {
+    function prepare(config: Partial<WebServiceOutConfig>, credentials: Credentials) {
         const builder = compileRequest(config, credentials);
-        return { builder, timeoutMs: timeoutMsOf(config.timeout), tls: tlsOptionsOf(config.tls) };
+        const decorate = deliveryHeaders({
+            idempotencyHeader: config.idempotencyHeader ?? DEFAULT_IDEMPOTENCY_HEADER,
+            signingSecret: credentials.signingSecret,
+            profileHeaders: profileHeaders(config),
+        });
+        return { builder, decorate, timeoutMs: timeoutMsOf(config.timeout), tls: tlsOptionsOf(config.tls) };
+    }
+
+    /** Opens the node's outbox; a redeploy may still be closing the previous node's, which then is waited for. */
+    async function openOutbox(directory: string): Promise<FileStore<OutboxEntry>> {
+        for (let tries = 0; ; tries++) {
+            try {
+                return await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
+            } catch (err) {
+                if (!(err instanceof StoreError) || !/already open/.test(err.message) || tries >= 60) throw err;
+                await new Promise((resolve) => setTimeout(resolve, 500));
+            }
+        }
     }
 
     function WebServiceOutNode(this: WebServiceOutNode, config: WebServiceOutConfig): void {
         RED.nodes.createNode(this, config);
         const node = this;
         node.sendsTo = originOf(config.url);
+        const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), '.node-red');
+        const directory = outboxDirectory(userDir, node.id);
         let builder: RequestBuilder | undefined;
+        let decorate: Decorate = (request) => request;
         let transport: HttpTransport | undefined;
         let timeoutMs = DEFAULT_TIMEOUT_MS;
+        let schedule: number[] = [];
+        let concurrency = DEFAULT_CONCURRENCY;
+        let rate: number | undefined;
         let configError: Error | undefined;
         try {
-            const prepared = prepare(config, (node.credentials ?? {}) as RequestCredentials);
+            const prepared = prepare(config, (node.credentials ?? {}) as Credentials);
+            schedule = parseRetries(config.retries);
+            concurrency = concurrencyOf(config.concurrency);
+            rate = rateOf(config.rate);
             builder = prepared.builder;
+            decorate = prepared.decorate;
             timeoutMs = prepared.timeoutMs;
-            transport = new HttpTransport({ tls: prepared.tls });
+            transport = new HttpTransport({ tls: prepared.tls, maxSockets: concurrency });
         } catch (err) {
             configError = err as Error;
             node.status({ fill: 'red', shape: 'ring', text: RED._('web-service-out.status.invalid') });
             node.error(configError.message);
         }
-        const inFlight = new Set<Promise<void>>();
 
-        async function handle(msg: NodeMessageInFlow & Record<string, unknown>, send: (msg: NodeMessage | (NodeMessage | null)[]) => void, done: (err?: Error) => void): Promise<void> {
-            const call = msg.call;
-            if (typeof call !== 'object' || call === null || Array.isArray(call)) {
-                done(new InputError(NO_CALL));
+        const waiting = new Map<string, Waiting>();
+        let lastOutcome: { fill: 'green' | 'red'; text: string } | undefined;
+        let notice: string | undefined;
+        let statusTimer: NodeJS.Timeout | undefined;
+        let statusShownAt = 0;
+        let queue: DeliveryQueue<ExchangeResult> | undefined;
+        let warnedAt = 0;
+        let suppressedWarnings = 0;
+
+        const warnSometimes = (message: string): void => {
+            const now = Date.now();
+            if (now - warnedAt < WARNING_INTERVAL_MS) {
+                suppressedWarnings += 1;
                 return;
             }
-            const result: ExchangeResult = await exchange(builder!, transport, call, msg.payload, { timeoutMs });
+            node.warn(suppressedWarnings ? `${message} (and ${suppressedWarnings} more like it)` : message);
+            warnedAt = now;
+            suppressedWarnings = 0;
+        };
+
+        function showStatus(): void {
+            clearTimeout(statusTimer);
+            statusTimer = undefined;
+            statusShownAt = Date.now();
+            const snapshot = queue?.snapshot();
+            if (!snapshot || snapshot.queued === 0) {
+                if (notice) node.status({ fill: 'yellow', shape: 'ring', text: notice });
+                else if (lastOutcome) node.status({ fill: lastOutcome.fill, shape: lastOutcome.fill === 'green' ? 'dot' : 'ring', text: lastOutcome.text });
+                else node.status({});
+                return;
+            }
+            let text = `${snapshot.queued} queued`;
+            if (snapshot.nextRetryAt !== undefined && snapshot.inFlight === 0) text += ` · retrying in ${formatWait(snapshot.nextRetryAt - Date.now())}`;
+            else if (snapshot.nextRetryAt !== undefined) text += ` · ${snapshot.inFlight} sending, retrying`;
+            node.status({ fill: snapshot.nextRetryAt !== undefined ? 'yellow' : 'blue', shape: 'dot', text });
+        }
+
+        /** At once when the queue is idle (the last outcome is what the user looks for), throttled while busy. */
+        function refreshStatus(): void {
+            if (!queue || queue.snapshot().queued === 0) {
+                showStatus();
+                return;
+            }
+            if (statusTimer) return;
+            statusTimer = setTimeout(showStatus, Math.max(0, statusShownAt + STATUS_INTERVAL_MS - Date.now()));
+        }
+
+        /** What a request resumed from the outbox reports on: the message rebuilt from what was stored. */
+        function resumedMessage(entry: OutboxEntry): Msg {
+            const msg: Record<string, unknown> = { _msgid: RED.util.generateId(), call: entry.call };
+            if (entry.topic !== undefined) msg.topic = entry.topic;
+            const payload = restoredPayload(entry);
+            if (payload !== undefined) msg.payload = payload;
+            return msg as Msg;
+        }
+
+        async function attempt(job: Job): Promise<AttemptOutcome<ExchangeResult>> {
+            let result: ExchangeResult;
+            try {
+                result = await exchange(builder!, transport, job.entry.call, restoredPayload(job.entry), {
+                    timeoutMs,
+                    decorate: (request) => decorate(request, job.entry.idempotencyKey),
+                });
+            } catch (err) {
+                result = { error: new CodedError('network', String((err as Error)?.message ?? err)) };
+            }
+            return { verdict: verdictOf(result), result };
+        }
+
+        function settled(job: Job, outcome: AttemptOutcome<ExchangeResult>, delivered: boolean): void {
+            try {
+                report(job, outcome, delivered);
+            } catch (err) {
+                node.error(`reporting request ${job.entry.idempotencyKey} failed: ${(err as Error)?.message ?? String(err)}`);
+            }
+        }
+
+        function report(job: Job, outcome: AttemptOutcome<ExchangeResult>, delivered: boolean): void {
+            const { result } = outcome;
+            const { entry } = job;
+            const origin = waiting.get(job.key);
+            waiting.delete(job.key);
+            const msg = origin?.msg ?? resumedMessage(entry);
+            const send: Send = origin?.send ?? ((out) => node.send(out));
+            const totalMs = Date.now() - entry.queuedAt;
             if (result.request) msg.request = result.request;
             if (result.response) {
                 msg.response = result.response;
                 msg.statusCode = result.response.statusCode;
             }
-            if (!result.error) {
+            msg.delivery = { attempts: entry.attempts, totalMs, idempotencyKey: entry.idempotencyKey, queuedAt: entry.queuedAt };
+            if (delivered) {
                 msg.payload = responsePayload(result.response!);
-                node.status({ fill: 'green', shape: 'dot', text: `${result.response!.statusCode} · ${result.response!.timeMs} ms · ${clock()}` });
+                lastOutcome = { fill: 'green', text: `${result.response!.statusCode} · ${result.response!.timeMs} ms · ${clock()}` };
+                refreshStatus();
                 send(config.failureOutput ? [msg, null] : msg);
-                done();
+                origin?.done();
                 return;
             }
-            const error = result.error;
-            node.status({ fill: 'red', shape: 'ring', text: `${error.code}${result.response ? ` ${result.response.statusCode}` : ''} · ${clock()}` });
+            const error = finalError(result.error!, entry.attempts, totalMs);
+            lastOutcome = { fill: 'red', text: `${error.code}${result.response ? ` ${result.response.statusCode}` : ''} · ${clock()}` };
+            refreshStatus();
             if (config.failureOutput) {
                 const failed = RED.util.cloneMessage(msg) as Record<string, unknown>;
                 failed.error = { message: error.message, code: error.code };
                 send([null, failed as NodeMessage]);
             }
-            done(error);
+            if (origin) origin.done(error);
+            else node.error(error, msg);
         }
+
+        /** The node's outbox file, or (when it cannot be opened) a memory stand-in, said loudly. */
+        async function outbox(): Promise<DurableStore<OutboxEntry>> {
+            let store: FileStore<OutboxEntry>;
+            try {
+                store = await openOutbox(directory);
+            } catch (err) {
+                notice = 'outbox unavailable: not durable';
+                node.error(`outbox ${directory} cannot be opened (${(err as Error)?.message ?? String(err)}): requests are sent, but kept in memory only, so a restart loses those not yet delivered`);
+                return new MemoryStore<OutboxEntry>();
+            }
+            if (store.recovery.dropped || store.recovery.discardedCompaction) {
+                notice = `outbox: ${store.recovery.summary}`;
+                node.warn(`outbox ${store.logPath}: ${store.recovery.summary}`);
+            }
+            return store;
+        }
+
+        // Resolves with the running queue, or undefined when the node's settings cannot work.
+        const opening: Promise<DeliveryQueue<ExchangeResult> | undefined> = configError
+            ? Promise.resolve(undefined)
+            : (async () => {
+                  const opened = await DeliveryQueue.open<ExchangeResult>(await outbox(), {
+                      schedule,
+                      concurrency,
+                      ratePerSecond: rate,
+                      attempt,
+                      onSettled: settled,
+                      onChange: refreshStatus,
+                      onStoreError: (err) =>
+                          warnSometimes(`outbox: ${(err as Error)?.message ?? String(err)}; requests are still sent, but a restart would lose those not recorded`),
+                  });
+                  if (opened.unreadable) node.warn(`outbox: ${opened.unreadable} stored entries could not be read and were dropped`);
+                  queue = opened.queue;
+                  showStatus();
+                  return queue;
+              })().catch((err: unknown) => {
+                  configError = new StoreError(`outbox ${directory}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+                  node.status({ fill: 'red', shape: 'ring', text: 'outbox unavailable' });
+                  node.error(configError.message);
+                  return undefined;
+              });
 
         node.on('input', (msg, send, done) => {
             if (!builder) {
                 done(configError);
                 return;
             }
-            const work = handle(msg as NodeMessageInFlow & Record<string, unknown>, send, done).catch((err) => done(err as Error));
-            inFlight.add(work);
-            void work.finally(() => inFlight.delete(work));
+            const message = msg as Msg;
+            const call = message.call;
+            if (typeof call !== 'object' || call === null || Array.isArray(call)) {
+                done(new InputError(NO_CALL));
+                return;
+            }
+            try {
+                JSON.stringify(call);
+            } catch (err) {
+                done(new InputError(`msg.call cannot be kept in the outbox: ${(err as Error).message}`));
+                return;
+            }
+            // Promise callbacks run in the order they were added, so messages are queued in the order they came.
+            void opening.then((running) => {
+                if (!running) {
+                    done(configError);
+                    return;
+                }
+                try {
+                    const job = running.enqueue({
+                        call: call as Record<string, unknown>,
+                        ...storedPayload(message.payload),
+                        ...(typeof message.topic === 'string' ? { topic: message.topic } : {}),
+                        idempotencyKey: idempotencyKey(node.id, call),
+                    });
+                    waiting.set(job.key, { msg: message, send, done });
+                } catch (err) {
+                    // Only a message that reaches the node while it closes.
+                    done(err as Error);
+                }
+            });
         });
 
-        // Requests in flight end within their timeout; the pooled connections close after them.
-        node.on('close', (_removed: boolean, closed: () => void) => {
-            void Promise.allSettled([...inFlight]).then(() => {
+        // Attempts in flight end within their timeout and are recorded; retries not yet due stay in the outbox for
+        // the next start, unless the node was deleted.
+        node.on('close', (removed: boolean, closed: () => void) => {
+            void (async () => {
+                const running = await opening;
+                let left = 0;
+                if (running) left = await running.close();
+                clearTimeout(statusTimer);
                 transport?.close();
-                closed();
-            });
+                if (removed) {
+                    if (!running) {
+                        const store = await openOutbox(directory);
+                        left = (await store.load()).size;
+                        await store.close();
+                    }
+                    await fs.rm(directory, { recursive: true, force: true });
+                    if (left > 0) node.warn(`deleted with ${left} ${left === 1 ? 'request' : 'requests'} not yet delivered: dropped from the outbox`);
+                }
+            })()
+                .catch((err: unknown) => node.error(`outbox ${directory}: ${(err as Error)?.message ?? String(err)}`))
+                .finally(() => closed());
         });
     }
 
@@ -152,6 +411,7 @@ export = function register(RED: NodeAPI): void {
             password: { type: 'password' },
             token: { type: 'password' },
             apiKey: { type: 'password' },
+            signingSecret: { type: 'password' },
         },
     });
 
@@ -159,10 +419,10 @@ export = function register(RED: NodeAPI): void {
      * Secrets the dialog does not have (Node-RED never sends a stored password to the editor) come from the
      * deployed node the dialog belongs to.
      */
-    function credentialsFor(id: unknown, fromDialog: unknown, url: unknown): RequestCredentials {
-        const stored = (typeof id === 'string' && id ? (RED.nodes.getCredentials(id) as RequestCredentials | undefined) : undefined) ?? {};
+    function credentialsFor(id: unknown, fromDialog: unknown, url: unknown): Credentials {
+        const stored = (typeof id === 'string' && id ? (RED.nodes.getCredentials(id) as Credentials | undefined) : undefined) ?? {};
         const dialog = (fromDialog && typeof fromDialog === 'object' ? fromDialog : {}) as Record<string, unknown>;
-        const merged: RequestCredentials = {};
+        const merged: Credentials = {};
         for (const field of SECRET_FIELDS) {
             const value = dialog[field];
             if (typeof value === 'string' && value !== STORED_SECRET) {
@@ -201,7 +461,9 @@ export = function register(RED: NodeAPI): void {
         }
         const transport = body.send === true ? new HttpTransport({ tls: prepared.tls, maxSockets: 1 }) : undefined;
         const payload = 'payload' in body ? body.payload : call;
-        void exchange(prepared.builder, transport, call, payload, { timeoutMs: prepared.timeoutMs, send: body.send === true })
+        const key = idempotencyKey(String(body.id ?? config.id ?? ''), call);
+        const decorate = (request: OutgoingRequest) => prepared.decorate(request, key);
+        void exchange(prepared.builder, transport, call, payload, { timeoutMs: prepared.timeoutMs, send: body.send === true, decorate })
             .then((result) => {
                 secrets = [...secrets, ...(result.secrets ?? [])];
                 const shown: Record<string, unknown> = { request: result.request };

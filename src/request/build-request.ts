@@ -43,7 +43,7 @@ export interface RequestBuilder {
 const TRANSPORT_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'accept-encoding']);
 
 // RFC 9110 token: what a header name may consist of.
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function rows(value: unknown, property: string): NameValue[] {
     if (value === undefined || value === null || value === '') return [];

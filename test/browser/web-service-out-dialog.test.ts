@@ -32,7 +32,7 @@ describe('editor: web service out dialog', function () {
         id = await editor.dropFromPalette('web-service-out', 400, 200);
         const dialog = await editor.openEditDialog(id);
         const fields = await dialog.locator('[id^="node-input-"]').evaluateAll((els) => els.map((el) => el.id));
-        for (const field of ['name', 'method', 'url', 'bodyType', 'contentType', 'body', 'authType', 'timeout', 'failureOutput']) {
+        for (const field of ['name', 'method', 'url', 'bodyType', 'contentType', 'body', 'authType', 'timeout', 'failureOutput', 'retries', 'concurrency', 'rate', 'idempotencyHeader', 'signingSecret']) {
             assert.ok(fields.includes(`node-input-${field}`), `${field} in ${fields.join(', ')}`);
         }
         assert.deepEqual(
@@ -82,5 +82,26 @@ describe('editor: web service out dialog', function () {
         await editor.screenshot('web-service-out-test');
         await editor.closeEditDialog('done');
         await editor.canvasNode(id).locator('.red-ui-flow-node-error').waitFor({ state: 'hidden' });
+    });
+
+    it('offers the delivery settings with their defaults and says why a retry schedule is wrong', async () => {
+        const dialog = await editor.openEditDialog(id);
+        assert.equal(await dialog.locator('#node-input-retries').inputValue(), '1s, 5s, 30s, 2m, 10m, 1h, 3h, 6h, 10h');
+        assert.equal(await dialog.locator('#node-input-concurrency').inputValue(), '16');
+        assert.equal(await dialog.locator('#node-input-rate').inputValue(), '');
+        assert.equal(await dialog.locator('#node-input-idempotencyHeader').inputValue(), 'Idempotency-Key');
+        assert.equal(await dialog.locator('#node-input-signingSecret').getAttribute('type'), 'password');
+        await editor.page.locator('#node-input-retries').fill('1s, soon');
+        await editor.closeEditDialog('done');
+        const badge = editor.canvasNode(id).locator('.red-ui-flow-node-error');
+        await badge.waitFor();
+        await badge.hover();
+        const tip = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: 'is not a duration' });
+        await tip.waitFor();
+        assert.match((await tip.textContent()) ?? '', /Retries: "soon" is not a duration like 30s, 2m or 1h/);
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-retries').fill('0.5, 2s, 1m');
+        await editor.closeEditDialog('done');
+        await badge.waitFor({ state: 'hidden' });
     });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { sampleCall } from '../../src/call/sample-call';
-import { catchNode, helper, nodeModule } from '../support/node-red-runtime';
+import { catchNode, freshUserDir, helper, nodeModule } from '../support/node-red-runtime';
 import { startRecorder, type Arrived, type Recorder } from './web-service-out.recorder';
 
 const webServiceOut = [nodeModule('web-service-out'), catchNode];
@@ -17,7 +17,8 @@ function onTab(nodes: object[]): object[] {
 
 function flow(node: Record<string, unknown>, extra: object[] = []): object[] {
     return onTab([
-        { id: 'ws', type: 'web-service-out', method: 'POST', bodyType: 'none', params: [], headers: [], form: [], timeout: 5, wires: [['out'], ['failed']], ...node },
+        // One attempt: these tests are about a single exchange (retries have their own tests).
+        { id: 'ws', type: 'web-service-out', method: 'POST', bodyType: 'none', params: [], headers: [], form: [], timeout: 5, retries: '', wires: [['out'], ['failed']], ...node },
         { id: 'out', type: 'helper' },
         { id: 'failed', type: 'helper' },
         { id: 'catcher', type: 'catch', scope: ['ws'], uncaught: false, wires: [['caught']] },
@@ -43,6 +44,7 @@ describe('web service out node', () => {
     before(() => helper.startServer());
     after(() => helper.stopServer());
     beforeEach(async () => {
+        freshUserDir();
         recorder = await startRecorder();
     });
     afterEach(async () => {
@@ -149,7 +151,7 @@ describe('web service out node', () => {
         helper.getNode('first').receive({ call: sampleCall(), headers: { 'X-From-Upstream': 'no' } });
         const msg = await received;
         const second = recorder.arrived.find((arrived) => arrived.target === '/second')!;
-        assert.deepEqual(Object.keys(second.headers).sort(), ['accept', 'accept-encoding', 'connection', 'content-length', 'host', 'user-agent']);
+        assert.deepEqual(Object.keys(second.headers).sort(), ['accept', 'accept-encoding', 'connection', 'content-length', 'host', 'idempotency-key', 'user-agent']);
         assert.equal(msg.request.url, `${recorder.url}/second`);
         assert.deepEqual(msg.headers, { 'X-From-Upstream': 'no' });
     });
@@ -226,12 +228,12 @@ describe('web service out node', () => {
         it('Preview builds without sending; Test sends; both agree byte for byte with the runtime', async () => {
             await helper.load(webServiceOut, flow(config(`${recorder.url}/p/{{callId}}`)), { ws: { token: SECRETS.token, apiKey: SECRETS.apiKey } });
             const call = { ...HOSTILE, agent: 'x' };
-            const preview = await helper.request().post('/web-service-out/test').send({ config: config(`${recorder.url}/p/{{callId}}`), credentials: { token: SECRETS.token, apiKey: SECRETS.apiKey }, call, send: false }).expect(200);
+            const preview = await helper.request().post('/web-service-out/test').send({ id: 'ws', config: config(`${recorder.url}/p/{{callId}}`), credentials: { token: SECRETS.token, apiKey: SECRETS.apiKey }, call, send: false }).expect(200);
             assert.equal(recorder.arrived.length, 0);
             assert.equal(preview.body.response, undefined);
             assert.equal(preview.body.request.headers.Authorization, 'Bearer ***');
 
-            const tested = await helper.request().post('/web-service-out/test').send({ config: config(`${recorder.url}/p/{{callId}}`), credentials: { token: SECRETS.token, apiKey: SECRETS.apiKey }, call, send: true }).expect(200);
+            const tested = await helper.request().post('/web-service-out/test').send({ id: 'ws', config: config(`${recorder.url}/p/{{callId}}`), credentials: { token: SECRETS.token, apiKey: SECRETS.apiKey }, call, send: true }).expect(200);
             const unmask = { Authorization: `Bearer ${SECRETS.token}`, 'X-API-Key': SECRETS.apiKey };
             assertSameRequest(tested.body.request, recorder.arrived[0], unmask);
             assert.deepEqual(tested.body.request, preview.body.request);

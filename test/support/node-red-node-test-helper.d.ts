@@ -25,7 +25,7 @@ declare module 'node-red-node-test-helper' {
         settings(userSettings?: Record<string, unknown>): Record<string, unknown>;
         load(node: unknown, flow: object[], credentials?: Record<string, object>): Promise<void>;
         unload(): Promise<void>;
-        /** A deploy of `flow` over the loaded one; `full` stops every node, closing the ones left out as removed. */
+        /** Deploys `flow` as the editor would ("full", "flows" or "nodes"), closing and starting the nodes it changes. */
         setFlows(flow: object[], type?: 'full' | 'flows' | 'nodes', credentials?: Record<string, object>): Promise<void>;
         getNode(id: string): TestNode;
         startServer(): Promise<void>;

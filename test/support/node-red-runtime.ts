@@ -1,12 +1,22 @@
 // node-red-node-test-helper, started once for the whole run. The runtime is the Node-RED installed as a dev
 // dependency unless NODE_RED_PATH names another one (the Node-RED 5 leg of npm run test:matrix).
 import helper from 'node-red-node-test-helper';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 /** The node-red package directory (or its entry file) the tests run against. */
 const runtimePath = process.env.NODE_RED_PATH ? require.resolve(path.resolve(process.env.NODE_RED_PATH)) : require.resolve('node-red');
 
-helper.init(runtimePath, { telemetry: { enabled: false } } as Record<string, unknown>);
+// Nodes that keep files (the outbox of "web service out") keep them under the user directory: a temporary one.
+helper.init(runtimePath, { telemetry: { enabled: false }, userDir: fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-helper-')) } as Record<string, unknown>);
+
+/** Gives the nodes loaded next a new, empty user directory, so no outbox of an earlier test is resumed. */
+export function freshUserDir(): string {
+    const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-helper-'));
+    helper.settings().userDir = userDir;
+    return userDir;
+}
 
 /**
  * A node's runtime module, loaded from its TypeScript source (tsx compiles it on the fly), so node tests never

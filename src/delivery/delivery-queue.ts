@@ -1,0 +1,274 @@
+import type { DurableStore } from '../store/durable-store';
+import { isOutboxEntry, type OutboxEntry } from './outbox';
+import { jittered } from './retry-schedule';
+import type { Verdict } from './retry-policy';
+
+export const DEFAULT_CONCURRENCY = 16;
+
+/** One request of the queue: its outbox entry under its store key. */
+export interface Job {
+    readonly key: string;
+    readonly entry: OutboxEntry;
+    /** Resolves once the entry is durable; a job is never attempted before. */
+    readonly recorded: Promise<void>;
+}
+
+export interface AttemptOutcome<R> {
+    verdict: Verdict;
+    /** Whatever the caller needs to report the attempt (the exchange result, for the node). */
+    result: R;
+}
+
+export interface DeliveryQueueOptions<R> {
+    /** Waits before the 2nd, 3rd, ... attempt (ms); one attempt more than there are waits. */
+    schedule: number[];
+    /** Attempts in flight at once, over all calls. */
+    concurrency?: number;
+    /** Attempts started per second at most; undefined: no limit. */
+    ratePerSecond?: number;
+    /** Makes one attempt; must not reject. */
+    attempt(job: Job): Promise<AttemptOutcome<R>>;
+    /** The job is done: delivered, or failed for good (a final answer, or the last attempt failed). */
+    onSettled(job: Job, outcome: AttemptOutcome<R>, delivered: boolean): void;
+    /** An attempt failed and the job waits `delayMs` for the next one. */
+    onRetry?(job: Job, outcome: AttemptOutcome<R>, delayMs: number): void;
+    /** Something the status shows changed. */
+    onChange?(): void;
+    /** The outbox could not record a change; delivery goes on from memory. */
+    onStoreError?(error: unknown): void;
+    now?: () => number;
+    random?: () => number;
+}
+
+export interface QueueSnapshot {
+    /** Jobs not settled yet, in flight included. */
+    queued: number;
+    inFlight: number;
+    /** The earliest retry any call waits for (ms since 1970); undefined when none waits. */
+    nextRetryAt?: number;
+}
+
+/** The requests of one call: only the head is ever attempted, so a later trigger never overtakes an earlier one. */
+interface Lane {
+    readonly id: string;
+    readonly jobs: Job[];
+    /** ready: queued for a slot; running: head in flight; waiting: head waits for its retry. */
+    state: 'ready' | 'running' | 'waiting';
+    retryAt?: number;
+    timer?: NodeJS.Timeout;
+}
+
+function laneOf(call: Record<string, unknown>): string {
+    return String(call.callId);
+}
+
+/**
+ * The outbox-backed delivery queue of one node: head-of-line per call, calls independent of each other, a
+ * concurrency limit and an optional rate limit over all of them, and retries on the schedule. Every job is in the
+ * store before its first attempt and leaves it when it settles, so after a crash `open` resumes exactly the jobs
+ * that had not settled; a job in flight at the crash is attempted again (at-least-once), under the same key.
+ */
+export class DeliveryQueue<R> {
+    private readonly lanes = new Map<string, Lane>();
+    /** Lanes whose head may start, in the order they became ready. */
+    private ready: Lane[] = [];
+    private readyHead = 0;
+    private readonly inFlight = new Set<Promise<void>>();
+    private running = 0;
+    private queued = 0;
+    private nextSeq: number;
+    private nextSlotAt = 0;
+    private slotTimer: NodeJS.Timeout | undefined;
+    private closing: Promise<number> | undefined;
+    private readonly concurrency: number;
+    private readonly now: () => number;
+    private readonly random: () => number;
+
+    private constructor(
+        private readonly store: DurableStore<OutboxEntry>,
+        private readonly options: DeliveryQueueOptions<R>,
+        nextSeq: number,
+    ) {
+        this.nextSeq = nextSeq;
+        this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+        this.now = options.now ?? Date.now;
+        this.random = options.random ?? Math.random;
+    }
+
+    /**
+     * Starts a queue on an opened store, resuming what it holds in the order it was accepted. A resumed request is
+     * attempted at once, not at the end of the wait it was in: a restart or redeploy is usually someone fixing
+     * something (the receiver, the node's settings), and its attempt count goes on, so it still gives up in time.
+     * Returns the queue and how many stored values could not be read as entries (they are removed).
+     */
+    static async open<R>(store: DurableStore<OutboxEntry>, options: DeliveryQueueOptions<R>): Promise<{ queue: DeliveryQueue<R>; unreadable: number }> {
+        const stored = await store.load();
+        let nextSeq = 0;
+        let unreadable = 0;
+        const resumed: Job[] = [];
+        for (const [key, value] of stored) {
+            if (!isOutboxEntry(value)) {
+                unreadable += 1;
+                void store.delete(key).catch((error: unknown) => options.onStoreError?.(error));
+                continue;
+            }
+            nextSeq = Math.max(nextSeq, value.seq + 1);
+            resumed.push({ key, entry: value, recorded: Promise.resolve() });
+        }
+        const queue = new DeliveryQueue<R>(store, options, nextSeq);
+        for (const job of resumed) queue.add(job);
+        queue.pump();
+        return { queue, unreadable };
+    }
+
+    /**
+     * Accepts a request: it is written to the outbox at once and attempted once that write is durable (when the
+     * write fails, `onStoreError` hears of it and the request is attempted anyway, from memory).
+     */
+    enqueue(input: Omit<OutboxEntry, 'attempts' | 'queuedAt' | 'seq'>): Job {
+        if (this.closing) throw new Error('the delivery queue is closed');
+        const seq = this.nextSeq++;
+        const entry: OutboxEntry = { ...input, attempts: 0, queuedAt: this.now(), seq };
+        const key = String(seq);
+        let recorded: Promise<void>;
+        try {
+            recorded = this.store.put(key, structuredClone(entry));
+        } catch (error) {
+            recorded = Promise.reject(error);
+        }
+        recorded = recorded.catch((error: unknown) => this.options.onStoreError?.(error));
+        const job: Job = { key, entry, recorded };
+        this.add(job);
+        this.pump();
+        return job;
+    }
+
+    snapshot(): QueueSnapshot {
+        let nextRetryAt: number | undefined;
+        for (const lane of this.lanes.values()) {
+            if (lane.state === 'waiting' && lane.retryAt !== undefined && (nextRetryAt === undefined || lane.retryAt < nextRetryAt)) nextRetryAt = lane.retryAt;
+        }
+        return { queued: this.queued, inFlight: this.running, ...(nextRetryAt !== undefined ? { nextRetryAt } : {}) };
+    }
+
+    /**
+     * Stops starting attempts, waits for those in flight (each ends within its timeout), records their outcome and
+     * closes the store. Jobs waiting for a retry stay in the outbox for the next start. Resolves with how many
+     * jobs were left unsettled.
+     */
+    close(): Promise<number> {
+        this.closing ??= (async () => {
+            clearTimeout(this.slotTimer);
+            for (const lane of this.lanes.values()) clearTimeout(lane.timer);
+            while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+            await this.store.close();
+            return this.queued;
+        })();
+        return this.closing;
+    }
+
+    private add(job: Job): void {
+        this.queued += 1;
+        const id = laneOf(job.entry.call);
+        const lane = this.lanes.get(id);
+        if (lane) {
+            lane.jobs.push(job);
+            return;
+        }
+        const created: Lane = { id, jobs: [job], state: 'ready' };
+        this.lanes.set(id, created);
+        this.wake(created);
+    }
+
+    /** Queues the lane's head for a slot: a new call, the next request of a call, or a resumed one (at once). */
+    private wake(lane: Lane): void {
+        lane.state = 'ready';
+        lane.retryAt = undefined;
+        this.ready.push(lane);
+    }
+
+    private wait(lane: Lane, delayMs: number): void {
+        lane.state = 'waiting';
+        lane.retryAt = this.now() + delayMs;
+        if (this.closing) return;
+        lane.timer = setTimeout(() => {
+            lane.timer = undefined;
+            lane.state = 'ready';
+            lane.retryAt = undefined;
+            this.ready.push(lane);
+            this.pump();
+            this.options.onChange?.();
+        }, delayMs);
+    }
+
+    private pump(): void {
+        if (this.closing) return;
+        while (this.running < this.concurrency && this.readyHead < this.ready.length) {
+            if (this.options.ratePerSecond) {
+                const now = this.now();
+                if (now < this.nextSlotAt) {
+                    if (!this.slotTimer) {
+                        this.slotTimer = setTimeout(() => {
+                            this.slotTimer = undefined;
+                            this.pump();
+                        }, this.nextSlotAt - now);
+                    }
+                    break;
+                }
+                this.nextSlotAt = Math.max(now, this.nextSlotAt) + 1000 / this.options.ratePerSecond;
+            }
+            const lane = this.ready[this.readyHead++]!;
+            this.start(lane);
+        }
+        // Drop the consumed part now and then, so a long-running node does not keep every lane it ever readied.
+        if (this.readyHead > 1024 && this.readyHead * 2 > this.ready.length) {
+            this.ready = this.ready.slice(this.readyHead);
+            this.readyHead = 0;
+        }
+    }
+
+    private start(lane: Lane): void {
+        lane.state = 'running';
+        this.running += 1;
+        const job = lane.jobs[0]!;
+        const work = (async () => {
+            await job.recorded;
+            job.entry.attempts += 1;
+            const outcome = await this.options.attempt(job);
+            this.running -= 1;
+            this.settle(lane, job, outcome);
+        })();
+        this.inFlight.add(work);
+        void work.finally(() => this.inFlight.delete(work));
+        this.options.onChange?.();
+    }
+
+    private settle(lane: Lane, job: Job, outcome: AttemptOutcome<R>): void {
+        const { verdict } = outcome;
+        const waitsLeft = this.options.schedule.length - (job.entry.attempts - 1);
+        // The queue's own state is updated before the caller hears of it, so a throwing callback cannot wedge a call.
+        try {
+            if (verdict.kind === 'retry' && waitsLeft > 0) {
+                const delayMs = verdict.retryAfterMs ?? jittered(this.options.schedule[job.entry.attempts - 1]!, this.random);
+                // Recorded so that a restart goes on with the schedule instead of starting it again.
+                this.record(this.store.put(job.key, structuredClone(job.entry)));
+                this.wait(lane, delayMs);
+                this.options.onRetry?.(job, outcome, delayMs);
+            } else {
+                this.record(this.store.delete(job.key));
+                lane.jobs.shift();
+                this.queued -= 1;
+                if (lane.jobs.length > 0) this.wake(lane);
+                else this.lanes.delete(lane.id);
+                this.options.onSettled(job, outcome, verdict.kind === 'delivered');
+            }
+        } finally {
+            this.pump();
+            this.options.onChange?.();
+        }
+    }
+
+    private record(write: Promise<void>): void {
+        write.catch((error: unknown) => this.options.onStoreError?.(error));
+    }
+}

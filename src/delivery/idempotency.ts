@@ -1,0 +1,23 @@
+import { createHash, randomUUID } from 'node:crypto';
+
+/** The header the key goes in unless the node names another (empty: not sent). */
+export const DEFAULT_IDEMPOTENCY_HEADER = 'Idempotency-Key';
+
+/**
+ * The key a receiver drops duplicates by: the same for every attempt of one request, across restarts, and different
+ * for every trigger of a call (each "Call is Updated" has its own `updateSeq`). The node id is part of it because two
+ * nodes sending the same trigger to one service send two different requests, which a receiver that checks a key
+ * against the request it first came with (Stripe does) would otherwise refuse. Hashed, so call data of any shape
+ * makes a short value any header can carry.
+ *
+ * A call without a trigger event (a hand-made msg.call) has nothing stable to derive from: it gets a random key,
+ * which the outbox keeps, so it is still stable across attempts and restarts.
+ */
+export function idempotencyKey(nodeId: string, call: object): string {
+    const { callId, event, updateSeq } = call as { callId?: unknown; event?: unknown; updateSeq?: unknown };
+    if (typeof event !== 'string' || callId === undefined || callId === null) return `msg_${randomUUID().replace(/-/g, '')}`;
+    const digest = createHash('sha256')
+        .update(JSON.stringify([nodeId, String(callId), event, updateSeq ?? null]))
+        .digest('hex');
+    return `msg_${digest.slice(0, 32)}`;
+}

@@ -1,0 +1,57 @@
+import path from 'node:path';
+
+/**
+ * One request waiting in a node's outbox: what it takes to build it again from the node's current profile, never
+ * the built request (which holds the credentials: secrets are not written to disk).
+ */
+export interface OutboxEntry {
+    /** msg.call when the request was triggered. */
+    call: Record<string, unknown>;
+    /** msg.payload, when it can be written as JSON (a Buffer as base64 in `payloadBase64`). */
+    payload?: unknown;
+    payloadBase64?: string;
+    /** msg.topic: the trigger's name. */
+    topic?: string;
+    idempotencyKey: string;
+    /** Attempts made so far. */
+    attempts: number;
+    /** When the node accepted the message, ms since 1970. */
+    queuedAt: number;
+    /** Order of acceptance within the node, for the reader of an outbox; the store keeps the order itself. */
+    seq: number;
+}
+
+/** The folder of a node's outbox: `<userDir>/ccaas-web-service/outbox/<node id>`. */
+export function outboxDirectory(userDir: string, nodeId: string): string {
+    return path.join(userDir, 'ccaas-web-service', 'outbox', nodeId.replace(/[^A-Za-z0-9._-]/g, '_'));
+}
+
+/** The payload as the outbox keeps it; undefined for a payload that JSON cannot carry (it is left out). */
+export function storedPayload(payload: unknown): Pick<OutboxEntry, 'payload' | 'payloadBase64'> {
+    if (payload === undefined) return {};
+    if (Buffer.isBuffer(payload)) return { payloadBase64: payload.toString('base64') };
+    try {
+        return JSON.stringify(payload) === undefined ? {} : { payload };
+    } catch {
+        return {};
+    }
+}
+
+export function restoredPayload(entry: OutboxEntry): unknown {
+    return entry.payloadBase64 !== undefined ? Buffer.from(entry.payloadBase64, 'base64') : entry.payload;
+}
+
+/** A stored value that can be resumed; anything else (written by a future version, or damaged) is not. */
+export function isOutboxEntry(value: unknown): value is OutboxEntry {
+    const entry = value as Partial<OutboxEntry> | null;
+    return (
+        typeof entry === 'object' &&
+        entry !== null &&
+        typeof entry.call === 'object' &&
+        entry.call !== null &&
+        typeof entry.idempotencyKey === 'string' &&
+        typeof entry.attempts === 'number' &&
+        typeof entry.queuedAt === 'number' &&
+        typeof entry.seq === 'number'
+    );
+}

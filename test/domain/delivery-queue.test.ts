@@ -1,0 +1,223 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DeliveryQueue, type AttemptOutcome, type DeliveryQueueOptions, type Job } from '../../src/delivery/delivery-queue';
+import type { OutboxEntry } from '../../src/delivery/outbox';
+import type { Verdict } from '../../src/delivery/retry-policy';
+import type { DurableStore, RecoveryReport } from '../../src/store/durable-store';
+import { openFileStore } from '../../src/store/file-store';
+
+/** A store in memory, with the same ordering rules as the file store, that can be made to fail. */
+class MemoryStore implements DurableStore<OutboxEntry> {
+    readonly recovery: RecoveryReport = { entries: 0, records: 0, discardedCompaction: false, summary: 'recovered 0 entries' };
+    readonly values = new Map<string, OutboxEntry>();
+    failing = false;
+    closed = false;
+    async load() {
+        return new Map([...this.values].map(([key, value]) => [key, structuredClone(value)]));
+    }
+    async put(key: string, value: OutboxEntry) {
+        if (this.failing) throw new Error('disk full');
+        this.values.set(key, structuredClone(value));
+    }
+    async delete(key: string) {
+        this.values.delete(key);
+    }
+    async close() {
+        this.closed = true;
+    }
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A queue whose attempts answer from a script: `answers(job)` gives the verdict of each attempt. */
+function harness(store: DurableStore<OutboxEntry>, answers: (job: Job) => Verdict | Promise<Verdict>, options: Partial<DeliveryQueueOptions<number>> = {}) {
+    const attempts: { id: string; attempt: number; at: number }[] = [];
+    const settled: { id: string; delivered: boolean; attempts: number }[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let finished: () => void = () => undefined;
+    let expected = Infinity;
+    const allSettled = (count: number) => {
+        expected = count;
+        return new Promise<void>((resolve) => {
+            finished = resolve;
+            if (settled.length >= expected) resolve();
+        });
+    };
+    const opened = DeliveryQueue.open<number>(store, {
+        schedule: [10, 10, 10],
+        concurrency: 4,
+        random: () => 0.5,
+        async attempt(job): Promise<AttemptOutcome<number>> {
+            inFlight++;
+            maxInFlight = Math.max(maxInFlight, inFlight);
+            attempts.push({ id: String(job.entry.call.id), attempt: job.entry.attempts, at: Date.now() });
+            const verdict = await answers(job);
+            inFlight--;
+            return { verdict, result: job.entry.attempts };
+        },
+        onSettled(job, _outcome, delivered) {
+            settled.push({ id: String(job.entry.call.id), delivered, attempts: job.entry.attempts });
+            if (settled.length >= expected) finished();
+        },
+        ...options,
+    });
+    return { opened, attempts, settled, allSettled, maxInFlight: () => maxInFlight };
+}
+
+const request = (callId: string, id: string) => ({ call: { callId, id }, idempotencyKey: `key-${id}` });
+
+describe('delivery queue', () => {
+    it('delivers the requests of one call in order even when the first needs retries; other calls do not wait', async () => {
+        const store = new MemoryStore();
+        const failuresOf: Record<string, number> = { a1: 2 };
+        const { opened, attempts, settled, allSettled } = harness(store, async (job) => {
+            const id = String(job.entry.call.id);
+            await delay(2);
+            if ((failuresOf[id] ?? 0) >= job.entry.attempts) return { kind: 'retry' };
+            return { kind: 'delivered' };
+        });
+        const { queue } = await opened;
+        for (const [callId, id] of [['A', 'a1'], ['B', 'b1'], ['A', 'a2'], ['B', 'b2'], ['A', 'a3']]) queue.enqueue(request(callId!, id!));
+        await allSettled(5);
+        assert.deepEqual(settled.map((entry) => entry.id), ['b1', 'b2', 'a1', 'a2', 'a3']);
+        assert.deepEqual(attempts.filter((entry) => entry.id.startsWith('a')).map((entry) => `${entry.id}#${entry.attempt}`), ['a1#1', 'a1#2', 'a1#3', 'a2#1', 'a3#1']);
+        assert.equal(settled.find((entry) => entry.id === 'a1')!.attempts, 3);
+        assert.equal(store.values.size, 0, 'each settled request left the outbox');
+        assert.equal(queue.snapshot().queued, 0);
+        await queue.close();
+    });
+
+    it('gives up after the last scheduled wait, and at once on a final answer', async () => {
+        const store = new MemoryStore();
+        const { opened, settled, allSettled } = harness(store, (job) => (job.entry.call.id === 'never' ? { kind: 'retry' } : { kind: 'final' }));
+        const { queue } = await opened;
+        queue.enqueue(request('A', 'never'));
+        queue.enqueue(request('B', 'bad'));
+        await allSettled(2);
+        assert.deepEqual(settled, [{ id: 'bad', delivered: false, attempts: 1 }, { id: 'never', delivered: false, attempts: 4 }]);
+        assert.equal(store.values.size, 0);
+        await queue.close();
+    });
+
+    it('waits as long as Retry-After asks instead of the schedule', async () => {
+        const store = new MemoryStore();
+        const { opened, attempts, allSettled } = harness(store, (job) => (job.entry.attempts === 1 ? { kind: 'retry', retryAfterMs: 150 } : { kind: 'delivered' }));
+        const { queue } = await opened;
+        queue.enqueue(request('A', 'x'));
+        await allSettled(1);
+        assert.equal(attempts.length, 2);
+        assert.ok(attempts[1]!.at - attempts[0]!.at >= 145, `waited ${attempts[1]!.at - attempts[0]!.at} ms`);
+        await queue.close();
+    });
+
+    it('never has more attempts in flight than the concurrency limit', async () => {
+        const store = new MemoryStore();
+        const { opened, maxInFlight, allSettled } = harness(store, async () => {
+            await delay(5);
+            return { kind: 'delivered' };
+        }, { concurrency: 3 });
+        const { queue } = await opened;
+        for (let index = 0; index < 30; index++) queue.enqueue(request(`call-${index}`, `r${index}`));
+        assert.equal(queue.snapshot().queued, 30);
+        await allSettled(30);
+        assert.equal(maxInFlight(), 3);
+        await queue.close();
+    });
+
+    it('starts no more attempts per second than the rate limit', async () => {
+        const store = new MemoryStore();
+        const { opened, attempts, allSettled } = harness(store, () => ({ kind: 'delivered' }), { ratePerSecond: 50 });
+        const { queue } = await opened;
+        for (let index = 0; index < 6; index++) queue.enqueue(request(`call-${index}`, `r${index}`));
+        await allSettled(6);
+        const span = attempts.at(-1)!.at - attempts[0]!.at;
+        // Six starts at 50/s are five gaps of 20 ms.
+        assert.ok(span >= 95, `six attempts within ${span} ms`);
+        await queue.close();
+    });
+
+    it('records each request before its first attempt and its attempts after each failure', async () => {
+        const store = new MemoryStore();
+        const seenInStore: boolean[] = [];
+        const { opened, allSettled } = harness(store, (job) => {
+            seenInStore.push(store.values.has(job.key));
+            return job.entry.attempts < 2 ? { kind: 'retry' } : { kind: 'delivered' };
+        });
+        const { queue } = await opened;
+        const job = queue.enqueue(request('A', 'x'));
+        await job.recorded;
+        assert.equal(store.values.get(job.key)!.idempotencyKey, 'key-x');
+        await delay(5);
+        assert.equal(store.values.get(job.key)!.attempts, 1);
+        await allSettled(1);
+        assert.deepEqual(seenInStore, [true, true]);
+        assert.equal(store.values.size, 0);
+        await queue.close();
+    });
+
+    it('close waits for attempts in flight and leaves retries in the outbox; a new queue resumes them in order', async () => {
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-queue-'));
+        const store = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
+        let release: () => void = () => undefined;
+        const first = harness(store, (job) => {
+            if (job.entry.call.id === 'slow') return new Promise<Verdict>((resolve) => (release = () => resolve({ kind: 'delivered' })));
+            return { kind: 'retry' };
+        }, { schedule: [60_000] });
+        const { queue } = await first.opened;
+        queue.enqueue(request('S', 'slow'));
+        for (const id of ['a1', 'a2']) queue.enqueue(request('A', id));
+        queue.enqueue(request('B', 'b1'));
+        await delay(30);
+        assert.equal(queue.snapshot().inFlight, 1);
+        assert.ok(queue.snapshot().nextRetryAt! > Date.now() + 50_000);
+        const closing = queue.close();
+        await delay(10);
+        assert.equal(first.settled.length, 0, 'still waiting for the attempt in flight');
+        release();
+        assert.equal(await closing, 3, 'a1, a2 and b1 stay');
+        assert.deepEqual(first.settled.map((entry) => entry.id), ['slow']);
+
+        const reopened = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
+        const stored = [...(await reopened.load()).values()];
+        assert.deepEqual(stored.map((entry) => [entry.call.id, entry.attempts]), [['a1', 1], ['a2', 0], ['b1', 1]]);
+        // The minute a1 and b1 were waiting for is not waited again: the new queue attempts them at once.
+        const second = harness(reopened, () => ({ kind: 'delivered' }));
+        const resumed = (await second.opened).queue;
+        await second.allSettled(3);
+        assert.deepEqual(second.attempts.map((entry) => `${entry.id}#${entry.attempt}`), ['a1#2', 'b1#2', 'a2#1']);
+        const next = resumed.enqueue(request('C', 'c1'));
+        assert.equal(next.key, String(Math.max(...stored.map((entry) => entry.seq)) + 1), 'numbering goes on after the resumed entries');
+        await second.allSettled(4);
+        await resumed.close();
+        assert.equal((await (await openFileStore<OutboxEntry>({ directory, name: 'outbox' })).load()).size, 0);
+    });
+
+    it('stored values that are no outbox entry are dropped and counted', async () => {
+        const store = new MemoryStore();
+        store.values.set('0', { call: { callId: 'A', id: 'kept' }, idempotencyKey: 'k', attempts: 3, queuedAt: Date.now() - 1000, seq: 0 });
+        store.values.set('1', { junk: true } as unknown as OutboxEntry);
+        const { opened, attempts, allSettled } = harness(store, () => ({ kind: 'delivered' }));
+        const { queue, unreadable } = await opened;
+        assert.equal(unreadable, 1);
+        await allSettled(1);
+        assert.deepEqual(attempts.map((entry) => `${entry.id}#${entry.attempt}`), ['kept#4']);
+        assert.equal(store.values.size, 0);
+        await queue.close();
+    });
+
+    it('a failing outbox is reported and the request is still delivered', async () => {
+        const store = new MemoryStore();
+        store.failing = true;
+        const errors: unknown[] = [];
+        const { opened, settled, allSettled } = harness(store, () => ({ kind: 'delivered' }), { onStoreError: (error) => errors.push(error) });
+        const { queue } = await opened;
+        queue.enqueue(request('A', 'x'));
+        await allSettled(1);
+        assert.deepEqual(settled.map((entry) => entry.delivered), [true]);
+        assert.match(String(errors[0]), /disk full/);
+        await queue.close();
+    });
+});

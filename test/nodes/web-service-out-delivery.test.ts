@@ -1,0 +1,372 @@
+// Delivery guarantees of "web service out" (issue 6), against a receiver on 127.0.0.1 whose answers each test
+// scripts: retries, Retry-After, per-call order, the outbox across a redeploy and a torn file, signing.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import path from 'node:path';
+import { outboxDirectory, type OutboxEntry } from '../../src/delivery/outbox';
+import { verifyWebhook } from '../../src/signing/standard-webhooks';
+import { openFileStore } from '../../src/store/file-store';
+import { freePort } from '../support/node-red-process';
+import { catchNode, freshUserDir, helper, nodeModule } from '../support/node-red-runtime';
+
+const webServiceOut = [nodeModule('web-service-out'), catchNode];
+const SECRET = `whsec_${Buffer.from('a 32 byte key for the node test!').toString('base64')}`;
+
+type Msg = Record<string, any>;
+
+interface Received {
+    key: string;
+    label: string;
+    headers: http.IncomingHttpHeaders;
+    body: string;
+    at: number;
+    /** The status the receiver answered. */
+    status: number;
+}
+
+interface Receiver {
+    url: string;
+    port: number;
+    received: Received[];
+    /** Decides each answer: status and headers. */
+    answer: (request: Received, attemptOfKey: number) => { status: number; headers?: Record<string, string> };
+    close(): Promise<void>;
+}
+
+async function startReceiver(port = 0): Promise<Receiver> {
+    const sockets = new Set<Socket>();
+    const receiver: Receiver = {
+        url: '',
+        port: 0,
+        received: [],
+        answer: () => ({ status: 200 }),
+        close: () =>
+            new Promise<void>((resolve) => {
+                for (const socket of sockets) socket.destroy();
+                server.close(() => resolve());
+            }),
+    };
+    const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+            const body = Buffer.concat(chunks).toString('utf8');
+            const key = String(req.headers['idempotency-key'] ?? '');
+            const request: Received = { key, label: JSON.parse(body || '{}').label, headers: req.headers, body, at: Date.now(), status: 0 };
+            const attemptOfKey = receiver.received.filter((earlier) => earlier.key === key).length + 1;
+            const { status, headers } = receiver.answer(request, attemptOfKey);
+            request.status = status;
+            receiver.received.push(request);
+            res.writeHead(status, { 'content-type': 'application/json', ...headers });
+            res.end(JSON.stringify({ status }));
+        });
+    });
+    server.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    receiver.port = (server.address() as AddressInfo).port;
+    receiver.url = `http://127.0.0.1:${receiver.port}`;
+    return receiver;
+}
+
+/** Polls until `condition` holds; fails the test after `timeoutMs` with what `describe` says. */
+async function until(condition: () => boolean, timeoutMs: number, describe: () => string = () => ''): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms ${describe()}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+}
+
+function flow(url: string, node: Record<string, unknown> = {}): object[] {
+    return [
+        { id: 'tab', type: 'tab' },
+        {
+            id: 'ws',
+            z: 'tab',
+            type: 'web-service-out',
+            url: `${url}/hook`,
+            method: 'POST',
+            bodyType: 'custom',
+            contentType: 'application/json',
+            body: '{"label":"{{callerName}}","callId":"{{callId}}"}',
+            params: [],
+            headers: [],
+            form: [],
+            timeout: 2,
+            retries: '0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05',
+            failureOutput: true,
+            outputs: 2,
+            wires: [['out'], ['failed']],
+            ...node,
+        },
+        { id: 'out', z: 'tab', type: 'helper' },
+        { id: 'failed', z: 'tab', type: 'helper' },
+        { id: 'catcher', z: 'tab', type: 'catch', scope: ['ws'], uncaught: false, wires: [['caught']] },
+        { id: 'caught', z: 'tab', type: 'helper' },
+    ];
+}
+
+/** A triggered call: `label` names the request in the receiver's log. */
+function trigger(callId: string, label: string, updateSeq: number): Msg {
+    return { topic: 'Call is Updated', call: { callId, event: 'updated', updateSeq, callerName: label }, payload: { label } };
+}
+
+function collect(id: string): Msg[] {
+    const messages: Msg[] = [];
+    helper.getNode(id).on('input', (msg: Msg) => messages.push(msg));
+    return messages;
+}
+
+function warnings(): string[] {
+    return helper
+        .log()
+        .args.map((args) => args[0] as { level?: number; msg?: unknown })
+        .filter((entry) => entry.level === 30)
+        .map((entry) => String(entry.msg));
+}
+
+const delivered = (receiver: Receiver) => receiver.received.filter((request) => request.status === 200);
+
+describe('web service out: delivery guarantees', function () {
+    this.timeout(20_000);
+    let userDir: string;
+    let receiver: Receiver | undefined;
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+    beforeEach(() => {
+        userDir = freshUserDir();
+    });
+    afterEach(async () => {
+        await helper.unload();
+        await receiver?.close();
+        receiver = undefined;
+    });
+
+    it('receiver down (connection refused), then up: every request arrives once, with its key, in call order', async () => {
+        const port = await freePort();
+        await helper.load(webServiceOut, flow(`http://127.0.0.1:${port}`));
+        const out = collect('out');
+        const caught = collect('caught');
+        const node = helper.getNode('ws');
+        const labels = ['A1', 'B1', 'A2', 'C1', 'A3', 'B2'];
+        for (const [index, label] of labels.entries()) node.receive(trigger(`call-${label[0]}`, label, index + 1));
+        // Refused for a while: several attempts each, all still queued.
+        await until(() => /^6 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? ''), 3000, () => JSON.stringify(node.status.lastCall?.args));
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        assert.equal(out.length, 0);
+        receiver = await startReceiver(port);
+        await until(() => out.length === 6, 5000, () => `${out.length} delivered`);
+        assert.equal(receiver.received.length, 6, 'each request arrived exactly once');
+        assert.deepEqual(new Set(receiver.received.map((request) => request.label)), new Set(labels));
+        for (const call of ['A', 'B']) {
+            assert.deepEqual(receiver.received.filter((request) => request.label.startsWith(call)).map((request) => request.label), labels.filter((label) => label.startsWith(call)));
+        }
+        assert.equal(new Set(receiver.received.map((request) => request.key)).size, 6, 'one key per trigger');
+        for (const msg of out) {
+            // The first request of each call was refused several times; the ones behind it waited without trying.
+            if (['A1', 'B1', 'C1'].includes(msg.call.callerName)) assert.ok(msg.delivery.attempts > 1, `attempts ${msg.delivery.attempts}`);
+            else assert.equal(msg.delivery.attempts, 1);
+            assert.equal(msg.delivery.idempotencyKey, receiver.received.find((request) => request.label === msg.call.callerName)!.key);
+            assert.ok(msg.delivery.totalMs >= 250);
+            assert.equal(typeof msg.delivery.queuedAt, 'number');
+            assert.equal(msg.statusCode, 200);
+        }
+        assert.equal(caught.length, 0);
+        await until(() => /^200 · /.test(node.status.lastCall?.args[0].text ?? ''), 1000);
+        assert.deepEqual(fs.readdirSync(outboxDirectory(userDir, 'ws')), ['outbox.log']);
+    });
+
+    it('503 with Retry-After, then 200: the wait is honoured, every request arrives', async () => {
+        receiver = await startReceiver();
+        receiver.answer = (_request, attempt) => (attempt === 1 ? { status: 503, headers: { 'retry-after': '1' } } : { status: 200 });
+        await helper.load(webServiceOut, flow(receiver.url));
+        const out = collect('out');
+        helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+        helper.getNode('ws').receive(trigger('call-B', 'B1', 1));
+        await until(() => out.length === 2, 5000, () => `${out.length} delivered`);
+        assert.equal(receiver.received.length, 4);
+        const { received } = receiver;
+        for (const label of ['A1', 'B1']) {
+            const [first, second] = received.filter((request) => request.label === label);
+            assert.deepEqual([first!.status, second!.status], [503, 200]);
+            assert.equal(first!.key, second!.key);
+            assert.ok(second!.at - first!.at >= 950, `${label} waited ${second!.at - first!.at} ms, not the 50 ms of the schedule`);
+        }
+        assert.deepEqual(out.map((msg) => msg.delivery.attempts), [2, 2]);
+    });
+
+    it('per-call order holds while the first request of a call is retried; other calls go on', async () => {
+        receiver = await startReceiver();
+        receiver.answer = (request, attempt) => (request.label === 'A1' && attempt <= 3 ? { status: 500 } : { status: 200 });
+        await helper.load(webServiceOut, flow(receiver.url, { concurrency: 2 }));
+        const out = collect('out');
+        const node = helper.getNode('ws');
+        for (const [index, label] of ['A1', 'A2', 'B1', 'A3', 'B2'].entries()) node.receive(trigger(`call-${label[0]}`, label, index + 1));
+        await until(() => out.length === 5, 5000, () => `${out.length} delivered`);
+        assert.deepEqual(delivered(receiver).filter((request) => request.label.startsWith('A')).map((request) => request.label), ['A1', 'A2', 'A3']);
+        assert.equal(receiver.received.filter((request) => request.label === 'A1').length, 4);
+        assert.equal(receiver.received.length, 8, 'A1 four times, every other request once');
+        const order = delivered(receiver).map((request) => request.label);
+        assert.ok(order.indexOf('B2') < order.indexOf('A1'), `B did not wait for A: ${order.join(' ')}`);
+        assert.deepEqual(out.map((msg) => [msg.call.callerName, msg.delivery.attempts]).filter(([label]) => label === 'A1'), [['A1', 4]]);
+    });
+
+    it('a 400 is not retried: one request, one Catch, one failure message that can be replayed', async () => {
+        receiver = await startReceiver();
+        receiver.answer = () => ({ status: 400 });
+        await helper.load(webServiceOut, flow(receiver.url));
+        const caught = collect('caught');
+        const failed = collect('failed');
+        helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+        await until(() => caught.length === 1 && failed.length === 1, 3000);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(receiver.received.length, 1);
+        assert.equal(caught.length, 1);
+        const [msg] = failed;
+        assert.equal(msg!.error.code, 'http-4xx');
+        assert.equal(msg!.delivery.attempts, 1);
+        assert.equal(msg!.request.url, `${receiver.url}/hook`);
+        assert.deepEqual(msg!.payload, { label: 'A1' });
+        assert.equal(msg!.call.callerName, 'A1');
+        assert.equal(fs.readFileSync(path.join(outboxDirectory(userDir, 'ws'), 'outbox.log')).length > 0, true);
+
+        // The failure message, fixed and sent back in, goes out again under the same key.
+        receiver.answer = () => ({ status: 200 });
+        const out = collect('out');
+        helper.getNode('ws').receive(msg!);
+        await until(() => out.length === 1, 3000);
+        assert.equal(receiver.received[1]!.key, receiver.received[0]!.key);
+    });
+
+    it('after the last retry a 5xx is a final failure that says how many attempts were made', async () => {
+        receiver = await startReceiver();
+        receiver.answer = () => ({ status: 502 });
+        await helper.load(webServiceOut, flow(receiver.url, { retries: '0.05, 0.05' }));
+        const caught = collect('caught');
+        const failed = collect('failed');
+        helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+        await until(() => caught.length === 1, 3000);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.equal(receiver.received.length, 3);
+        assert.equal(caught.length, 1);
+        assert.equal(caught[0]!.error.code, 'http-5xx');
+        assert.match(caught[0]!.error.message, /gave up after 3 attempts/);
+        assert.equal(failed[0]!.delivery.attempts, 3);
+        assert.match(helper.getNode('ws').status.lastCall.args[0].text, /^http-5xx 502 · /);
+    });
+
+    it('a truncated outbox on start: the intact entries are delivered and the node says what it dropped', async () => {
+        receiver = await startReceiver();
+        const directory = outboxDirectory(userDir, 'ws');
+        const store = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
+        const queuedAt = Date.now() - 5000;
+        for (const [seq, label] of ['A1', 'B1', 'A2'].entries()) {
+            await store.put(String(seq), { call: { callId: `call-${label[0]}`, event: 'updated', updateSeq: seq + 1, callerName: label }, topic: 'Call is Updated', payload: { label }, idempotencyKey: `key-${label}`, attempts: 1, queuedAt, seq });
+        }
+        await store.close();
+        const log = path.join(directory, 'outbox.log');
+        fs.truncateSync(log, fs.statSync(log).size - 7);
+
+        await helper.load(webServiceOut, flow(receiver.url));
+        const out = collect('out');
+        await until(() => out.length === 2, 3000, () => `${out.length} delivered`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        assert.deepEqual(receiver.received.map((request) => [request.label, request.key]), [['A1', 'key-A1'], ['B1', 'key-B1']]);
+        assert.ok(warnings().some((text) => /recovered 2 entries, dropped 1 torn record/.test(text)), warnings().join('\n'));
+        const resumed = out.find((msg) => msg.call.callerName === 'A1')!;
+        assert.equal(resumed.topic, 'Call is Updated');
+        assert.deepEqual(resumed.delivery, { attempts: 2, totalMs: resumed.delivery.totalMs, idempotencyKey: 'key-A1', queuedAt });
+        assert.ok(resumed.delivery.totalMs >= 5000);
+        assert.match(helper.getNode('ws').status.lastCall.args[0].text, /dropped 1 torn record/);
+    });
+
+    it('a redeploy that changes the node keeps its pending requests; deleting the node drops them with a warning', async () => {
+        const port = await freePort();
+        await helper.load(webServiceOut, flow(`http://127.0.0.1:${port}`, { retries: '0.05, 60s' }));
+        const node = helper.getNode('ws');
+        node.receive(trigger('call-A', 'A1', 1));
+        node.receive(trigger('call-B', 'B1', 1));
+        await until(() => /^2 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? '') && /in \d+ s/.test(node.status.lastCall?.args[0].text ?? ''), 3000);
+
+        // Pointed at a receiver that is up, the kept requests go out at once: built from the new settings.
+        receiver = await startReceiver();
+        const changed = flow(receiver.url, { name: 'changed', retries: '0.05' });
+        await helper.setFlows(changed, 'nodes');
+        await until(() => receiver!.received.length === 2, 3000, () => `${receiver!.received.length} arrived`);
+        assert.deepEqual(receiver.received.map((request) => request.label).sort(), ['A1', 'B1']);
+
+        receiver.answer = () => ({ status: 503, headers: { 'retry-after': '60' } });
+        helper.getNode('ws').receive(trigger('call-C', 'C1', 1));
+        await until(() => receiver!.received.length === 3, 3000);
+        await until(() => /^1 queued · retrying in 60 s/.test(helper.getNode('ws').status.lastCall?.args[0].text ?? ''), 1000);
+        await helper.setFlows(changed.filter((entry) => (entry as { id: string }).id !== 'ws'), 'nodes');
+        await until(() => warnings().some((text) => /deleted with 1 request not yet delivered/.test(text)), 3000, () => warnings().join('\n'));
+        assert.equal(fs.existsSync(outboxDirectory(userDir, 'ws')), false);
+    });
+
+    it('an outbox that cannot be opened is an error on deploy, and requests are still sent from memory', async () => {
+        receiver = await startReceiver();
+        // A file where the outbox folder would go: mkdir fails, as on a read-only user directory.
+        fs.writeFileSync(path.join(userDir, 'ccaas-web-service'), 'not a folder');
+        await helper.load(webServiceOut, flow(receiver.url));
+        const out = collect('out');
+        helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+        await until(() => out.length === 1, 3000);
+        assert.equal(receiver.received.length, 1);
+        const logged = helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown });
+        assert.ok(logged.some((entry) => entry.level === 20 && /cannot be opened .*kept in memory only/.test(String(entry.msg))), JSON.stringify(logged));
+        assert.equal(helper.getNode('ws').status.lastCall.args[0].text, 'outbox unavailable: not durable');
+    });
+
+    it('signs each attempt per Standard Webhooks: webhook-id is the idempotency key, the signature is masked in msg.request', async () => {
+        receiver = await startReceiver();
+        receiver.answer = (_request, attempt) => (attempt === 1 ? { status: 500 } : { status: 200 });
+        await helper.load(webServiceOut, flow(receiver.url, { authType: 'bearer' }), { ws: { signingSecret: SECRET, token: 'bearer-token-kept-off-disk' } });
+        const out = collect('out');
+        helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+        await until(() => out.length === 1, 3000);
+        assert.equal(receiver.received.length, 2);
+        for (const request of receiver.received) {
+            verifyWebhook(SECRET, request.headers, request.body, 60);
+            assert.equal(request.headers['webhook-id'], request.key);
+        }
+        assert.throws(() => verifyWebhook(`whsec_${Buffer.from('another key of 32 bytes for it!!').toString('base64')}`, receiver!.received[1]!.headers, receiver!.received[1]!.body, 60), /does not match/);
+        const shown = out[0]!.request.headers;
+        assert.equal(shown['webhook-signature'], '***');
+        assert.equal(shown['webhook-id'], out[0]!.delivery.idempotencyKey);
+        assert.ok(!JSON.stringify(out[0]).includes(SECRET.slice(6)));
+        const outbox = fs.readFileSync(path.join(outboxDirectory(userDir, 'ws'), 'outbox.log'), 'latin1');
+        assert.match(outbox, /"idempotencyKey"/, 'the outbox log was written');
+        for (const secret of [SECRET.slice(6), 'bearer-token-kept-off-disk', String(receiver.received[0]!.headers['webhook-signature'])]) {
+            assert.ok(!outbox.includes(secret), `${secret} is not on disk`);
+        }
+        assert.equal(receiver.received[0]!.headers.authorization, 'Bearer bearer-token-kept-off-disk');
+    });
+
+    it('the idempotency header can be renamed or turned off; a bad one is a red status on deploy', async () => {
+        receiver = await startReceiver();
+        await helper.load(webServiceOut, flow(receiver.url, { idempotencyHeader: 'X-Request-Key' }));
+        const out = collect('out');
+        helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+        await until(() => out.length === 1, 3000);
+        assert.equal(receiver.received[0]!.headers['x-request-key'], out[0]!.delivery.idempotencyKey);
+        assert.equal(receiver.received[0]!.headers['idempotency-key'], undefined);
+        await helper.unload();
+
+        await helper.load(webServiceOut, flow(receiver.url, { idempotencyHeader: '' }));
+        const quiet = collect('out');
+        helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+        await until(() => quiet.length === 1, 3000);
+        assert.equal(receiver.received[1]!.headers['idempotency-key'], undefined);
+        await helper.unload();
+
+        await helper.load(webServiceOut, flow(receiver.url, { idempotencyHeader: 'Bad Header', concurrency: 0 }));
+        const status = helper.getNode('ws').status.lastCall.args[0];
+        assert.equal(status.fill, 'red');
+    });
+});
