@@ -154,18 +154,24 @@ describe('examples: each CRM receives what its example promises', function () {
         assert.equal(bodies[0].startedAt, 1_732_482_000_000);
     });
 
-    it('03 account codes: repeated PUTs told apart by updateSeq, unchanged sets not sent', () => {
+    it('03 account codes: repeated PUTs told apart by updateSeq and the idempotency key, unchanged sets not sent', () => {
         const requests = received('account-codes');
         assert.deepEqual(
-            requests.map((request) => [request.method, request.headers['x-update-key'], request.headers['x-api-key'], json(request).accountCodes]),
+            requests
+                .map((request) => [request.method, `${json(request).callId}:${json(request).updateSeq}`, request.headers['x-api-key'], json(request).accountCodes])
+                .sort((x, y) => String(x[1]).localeCompare(String(y[1]))),
             [
                 ['PUT', 'call-a-1111:1', 'key-account-codes', 'Opp Won'],
                 ['PUT', 'call-a-1111:2', 'key-account-codes', 'Opp Won, Large Sale'],
                 ['PUT', 'call-a-1111:3', 'key-account-codes', 'Large Sale'],
                 ['PUT', 'call-b-2222:1', 'key-account-codes', ''],
                 ['PUT', 'call-c-3333:1', 'key-account-codes', ''],
-            ].sort((x, y) => String(x[1]).localeCompare(String(y[1]))),
+            ],
         );
+        // One key per update: a receiver that drops keys it has seen still applies every update once.
+        const keys = requests.map((request) => request.headers['idempotency-key']);
+        assert.ok(keys.every((key) => typeof key === 'string' && key.length >= 16), `keys: ${keys.join(', ')}`);
+        assert.equal(new Set(keys).size, requests.length);
     });
 
     it('04 Slack: a message when each call rings and when it is answered', () => {
