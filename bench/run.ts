@@ -2,7 +2,10 @@
 // `npm run bench`: our pipeline against the same job done with Node-RED's core nodes and against a bare HTTP client,
 // in one run on 127.0.0.1. The README's Performance section says what each number means.
 //
-//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--out FILE] [--profile DIR]
+//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--out FILE] [--profile DIR] [--latency-rate N] [--only ours,outAlone,core,bare,latency,drain,tracker]
+//
+// --profile DIR runs both Node-RED processes with --cpu-prof (summarise with bench/profile-summary.ts); --only runs
+// some of the parts, e.g. to profile one scenario alone.
 //
 // The load client is this process; Node-RED and the sink each run in a process of their own.
 import { fork, spawnSync } from 'node:child_process';
@@ -36,7 +39,11 @@ interface Options {
     trackerCalls: number;
     out: string;
     profileDir?: string;
+    only: Set<Part>;
 }
+
+const PARTS = ['ours', 'outAlone', 'core', 'bare', 'latency', 'drain', 'tracker'] as const;
+type Part = (typeof PARTS)[number];
 
 function parseOptions(argv: string[]): Options {
     const flag = (name: string): boolean => argv.includes(name);
@@ -45,6 +52,8 @@ function parseOptions(argv: string[]): Options {
         return index >= 0 ? argv[index + 1] : undefined;
     };
     const smoke = flag('--smoke');
+    const only = new Set((value('--only') ?? PARTS.join(',')).split(',') as Part[]);
+    for (const part of only) if (!PARTS.includes(part)) throw new Error(`--only: "${part}" is not one of ${PARTS.join(', ')}`);
     const options: Options = smoke
         ? {
               smoke,
@@ -59,6 +68,7 @@ function parseOptions(argv: string[]): Options {
               drainWaitSeconds: 3,
               trackerCalls: 2000,
               out: path.join(root, 'bench', 'results', 'smoke.json'),
+              only,
           }
         : {
               smoke,
@@ -72,9 +82,11 @@ function parseOptions(argv: string[]): Options {
               drainWaitSeconds: 60,
               trackerCalls: 100_000,
               out: path.join(root, 'bench', 'results', 'latest.json'),
+              only,
           };
     if (value('--rounds')) options.rounds = Math.max(1, Number(value('--rounds')));
     if (value('--out')) options.out = path.resolve(value('--out')!);
+    if (value('--latency-rate')) options.latencyRate = Number(value('--latency-rate'));
     if (value('--profile')) options.profileDir = path.resolve(value('--profile')!);
     return options;
 }
@@ -450,8 +462,8 @@ async function main(): Promise<void> {
     try {
         for (let round = 1; round <= options.rounds; round++) {
             // A fresh deploy each round: every round starts with an empty call tracker, as the first did.
-            await deploy(ours, ourFlows);
-            const a = await measure({
+            if (options.only.has('ours')) await deploy(ours, ourFlows);
+            const a = !options.only.has('ours') ? undefined : await measure({
                 sink,
                 nodeRedPid: ours.pid,
                 count: options.counts.ours,
@@ -469,10 +481,12 @@ async function main(): Promise<void> {
                         body: eventBody(`ours-${round}`),
                     }),
             });
-            results.ours.push(a);
-            log(`round ${round} A ours: ${a.eventsPerSecond} events/s (${a.received}/${a.sent} arrived)`);
+            if (a) {
+                results.ours.push(a);
+                log(`round ${round} A ours: ${a.eventsPerSecond} events/s (${a.received}/${a.sent} arrived)`);
+            }
 
-            const w = await measure({
+            const w = !options.only.has('outAlone') ? undefined : await measure({
                 sink,
                 nodeRedPid: ours.pid,
                 count: options.counts.outAlone,
@@ -485,10 +499,12 @@ async function main(): Promise<void> {
                     return { sent: options.counts.outAlone, failed: 0, startNs };
                 },
             });
-            results.outAlone.push(w);
-            log(`round ${round} W web service out alone: ${w.eventsPerSecond} requests/s (${w.received}/${w.sent} arrived)`);
+            if (w) {
+                results.outAlone.push(w);
+                log(`round ${round} W web service out alone: ${w.eventsPerSecond} requests/s (${w.received}/${w.sent} arrived)`);
+            }
 
-            const b = await measure({
+            const b = !options.only.has('core') ? undefined : await measure({
                 sink,
                 nodeRedPid: core.pid,
                 count: options.counts.core,
@@ -506,10 +522,12 @@ async function main(): Promise<void> {
                         body: eventBody(`core-${round}`),
                     }),
             });
-            results.core.push(b);
-            log(`round ${round} B core nodes: ${b.eventsPerSecond} events/s (${b.received}/${b.sent} arrived)`);
+            if (b) {
+                results.core.push(b);
+                log(`round ${round} B core nodes: ${b.eventsPerSecond} events/s (${b.received}/${b.sent} arrived)`);
+            }
 
-            const c = await measure({
+            const c = !options.only.has('bare') ? undefined : await measure({
                 sink,
                 count: options.counts.bare,
                 arriveSeconds: 30,
@@ -526,8 +544,10 @@ async function main(): Promise<void> {
                         body: crmBodyOf(`bare-${round}`),
                     }),
             });
-            results.bare.push(c);
-            log(`round ${round} C bare undici Pool: ${c.eventsPerSecond} requests/s (${c.received}/${c.sent} arrived)`);
+            if (c) {
+                results.bare.push(c);
+                log(`round ${round} C bare undici Pool: ${c.eventsPerSecond} requests/s (${c.received}/${c.sent} arrived)`);
+            }
         }
 
         const scenarios = {
@@ -538,10 +558,10 @@ async function main(): Promise<void> {
         };
 
         // Latency at half of A's peak: the added latency a flow sees under a load it handles comfortably.
-        const latencyRate = options.latencyRate ?? Math.max(1, Math.round(scenarios.ours.eventsPerSecond / 2));
+        const latencyRate = options.latencyRate ?? (Math.round(scenarios.ours.eventsPerSecond / 2) || 100);
         const latencyOurs: RoundResult[] = [];
         const latencyBare: RoundResult[] = [];
-        for (let round = 1; round <= options.rounds; round++) {
+        for (let round = 1; options.only.has('latency') && round <= options.rounds; round++) {
             await deploy(ours, ourFlows);
             const count = Math.max(1, Math.round(latencyRate * options.latencySeconds));
             latencyOurs.push(
@@ -570,8 +590,8 @@ async function main(): Promise<void> {
             bare: summarise('C at the same rate (one hop, the floor)', latencyBare),
         };
 
-        const drain = await measureDrain(ours, sink, options);
-        const tracker = trackerMemory(options.trackerCalls);
+        const drain = options.only.has('drain') ? await measureDrain(ours, sink, options) : [];
+        const tracker = options.only.has('tracker') ? trackerMemory(options.trackerCalls) : undefined;
 
         const ratio = (a: number, b: number): number => (b > 0 ? Math.round((100 * a) / b) / 100 : NaN);
         const ratios = {
@@ -583,7 +603,7 @@ async function main(): Promise<void> {
             { goal: 'A >= 3x B (events/s)', value: ratios.oursOverCore, target: 3, met: ratios.oursOverCore >= 3 },
             { goal: 'web service out alone >= 0.5x C', value: ratios.outAloneOverBare, target: 0.5, met: ratios.outAloneOverBare >= 0.5 },
             { goal: 'p99 latency < 5 ms at half of A’s peak (ms)', value: latency.ours.latencyMs?.p99 ?? NaN, target: 5, met: (latency.ours.latencyMs?.p99 ?? Infinity) < 5 },
-            { goal: `${options.trackerCalls} tracked calls <= 150 MB (MB)`, value: Math.round(tracker.heapMb * 10) / 10, target: 150, met: tracker.heapMb <= 150 },
+            { goal: `${options.trackerCalls} tracked calls <= 150 MB (MB)`, value: tracker ? Math.round(tracker.heapMb * 10) / 10 : NaN, target: 150, met: !!tracker && tracker.heapMb <= 150 },
         ];
         const result = {
             startedAt: startedAt.toISOString(),
@@ -712,7 +732,7 @@ function printTable(result: {
     ratios: Record<string, number>;
     latency: { rate: number; ours: ScenarioSummary; bare: ScenarioSummary };
     drain: DrainResult[];
-    tracker: TrackerMemory;
+    tracker?: TrackerMemory;
     goals: Array<{ goal: string; value: number; target: number; met: boolean }>;
 }): void {
     const { machine } = result;
@@ -746,7 +766,7 @@ function printTable(result: {
                 `${drain.requestsPerSecond} requests/s over ${fixed(drain.drainSeconds)} s, Node-RED peak RSS ${drain.nodeRedPeakRssMb} MB`,
         );
     }
-    lines.push(`call tracker: ${result.tracker.calls} calls in flight = ${fixed(result.tracker.heapMb, 1)} MB heap (${result.tracker.bytesPerCall} bytes a call)`);
+    if (result.tracker) lines.push(`call tracker: ${result.tracker.calls} calls in flight = ${fixed(result.tracker.heapMb, 1)} MB heap (${result.tracker.bytesPerCall} bytes a call)`);
     lines.push('');
     for (const goal of result.goals) lines.push(`${goal.met ? 'met   ' : 'MISSED'}  ${goal.goal}: ${fixed(goal.value)} (goal ${goal.target})`);
     process.stdout.write(`${lines.join('\n')}\n`);
