@@ -37,6 +37,8 @@ export interface ProcessUsage {
     cpuPercent: number;
     /** Highest resident memory seen during the window, sampled every 50 ms, in MB. */
     peakRssMb: number;
+    /** CPU seconds used in the window: divided by the work done, a cost that a busy machine distorts less. */
+    cpuSeconds: number;
 }
 
 /** Watches a process from start() to stop(): its CPU use over the window and its highest resident memory in it. */
@@ -62,7 +64,7 @@ export function watchProcess(pid: number): { stop(): ProcessUsage } {
             } catch {
                 // As above.
             }
-            return { cpuPercent: seconds > 0 ? (100 * cpu) / seconds : 0, peakRssMb: peak };
+            return { cpuPercent: seconds > 0 ? (100 * cpu) / seconds : 0, peakRssMb: peak, cpuSeconds: cpu };
         },
     };
 }

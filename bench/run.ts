@@ -306,6 +306,8 @@ interface RoundResult {
     /** Events delivered per second, from the first event sent to the last request arriving at the sink. */
     eventsPerSecond: number;
     latencyMs: { p50: number; p90: number; p99: number; max: number } | null;
+    /** CPU milliseconds the sending side (Node-RED, or the bare client for C) used per delivered event. */
+    cpuMsPerEvent: number;
     nodeRed?: ProcessUsage;
     sink: ProcessUsage;
     client: ProcessUsage;
@@ -327,7 +329,8 @@ function clientUsage(): { stop(): ProcessUsage } {
         stop() {
             const used = process.cpuUsage(cpu);
             const seconds = (performance.now() - started) / 1000;
-            return { cpuPercent: (100 * (used.user + used.system)) / 1e6 / seconds, peakRssMb: process.memoryUsage().rss / 2 ** 20 };
+            const cpuSeconds = (used.user + used.system) / 1e6;
+            return { cpuPercent: (100 * cpuSeconds) / seconds, peakRssMb: process.memoryUsage().rss / 2 ** 20, cpuSeconds };
         },
     };
 }
@@ -351,6 +354,7 @@ async function measure(scenario: Measured): Promise<RoundResult> {
         distinctCalls: report.distinctCalls,
         unreadable: report.unreadable,
         eventsPerSecond: report.received > 0 ? Math.round(report.received / seconds) : 0,
+        cpuMsPerEvent: report.received > 0 ? Math.round((1e6 * (usage.nodeRed ?? usage.client).cpuSeconds) / report.received) / 1000 : NaN,
         latencyMs: report.latencyPercentilesUs
             ? {
                   p50: ms(report.latencyPercentilesUs.p50),
@@ -415,6 +419,8 @@ interface ScenarioSummary {
     rounds: RoundResult[];
     eventsPerSecond: number;
     latencyMs: { p50: number; p99: number } | null;
+    /** CPU ms per event of the sending side: Node-RED, or the bare client for C. */
+    cpuMsPerEvent: number;
     nodeRedCpuPercent?: number;
     nodeRedPeakRssMb?: number;
     /** Every round delivered exactly its events, each once. */
@@ -430,6 +436,7 @@ function summarise(label: string, rounds: RoundResult[]): ScenarioSummary {
         latencyMs: withLatency.length
             ? { p50: median(withLatency.map((round) => round.latencyMs!.p50)), p99: median(withLatency.map((round) => round.latencyMs!.p99)) }
             : null,
+        cpuMsPerEvent: median(rounds.map((round) => round.cpuMsPerEvent)),
         nodeRedCpuPercent: rounds[0]?.nodeRed ? Math.round(median(rounds.map((round) => round.nodeRed!.cpuPercent))) : undefined,
         nodeRedPeakRssMb: rounds[0]?.nodeRed ? Math.round(Math.max(...rounds.map((round) => round.nodeRed!.peakRssMb))) : undefined,
         exact: rounds.every((round) => round.received === round.sent && round.distinctCalls === round.sent && round.failed === 0),
@@ -738,13 +745,15 @@ function printTable(result: {
     const { machine } = result;
     const lines: string[] = [];
     lines.push(`\n${machine.cpus} x ${machine.cpuModel ?? 'CPU'}, Node ${machine.node}, Node-RED ${machine.nodeRed}, load average at start ${machine.loadAverageAtStart.join(' ')}`);
-    lines.push('medians of the rounds; latency = event sent by the client -> request arrived at the sink');
+    lines.push('medians of the rounds; CPU ms/event = CPU time of Node-RED (for C: of the client) per delivered event;');
+    lines.push('latency = event sent by the client -> request arrived at the sink');
     lines.push('');
-    const head = ['scenario', 'events/s', 'rounds', 'Node-RED CPU %', 'Node-RED peak RSS MB', 'exact'];
+    const head = ['scenario', 'events/s', 'rounds', 'CPU ms/event', 'Node-RED CPU %', 'Node-RED peak RSS MB', 'exact'];
     const rows = Object.values(result.scenarios).map((scenario) => [
         scenario.label,
         String(scenario.eventsPerSecond),
         scenario.rounds.map((round) => round.eventsPerSecond).join(' '),
+        fixed(scenario.cpuMsPerEvent, 3),
         scenario.nodeRedCpuPercent === undefined ? '-' : String(scenario.nodeRedCpuPercent),
         scenario.nodeRedPeakRssMb === undefined ? '-' : String(scenario.nodeRedPeakRssMb),
         scenario.exact ? 'yes' : 'NO',
