@@ -9,6 +9,7 @@ import { maskValue } from '../request/masking';
 import type { RequestConfig, RequestCredentials } from '../request/request-config';
 import { compileUrl } from '../request/url-template';
 import { registerEditorResources } from './editor-resources';
+import { throttledStatus } from './throttled-status';
 
 interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     /** Seconds. */
@@ -97,6 +98,7 @@ export = function register(RED: NodeAPI): void {
             node.error(configError.message);
         }
         const inFlight = new Set<Promise<void>>();
+        const lastOutcome = throttledStatus(node);
 
         async function handle(msg: NodeMessageInFlow & Record<string, unknown>, send: (msg: NodeMessage | (NodeMessage | null)[]) => void, done: (err?: Error) => void): Promise<void> {
             const call = msg.call;
@@ -112,13 +114,15 @@ export = function register(RED: NodeAPI): void {
             }
             if (!result.error) {
                 msg.payload = responsePayload(result.response!);
-                node.status({ fill: 'green', shape: 'dot', text: `${result.response!.statusCode} · ${result.response!.timeMs} ms · ${clock()}` });
+                const { statusCode, timeMs } = result.response!;
+                lastOutcome.set(() => ({ fill: 'green', shape: 'dot', text: `${statusCode} · ${timeMs} ms · ${clock()}` }));
                 send(config.failureOutput ? [msg, null] : msg);
                 done();
                 return;
             }
             const error = result.error;
-            node.status({ fill: 'red', shape: 'ring', text: `${error.code}${result.response ? ` ${result.response.statusCode}` : ''} · ${clock()}` });
+            const failedWith = `${error.code}${result.response ? ` ${result.response.statusCode}` : ''}`;
+            lastOutcome.set(() => ({ fill: 'red', shape: 'ring', text: `${failedWith} · ${clock()}` }));
             if (config.failureOutput) {
                 const failed = RED.util.cloneMessage(msg) as Record<string, unknown>;
                 failed.error = { message: error.message, code: error.code };
@@ -140,6 +144,7 @@ export = function register(RED: NodeAPI): void {
         // Requests in flight end within their timeout; the pooled connections close after them.
         node.on('close', (_removed: boolean, closed: () => void) => {
             void Promise.allSettled([...inFlight]).then(() => {
+                lastOutcome.stop();
                 transport?.close();
                 closed();
             });
