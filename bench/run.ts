@@ -79,7 +79,7 @@ function parseOptions(argv: string[]): Options {
               window: 1024,
               latencySeconds: 5,
               drainCount: 50_000,
-              drainWaitSeconds: 60,
+              drainWaitSeconds: 30,
               trackerCalls: 100_000,
               out: path.join(root, 'bench', 'results', 'latest.json'),
               only,
