@@ -4,6 +4,7 @@ import { evaluateCriteria } from '../criteria/evaluate';
 import { OPERATORS } from '../criteria/operators';
 import { InputError } from '../errors/coded-error';
 import { registerEditorResources } from './editor-resources';
+import { throttledStatus } from './throttled-status';
 
 interface CriteriaFilterConfig extends NodeDef {
     rules: unknown;
@@ -31,6 +32,8 @@ export = function register(RED: NodeAPI): void {
         }
         let passed = 0;
         let failed = 0;
+        const counts = throttledStatus(this);
+        this.on('close', () => counts.stop());
 
         this.on('input', (msg: NodeMessageInFlow & { call?: unknown; criteria?: unknown }, send, done) => {
             if (!criteria) {
@@ -51,7 +54,8 @@ export = function register(RED: NodeAPI): void {
             msg.criteria = explanation;
             if (explanation.matched) passed++;
             else failed++;
-            this.status({ fill: explanation.matched ? 'green' : 'grey', shape: 'dot', text: RED._('criteria-filter.status.counts', { passed, failed }) });
+            const matched = explanation.matched;
+            counts.set(() => ({ fill: matched ? 'green' : 'grey', shape: 'dot', text: RED._('criteria-filter.status.counts', { passed, failed }) }));
             if (explanation.matched) send(criteria.outputs === 2 ? [msg, null] : msg);
             else if (criteria.outputs === 2) send([null, msg]);
             done();

@@ -10,6 +10,8 @@ export interface NodeRedProcess {
     url: string;
     port: number;
     userDir: string;
+    /** The Node-RED process id, for reading its CPU and memory from /proc. */
+    pid: number;
     /** Everything Node-RED printed so far. */
     log(): string;
     /** Resolves when a line matching `pattern` has been printed, rejects after `timeoutMs`. */
@@ -27,6 +29,8 @@ export interface StartOptions {
     env?: NodeJS.ProcessEnv;
     nodeRedPath?: string;
     nodeBinary?: string;
+    /** Options for the node binary before red.js, e.g. --cpu-prof. */
+    nodeArgs?: string[];
 }
 
 export async function freePort(): Promise<number> {
@@ -65,7 +69,7 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
 `,
     );
     const redJs = options.nodeRedPath ?? require.resolve('node-red/red.js');
-    const child: ChildProcess = spawn(options.nodeBinary ?? process.execPath, [redJs, '--userDir', userDir, '--settings', settingsFile], {
+    const child: ChildProcess = spawn(options.nodeBinary ?? process.execPath, [...(options.nodeArgs ?? []), redJs, '--userDir', userDir, '--settings', settingsFile], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, ...options.env },
     });
@@ -100,6 +104,7 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
         url: `http://127.0.0.1:${port}`,
         port,
         userDir,
+        pid: child.pid!,
         log: () => output,
         waitForLog,
         async stop(signal: NodeJS.Signals = 'SIGTERM') {

@@ -1,0 +1,220 @@
+// The flows the benchmark deploys, as flow JSON: the nodes run with whatever defaults they have (a property left out
+// here is the node's default), so the benchmark measures the package as users get it, delivery guarantees included.
+
+/** The screen-pop job both pipelines do: every inbound call that rings is posted to the CRM as JSON. */
+export const PATHS = { ours: '/bench/ours', core: '/bench/core', drain: '/bench/drain' } as const;
+
+// The body posted to the sink. `sent` is the hrtime stamp the event carried (in reportCallId), so the sink can time
+// each request; the rest is what a CRM screen pop needs.
+const OUR_TEMPLATE = `{
+    "callId": "{{callId}}",
+    "sent": "{{reportCallId}}",
+    "event": "{{event}}",
+    "direction": "{{direction}}",
+    "caller": "{{callerName}}",
+    "number": "{{externalNumber}}",
+    "dnis": "{{dnis}}",
+    "agent": "{{agent}}"
+}`;
+
+// The same body with the core template node (Mustache over msg.payload, the parsed request body).
+const CORE_TEMPLATE = `{
+    "callId": "{{payload.callId}}",
+    "sent": "{{payload.reportCallId}}",
+    "event": "{{payload.type}}",
+    "direction": "{{payload.direction}}",
+    "caller": "{{payload.callerName}}",
+    "number": "{{payload.externalNumber}}",
+    "dnis": "{{payload.dnis}}",
+    "agent": "{{payload.agent.name}} ({{payload.agent.extension}})"
+}`;
+
+/** A body exactly like the template's, for the bare client (scenario C) and for web service out alone. */
+export function crmBody(event: BenchEvent): Record<string, string> {
+    return {
+        callId: event.callId,
+        sent: event.reportCallId,
+        event: event.type,
+        direction: event.direction,
+        caller: event.callerName,
+        number: event.externalNumber,
+        dnis: event.dnis,
+        agent: `${event.agent.name} (${event.agent.extension})`,
+    };
+}
+
+export interface BenchEvent {
+    type: 'presenting';
+    callId: string;
+    eventId: string;
+    timestamp: number;
+    reportCallId: string;
+    direction: 'Inbound';
+    callerName: string;
+    externalNumber: string;
+    dnis: string;
+    startTime: number;
+    agent: { name: string; extension: string };
+    group: string;
+}
+
+/** A ringing inbound call, stamped with the hrtime of the moment it is sent. */
+export function benchEvent(callId: string, sentNs: bigint): BenchEvent {
+    const now = Date.now();
+    return {
+        type: 'presenting',
+        callId,
+        eventId: `${callId}-presenting`,
+        timestamp: now,
+        reportCallId: sentNs.toString(),
+        direction: 'Inbound',
+        callerName: 'Jane Example',
+        externalNumber: '+15551234567',
+        dnis: '+15557654321',
+        startTime: now,
+        agent: { name: 'John Doe', extension: '154' },
+        group: 'Sales',
+    };
+}
+
+type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+/** A: call event in -> criteria filter -> placeholder template (JSON) -> web service out. */
+export function ourFlow(sinkUrl: string, tab = 'bench-ours', path: string = PATHS.ours, timeoutSeconds?: number): FlowNode[] {
+    return [
+        { id: tab, type: 'tab', label: `bench ${path}` },
+        { id: `${tab}-in`, z: tab, type: 'call-event-in', path, source: 'raw', auth: 'none', events: ['presenting'], wires: [[`${tab}-filter`]] },
+        {
+            id: `${tab}-filter`,
+            z: tab,
+            type: 'criteria-filter',
+            rules: [{ field: 'direction', op: 'eq', value: 'Inbound' }],
+            match: 'all',
+            outputs: 1,
+            wires: [[`${tab}-template`]],
+        },
+        { id: `${tab}-template`, z: tab, type: 'placeholder-template', property: 'payload', format: 'json', output: 'parsed', template: OUR_TEMPLATE, wires: [[`${tab}-out`]] },
+        {
+            id: `${tab}-out`,
+            z: tab,
+            type: 'web-service-out',
+            name: 'CRM',
+            method: 'POST',
+            url: `${sinkUrl}/crm/calls`,
+            bodyType: 'payload',
+            contentType: 'application/json',
+            authType: 'none',
+            ...(timeoutSeconds === undefined ? {} : { timeout: timeoutSeconds }),
+            wires: [[]],
+        },
+    ];
+}
+
+/**
+ * Web service out alone: a function node keeps `window` messages in flight (each success coming back out of web
+ * service out releases the next), so what is measured is the node and Node-RED's message passing, not an inbound
+ * HTTP server. The inject node starts a round; its payload says how many.
+ */
+export function outAloneFlow(sinkUrl: string, count: number, window: number): FlowNode[] {
+    const tab = 'bench-out-alone';
+    const feeder = `
+const state = context.get('state') || { round: 0 };
+const next = () => {
+    const i = state.sent++;
+    const sent = String(Date.now()) + '000000';
+    const call = { callId: 'out-' + state.round + '-' + i, reportCallId: sent, event: 'presenting', direction: 'Inbound',
+        callerName: 'Jane Example', externalNumber: '+15551234567', dnis: '+15557654321', agent: 'John Doe (154)' };
+    const payload = { callId: call.callId, sent: sent, event: 'presenting', direction: 'Inbound', caller: call.callerName,
+        number: call.externalNumber, dnis: call.dnis, agent: call.agent };
+    node.send({ call: call, payload: payload });
+};
+if (msg.start) {
+    state.round += 1;
+    state.sent = 0;
+    state.count = msg.payload.count;
+    context.set('state', state);
+    for (let k = 0; k < Math.min(msg.payload.window, state.count); k++) next();
+} else if (state.sent < state.count) {
+    next();
+}
+return null;`;
+    return [
+        { id: tab, type: 'tab', label: 'bench web service out alone' },
+        {
+            id: `${tab}-start`,
+            z: tab,
+            type: 'inject',
+            props: [{ p: 'payload' }, { p: 'start', v: 'true', vt: 'bool' }],
+            payload: JSON.stringify({ count, window }),
+            payloadType: 'json',
+            repeat: '',
+            once: false,
+            wires: [[`${tab}-feeder`]],
+        },
+        { id: `${tab}-feeder`, z: tab, type: 'function', func: feeder, outputs: 1, wires: [[`${tab}-out`]] },
+        {
+            id: `${tab}-out`,
+            z: tab,
+            type: 'web-service-out',
+            name: 'CRM',
+            method: 'POST',
+            url: `${sinkUrl}/crm/calls`,
+            bodyType: 'payload',
+            contentType: 'application/json',
+            authType: 'none',
+            wires: [[`${tab}-feeder`]],
+        },
+    ];
+}
+
+/** B: the same job with core nodes: http in -> switch -> template -> http request -> http response. */
+export function coreFlow(sinkUrl: string): FlowNode[] {
+    const tab = 'bench-core';
+    return [
+        { id: tab, type: 'tab', label: 'bench core nodes' },
+        { id: `${tab}-in`, z: tab, type: 'http in', url: PATHS.core, method: 'post', upload: false, swaggerDoc: '', wires: [[`${tab}-switch`]] },
+        {
+            id: `${tab}-switch`,
+            z: tab,
+            type: 'switch',
+            property: 'payload.direction',
+            propertyType: 'msg',
+            rules: [{ t: 'eq', v: 'Inbound', vt: 'str' }],
+            checkall: 'true',
+            repair: false,
+            outputs: 1,
+            wires: [[`${tab}-template`]],
+        },
+        {
+            id: `${tab}-template`,
+            z: tab,
+            type: 'template',
+            field: 'payload',
+            fieldType: 'msg',
+            format: 'handlebars',
+            syntax: 'mustache',
+            template: CORE_TEMPLATE,
+            output: 'json',
+            wires: [[`${tab}-request`]],
+        },
+        {
+            id: `${tab}-request`,
+            z: tab,
+            type: 'http request',
+            method: 'POST',
+            ret: 'txt',
+            paytoqs: 'ignore',
+            url: `${sinkUrl}/crm/calls`,
+            tls: '',
+            // Keep-alive, as a user tuning for throughput would set it: the fairest baseline.
+            persist: true,
+            proxy: '',
+            insecureHTTPParser: false,
+            authType: '',
+            senderr: false,
+            headers: [],
+            wires: [[`${tab}-response`]],
+        },
+        { id: `${tab}-response`, z: tab, type: 'http response', statusCode: '', headers: {}, wires: [] },
+    ];
+}

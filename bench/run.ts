@@ -1,0 +1,789 @@
+#!/usr/bin/env node
+// `npm run bench`: our pipeline against the same job done with Node-RED's core nodes and against a bare HTTP client,
+// in one run on 127.0.0.1. The README's Performance section says what each number means.
+//
+//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--out FILE] [--profile DIR] [--latency-rate N] [--only ours,outAlone,core,bare,latency,drain,tracker]
+//
+// --profile DIR runs both Node-RED processes with --cpu-prof (summarise with bench/profile-summary.ts); --only runs
+// some of the parts, e.g. to profile one scenario alone.
+//
+// The load client is this process; Node-RED and the sink each run in a process of their own.
+import { fork, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../test/support/node-red-process';
+import { benchEvent, coreFlow, crmBody, ourFlow, outAloneFlow, PATHS } from './flows';
+import { watchProcess, type ProcessUsage } from './proc-stats';
+import type { SinkCommand, SinkMessage, SinkReport } from './sink';
+import type { TrackerMemory } from './tracker-memory';
+
+const root = path.resolve(__dirname, '..');
+
+interface Options {
+    smoke: boolean;
+    rounds: number;
+    /** Events per round and scenario; a round also stops after `seconds`. */
+    counts: { ours: number; outAlone: number; core: number; bare: number };
+    seconds: number;
+    /** Connections of the load client (and of the bare client). */
+    connections: number;
+    /** Events in flight end to end at most: sent but not yet arrived at the sink. */
+    window: number;
+    latencySeconds: number;
+    /** A fixed rate for the latency run instead of half of A's measured peak (the smoke run uses it). */
+    latencyRate?: number;
+    drainCount: number;
+    drainWaitSeconds: number;
+    trackerCalls: number;
+    out: string;
+    profileDir?: string;
+    only: Set<Part>;
+}
+
+const PARTS = ['ours', 'outAlone', 'core', 'bare', 'latency', 'drain', 'tracker'] as const;
+type Part = (typeof PARTS)[number];
+
+function parseOptions(argv: string[]): Options {
+    const flag = (name: string): boolean => argv.includes(name);
+    const value = (name: string): string | undefined => {
+        const index = argv.indexOf(name);
+        return index >= 0 ? argv[index + 1] : undefined;
+    };
+    const smoke = flag('--smoke');
+    const only = new Set((value('--only') ?? PARTS.join(',')).split(',') as Part[]);
+    for (const part of only) if (!PARTS.includes(part)) throw new Error(`--only: "${part}" is not one of ${PARTS.join(', ')}`);
+    const options: Options = smoke
+        ? {
+              smoke,
+              rounds: 1,
+              counts: { ours: 40, outAlone: 40, core: 40, bare: 40 },
+              seconds: 30,
+              connections: 4,
+              window: 16,
+              latencySeconds: 0.5,
+              latencyRate: 80,
+              drainCount: 300,
+              drainWaitSeconds: 3,
+              trackerCalls: 2000,
+              out: path.join(root, 'bench', 'results', 'smoke.json'),
+              only,
+          }
+        : {
+              smoke,
+              rounds: 3,
+              counts: { ours: 20_000, outAlone: 30_000, core: 6_000, bare: 40_000 },
+              seconds: 10,
+              connections: 32,
+              window: 1024,
+              latencySeconds: 5,
+              drainCount: 50_000,
+              drainWaitSeconds: 30,
+              trackerCalls: 100_000,
+              out: path.join(root, 'bench', 'results', 'latest.json'),
+              only,
+          };
+    if (value('--rounds')) options.rounds = Math.max(1, Number(value('--rounds')));
+    if (value('--out')) options.out = path.resolve(value('--out')!);
+    if (value('--latency-rate')) options.latencyRate = Number(value('--latency-rate'));
+    if (value('--profile')) options.profileDir = path.resolve(value('--profile')!);
+    return options;
+}
+
+const log = (text: string): void => {
+    process.stderr.write(`${text}\n`);
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// The sink, driven over IPC
+
+class Sink {
+    received = 0;
+    private progressWaiters: Array<() => void> = [];
+    private replies: Array<(message: SinkMessage) => void> = [];
+
+    private constructor(
+        readonly child: ReturnType<typeof fork>,
+        readonly port: number,
+    ) {
+        child.on('message', (message: SinkMessage) => {
+            if (message.type === 'progress') {
+                this.received = message.received;
+                const waiters = this.progressWaiters;
+                this.progressWaiters = [];
+                for (const wake of waiters) wake();
+            } else if (message.type === 'report' || message.type === 'ack') {
+                this.replies.shift()?.(message);
+            }
+        });
+    }
+
+    static async start(): Promise<Sink> {
+        const child = fork(path.join(__dirname, 'sink.ts'), [], { execArgv: ['--require', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+        const port = await new Promise<number>((resolve, reject) => {
+            child.once('error', reject);
+            child.on('message', function listening(message: SinkMessage) {
+                if (message.type === 'listening') {
+                    child.off('message', listening);
+                    resolve(message.port);
+                }
+            });
+        });
+        return new Sink(child, port);
+    }
+
+    get url(): string {
+        return `http://127.0.0.1:${this.port}`;
+    }
+
+    get pid(): number {
+        return this.child.pid!;
+    }
+
+    private ask(command: SinkCommand): Promise<SinkMessage> {
+        return new Promise((resolve) => {
+            this.replies.push(resolve);
+            this.child.send(command);
+        });
+    }
+
+    async reset(): Promise<void> {
+        await this.ask({ cmd: 'reset' });
+        this.received = 0;
+    }
+
+    async report(): Promise<SinkReport> {
+        const message = await this.ask({ cmd: 'report' });
+        if (message.type !== 'report') throw new Error(`sink answered ${message.type} to report`);
+        return message.report;
+    }
+
+    async down(): Promise<void> {
+        await this.ask({ cmd: 'down' });
+    }
+
+    async up(): Promise<void> {
+        await this.ask({ cmd: 'up' });
+    }
+
+    /** Resolves at the next progress message (or after 50 ms, so a stalled sink cannot hang a caller). */
+    nextProgress(): Promise<void> {
+        return new Promise((resolve) => {
+            const timer = setTimeout(resolve, 50);
+            this.progressWaiters.push(() => {
+                clearTimeout(timer);
+                resolve();
+            });
+        });
+    }
+
+    /** Waits until `count` requests arrived this round, or `timeoutMs` passed; true if they did. */
+    async waitFor(count: number, timeoutMs: number): Promise<boolean> {
+        const deadline = performance.now() + timeoutMs;
+        while (this.received < count) {
+            if (performance.now() > deadline) return false;
+            await this.nextProgress();
+        }
+        return true;
+    }
+
+    stop(): void {
+        if (this.child.connected) this.child.send({ cmd: 'exit' } satisfies SinkCommand);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Load
+
+interface LoadResult {
+    /** Events sent and accepted by the receiving end (202 from call event in, 200 elsewhere). */
+    sent: number;
+    /** Answers other than the expected status, and errors. */
+    failed: number;
+    startNs: bigint;
+}
+
+interface ClosedLoop {
+    pool: Pool;
+    path: string;
+    count: number;
+    seconds: number;
+    concurrency: number;
+    window: number;
+    sink: Sink;
+    expectStatus: number;
+    body(index: number, sentNs: bigint): string;
+}
+
+/**
+ * A bounded client: `concurrency` requests at a time, never more than `window` events sent but not yet at the
+ * sink, stopping at `count` events or after `seconds`, whichever comes first.
+ */
+async function closedLoop(load: ClosedLoop): Promise<LoadResult> {
+    const startNs = process.hrtime.bigint();
+    const deadline = performance.now() + load.seconds * 1000;
+    let next = 0;
+    let sent = 0;
+    let failed = 0;
+    const worker = async (): Promise<void> => {
+        while (next < load.count && performance.now() < deadline) {
+            if (next - load.sink.received >= load.window) {
+                await load.sink.nextProgress();
+                continue;
+            }
+            const index = next++;
+            try {
+                const response = await load.pool.request({
+                    path: load.path,
+                    method: 'POST',
+                    headers: { 'content-type': 'application/json' },
+                    body: load.body(index, process.hrtime.bigint()),
+                });
+                await response.body.dump();
+                if (response.statusCode === load.expectStatus) sent += 1;
+                else failed += 1;
+            } catch {
+                failed += 1;
+            }
+        }
+    };
+    await Promise.all(Array.from({ length: load.concurrency }, worker));
+    return { sent, failed, startNs };
+}
+
+interface Paced {
+    pool: Pool;
+    path: string;
+    rate: number;
+    seconds: number;
+    expectStatus: number;
+    body(index: number, sentNs: bigint): string;
+}
+
+/** An open-loop client: events at a steady `rate`, whatever the receiver does, for `seconds`. */
+async function paced(load: Paced): Promise<LoadResult> {
+    const startNs = process.hrtime.bigint();
+    const started = performance.now();
+    const count = Math.max(1, Math.round(load.rate * load.seconds));
+    let next = 0;
+    let sent = 0;
+    let failed = 0;
+    const pending: Promise<void>[] = [];
+    while (next < count) {
+        const due = Math.min(count, Math.floor(((performance.now() - started) / 1000) * load.rate) + 1);
+        while (next < due) {
+            const index = next++;
+            pending.push(
+                load.pool
+                    .request({ path: load.path, method: 'POST', headers: { 'content-type': 'application/json' }, body: load.body(index, process.hrtime.bigint()) })
+                    .then(async (response) => {
+                        await response.body.dump();
+                        if (response.statusCode === load.expectStatus) sent += 1;
+                        else failed += 1;
+                    })
+                    .catch(() => {
+                        failed += 1;
+                    }),
+            );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    await Promise.all(pending);
+    return { sent, failed, startNs };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Measuring one round
+
+interface RoundResult {
+    count: number;
+    sent: number;
+    failed: number;
+    received: number;
+    distinctCalls: number;
+    unreadable: number;
+    /** Events delivered per second, from the first event sent to the last request arriving at the sink. */
+    eventsPerSecond: number;
+    latencyMs: { p50: number; p90: number; p99: number; max: number } | null;
+    /** CPU milliseconds the sending side (Node-RED, or the bare client for C) used per delivered event. */
+    cpuMsPerEvent: number;
+    nodeRed?: ProcessUsage;
+    sink: ProcessUsage;
+    client: ProcessUsage;
+}
+
+interface Measured {
+    sink: Sink;
+    nodeRedPid?: number;
+    count: number;
+    /** Wait this long at most for what was sent to arrive. */
+    arriveSeconds: number;
+    run(): Promise<LoadResult>;
+}
+
+function clientUsage(): { stop(): ProcessUsage } {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    return {
+        stop() {
+            const used = process.cpuUsage(cpu);
+            const seconds = (performance.now() - started) / 1000;
+            const cpuSeconds = (used.user + used.system) / 1e6;
+            return { cpuPercent: (100 * cpuSeconds) / seconds, peakRssMb: process.memoryUsage().rss / 2 ** 20, cpuSeconds };
+        },
+    };
+}
+
+async function measure(scenario: Measured): Promise<RoundResult> {
+    await scenario.sink.reset();
+    const nodeRed = scenario.nodeRedPid ? watchProcess(scenario.nodeRedPid) : undefined;
+    const sink = watchProcess(scenario.sink.pid);
+    const client = clientUsage();
+    const load = await scenario.run();
+    await scenario.sink.waitFor(load.sent, scenario.arriveSeconds * 1000);
+    const usage = { nodeRed: nodeRed?.stop(), sink: sink.stop(), client: client.stop() };
+    const report = await scenario.sink.report();
+    const seconds = report.lastAt ? Number(BigInt(report.lastAt) - load.startNs) / 1e9 : NaN;
+    const ms = (us: number): number => Math.round(us) / 1000;
+    return {
+        count: scenario.count,
+        sent: load.sent,
+        failed: load.failed,
+        received: report.received,
+        distinctCalls: report.distinctCalls,
+        unreadable: report.unreadable,
+        eventsPerSecond: report.received > 0 ? Math.round(report.received / seconds) : 0,
+        cpuMsPerEvent: report.received > 0 ? Math.round((1e6 * (usage.nodeRed ?? usage.client).cpuSeconds) / report.received) / 1000 : NaN,
+        latencyMs: report.latencyPercentilesUs
+            ? {
+                  p50: ms(report.latencyPercentilesUs.p50),
+                  p90: ms(report.latencyPercentilesUs.p90),
+                  p99: ms(report.latencyPercentilesUs.p99),
+                  max: ms(report.latencyPercentilesUs.max),
+              }
+            : null,
+        ...usage,
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Node-RED
+
+async function deploy(nodeRed: NodeRedProcess, flows: object[]): Promise<void> {
+    const started = (nodeRed.log().match(/Started flows/g) ?? []).length;
+    const response = await fetch(`${nodeRed.url}/flows`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+        body: JSON.stringify(flows),
+    });
+    if (response.status !== 204 && response.status !== 200) throw new Error(`deploy answered ${response.status}: ${await response.text()}`);
+    const deadline = performance.now() + 30_000;
+    while ((nodeRed.log().match(/Started flows/g) ?? []).length <= started) {
+        if (performance.now() > deadline) throw new Error(`flows did not start after deploy:\n${nodeRed.log()}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+}
+
+async function inject(nodeRed: NodeRedProcess, id: string): Promise<void> {
+    const response = await fetch(`${nodeRed.url}/inject/${id}`, { method: 'POST' });
+    if (response.status !== 200) throw new Error(`inject ${id} answered ${response.status}`);
+}
+
+/** Resolves when the process used under 10% of a core over 250 ms (or after `timeoutMs`). */
+async function idle(pid: number, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() < deadline) {
+        const watch = watchProcess(pid);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        if (watch.stop().cpuPercent < 10) return;
+    }
+}
+
+function nodeRedVersion(): string {
+    return (JSON.parse(fs.readFileSync(require.resolve('node-red/package.json'), 'utf8')) as { version: string }).version;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Summaries
+
+function median(values: number[]): number {
+    const sorted = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+    if (sorted.length === 0) return NaN;
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+interface ScenarioSummary {
+    label: string;
+    rounds: RoundResult[];
+    eventsPerSecond: number;
+    latencyMs: { p50: number; p99: number } | null;
+    /** CPU ms per event of the sending side: Node-RED, or the bare client for C. */
+    cpuMsPerEvent: number;
+    nodeRedCpuPercent?: number;
+    nodeRedPeakRssMb?: number;
+    /** Every round delivered exactly its events, each once. */
+    exact: boolean;
+}
+
+function summarise(label: string, rounds: RoundResult[]): ScenarioSummary {
+    const withLatency = rounds.filter((round) => round.latencyMs);
+    return {
+        label,
+        rounds,
+        eventsPerSecond: Math.round(median(rounds.map((round) => round.eventsPerSecond))),
+        latencyMs: withLatency.length
+            ? { p50: median(withLatency.map((round) => round.latencyMs!.p50)), p99: median(withLatency.map((round) => round.latencyMs!.p99)) }
+            : null,
+        cpuMsPerEvent: median(rounds.map((round) => round.cpuMsPerEvent)),
+        nodeRedCpuPercent: rounds[0]?.nodeRed ? Math.round(median(rounds.map((round) => round.nodeRed!.cpuPercent))) : undefined,
+        nodeRedPeakRssMb: rounds[0]?.nodeRed ? Math.round(Math.max(...rounds.map((round) => round.nodeRed!.peakRssMb))) : undefined,
+        exact: rounds.every((round) => round.received === round.sent && round.distinctCalls === round.sent && round.failed === 0),
+    };
+}
+
+const fixed = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+    const options = parseOptions(process.argv.slice(2));
+    if (!fs.existsSync(path.join(root, 'dist', 'nodes', 'web-service-out.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+    const startedAt = new Date();
+    const runStarted = performance.now();
+    const sink = await Sink.start();
+    const nodeArgs = (name: string): string[] => (options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(options.profileDir, name)] : []);
+    log(`sink on ${sink.url}; starting Node-RED ${nodeRedVersion()} twice (ours, core)`);
+    const drainFlow = ourFlow(sink.url, 'bench-drain', PATHS.drain, 600);
+    const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlow];
+    const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, nodeArgs: nodeArgs('ours') });
+    const core = await startNodeRed({ flows: coreFlow(sink.url), nodeArgs: nodeArgs('core') });
+    const toOurs = new Pool(ours.url, { connections: options.connections });
+    const toCore = new Pool(core.url, { connections: options.connections });
+    const toSink = new Pool(sink.url, { connections: options.connections });
+
+    const results: Record<'ours' | 'outAlone' | 'core' | 'bare', RoundResult[]> = { ours: [], outAlone: [], core: [], bare: [] };
+    const eventBody = (prefix: string) => (index: number, sentNs: bigint) => JSON.stringify(benchEvent(`${prefix}-${index}`, sentNs));
+    const crmBodyOf = (prefix: string) => (index: number, sentNs: bigint) => JSON.stringify(crmBody(benchEvent(`${prefix}-${index}`, sentNs)));
+    try {
+        for (let round = 1; round <= options.rounds; round++) {
+            // A fresh deploy each round: every round starts with an empty call tracker, as the first did.
+            if (options.only.has('ours')) await deploy(ours, ourFlows);
+            const a = !options.only.has('ours') ? undefined : await measure({
+                sink,
+                nodeRedPid: ours.pid,
+                count: options.counts.ours,
+                arriveSeconds: 60,
+                run: () =>
+                    closedLoop({
+                        pool: toOurs,
+                        path: PATHS.ours,
+                        count: options.counts.ours,
+                        seconds: options.seconds,
+                        concurrency: options.connections,
+                        window: options.window,
+                        sink,
+                        expectStatus: 202,
+                        body: eventBody(`ours-${round}`),
+                    }),
+            });
+            if (a) {
+                results.ours.push(a);
+                log(`round ${round} A ours: ${a.eventsPerSecond} events/s (${a.received}/${a.sent} arrived)`);
+            }
+
+            const w = !options.only.has('outAlone') ? undefined : await measure({
+                sink,
+                nodeRedPid: ours.pid,
+                count: options.counts.outAlone,
+                arriveSeconds: Math.max(60, options.seconds * 3),
+                run: async () => {
+                    const startNs = process.hrtime.bigint();
+                    await inject(ours, 'bench-out-alone-start');
+                    // The feeder sends the whole count: wait for it, bounded like every round.
+                    await sink.waitFor(options.counts.outAlone, options.seconds * 3 * 1000);
+                    return { sent: options.counts.outAlone, failed: 0, startNs };
+                },
+            });
+            if (w) {
+                // The feeder inside Node-RED has no hrtime to stamp events with: no latency for this scenario.
+                w.latencyMs = null;
+                results.outAlone.push(w);
+                log(`round ${round} W web service out alone: ${w.eventsPerSecond} requests/s (${w.received}/${w.sent} arrived)`);
+            }
+
+            const b = !options.only.has('core') ? undefined : await measure({
+                sink,
+                nodeRedPid: core.pid,
+                count: options.counts.core,
+                arriveSeconds: 60,
+                run: () =>
+                    closedLoop({
+                        pool: toCore,
+                        path: PATHS.core,
+                        count: options.counts.core,
+                        seconds: options.seconds,
+                        concurrency: options.connections,
+                        window: options.window,
+                        sink,
+                        expectStatus: 200,
+                        body: eventBody(`core-${round}`),
+                    }),
+            });
+            if (b) {
+                results.core.push(b);
+                log(`round ${round} B core nodes: ${b.eventsPerSecond} events/s (${b.received}/${b.sent} arrived)`);
+            }
+
+            const c = !options.only.has('bare') ? undefined : await measure({
+                sink,
+                count: options.counts.bare,
+                arriveSeconds: 30,
+                run: () =>
+                    closedLoop({
+                        pool: toSink,
+                        path: '/crm/calls',
+                        count: options.counts.bare,
+                        seconds: options.seconds,
+                        concurrency: options.connections,
+                        window: options.window,
+                        sink,
+                        expectStatus: 200,
+                        body: crmBodyOf(`bare-${round}`),
+                    }),
+            });
+            if (c) {
+                results.bare.push(c);
+                log(`round ${round} C bare undici Pool: ${c.eventsPerSecond} requests/s (${c.received}/${c.sent} arrived)`);
+            }
+        }
+
+        const scenarios = {
+            ours: summarise('A  call event in -> criteria filter -> placeholder template -> web service out', results.ours),
+            outAlone: summarise('W  web service out alone (fed inside Node-RED)', results.outAlone),
+            core: summarise('B  http in -> switch -> template -> http request -> http response', results.core),
+            bare: summarise('C  bare undici Pool -> sink', results.bare),
+        };
+
+        // Latency at half of A's peak: the added latency a flow sees under a load it handles comfortably.
+        const latencyRate = options.latencyRate ?? (Math.round(scenarios.ours.eventsPerSecond / 2) || 100);
+        const latencyOurs: RoundResult[] = [];
+        const latencyBare: RoundResult[] = [];
+        for (let round = 1; options.only.has('latency') && round <= options.rounds; round++) {
+            await deploy(ours, ourFlows);
+            const count = Math.max(1, Math.round(latencyRate * options.latencySeconds));
+            latencyOurs.push(
+                await measure({
+                    sink,
+                    nodeRedPid: ours.pid,
+                    count,
+                    arriveSeconds: 30,
+                    run: () => paced({ pool: toOurs, path: PATHS.ours, rate: latencyRate, seconds: options.latencySeconds, expectStatus: 202, body: eventBody(`lat-${round}`) }),
+                }),
+            );
+            latencyBare.push(
+                await measure({
+                    sink,
+                    count,
+                    arriveSeconds: 30,
+                    run: () => paced({ pool: toSink, path: '/crm/calls', rate: latencyRate, seconds: options.latencySeconds, expectStatus: 200, body: crmBodyOf(`latbare-${round}`) }),
+                }),
+            );
+            log(`round ${round} latency at ${latencyRate}/s: A p50 ${latencyOurs.at(-1)!.latencyMs?.p50} ms p99 ${latencyOurs.at(-1)!.latencyMs?.p99} ms`);
+        }
+        const latency = {
+            rate: latencyRate,
+            seconds: options.latencySeconds,
+            ours: summarise('A at half its peak', latencyOurs),
+            bare: summarise('C at the same rate (one hop, the floor)', latencyBare),
+        };
+
+        const drain = options.only.has('drain') ? await measureDrain(ours, sink, options) : [];
+        const tracker = options.only.has('tracker') ? trackerMemory(options.trackerCalls) : undefined;
+
+        const ratio = (a: number, b: number): number => (b > 0 ? Math.round((100 * a) / b) / 100 : NaN);
+        const ratios = {
+            oursOverCore: ratio(scenarios.ours.eventsPerSecond, scenarios.core.eventsPerSecond),
+            oursOverBare: ratio(scenarios.ours.eventsPerSecond, scenarios.bare.eventsPerSecond),
+            outAloneOverBare: ratio(scenarios.outAlone.eventsPerSecond, scenarios.bare.eventsPerSecond),
+        };
+        const goals = [
+            { goal: 'A >= 3x B (events/s)', value: ratios.oursOverCore, target: 3, met: ratios.oursOverCore >= 3 },
+            { goal: 'web service out alone >= 0.5x C', value: ratios.outAloneOverBare, target: 0.5, met: ratios.outAloneOverBare >= 0.5 },
+            { goal: 'p99 latency < 5 ms at half of A’s peak (ms)', value: latency.ours.latencyMs?.p99 ?? NaN, target: 5, met: (latency.ours.latencyMs?.p99 ?? Infinity) < 5 },
+            { goal: `${options.trackerCalls} tracked calls <= 150 MB (MB)`, value: tracker ? Math.round(tracker.heapMb * 10) / 10 : NaN, target: 150, met: !!tracker && tracker.heapMb <= 150 },
+        ];
+        const result = {
+            startedAt: startedAt.toISOString(),
+            durationSeconds: Math.round((performance.now() - runStarted) / 1000),
+            smoke: options.smoke,
+            machine: {
+                cpus: os.cpus().length,
+                cpuModel: os.cpus()[0]?.model,
+                memoryGb: Math.round(os.totalmem() / 2 ** 30),
+                loadAverageAtStart: os.loadavg().map((load) => Math.round(load * 100) / 100),
+                platform: `${os.type()} ${os.release()}`,
+                node: process.version,
+                nodeRed: nodeRedVersion(),
+                commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).stdout.trim() || undefined,
+            },
+            options: { ...options, out: undefined },
+            scenarios,
+            ratios,
+            latency,
+            drain,
+            tracker,
+            goals,
+        };
+        fs.mkdirSync(path.dirname(options.out), { recursive: true });
+        fs.writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
+        printTable(result);
+        log(`\nJSON: ${path.relative(process.cwd(), options.out)}`);
+    } finally {
+        await Promise.allSettled([toOurs.close(), toCore.close(), toSink.close()]);
+        await Promise.allSettled([ours.stop('SIGINT'), core.stop('SIGINT')]);
+        sink.stop();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Backlog drain
+
+interface DrainResult {
+    mode: 'stall' | 'refuse';
+    description: string;
+    backlog: number;
+    injectedSeconds: number;
+    /** Arrived at the sink after it came back, within the wait. */
+    delivered: number;
+    distinctCalls: number;
+    /** From the sink coming back to the last request arriving. */
+    drainSeconds: number;
+    requestsPerSecond: number;
+    nodeRedPeakRssMb: number;
+}
+
+/**
+ * A backlog of requests built while the sink is away, then how fast it drains once the sink is back.
+ * - stall: the sink process is stopped (SIGSTOP): connections open but nothing answers, as a hung service; the
+ *   requests wait in web service out (timeout 600 s in this flow).
+ * - refuse: the sink closes its port: connections refused, as a crashed service. Without retries every request
+ *   fails at once and nothing is left to drain; with the durable outbox (issue 6) they wait and drain once it is up.
+ */
+async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options): Promise<DrainResult[]> {
+    const results: DrainResult[] = [];
+    for (const mode of ['stall', 'refuse'] as const) {
+        await deploy(ours, [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...ourFlow(sink.url, 'bench-drain', PATHS.drain, 600)]);
+        await sink.reset();
+        if (mode === 'stall') process.kill(sink.pid, 'SIGSTOP');
+        else await sink.down();
+        const watch = watchProcess(ours.pid);
+        const injectStarted = performance.now();
+        const batch = 250;
+        const sendNs = process.hrtime.bigint();
+        const pool = new Pool(ours.url, { connections: 4 });
+        try {
+            const posts: Promise<void>[] = [];
+            for (let first = 0; first < options.drainCount; first += batch) {
+                const events = [];
+                for (let i = first; i < Math.min(options.drainCount, first + batch); i++) events.push(benchEvent(`drain-${mode}-${i}`, sendNs));
+                posts.push(
+                    pool.request({ path: PATHS.drain, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) }).then(async (response) => {
+                        await response.body.dump();
+                        if (response.statusCode !== 202) throw new Error(`drain inject answered ${response.statusCode}`);
+                    }),
+                );
+                if (posts.length >= 8) await posts.shift();
+            }
+            await Promise.all(posts);
+        } finally {
+            await pool.close();
+        }
+        const injectedSeconds = (performance.now() - injectStarted) / 1000;
+        // Let Node-RED finish turning the events into pending requests before the sink comes back.
+        await idle(ours.pid, 60_000);
+        const backAt = process.hrtime.bigint();
+        if (mode === 'stall') process.kill(sink.pid, 'SIGCONT');
+        else await sink.up();
+        await sink.waitFor(options.drainCount, options.drainWaitSeconds * 1000);
+        const report = await sink.report();
+        const usage = watch.stop();
+        const drainSeconds = report.lastAt ? Number(BigInt(report.lastAt) - backAt) / 1e9 : NaN;
+        const result: DrainResult = {
+            mode,
+            description: mode === 'stall' ? 'sink process stopped (SIGSTOP), then continued' : 'sink port closed (connections refused), then reopened',
+            backlog: options.drainCount,
+            injectedSeconds: Math.round(injectedSeconds * 100) / 100,
+            delivered: report.received,
+            distinctCalls: report.distinctCalls,
+            drainSeconds: Math.round(drainSeconds * 100) / 100,
+            requestsPerSecond: report.received > 0 ? Math.round(report.received / drainSeconds) : 0,
+            nodeRedPeakRssMb: Math.round(usage.peakRssMb),
+        };
+        results.push(result);
+        log(`drain (${mode}): ${result.delivered}/${result.backlog} delivered in ${result.drainSeconds} s after the sink came back`);
+    }
+    return results;
+}
+
+function trackerMemory(calls: number): TrackerMemory {
+    const run = spawnSync(process.execPath, ['--expose-gc', '--require', 'tsx/cjs', path.join(__dirname, 'tracker-memory.ts'), String(calls)], { cwd: root, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`tracker memory run failed:\n${run.stderr}`);
+    return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as TrackerMemory;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function printTable(result: {
+    machine: { cpus: number; cpuModel?: string; node: string; nodeRed: string; loadAverageAtStart: number[] };
+    scenarios: Record<string, ScenarioSummary>;
+    ratios: Record<string, number>;
+    latency: { rate: number; ours: ScenarioSummary; bare: ScenarioSummary };
+    drain: DrainResult[];
+    tracker?: TrackerMemory;
+    goals: Array<{ goal: string; value: number; target: number; met: boolean }>;
+}): void {
+    const { machine } = result;
+    const lines: string[] = [];
+    lines.push(`\n${machine.cpus} x ${machine.cpuModel ?? 'CPU'}, Node ${machine.node}, Node-RED ${machine.nodeRed}, load average at start ${machine.loadAverageAtStart.join(' ')}`);
+    lines.push('medians of the rounds; CPU ms/event = CPU time of Node-RED (for C: of the client) per delivered event;');
+    lines.push('latency = event sent by the client -> request arrived at the sink');
+    lines.push('');
+    const head = ['scenario', 'events/s', 'rounds', 'CPU ms/event', 'Node-RED CPU %', 'Node-RED peak RSS MB', 'exact'];
+    const rows = Object.values(result.scenarios).map((scenario) => [
+        scenario.label,
+        String(scenario.eventsPerSecond),
+        scenario.rounds.map((round) => round.eventsPerSecond).join(' '),
+        fixed(scenario.cpuMsPerEvent, 3),
+        scenario.nodeRedCpuPercent === undefined ? '-' : String(scenario.nodeRedCpuPercent),
+        scenario.nodeRedPeakRssMb === undefined ? '-' : String(scenario.nodeRedPeakRssMb),
+        scenario.exact ? 'yes' : 'NO',
+    ]);
+    const widths = head.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+    const format = (row: string[]): string => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
+    lines.push(format(head));
+    for (const row of rows) lines.push(format(row));
+    lines.push('');
+    lines.push(`A/B ${fixed(result.ratios.oursOverCore)}   A/C ${fixed(result.ratios.oursOverBare)}   W/C ${fixed(result.ratios.outAloneOverBare)}`);
+    const { ours, bare } = result.latency;
+    lines.push(
+        `latency at ${result.latency.rate} events/s: A p50 ${fixed(ours.latencyMs?.p50 ?? NaN)} ms, p99 ${fixed(ours.latencyMs?.p99 ?? NaN)} ms; ` +
+            `C (one hop) p50 ${fixed(bare.latencyMs?.p50 ?? NaN)} ms, p99 ${fixed(bare.latencyMs?.p99 ?? NaN)} ms`,
+    );
+    for (const drain of result.drain) {
+        lines.push(
+            `backlog drain (${drain.mode}: ${drain.description}): ${drain.delivered}/${drain.backlog} delivered, ` +
+                `${drain.requestsPerSecond} requests/s over ${fixed(drain.drainSeconds)} s, Node-RED peak RSS ${drain.nodeRedPeakRssMb} MB`,
+        );
+    }
+    if (result.tracker) lines.push(`call tracker: ${result.tracker.calls} calls in flight = ${fixed(result.tracker.heapMb, 1)} MB heap (${result.tracker.bytesPerCall} bytes a call)`);
+    lines.push('');
+    for (const goal of result.goals) lines.push(`${goal.met ? 'met   ' : 'MISSED'}  ${goal.goal}: ${fixed(goal.value)} (goal ${goal.target})`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err: unknown) => {
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+    process.exitCode = 1;
+});

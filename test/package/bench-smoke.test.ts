@@ -1,0 +1,70 @@
+// The benchmark with tiny counts: it runs, writes its JSON, and every scenario delivered exactly what it sent.
+// No timing is asserted here; `npm run bench` is the measurement.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporaryDirectory } from '../support/node-red-process';
+
+interface Round {
+    count: number;
+    sent: number;
+    failed: number;
+    received: number;
+    distinctCalls: number;
+    unreadable: number;
+    eventsPerSecond: number;
+    latencyMs: { p50: number; p99: number } | null;
+}
+
+describe('benchmark smoke run (bench/run.ts --smoke)', function () {
+    this.timeout(180_000);
+
+    it('runs every scenario once with tiny counts, each delivering exactly its count, and writes the JSON', () => {
+        const out = path.join(temporaryDirectory('bench'), 'smoke.json');
+        const root = path.resolve(__dirname, '../..');
+        const run = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'bench', 'run.ts'), '--smoke', '--out', out], {
+            cwd: root,
+            encoding: 'utf8',
+            timeout: 170_000,
+        });
+        assert.equal(run.status, 0, `bench failed:\n${run.stdout}\n${run.stderr}`);
+        assert.match(run.stdout, /A\/B .* A\/C .* W\/C/);
+        const result = JSON.parse(fs.readFileSync(out, 'utf8'));
+        assert.equal(result.smoke, true);
+
+        const exact = (name: string, rounds: Round[]): void => {
+            assert.ok(rounds.length >= 1, `${name}: no rounds`);
+            for (const round of rounds) {
+                assert.equal(round.failed, 0, `${name}: failures`);
+                assert.equal(round.sent, round.count, `${name}: sent`);
+                assert.equal(round.received, round.count, `${name}: arrived at the sink`);
+                assert.equal(round.distinctCalls, round.count, `${name}: distinct calls`);
+                assert.equal(round.unreadable, 0, `${name}: unreadable bodies`);
+                assert.equal(typeof round.eventsPerSecond, 'number');
+            }
+        };
+        for (const name of ['ours', 'outAlone', 'core', 'bare']) {
+            assert.equal(typeof result.scenarios[name].eventsPerSecond, 'number', name);
+            exact(name, result.scenarios[name].rounds);
+        }
+        exact('latency ours', result.latency.ours.rounds);
+        exact('latency bare', result.latency.bare.rounds);
+        for (const round of [...result.scenarios.ours.rounds, ...result.latency.ours.rounds]) {
+            assert.equal(typeof round.latencyMs?.p99, 'number');
+        }
+        for (const key of ['oursOverCore', 'oursOverBare', 'outAloneOverBare']) assert.equal(typeof result.ratios[key], 'number', key);
+
+        const [stall, refuse] = result.drain;
+        assert.equal(stall.mode, 'stall');
+        assert.equal(stall.delivered, stall.backlog);
+        assert.equal(stall.distinctCalls, stall.backlog);
+        assert.equal(refuse.mode, 'refuse');
+        assert.equal(typeof refuse.delivered, 'number');
+
+        assert.equal(result.tracker.calls, 2000);
+        assert.ok(result.tracker.bytesPerCall > 0);
+        assert.equal(result.goals.length, 4);
+        for (const goal of result.goals) assert.equal(typeof goal.met, 'boolean', goal.goal);
+    });
+});
