@@ -90,9 +90,18 @@ export class Editor {
         await this.page.locator('#dialog-form').waitFor({ state: 'detached' });
     }
 
+    /**
+     * Deploys and waits for "Successfully deployed". When Node-RED asks first (unknown node types, nodes not properly
+     * configured), that question is the failure: its text is thrown instead of waiting the timeout out.
+     */
     async deploy(): Promise<void> {
+        // A previous deploy's notification may still be fading out: only a new one counts.
+        await this.page.evaluate(() => document.querySelectorAll('.red-ui-notification').forEach((el) => el.setAttribute('data-test-seen', '')));
         await this.page.locator('#red-ui-header-button-deploy').click();
-        await this.page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+        const question = this.page.locator('.red-ui-notification', { has: this.page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy') });
+        const deployed = this.page.locator('.red-ui-notification:not([data-test-seen])', { hasText: 'Successfully deployed' });
+        await deployed.or(question).first().waitFor();
+        if (await question.isVisible()) throw new Error(`Deploy asked for confirmation: ${(await question.innerText()).replace(/\s+/g, ' ')}`);
     }
 
     async showSidebar(tab: 'debug' | 'help' | 'info'): Promise<void> {
