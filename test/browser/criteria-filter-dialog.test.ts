@@ -62,6 +62,7 @@ describe('editor: criteria filter dialog', function () {
     it('a valid rule clears the mark and becomes the node label', async () => {
         await editor.openEditDialog(id);
         await setRule('group', 'regex', 'Sales|Support');
+        await editor.screenshot('criteria-filter-dialog');
         await editor.closeEditDialog('done');
         await editor.canvasNode(id).locator('.red-ui-flow-node-error').waitFor({ state: 'hidden' });
         const label = await editor.canvasNode(id).locator('.red-ui-flow-node-label').textContent();

@@ -66,7 +66,6 @@ describe('editor: the pipeline, built by hand and played', function () {
         await dialog.locator('#call-event-in-events input[type="checkbox"]').nth(4).waitFor();
         assert.equal(await dialog.locator('#call-event-in-events input[type="checkbox"]').count(), 5);
         assert.equal(await dialog.locator('#node-input-path').inputValue(), '/ccaas/call-events');
-        await editor.screenshot('call-event-in-dialog');
         await editor.closeEditDialog('done');
 
         // One rule every simulated call passes once: its "complete" trigger.
