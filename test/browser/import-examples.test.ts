@@ -69,7 +69,7 @@ describe('editor: Import > Examples', function () {
 
             const imported = await editor.importExample(pkg.name, name);
             assert.doesNotMatch(imported, /unrecognised/i, imported);
-            assert.match(imported, new RegExp(`${nodes.length} nodes`), imported);
+            assert.match(imported, new RegExp(`^Imported:\\s+1 flow\\s+${nodes.length} nodes$`), imported);
 
             await editor.showWorkspace(tab.label!);
             const chart = editor.page.locator('#red-ui-workspace-chart');

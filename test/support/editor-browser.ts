@@ -95,11 +95,10 @@ export class Editor {
      * configured), that question is the failure: its text is thrown instead of waiting the timeout out.
      */
     async deploy(): Promise<void> {
-        // A previous deploy's notification may still be fading out: only a new one counts.
-        await this.page.evaluate(() => document.querySelectorAll('.red-ui-notification').forEach((el) => el.setAttribute('data-test-seen', '')));
+        await this.markNotificationsSeen();
         await this.page.locator('#red-ui-header-button-deploy').click();
         const question = this.page.locator('.red-ui-notification', { has: this.page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy') });
-        const deployed = this.page.locator('.red-ui-notification:not([data-test-seen])', { hasText: 'Successfully deployed' });
+        const deployed = this.newNotification('Successfully deployed');
         await deployed.or(question).first().waitFor();
         if (await question.isVisible()) throw new Error(`Deploy asked for confirmation: ${(await question.innerText()).replace(/\s+/g, ' ')}`);
     }
@@ -143,6 +142,15 @@ export class Editor {
         return this.page.locator('.red-ui-notification', { hasText: text });
     }
 
+    /** Notifications of earlier steps stay a few seconds while they fade: marked, newNotification skips them. */
+    async markNotificationsSeen(): Promise<void> {
+        await this.page.evaluate(() => document.querySelectorAll('.red-ui-notification').forEach((el) => el.setAttribute('data-test-seen', '')));
+    }
+
+    newNotification(text: string | RegExp): Locator {
+        return this.page.locator('.red-ui-notification:not([data-test-seen])', { hasText: text });
+    }
+
     /** Shows the workspace tab with this label (a flow's tab). */
     async showWorkspace(label: string): Promise<void> {
         const tab = this.page.locator('#red-ui-workspace-tabs li.red-ui-tab', { has: this.page.getByText(label, { exact: true }) });
@@ -167,9 +175,12 @@ export class Editor {
         const entry = label(example);
         if (!(await entry.isVisible())) await label(folder).click();
         await entry.click();
-        const ok = this.page.locator('#red-ui-clipboard-dialog-ok');
-        await ok.click();
-        const imported = this.notification('Imported').last();
+        // Node-RED rewrites a still-visible "Imported" notification in place (it has a fixed id), so the previous
+        // one must be gone before this import's can be told apart.
+        await this.notification('Imported').first().waitFor({ state: 'detached', timeout: 15_000 });
+        await this.markNotificationsSeen();
+        await this.page.locator('#red-ui-clipboard-dialog-ok').click();
+        const imported = this.newNotification('Imported');
         await imported.waitFor();
         const text = await imported.innerText();
         await this.page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
