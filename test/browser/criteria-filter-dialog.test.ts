@@ -63,6 +63,9 @@ describe('editor: criteria filter dialog', function () {
     it('a valid rule clears the mark and becomes the node label', async () => {
         await editor.openEditDialog(id);
         await setRule('group', 'regex', 'Sales|Support');
+        // The runtime's verdict on the new regex clears the previous one's problem.
+        await editor.page.locator('#node-input-rule-container .criteria-row-problem').last().waitFor({ state: 'hidden' });
+        await editor.page.locator('#criteria-filter-problems').waitFor({ state: 'hidden' });
         await editor.screenshot('criteria-filter-dialog');
         await editor.closeEditDialog('done');
         await editor.canvasNode(id).locator('.red-ui-flow-node-error').waitFor({ state: 'hidden' });
