@@ -41,6 +41,7 @@ describe('editor: web service out dialog', function () {
         );
         for (const list of ['#ws-out-params', '#ws-out-headers', '#ws-out-form']) assert.equal(await dialog.locator(list).count(), 1, list);
         assert.match(await dialog.locator('#ws-out-sample-call').inputValue(), /"callId": "1e0c9a8e/);
+        await editor.screenshot('web-service-out-dialog');
     });
 
     it('marks a Target URL whose host comes from call data as invalid, saying why', async () => {

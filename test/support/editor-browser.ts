@@ -90,21 +90,140 @@ export class Editor {
         await this.page.locator('#dialog-form').waitFor({ state: 'detached' });
     }
 
+    /**
+     * Deploys and waits for "Successfully deployed". When Node-RED asks first (unknown node types, nodes not properly
+     * configured), that question is the failure: its text is thrown instead of waiting the timeout out.
+     */
     async deploy(): Promise<void> {
+        await this.markNotificationsSeen();
         await this.page.locator('#red-ui-header-button-deploy').click();
-        await this.page.locator('.red-ui-notification', { hasText: 'Successfully deployed' }).waitFor();
+        const question = this.page.locator('.red-ui-notification', { has: this.page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy') });
+        const deployed = this.newNotification('Successfully deployed');
+        await deployed.or(question).first().waitFor();
+        if (await question.isVisible()) throw new Error(`Deploy asked for confirmation: ${(await question.innerText()).replace(/\s+/g, ' ')}`);
     }
 
     async showSidebar(tab: 'debug' | 'help' | 'info'): Promise<void> {
         await this.page.locator(`#red-ui-tab-${tab}-link-button`).click();
     }
 
+    /** Drags the sidebar's edge to the left, so that long debug messages fit. */
+    async widenSidebar(pixels: number): Promise<void> {
+        const edge = (await this.page.locator('#red-ui-sidebar-separator').boundingBox())!;
+        const x = edge.x + edge.width / 2;
+        const y = edge.y + edge.height / 2;
+        await this.page.mouse.move(x, y);
+        await this.page.mouse.down();
+        await this.page.mouse.move(x - pixels, y, { steps: 8 });
+        await this.page.mouse.up();
+    }
+
     debugMessages(): Locator {
         return this.page.locator('#red-ui-sidebar-content .red-ui-debug-msg');
     }
 
-    async screenshot(name: string): Promise<void> {
+    /** Picks an option of a typedInput's type menu, e.g. the debug node's "complete msg object" (`full`). */
+    async selectTypedInputType(inputId: string, type: string): Promise<void> {
+        await this.typedInput(inputId).locator('button.red-ui-typedInput-type-select').click();
+        await this.page.locator(`.red-ui-typedInput-options a[value="${type}"]`).click();
+    }
+
+    /** The visible widget Node-RED puts after a typedInput's hidden input. */
+    typedInput(inputId: string): Locator {
+        return this.page.locator(`#${inputId} + .red-ui-typedInput-container`);
+    }
+
+    /** Clicks the button a node draws on the canvas (inject's, debug's toggle, call event in's simulate). */
+    async clickNodeButton(id: string): Promise<void> {
+        await this.canvasNode(id).locator('.red-ui-flow-node-button-button').click();
+    }
+
+    notification(text: string | RegExp): Locator {
+        return this.page.locator('.red-ui-notification', { hasText: text });
+    }
+
+    /** Notifications of earlier steps stay a few seconds while they fade: marked, newNotification skips them. */
+    async markNotificationsSeen(): Promise<void> {
+        await this.page.evaluate(() => document.querySelectorAll('.red-ui-notification').forEach((el) => el.setAttribute('data-test-seen', '')));
+    }
+
+    newNotification(text: string | RegExp): Locator {
+        return this.page.locator('.red-ui-notification:not([data-test-seen])', { hasText: text });
+    }
+
+    /** Shows the workspace tab with this label (a flow's tab). */
+    async showWorkspace(label: string): Promise<void> {
+        const tab = this.page.locator('#red-ui-workspace-tabs li.red-ui-tab', { has: this.page.getByText(label, { exact: true }) });
+        await tab.scrollIntoViewIfNeeded();
+        await tab.locator('a.red-ui-tab-label').click();
+        await this.page.waitForFunction((wanted) => {
+            const RED = (window as any).RED;
+            return RED.nodes.workspace(RED.workspaces.active())?.label === wanted;
+        }, label);
+    }
+
+    /**
+     * Menu > Import > Examples, the package's folder, one example, Import: the way a user brings an example in.
+     * Returns the text of the "Imported" notification.
+     */
+    async importExample(folder: string, example: string): Promise<string> {
+        await this.page.locator('#red-ui-header-button-sidemenu').click();
+        await this.page.locator('#menu-item-import').click();
+        await this.page.locator('#red-ui-clipboard-dialog-import-tabs a', { hasText: 'Examples' }).click();
+        const library = this.page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+        const label = (text: string): Locator => library.locator('.red-ui-treeList-label', { has: this.page.getByText(text, { exact: true }) });
+        const entry = label(example);
+        if (!(await entry.isVisible())) await label(folder).click();
+        await entry.click();
+        // Node-RED rewrites a still-visible "Imported" notification in place (it has a fixed id), so the previous
+        // one must be gone before this import's can be told apart.
+        await this.notification('Imported').first().waitFor({ state: 'detached', timeout: 15_000 });
+        await this.markNotificationsSeen();
+        await this.page.locator('#red-ui-clipboard-dialog-ok').click();
+        const imported = this.newNotification('Imported');
+        await imported.waitFor();
+        const text = await imported.innerText();
+        await this.page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
+        return text;
+    }
+
+    /**
+     * The text of one property of a message in the debug sidebar, found the way a user finds it: expanding the
+     * message and each object on the way, e.g. ['request', 'method'].
+     */
+    async debugValue(message: Locator, keys: string[]): Promise<string> {
+        const element = await this.expandDebugPath(message, keys);
+        return (await element.locator(':scope > .red-ui-debug-msg-row > .red-ui-debug-msg-object-value').innerText()).trim();
+    }
+
+    /** Folds an object of a debug message shown by debugValue back up, to keep the sidebar readable. */
+    async collapseDebugValue(message: Locator, keys: string[]): Promise<void> {
+        const element = await this.expandDebugPath(message, keys);
+        if (!(await element.evaluate((el) => el.classList.contains('collapsed')))) {
+            await element.locator(':scope > .red-ui-debug-msg-row').click();
+        }
+    }
+
+    /** Expands the message and each object on the way to `keys`, and returns the element of that property. */
+    private async expandDebugPath(message: Locator, keys: string[]): Promise<Locator> {
+        let element = message.locator('.red-ui-debug-msg-element.red-ui-debug-msg-top-level').first();
+        for (const key of keys) {
+            if (await element.evaluate((el) => el.classList.contains('collapsed'))) {
+                await element.locator(':scope > .red-ui-debug-msg-row').click();
+            }
+            element = element
+                .locator(':scope > .red-ui-debug-msg-object-entry > .red-ui-debug-msg-element')
+                .filter({ has: this.page.locator(':scope > .red-ui-debug-msg-row > .red-ui-debug-msg-object-key', { hasText: new RegExp(`^${key}$`) }) });
+            await element.waitFor();
+        }
+        return element;
+    }
+
+    /** A screenshot of the page, or of one part of it (the canvas, the sidebar). */
+    async screenshot(name: string, part?: Locator): Promise<void> {
         fs.mkdirSync(SCREENSHOTS, { recursive: true });
-        await this.page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`) });
+        const file = path.join(SCREENSHOTS, `${name}.png`);
+        if (part) await part.screenshot({ path: file });
+        else await this.page.screenshot({ path: file });
     }
 }

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { Editor, launchChromium, userDirWithPackage } from '../support/editor-browser';
+import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
+
+describe('editor: call event in dialog', function () {
+    this.timeout(120_000);
+    let nodeRed: NodeRedProcess;
+    let browser: Browser;
+    let editor: Editor;
+    let id: string;
+
+    before(async () => {
+        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+        browser = await launchChromium();
+        editor = new Editor(await browser.newPage({ viewport: { width: 1400, height: 1000 } }), nodeRed.url);
+        await editor.open();
+    });
+
+    after(async () => {
+        await browser?.close();
+        await nodeRed?.stop();
+    });
+
+    async function expectInvalid(reason: RegExp): Promise<void> {
+        const badge = editor.canvasNode(id).locator('.red-ui-flow-node-error');
+        await badge.waitFor();
+        await badge.hover();
+        const tip = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: reason });
+        await tip.waitFor();
+        assert.match((await tip.textContent()) ?? '', reason);
+        // Let the tip go, so the next double-click reaches the node.
+        await editor.page.mouse.move(700, 800);
+    }
+
+    it('is dragged from the palette and shows every field, and the five triggering events', async () => {
+        id = await editor.dropFromPalette('call-event-in', 350, 200);
+        const dialog = await editor.openEditDialog(id);
+        for (const field of ['name', 'path', 'source', 'auth', 'maxBody', 'recordingWait', 'retention', 'maxCalls']) {
+            assert.equal(await dialog.locator(`#node-input-${field}:visible`).count(), 1, field);
+        }
+        assert.equal(await dialog.locator('#node-input-path').inputValue(), '/ccaas/call-events');
+        assert.deepEqual(
+            await dialog.locator('#node-input-source option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)),
+            ['raw', 'aircall', 'dialpad', 'twilio', 'custom'],
+        );
+        const events = dialog.locator('#call-event-in-events label');
+        await events.nth(4).waitFor();
+        assert.deepEqual(
+            (await events.allInnerTexts()).map((text) => text.trim()),
+            ['Call is Presenting', 'Call is Connected', 'Call is Complete', 'Call and Recordings Processed', 'Call is Updated'],
+        );
+        // The settings of a source or an authentication appear only when it is chosen.
+        assert.equal(await dialog.locator('#node-input-mapping').isVisible(), false);
+        assert.equal(await dialog.locator('#node-input-secret').isVisible(), false);
+        await dialog.locator('#node-input-auth').selectOption('header');
+        assert.equal(await dialog.locator('#node-input-authHeader').isVisible(), true);
+        assert.equal(await dialog.locator('#node-input-secret').isVisible(), true);
+        await dialog.locator('#node-input-auth').selectOption('none');
+        assert.equal(await dialog.locator('#node-input-secret').isVisible(), false);
+        await editor.screenshot('call-event-in-dialog');
+    });
+
+    it('marks a path with characters a URL path cannot hold, saying why', async () => {
+        await editor.page.locator('#node-input-path').fill('/calls?from=crm');
+        await editor.closeEditDialog('done');
+        await expectInvalid(/The path may only hold letters, digits and - _ \/ \. ~ :/);
+    });
+
+    it('marks a custom mapping that is not JSON, saying why', async () => {
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-path').fill('/ccaas/call-events');
+        await editor.page.locator('#node-input-source').selectOption('custom');
+        const mapping = editor.page.locator('#node-input-mapping');
+        assert.equal(await mapping.isVisible(), true);
+        await mapping.fill('{ "callId": ');
+        await editor.closeEditDialog('done');
+        await expectInvalid(/The mapping is not JSON: /);
+    });
+
+    it('keeps the events ticked, and a valid node loses the mark', async () => {
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-source').selectOption('raw');
+        const complete = editor.page.locator('#call-event-in-events label', { hasText: 'Call is Complete' }).locator('input');
+        await complete.check();
+        await editor.closeEditDialog('done');
+        await editor.canvasNode(id).locator('.red-ui-flow-node-error').waitFor({ state: 'hidden' });
+        await editor.openEditDialog(id);
+        const ticked = await editor.page
+            .locator('#call-event-in-events label')
+            .filter({ has: editor.page.locator('input:checked') })
+            .allInnerTexts();
+        assert.deepEqual(ticked.map((text) => text.trim()), ['Call is Complete']);
+        await editor.closeEditDialog('cancel');
+    });
+});
