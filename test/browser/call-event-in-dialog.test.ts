@@ -1,25 +1,19 @@
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { Editor, launchChromium, userDirWithPackage } from '../support/editor-browser';
-import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
+import { openEditorSession, type Editor, type EditorSession } from '../support/editor-browser';
 
 describe('editor: call event in dialog', function () {
     this.timeout(120_000);
-    let nodeRed: NodeRedProcess;
-    let browser: Browser;
+    let session: EditorSession;
     let editor: Editor;
     let id: string;
 
     before(async () => {
-        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
-        browser = await launchChromium();
-        editor = new Editor(await browser.newPage({ viewport: { width: 1400, height: 1000 } }), nodeRed.url);
-        await editor.open();
+        session = await openEditorSession({ width: 1400, height: 1000 });
+        ({ editor } = session);
     });
 
     after(async () => {
-        await browser?.close();
-        await nodeRed?.stop();
+        await session?.close();
     });
 
     async function expectInvalid(reason: RegExp): Promise<void> {

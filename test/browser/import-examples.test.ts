@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { Editor, launchChromium, userDirWithPackage } from '../support/editor-browser';
-import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
+import { openEditorSession, type Editor, type EditorSession } from '../support/editor-browser';
 
 const root = path.resolve(__dirname, '../..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
@@ -29,21 +27,17 @@ const MISSING_SECRET = /^(bearer authentication|basic authentication|API key hea
 
 describe('editor: Import > Examples', function () {
     this.timeout(180_000);
-    let nodeRed: NodeRedProcess;
-    let browser: Browser;
+    let session: EditorSession;
     let editor: Editor;
 
     before(async () => {
-        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
-        browser = await launchChromium();
-        editor = new Editor(await browser.newPage({ viewport: { width: 1600, height: 1000 } }), nodeRed.url);
-        await editor.open();
+        session = await openEditorSession({ width: 1600, height: 1000 });
+        ({ editor } = session);
         await editor.showSidebar('debug');
     });
 
     after(async () => {
-        await browser?.close();
-        await nodeRed?.stop();
+        await session?.close();
     });
 
     it(`lists every file of examples/ under the ${pkg.name} folder`, async () => {

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
-import { Editor, launchChromium, userDirWithPackage } from '../support/editor-browser';
-import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
+import { openEditorSession, type Editor, type EditorSession } from '../support/editor-browser';
+import type { NodeRedProcess } from '../support/node-red-process';
 
 const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8'));
 const NODE_TYPES = Object.keys(pkg['node-red'].nodes as Record<string, string>);
@@ -17,19 +16,16 @@ const PALETTE_LABELS: Record<string, string> = {
 describe('editor: palette and help', function () {
     this.timeout(120_000);
     let nodeRed: NodeRedProcess;
-    let browser: Browser;
+    let session: EditorSession;
     let editor: Editor;
 
     before(async () => {
-        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
-        browser = await launchChromium();
-        editor = new Editor(await browser.newPage({ viewport: { width: 1400, height: 900 } }), nodeRed.url);
-        await editor.open();
+        session = await openEditorSession({ width: 1400, height: 900 });
+        ({ editor, nodeRed } = session);
     });
 
     after(async () => {
-        await browser?.close();
-        await nodeRed?.stop();
+        await session?.close();
     });
 
     it('lists every node of the package under "contact center", with its label and icon', async () => {

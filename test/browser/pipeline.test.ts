@@ -1,31 +1,25 @@
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { Editor, launchChromium, userDirWithPackage } from '../support/editor-browser';
-import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
+import { openEditorSession, type Editor, type EditorSession } from '../support/editor-browser';
 import { startRecorder, type Recorder } from '../nodes/web-service-out.recorder';
 
 // The whole product as a user puts it together: dragged, wired and configured in the editor, deployed, and a call
 // played with the simulate button on the canvas.
 describe('editor: the pipeline, built by hand and played', function () {
     this.timeout(120_000);
-    let nodeRed: NodeRedProcess;
     let recorder: Recorder;
-    let browser: Browser;
+    let session: EditorSession;
     let editor: Editor;
     const ids: Record<string, string> = {};
     let callId: string;
 
     before(async () => {
         recorder = await startRecorder();
-        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
-        browser = await launchChromium();
-        editor = new Editor(await browser.newPage({ viewport: { width: 1600, height: 1000 } }), nodeRed.url);
-        await editor.open();
+        session = await openEditorSession({ width: 1600, height: 1000 });
+        ({ editor } = session);
     });
 
     after(async () => {
-        await browser?.close();
-        await nodeRed?.stop();
+        await session?.close();
         await recorder?.close();
     });
 

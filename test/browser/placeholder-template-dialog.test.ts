@@ -1,24 +1,18 @@
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { Editor, launchChromium, userDirWithPackage } from '../support/editor-browser';
-import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
+import { openEditorSession, type Editor, type EditorSession } from '../support/editor-browser';
 
 describe('editor: placeholder template dialog', function () {
     this.timeout(120_000);
-    let nodeRed: NodeRedProcess;
-    let browser: Browser;
+    let session: EditorSession;
     let editor: Editor;
 
     before(async () => {
-        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
-        browser = await launchChromium();
-        editor = new Editor(await browser.newPage({ viewport: { width: 1400, height: 900 } }), nodeRed.url);
-        await editor.open();
+        session = await openEditorSession({ width: 1400, height: 900 });
+        ({ editor } = session);
     });
 
     after(async () => {
-        await browser?.close();
-        await nodeRed?.stop();
+        await session?.close();
     });
 
     async function replaceTemplate(text: string): Promise<void> {

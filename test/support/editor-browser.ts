@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
-export { userDirWithPackage } from './node-red-process';
+import { startNodeRed, userDirWithPackage, type NodeRedProcess } from './node-red-process';
+export { userDirWithPackage };
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const root = path.resolve(__dirname, '../..');
@@ -18,6 +19,37 @@ export async function launchChromium(): Promise<Browser> {
         // Without the background-networking flags Chromium keeps dialing out, which this machine refuses.
         args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
+}
+
+export interface EditorSession {
+    nodeRed: NodeRedProcess;
+    editor: Editor;
+    /** Closes the browser, then stops Node-RED. */
+    close(): Promise<void>;
+}
+
+/** How every editor test starts: a real Node-RED with this package installed and no flows, its editor open in Chromium. */
+export async function openEditorSession(viewport: { width: number; height: number }): Promise<EditorSession> {
+    const nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+    let browser: Browser | undefined;
+    try {
+        browser = await launchChromium();
+        const editor = new Editor(await browser.newPage({ viewport }), nodeRed.url);
+        await editor.open();
+        const opened = browser;
+        return {
+            nodeRed,
+            editor,
+            close: async () => {
+                await opened.close();
+                await nodeRed.stop();
+            },
+        };
+    } catch (err) {
+        await browser?.close();
+        await nodeRed.stop();
+        throw err;
+    }
 }
 
 export class Editor {
