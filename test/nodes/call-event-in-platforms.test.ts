@@ -3,18 +3,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { NodeAPI } from 'node-red';
 import { twilioSignature } from '../../src/adapters/twilio';
-import { helper, nodeModule } from '../support/node-red-runtime';
+import { helper, servedNodeModule } from '../support/node-red-runtime';
 
-const callEventIn = nodeModule('call-event-in') as (RED: NodeAPI) => void;
-let red: NodeAPI;
-const capturing = (RED: NodeAPI): void => {
-    red = RED;
-    callEventIn(RED);
-};
+const callEventIn = servedNodeModule('call-event-in');
 const fixture = (platform: string, name: string): Buffer => readFileSync(join(__dirname, '..', 'fixtures', 'adapters', platform, name));
 
 interface Out {
@@ -33,7 +26,7 @@ describe('call event in with platform webhooks', () => {
 
     async function load(props: Record<string, unknown>, platformSecret: string): Promise<void> {
         await helper.load(
-            capturing,
+            callEventIn.register,
             [
                 { id: 'tab', type: 'tab' },
                 { id: 'in', z: 'tab', type: 'call-event-in', path: '/ccaas/call-events', wires: [['out']], ...props },
@@ -43,9 +36,7 @@ describe('call event in with platform webhooks', () => {
         );
         out = [];
         helper.getNode('out').on('input', (msg: Out) => out.push(msg));
-        server = http.createServer(red.httpNode as unknown as http.RequestListener);
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        ({ server, base } = await callEventIn.serve());
     }
 
     afterEach(async () => {

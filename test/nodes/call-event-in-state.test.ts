@@ -3,18 +3,11 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import type { NodeAPI } from 'node-red';
-import { helper, nodeModule, statusNode } from '../support/node-red-runtime';
+import { helper, servedNodeModule, statusNode } from '../support/node-red-runtime';
 
-const callEventIn = nodeModule('call-event-in') as (RED: NodeAPI) => void;
-let red: NodeAPI;
-const capturing = (RED: NodeAPI): void => {
-    red = RED;
-    callEventIn(RED);
-};
+const callEventIn = servedNodeModule('call-event-in');
 
 interface Out {
     event: string;
@@ -71,14 +64,12 @@ describe('call event in node: durable call-tracking state', () => {
 
     /** Starts the flow (a deploy, or Node-RED starting) and serves its endpoint. */
     async function start(props: Record<string, unknown> = {}): Promise<void> {
-        await helper.load([capturing, statusNode], nodes(props));
+        await helper.load([callEventIn.register, statusNode], nodes(props));
         out = [];
         statuses = [];
         helper.getNode('out').on('input', (msg: Out) => out.push(msg));
         helper.getNode('statuses').on('input', (msg: { status: { fill: string; text: string } }) => statuses.push(msg.status));
-        server = http.createServer(red.httpNode as unknown as http.RequestListener);
-        await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        ({ server, base } = await callEventIn.serve());
     }
 
     /** Stops the flow the way a redeploy or a Node-RED stop does: the node closes, not removed. */

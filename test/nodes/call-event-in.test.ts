@@ -1,17 +1,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { NodeAPI } from 'node-red';
 import { signWebhook } from '../../src/signing/standard-webhooks';
-import { catchNode, helper, nodeModule } from '../support/node-red-runtime';
+import { catchNode, helper, servedNodeModule } from '../support/node-red-runtime';
 
-const callEventIn = nodeModule('call-event-in') as (RED: NodeAPI) => void;
-let red: NodeAPI;
-// The helper gives nodes an httpNode app it never serves; capture it and serve it on loopback, as Node-RED does.
-const capturing = (RED: NodeAPI): void => {
-    red = RED;
-    callEventIn(RED);
-};
+const callEventIn = servedNodeModule('call-event-in');
 
 interface Out {
     topic: string;
@@ -65,10 +57,8 @@ describe('call event in node', () => {
 
     async function load(props: Record<string, unknown> = {}, credentials?: Record<string, string>): Promise<void> {
         const { flow: nodes, credentials: creds } = flow(props, credentials);
-        await helper.load([capturing, catchNode], nodes, creds);
-        server = http.createServer(red.httpNode as unknown as http.RequestListener);
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        await helper.load([callEventIn.register, catchNode], nodes, creds);
+        ({ server, base } = await callEventIn.serve());
     }
 
     afterEach(async () => {
@@ -168,12 +158,10 @@ describe('call event in node', () => {
 
     it('a second node cannot claim the same path: it says so and does not serve it', async () => {
         const { flow: nodes } = flow();
-        await helper.load([capturing, catchNode], [...nodes, { id: 'in2', z: 'tab', type: 'call-event-in', path: 'ccaas/call-events', wires: [[]] }]);
+        await helper.load([callEventIn.register, catchNode], [...nodes, { id: 'in2', z: 'tab', type: 'call-event-in', path: 'ccaas/call-events', wires: [[]] }]);
         const logged = helper.log().args.map((args) => args[0] as { id?: string; msg: unknown });
         assert.ok(logged.some((entry) => entry.id === 'in2' && /path \/ccaas\/call-events is already served by call event in node in/.test(String(entry.msg))));
-        server = http.createServer(red.httpNode as unknown as http.RequestListener);
-        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-        base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        ({ server, base } = await callEventIn.serve());
         const out = collect('out');
         assert.equal((await post(answered('call-8'))).status, 202);
         assert.equal(out.length, 5, 'the first node still serves the path');

@@ -2,8 +2,11 @@
 // dependency unless NODE_RED_PATH names another one (the Node-RED 5 leg of npm run test:matrix).
 import helper from 'node-red-node-test-helper';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { NodeAPI } from 'node-red';
 
 /** The node-red package directory (or its entry file) the tests run against. */
 const runtimePath = process.env.NODE_RED_PATH ? require.resolve(path.resolve(process.env.NODE_RED_PATH)) : require.resolve('node-red');
@@ -34,5 +37,26 @@ export const catchNode: unknown = require(require.resolve('@node-red/nodes/core/
 /** Node-RED's Status node, to see what a node shows under it the way a flow would. */
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const statusNode: unknown = require(require.resolve('@node-red/nodes/core/common/25-status.js', { paths: [path.dirname(runtimePath)] }));
+
+/**
+ * A node module whose HTTP endpoints are served for real. The helper gives nodes an httpNode app it never serves:
+ * this keeps the Node-RED API the module registered with and serves its httpNode on loopback, as Node-RED does.
+ */
+export function servedNodeModule(name: string): { register: (RED: NodeAPI) => void; serve(): Promise<{ server: http.Server; base: string }> } {
+    const registerNode = nodeModule(name) as (RED: NodeAPI) => void;
+    let red: NodeAPI | undefined;
+    return {
+        register: (RED) => {
+            red = RED;
+            registerNode(RED);
+        },
+        serve: async () => {
+            if (!red) throw new Error(`${name} is not loaded: pass its register to helper.load first`);
+            const server = http.createServer(red.httpNode as unknown as http.RequestListener);
+            await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+            return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+        },
+    };
+}
 
 export { helper };
