@@ -79,6 +79,23 @@ export function benchEvent(callId: string, sentNs: bigint): BenchEvent {
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 
+/** The web service out of A and W: msg.payload posted as JSON to the sink's CRM path, with the node's defaults. */
+function crmOut(tab: string, sinkUrl: string, next: string[], timeoutSeconds?: number): FlowNode {
+    return {
+        id: `${tab}-out`,
+        z: tab,
+        type: 'web-service-out',
+        name: 'CRM',
+        method: 'POST',
+        url: `${sinkUrl}/crm/calls`,
+        bodyType: 'payload',
+        contentType: 'application/json',
+        authType: 'none',
+        ...(timeoutSeconds === undefined ? {} : { timeout: timeoutSeconds }),
+        wires: [next],
+    };
+}
+
 /** A: call event in -> criteria filter -> placeholder template (JSON) -> web service out. */
 export function ourFlow(sinkUrl: string, tab = 'bench-ours', path: string = PATHS.ours, timeoutSeconds?: number): FlowNode[] {
     return [
@@ -94,19 +111,7 @@ export function ourFlow(sinkUrl: string, tab = 'bench-ours', path: string = PATH
             wires: [[`${tab}-template`]],
         },
         { id: `${tab}-template`, z: tab, type: 'placeholder-template', property: 'payload', format: 'json', output: 'parsed', template: OUR_TEMPLATE, wires: [[`${tab}-out`]] },
-        {
-            id: `${tab}-out`,
-            z: tab,
-            type: 'web-service-out',
-            name: 'CRM',
-            method: 'POST',
-            url: `${sinkUrl}/crm/calls`,
-            bodyType: 'payload',
-            contentType: 'application/json',
-            authType: 'none',
-            ...(timeoutSeconds === undefined ? {} : { timeout: timeoutSeconds }),
-            wires: [[]],
-        },
+        crmOut(tab, sinkUrl, [], timeoutSeconds),
     ];
 }
 
@@ -152,18 +157,7 @@ return null;`;
             wires: [[`${tab}-feeder`]],
         },
         { id: `${tab}-feeder`, z: tab, type: 'function', func: feeder, outputs: 1, wires: [[`${tab}-out`]] },
-        {
-            id: `${tab}-out`,
-            z: tab,
-            type: 'web-service-out',
-            name: 'CRM',
-            method: 'POST',
-            url: `${sinkUrl}/crm/calls`,
-            bodyType: 'payload',
-            contentType: 'application/json',
-            authType: 'none',
-            wires: [[`${tab}-feeder`]],
-        },
+        crmOut(tab, sinkUrl, [`${tab}-feeder`]),
     ];
 }
 
