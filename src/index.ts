@@ -12,6 +12,7 @@ export * from './store/durable-store';
 export * from './store/file-store';
 export * from './store/store-file-system';
 export * from './store/memory-store';
+export * from './store/node-state-directory';
 export * from './request/request-config';
 export * from './request/build-request';
 export * from './request/url-template';

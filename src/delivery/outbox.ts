@@ -1,5 +1,3 @@
-import path from 'node:path';
-
 /**
  * One request waiting in a node's outbox: what it takes to build it again from the node's current profile, never
  * the built request (which holds the credentials: secrets are not written to disk).
@@ -19,11 +17,6 @@ export interface OutboxEntry {
     queuedAt: number;
     /** Order of acceptance within the node, for the reader of an outbox; the store keeps the order itself. */
     seq: number;
-}
-
-/** The folder of a node's outbox: `<userDir>/ccaas-web-service/outbox/<node id>`. */
-export function outboxDirectory(userDir: string, nodeId: string): string {
-    return path.join(userDir, 'ccaas-web-service', 'outbox', nodeId.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 
 /** The payload as the outbox keeps it; undefined for a payload that JSON cannot carry (it is left out). */

@@ -1,6 +1,5 @@
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import nodePath from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { WebhookAdapter } from '../adapters/adapter';
 import { createWebhookAdapter, WEBHOOK_SOURCES, type WebhookSource } from '../adapters/sources';
@@ -14,6 +13,7 @@ import { DurableCallTracking } from '../lifecycle/durable-call-tracking';
 import { validateRawEvents } from '../lifecycle/raw-event-validation';
 import { callLife, seededRandom } from '../simulator/call-lives';
 import { openFileStore } from '../store/file-store';
+import { nodeStateDirectory } from '../store/node-state-directory';
 import { registerEditorResources } from './editor-resources';
 import { captureRawBodyFor, capturedBody, releaseRawBody } from './raw-body-capture';
 
@@ -65,9 +65,9 @@ function selectedEvents(value: CallEventInConfig['events']): Set<TriggerEventId>
     return ids.length > 0 ? new Set(ids as TriggerEventId[]) : undefined;
 }
 
-/** Where a node keeps its calls' state: under the user directory, so it is backed up and moved with the flows. */
+/** Where a node keeps its calls' state; undefined without a user directory (the state is then kept in memory). */
 function stateDirectoryOf(userDir: unknown, nodeId: string): string | undefined {
-    return typeof userDir === 'string' && userDir ? nodePath.join(userDir, 'ccaas-web-service', 'calls', nodeId) : undefined;
+    return typeof userDir === 'string' && userDir ? nodeStateDirectory(userDir, 'calls', nodeId) : undefined;
 }
 
 function plural(count: number, word: string): string {

@@ -8,7 +8,7 @@ import { DEFAULT_CONCURRENCY, DeliveryQueue, type AttemptOutcome, type Job } fro
 import { HttpTransport, DEFAULT_TIMEOUT_MS, type TlsOptions } from '../delivery/http-transport';
 import { exchange, type ExchangeResult } from '../delivery/exchange';
 import { DEFAULT_IDEMPOTENCY_HEADER, idempotencyKey } from '../delivery/idempotency';
-import { outboxDirectory, restoredPayload, storedPayload, type OutboxEntry } from '../delivery/outbox';
+import { restoredPayload, storedPayload, type OutboxEntry } from '../delivery/outbox';
 import { responsePayload } from '../delivery/response-body';
 import { verdictOf } from '../delivery/retry-policy';
 import { formatWait, parseRetries } from '../delivery/retry-schedule';
@@ -16,12 +16,15 @@ import { CodedError, ConfigError, InputError } from '../errors/coded-error';
 import { StoreError, type DurableStore } from '../store/durable-store';
 import { openFileStore, type FileStore } from '../store/file-store';
 import { MemoryStore } from '../store/memory-store';
+import { nodeStateDirectory } from '../store/node-state-directory';
 import { sampleCall } from '../call/sample-call';
 import { compileRequest, type OutgoingRequest, type RequestBuilder } from '../request/build-request';
 import { maskValue } from '../request/masking';
 import type { RequestConfig, RequestCredentials } from '../request/request-config';
 import { compileUrl } from '../request/url-template';
 import { registerEditorResources } from './editor-resources';
+// While requests are queued the status changes with every attempt; the editor is told at most this often.
+import { STATUS_INTERVAL_MS } from './throttled-status';
 
 interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     /** Seconds. */
@@ -74,8 +77,6 @@ const NO_CALL = 'msg.call is missing or not an object: "web service out" builds 
 // The editor sends this in place of a password it never received.
 const STORED_SECRET = '__PWRD__';
 const SECRET_FIELDS = ['user', 'password', 'token', 'apiKey', 'signingSecret'] as const;
-/** While requests are queued the status changes with every attempt; the editor is told at most this often. */
-const STATUS_INTERVAL_MS = 250;
 /** Repeated warnings of one kind (a failing disk) are logged once a minute at most. */
 const WARNING_INTERVAL_MS = 60_000;
 
@@ -166,7 +167,7 @@ export = function register(RED: NodeAPI): void {
         const node = this;
         node.sendsTo = originOf(config.url);
         const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), '.node-red');
-        const directory = outboxDirectory(userDir, node.id);
+        const directory = nodeStateDirectory(userDir, 'outbox', node.id);
         let builder: RequestBuilder | undefined;
         let decorate: Decorate = (request) => request;
         let transport: HttpTransport | undefined;

@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
-import { outboxDirectory, type OutboxEntry } from '../../src/delivery/outbox';
+import type { OutboxEntry } from '../../src/delivery/outbox';
+import { nodeStateDirectory } from '../../src/store/node-state-directory';
 import { verifyWebhook } from '../../src/signing/standard-webhooks';
 import { openFileStore } from '../../src/store/file-store';
 import { freePort } from '../support/node-red-process';
@@ -178,7 +179,7 @@ describe('web service out: delivery guarantees', function () {
         }
         assert.equal(caught.length, 0);
         await until(() => /^200 · /.test(node.status.lastCall?.args[0].text ?? ''), 1000);
-        assert.deepEqual(fs.readdirSync(outboxDirectory(userDir, 'ws')), ['outbox.log']);
+        assert.deepEqual(fs.readdirSync(nodeStateDirectory(userDir, 'outbox', 'ws')), ['outbox.log']);
     });
 
     it('503 with Retry-After, then 200: the wait is honoured, every request arrives', async () => {
@@ -233,7 +234,7 @@ describe('web service out: delivery guarantees', function () {
         assert.equal(msg!.request.url, `${receiver.url}/hook`);
         assert.deepEqual(msg!.payload, { label: 'A1' });
         assert.equal(msg!.call.callerName, 'A1');
-        assert.equal(fs.readFileSync(path.join(outboxDirectory(userDir, 'ws'), 'outbox.log')).length > 0, true);
+        assert.equal(fs.readFileSync(path.join(nodeStateDirectory(userDir, 'outbox', 'ws'), 'outbox.log')).length > 0, true);
 
         // The failure message, fixed and sent back in, goes out again under the same key.
         receiver.answer = () => ({ status: 200 });
@@ -262,7 +263,7 @@ describe('web service out: delivery guarantees', function () {
 
     it('a truncated outbox on start: the intact entries are delivered and the node says what it dropped', async () => {
         receiver = await startReceiver();
-        const directory = outboxDirectory(userDir, 'ws');
+        const directory = nodeStateDirectory(userDir, 'outbox', 'ws');
         const store = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
         const queuedAt = Date.now() - 5000;
         for (const [seq, label] of ['A1', 'B1', 'A2'].entries()) {
@@ -306,7 +307,7 @@ describe('web service out: delivery guarantees', function () {
         await until(() => /^1 queued · retrying in 60 s/.test(helper.getNode('ws').status.lastCall?.args[0].text ?? ''), 1000);
         await helper.setFlows(changed.filter((entry) => (entry as { id: string }).id !== 'ws'), 'nodes');
         await until(() => warnings().some((text) => /deleted with 1 request not yet delivered/.test(text)), 3000, () => warnings().join('\n'));
-        assert.equal(fs.existsSync(outboxDirectory(userDir, 'ws')), false);
+        assert.equal(fs.existsSync(nodeStateDirectory(userDir, 'outbox', 'ws')), false);
     });
 
     it('an outbox that cannot be opened is an error on deploy, and requests are still sent from memory', async () => {
@@ -340,7 +341,7 @@ describe('web service out: delivery guarantees', function () {
         assert.equal(shown['webhook-signature'], '***');
         assert.equal(shown['webhook-id'], out[0]!.delivery.idempotencyKey);
         assert.ok(!JSON.stringify(out[0]).includes(SECRET.slice(6)));
-        const outbox = fs.readFileSync(path.join(outboxDirectory(userDir, 'ws'), 'outbox.log'), 'latin1');
+        const outbox = fs.readFileSync(path.join(nodeStateDirectory(userDir, 'outbox', 'ws'), 'outbox.log'), 'latin1');
         assert.match(outbox, /"idempotencyKey"/, 'the outbox log was written');
         for (const secret of [SECRET.slice(6), 'bearer-token-kept-off-disk', String(receiver.received[0]!.headers['webhook-signature'])]) {
             assert.ok(!outbox.includes(secret), `${secret} is not on disk`);
