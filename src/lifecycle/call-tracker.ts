@@ -16,6 +16,8 @@ export interface TrackerOptions {
     staleMs: number;
     /** At most this many calls are tracked; beyond, the least recently active are forgotten first. */
     maxCalls: number;
+    /** At most this many bytes of call state (as stored, JSON) are tracked; beyond, calls are forgotten as for maxCalls. */
+    maxBytes: number;
     now?: () => number;
     onWarning?: (message: string) => void;
 }
@@ -25,6 +27,7 @@ export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'now' | 'onWarning'> 
     retentionMs: 60 * 60_000,
     staleMs: 24 * 60 * 60_000,
     maxCalls: 50_000,
+    maxBytes: 32 * 1024 * 1024,
 };
 
 // Fields where the last event wins. Each keeps the time of the event it came from, so an older event that

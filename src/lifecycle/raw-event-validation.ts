@@ -1,6 +1,7 @@
 import { CALL_DIRECTIONS } from '../call/call';
 import { RAW_EVENT_TYPES, type RawEvent } from '../call/raw-event';
 import { InputError } from '../errors/coded-error';
+import { DEFAULT_EVENT_LIMITS, LimitExceededError, type EventLimits } from './event-limits';
 
 const TEXT_FIELDS = ['eventId', 'reportCallId', 'callerName', 'dnis', 'externalNumber', 'location', 'group', 'recordingUrl'] as const;
 const TIME_FIELDS = ['timestamp', 'startTime'] as const;
@@ -56,7 +57,11 @@ export function validateRawEvent(value: unknown, where: string): RawEvent {
 }
 
 /** One raw event or an array of them; all valid or none taken. */
-export function validateRawEvents(body: unknown): RawEvent[] {
+export function validateRawEvents(body: unknown, limits: Partial<EventLimits> = {}): RawEvent[] {
+    const maxEvents = limits.maxEvents ?? DEFAULT_EVENT_LIMITS.maxEvents;
+    if (Array.isArray(body) && body.length > maxEvents) {
+        throw new LimitExceededError('request', '', `has ${body.length} events, over the limit of ${maxEvents} per request`);
+    }
     if (Array.isArray(body)) return body.map((event, index) => validateRawEvent(event, `event ${index}`));
     return [validateRawEvent(body, 'event 0')];
 }
