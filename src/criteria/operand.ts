@@ -1,5 +1,5 @@
 import { callFieldText, type CallFieldKind } from '../call/call-fields';
-import type { CriteriaOperator } from './operators';
+import { isOrdering, type CriteriaOperator } from './operators';
 
 /**
  * A rule's value, parsed for its field kind and operator. Parsing happens on deploy for a plain value, and on each
@@ -23,7 +23,7 @@ export function splitCommaList(text: string): string[] {
         .filter((item) => item !== '');
 }
 
-function parseNumber(text: string): number {
+export function parseNumber(text: string): number {
     const trimmed = text.trim();
     const number = Number(trimmed);
     if (trimmed === '' || !Number.isFinite(number)) throw new OperandError(`"${text}" is not a number`);
@@ -53,7 +53,8 @@ function parseFlag(text: string): boolean {
  * missing value: ordering comparisons are false with it.
  */
 export function parseOperand(kind: CallFieldKind, op: CriteriaOperator, text: string): Operand {
-    const numeric = kind === 'number' || kind === 'time';
+    // "agentExtension gte 200": an ordering operator on a text field compares numbers.
+    const numeric = kind === 'number' || kind === 'time' || (kind === 'text' && isOrdering(op));
     const parse = kind === 'time' ? parseTime : parseNumber;
     if (op === 'in' || op === 'notIn') {
         const items = splitCommaList(text);
@@ -62,6 +63,18 @@ export function parseOperand(kind: CallFieldKind, op: CriteriaOperator, text: st
     if (numeric) return { type: 'number', number: text.trim() === '' ? undefined : parse(text) };
     if (kind === 'flag') return { type: 'flag', flag: text.trim() === '' ? undefined : parseFlag(text) };
     return { type: 'text', text };
+}
+
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+/**
+ * A text field's value as a number, for the ordering operators: plain decimal notation only, so "0x1F", "1e3" or
+ * "Infinity" (which Number() would take) do not pass as an extension. Throws OperandError saying why not.
+ */
+export function readDecimal(text: string): number {
+    const trimmed = text.trim();
+    if (!DECIMAL.test(trimmed)) throw new OperandError(`"${text}" is not a number`);
+    return Number(trimmed);
 }
 
 /** How a call's field value is seen by the operators, per field kind. */
