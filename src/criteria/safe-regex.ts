@@ -388,13 +388,20 @@ type Instruction =
     | { op: Op.Assert; kind: 'start' | 'end' | 'wordBoundary' | 'notWordBoundary' }
     | { op: Op.Match };
 
+/** Thrown inside the compiler once the program outgrows what the step budget admits; compileSafeRegex reports it. */
+class ProgramOverBudget extends Error {}
+
 class Compiler {
     readonly program: Instruction[] = [];
+
+    /** @param budgetSize the most instructions the step budget admits: compiling stops there, not at the end. */
+    constructor(private readonly budgetSize: number) {}
 
     private emit(instruction: Instruction): number {
         if (this.program.length >= MAX_PROGRAM_SIZE) {
             throw new RegexSyntaxError(`pattern too large once its repeats are expanded (over ${MAX_PROGRAM_SIZE} instructions)`, 0);
         }
+        if (this.program.length >= this.budgetSize) throw new ProgramOverBudget();
         this.program.push(instruction);
         return this.program.length - 1;
     }
@@ -493,15 +500,19 @@ export interface SafeRegex {
 
 /** A pattern whose worst case (program size x longest input) is over the step budget. */
 export class RegexTooComplexError extends Error {
+    /**
+     * @param programSize the instructions compiled before the compiler stopped: the program has more than this
+     * (compiling stops at the first instruction over the budget, so a huge pattern costs no more to refuse)
+     */
     constructor(
         readonly programSize: number,
         readonly maxInputLength: number,
         readonly stepBudget: number,
     ) {
         super(
-            `pattern too complex: ${programSize} instructions x ${maxInputLength + 1} input positions = ` +
-                `${programSize * (maxInputLength + 1)} steps per message, the budget is ${stepBudget} ` +
-                `(simplify the pattern: fewer alternatives, smaller {n,m} counts)`,
+            `pattern too complex: over ${programSize} instructions x ${maxInputLength + 1} input positions = ` +
+                `over ${programSize * (maxInputLength + 1)} steps per message, the budget is ${stepBudget} ` +
+                `(at most ${Math.floor(stepBudget / (maxInputLength + 1))} instructions: fewer alternatives, smaller {n,m} counts)`,
         );
         this.name = 'RegexTooComplexError';
     }
@@ -542,11 +553,17 @@ export function compileSafeRegex(source: string, options: SafeRegexOptions = {})
     if (source.length > MAX_PATTERN_LENGTH) throw new RegexSyntaxError(`pattern longer than ${MAX_PATTERN_LENGTH} characters`, MAX_PATTERN_LENGTH);
     const maxInputLength = options.maxInputLength ?? MAX_INPUT_LENGTH;
     const stepBudget = options.stepBudget ?? STEP_BUDGET;
-    const compiler = new Compiler();
-    compiler.compile(new Parser(source).parse());
-    const program = compiler.finish();
+    const tree = new Parser(source).parse();
+    const compiler = new Compiler(Math.floor(stepBudget / (maxInputLength + 1)));
+    let program: Instruction[];
+    try {
+        compiler.compile(tree);
+        program = compiler.finish();
+    } catch (err) {
+        if (err instanceof ProgramOverBudget) throw new RegexTooComplexError(compiler.program.length, maxInputLength, stepBudget);
+        throw err;
+    }
     const size = program.length;
-    if (size * (maxInputLength + 1) > stepBudget) throw new RegexTooComplexError(size, maxInputLength, stepBudget);
     const caseSensitive = options.caseSensitive === true;
 
     const classMatches = (cls: CharClass, codes: readonly number[]): boolean => codes.some((code) => classHas(cls, code));

@@ -204,7 +204,7 @@ describe('criteria filter node', () => {
         await helper.load(criteriaFilter, flow({ rules: [], outputs: 1 }));
         const operators = await helper.request().get('/criteria-filter/operators').expect(200);
         const gt = operators.body.operators.find((info: { op: string }) => info.op === 'gt');
-        assert.deepEqual(gt.kinds, ['number', 'time']);
+        assert.deepEqual(gt.kinds, ['number', 'time', 'text']);
         assert.equal(operators.body.operators.length, 15);
         const ok = await helper.request().post('/criteria-filter/check').send({ rules: INBOUND_SALES, match: 'all', outputs: 1 }).expect(200);
         assert.deepEqual(ok.body, { problems: [] });
