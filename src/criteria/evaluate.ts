@@ -1,8 +1,7 @@
 import { InputError } from '../errors/coded-error';
-import { callFieldText } from '../call/call-fields';
 import { logText } from '../logging/log-text';
 import type { CompiledCriteria, CompiledRule } from './compile';
-import { OperandError, parseOperand, readActual, readDecimal, type Actual, type Operand } from './operand';
+import { fieldText, OperandError, parseOperand, readActual, readDecimal, type Actual, type Operand } from './operand';
 import { isOrdering } from './operators';
 import type { CriteriaMatch } from './rule';
 
@@ -211,7 +210,7 @@ function evaluateRule(rule: CompiledRule, call: Record<string, unknown>, work: C
         switch (actual.type) {
             case 'number':
                 passed = compareNumbers(rule.operator.op, actual.missing ? NaN : actual.number, operand);
-                if (!actual.missing && Number.isNaN(actual.number) && rule.field.kind === 'number') reason = `${shownValue(callFieldText(raw))} is not a number`;
+                if (!actual.missing && Number.isNaN(actual.number) && rule.field.kind === 'number') reason = `${shownValue(fieldText(raw))} is not a number`;
                 break;
             case 'flag': {
                 // A flag the call does not carry is false: recordingsMissing is only ever set to true.

@@ -85,6 +85,18 @@ export type Actual =
     | { type: 'number'; number: number; missing: boolean }
     | { type: 'flag'; flag: boolean; missing: boolean };
 
+/**
+ * callFieldText, for values from any flow: an object without a prototype (or with a throwing toString) has no
+ * text form, and a rule must still give an answer for it rather than throw out of the node.
+ */
+export function fieldText(value: unknown): string {
+    try {
+        return callFieldText(value);
+    } catch {
+        return Object.prototype.toString.call(value);
+    }
+}
+
 function isMissing(value: unknown): boolean {
     return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
 }
@@ -94,7 +106,7 @@ export function readActual(kind: CallFieldKind, value: unknown): Actual {
     switch (kind) {
         case 'list': {
             // The call model carries arrays; a custom mapping may have produced the rendered "a, b" form instead.
-            const members = Array.isArray(value) ? value.map(callFieldText) : typeof value === 'string' ? splitCommaList(value) : missing ? [] : [callFieldText(value)];
+            const members = Array.isArray(value) ? value.map(fieldText) : typeof value === 'string' ? splitCommaList(value) : missing ? [] : [fieldText(value)];
             return { type: 'list', members, missing };
         }
         case 'number':
@@ -113,6 +125,6 @@ export function readActual(kind: CallFieldKind, value: unknown): Actual {
         case 'flag':
             return { type: 'flag', flag: value === true || value === 'true', missing };
         default:
-            return { type: 'text', text: callFieldText(value), missing };
+            return { type: 'text', text: fieldText(value), missing };
     }
 }
