@@ -46,8 +46,8 @@ function refuseOversized(route: string): RequestHandler {
             next();
             return;
         }
-        const size = Number.isFinite(declared) ? `${declared} bytes` : 'over the limit';
-        res.status(413).json({ error: `${route}: the request body is ${size}, over the limit of ${MAX_ADMIN_BODY_BYTES} bytes`, code: 'input' });
+        const size = Number.isFinite(declared) && declared > MAX_ADMIN_BODY_BYTES ? ` ${declared} bytes,` : '';
+        res.status(413).json({ error: `${route}: the request body is${size} over the limit of ${MAX_ADMIN_BODY_BYTES} bytes`, code: 'input' });
     };
 }
 
