@@ -5,6 +5,8 @@
  * loop (and with it every flow) for minutes. A native engine (RE2) needs a compiler on the user's box, which small
  * Node-RED installs lack. So patterns are compiled to a Thompson NFA and run by a Pike VM: every input position
  * visits each program instruction at most once, so a test costs at most (input length + 1) x (program size) steps.
+ * That product is the worst case this module states: a pattern is accepted only if it stays within STEP_BUDGET
+ * for the longest input it may see (maxInputLength), and a longer input is refused rather than tested in part.
  *
  * The subset of JavaScript syntax (without flags `u`, `v`, `m`, `s`, `y`) accepted:
  * - literals; escapes `\d \D \w \W \s \S \b \B \t \n \r \v \f \0 \xHH \uHHHH \cX` and any escaped punctuation;
@@ -14,7 +16,8 @@
  * - quantifiers `* + ? {n} {n,} {n,m}` (lazy forms accepted; for a yes/no test they mean the same),
  *   with counts up to MAX_REPEAT.
  * Refused at compile time, naming the position: backreferences (`\1`, `\k<name>`), lookahead and lookbehind,
- * unknown letter escapes, and patterns whose program would exceed MAX_PROGRAM_SIZE.
+ * unknown letter escapes, and patterns whose program would exceed MAX_PROGRAM_SIZE; refused with
+ * RegexTooComplexError: patterns whose program size x (maxInputLength + 1) exceeds the step budget.
  */
 export const MAX_PATTERN_LENGTH = 1000;
 export const MAX_REPEAT = 100;
