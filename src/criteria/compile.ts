@@ -4,7 +4,7 @@ import { compileTemplate, type CompiledTemplate } from '../placeholders/template
 import { findOperator, type OperatorInfo } from './operators';
 import { OperandError, parseOperand, type Operand } from './operand';
 import type { CriteriaConfig, CriteriaMatch, CriteriaRule } from './rule';
-import { compileSafeRegex, RegexSyntaxError, type SafeRegex } from './safe-regex';
+import { compileSafeRegex, RegexSyntaxError, RegexTooComplexError, type SafeRegex } from './safe-regex';
 
 export interface CompiledRule {
     /** 1-based, as the editor numbers the rows and every message names them. */
@@ -67,6 +67,7 @@ function compileRule(rule: unknown, number: number): CompiledRule {
             compiled.regex = compileSafeRegex(value, { caseSensitive: compiled.caseSensitive });
         } catch (err) {
             if (err instanceof RegexSyntaxError) throw new OperandError(`${where}: invalid regex: ${err.message}`);
+            if (err instanceof RegexTooComplexError) throw new OperandError(`${where}: ${err.message}`);
             throw err;
         }
         return compiled;

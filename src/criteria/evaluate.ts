@@ -1,6 +1,8 @@
 import { InputError } from '../errors/coded-error';
+import { logText } from '../logging/log-text';
 import type { CompiledCriteria, CompiledRule } from './compile';
-import { OperandError, parseOperand, readActual, type Actual, type Operand } from './operand';
+import { fieldText, OperandError, parseOperand, readActual, readDecimal, type Actual, type Operand } from './operand';
+import { isOrdering } from './operators';
 import type { CriteriaMatch } from './rule';
 
 /** One rule's outcome in msg.criteria. */
@@ -13,6 +15,19 @@ export interface RuleOutcome {
     actual: unknown;
     passed: boolean;
     caseSensitive?: boolean;
+    /** Why the rule failed when the call's value could not be compared at all (not a number, too long for a regex). */
+    reason?: string;
+}
+
+/** Work counters of one evaluation, for callers (and tests) that check the bound by count. */
+export interface CriteriaWork {
+    /** Regex VM steps per rule number; each is at most that rule's regex.worstCaseSteps. */
+    regexSteps: Map<number, number>;
+}
+
+/** The shortest form of a call's value that still tells a reader which value it was. */
+function shownValue(text: string): string {
+    return `"${logText(text, 60)}"`;
 }
 
 /** msg.criteria: why the call passed or not, for the debug sidebar. */
@@ -92,8 +107,6 @@ function compareText(rule: CompiledRule, actual: string, operand: Operand | unde
             return text.startsWith(fold(textOperand(operand), cs));
         case 'endsWith':
             return text.endsWith(fold(textOperand(operand), cs));
-        case 'regex':
-            return rule.regex ? rule.regex.test(actual) : false;
         case 'in':
             return textsOperand(operand).some((item) => fold(item, cs) === text);
         case 'notIn':
@@ -123,8 +136,6 @@ function compareList(rule: CompiledRule, members: string[], operand: Operand | u
             return folded.some((member) => member.startsWith(value));
         case 'endsWith':
             return folded.some((member) => member.endsWith(value));
-        case 'regex':
-            return members.some((member) => (rule.regex ? rule.regex.test(member) : false));
         case 'in':
         case 'notIn': {
             const items = textsOperand(operand).map((item) => fold(item, cs));
@@ -142,15 +153,64 @@ function comparePresence(op: string, actual: Actual): boolean | undefined {
     return undefined;
 }
 
-function evaluateRule(rule: CompiledRule, call: Record<string, unknown>): RuleOutcome {
+interface Verdict {
+    passed: boolean;
+    reason?: string;
+}
+
+/**
+ * A list is tested member by member, but its bound is its "a, b" text: the steps of all members together stay
+ * within programSize x (joined length + 1), so one bound covers text and list alike. A longer value is not tested
+ * in part (a partial test could pass or fail wrongly): the rule fails and says so.
+ */
+function evaluateRegex(rule: CompiledRule, actual: Actual, work: CriteriaWork | undefined): Verdict {
+    const regex = rule.regex;
+    if (!regex) return { passed: false };
+    const inputs = actual.type === 'list' ? actual.members : [actual.type === 'text' ? actual.text : ''];
+    const length = actual.type === 'list' ? inputs.join(', ').length : inputs[0].length;
+    if (length > regex.maxInputLength) {
+        return { passed: false, reason: `the value is ${length} characters, over the ${regex.maxInputLength} a regex is tested on` };
+    }
+    let steps = 0;
+    let passed = false;
+    for (const input of inputs) {
+        const result = regex.run(input);
+        steps += result.steps;
+        if (result.matched) {
+            passed = true;
+            break;
+        }
+    }
+    work?.regexSteps.set(rule.number, steps);
+    return { passed };
+}
+
+/** "agentExtension gte 200": the text must read as a decimal number, or the rule fails saying why. */
+function evaluateOrderingOnText(rule: CompiledRule, actual: Actual & { type: 'text' }, operand: Operand | undefined): Verdict {
+    if (actual.missing) return { passed: false };
+    try {
+        return { passed: compareNumbers(rule.operator.op, readDecimal(actual.text), operand) };
+    } catch (err) {
+        if (err instanceof OperandError) return { passed: false, reason: `${shownValue(actual.text)} is not a number` };
+        throw err;
+    }
+}
+
+function evaluateRule(rule: CompiledRule, call: Record<string, unknown>, work: CriteriaWork | undefined): RuleOutcome {
     const raw = call[rule.field.name];
     const actual = readActual(rule.field.kind, raw);
     const { operand, shown } = operandFor(rule, call);
     let passed = comparePresence(rule.operator.op, actual);
-    if (passed === undefined) {
+    let reason: string | undefined;
+    if (passed === undefined && rule.regex) {
+        ({ passed, reason } = evaluateRegex(rule, actual, work));
+    } else if (passed === undefined && actual.type === 'text' && isOrdering(rule.operator.op)) {
+        ({ passed, reason } = evaluateOrderingOnText(rule, actual, operand));
+    } else if (passed === undefined) {
         switch (actual.type) {
             case 'number':
                 passed = compareNumbers(rule.operator.op, actual.missing ? NaN : actual.number, operand);
+                if (!actual.missing && Number.isNaN(actual.number) && rule.field.kind === 'number') reason = `${shownValue(fieldText(raw))} is not a number`;
                 break;
             case 'flag': {
                 // A flag the call does not carry is false: recordingsMissing is only ever set to true.
@@ -169,6 +229,7 @@ function evaluateRule(rule: CompiledRule, call: Record<string, unknown>): RuleOu
     const outcome: RuleOutcome = { field: rule.field.name, op: rule.operator.op, actual: raw === undefined ? null : raw, passed };
     if (shown !== undefined) outcome.value = shown;
     if (rule.caseSensitive) outcome.caseSensitive = true;
+    if (reason !== undefined) outcome.reason = reason;
     return outcome;
 }
 
@@ -176,8 +237,8 @@ function evaluateRule(rule: CompiledRule, call: Record<string, unknown>): RuleOu
  * Applies the rules to a call. Every rule is evaluated, even once the answer is known, so msg.criteria explains
  * all of them. With no rules every call passes, as the product's "Triggering Call Criteria" does.
  */
-export function evaluateCriteria(criteria: CompiledCriteria, call: object): CriteriaExplanation {
-    const outcomes = criteria.rules.map((rule) => evaluateRule(rule, call as Record<string, unknown>));
+export function evaluateCriteria(criteria: CompiledCriteria, call: object, work?: CriteriaWork): CriteriaExplanation {
+    const outcomes = criteria.rules.map((rule) => evaluateRule(rule, call as Record<string, unknown>, work));
     const matched =
         outcomes.length === 0 || (criteria.match === 'any' ? outcomes.some((outcome) => outcome.passed) : outcomes.every((outcome) => outcome.passed));
     return { matched, match: criteria.match, rules: outcomes };

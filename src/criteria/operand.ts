@@ -1,5 +1,5 @@
 import { callFieldText, type CallFieldKind } from '../call/call-fields';
-import type { CriteriaOperator } from './operators';
+import { isOrdering, type CriteriaOperator } from './operators';
 
 /**
  * A rule's value, parsed for its field kind and operator. Parsing happens on deploy for a plain value, and on each
@@ -23,7 +23,7 @@ export function splitCommaList(text: string): string[] {
         .filter((item) => item !== '');
 }
 
-function parseNumber(text: string): number {
+export function parseNumber(text: string): number {
     const trimmed = text.trim();
     const number = Number(trimmed);
     if (trimmed === '' || !Number.isFinite(number)) throw new OperandError(`"${text}" is not a number`);
@@ -53,7 +53,8 @@ function parseFlag(text: string): boolean {
  * missing value: ordering comparisons are false with it.
  */
 export function parseOperand(kind: CallFieldKind, op: CriteriaOperator, text: string): Operand {
-    const numeric = kind === 'number' || kind === 'time';
+    // "agentExtension gte 200": an ordering operator on a text field compares numbers.
+    const numeric = kind === 'number' || kind === 'time' || (kind === 'text' && isOrdering(op));
     const parse = kind === 'time' ? parseTime : parseNumber;
     if (op === 'in' || op === 'notIn') {
         const items = splitCommaList(text);
@@ -64,6 +65,18 @@ export function parseOperand(kind: CallFieldKind, op: CriteriaOperator, text: st
     return { type: 'text', text };
 }
 
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+
+/**
+ * A text field's value as a number, for the ordering operators: plain decimal notation only, so "0x1F", "1e3" or
+ * "Infinity" (which Number() would take) do not pass as an extension. Throws OperandError saying why not.
+ */
+export function readDecimal(text: string): number {
+    const trimmed = text.trim();
+    if (!DECIMAL.test(trimmed)) throw new OperandError(`"${text}" is not a number`);
+    return Number(trimmed);
+}
+
 /** How a call's field value is seen by the operators, per field kind. */
 export type Actual =
     | { type: 'text'; text: string; missing: boolean }
@@ -71,6 +84,18 @@ export type Actual =
     /** number is NaN when the call holds something that is not a number (no ordering comparison holds). */
     | { type: 'number'; number: number; missing: boolean }
     | { type: 'flag'; flag: boolean; missing: boolean };
+
+/**
+ * callFieldText, for values from any flow: an object without a prototype (or with a throwing toString) has no
+ * text form, and a rule must still give an answer for it rather than throw out of the node.
+ */
+export function fieldText(value: unknown): string {
+    try {
+        return callFieldText(value);
+    } catch {
+        return Object.prototype.toString.call(value);
+    }
+}
 
 function isMissing(value: unknown): boolean {
     return value === undefined || value === null || value === '' || (Array.isArray(value) && value.length === 0);
@@ -81,7 +106,7 @@ export function readActual(kind: CallFieldKind, value: unknown): Actual {
     switch (kind) {
         case 'list': {
             // The call model carries arrays; a custom mapping may have produced the rendered "a, b" form instead.
-            const members = Array.isArray(value) ? value.map(callFieldText) : typeof value === 'string' ? splitCommaList(value) : missing ? [] : [callFieldText(value)];
+            const members = Array.isArray(value) ? value.map(fieldText) : typeof value === 'string' ? splitCommaList(value) : missing ? [] : [fieldText(value)];
             return { type: 'list', members, missing };
         }
         case 'number':
@@ -100,6 +125,6 @@ export function readActual(kind: CallFieldKind, value: unknown): Actual {
         case 'flag':
             return { type: 'flag', flag: value === true || value === 'true', missing };
         default:
-            return { type: 'text', text: callFieldText(value), missing };
+            return { type: 'text', text: fieldText(value), missing };
     }
 }

@@ -30,8 +30,10 @@ export interface OperatorInfo {
 }
 
 /**
- * Which operator fits which field kind. Ordering operators only make sense on numbers and times; a text field such
- * as dnis that merely looks numeric is compared as text, so `gt` there would be a surprise and is refused.
+ * Which operator fits which field kind. Ordering operators also fit text fields, because extensions, DNIS and
+ * report call ids are numbers to the people who write rules ("agentExtension gte 200"): the value must be a number
+ * on deploy, and a call whose text does not read as a number fails the rule with a reason (see ORDERING_OPERATORS).
+ * eq / in on a text field stay text comparisons, so flows saved before keep their meaning.
  */
 export const OPERATORS: readonly OperatorInfo[] = [
     { op: 'eq', symbol: '=', kinds: ['text', 'number', 'time', 'list', 'flag'], needsValue: true, comparesText: true },
@@ -45,11 +47,18 @@ export const OPERATORS: readonly OperatorInfo[] = [
     { op: 'notIn', symbol: 'not in', kinds: ['text', 'number', 'list'], needsValue: true, comparesText: true },
     { op: 'empty', symbol: 'is empty', kinds: ['text', 'number', 'time', 'list', 'flag'], needsValue: false, comparesText: false },
     { op: 'notEmpty', symbol: 'is set', kinds: ['text', 'number', 'time', 'list', 'flag'], needsValue: false, comparesText: false },
-    { op: 'gt', symbol: '>', kinds: ['number', 'time'], needsValue: true, comparesText: false },
-    { op: 'gte', symbol: '≥', kinds: ['number', 'time'], needsValue: true, comparesText: false },
-    { op: 'lt', symbol: '<', kinds: ['number', 'time'], needsValue: true, comparesText: false },
-    { op: 'lte', symbol: '≤', kinds: ['number', 'time'], needsValue: true, comparesText: false },
+    { op: 'gt', symbol: '>', kinds: ['number', 'time', 'text'], needsValue: true, comparesText: false },
+    { op: 'gte', symbol: '≥', kinds: ['number', 'time', 'text'], needsValue: true, comparesText: false },
+    { op: 'lt', symbol: '<', kinds: ['number', 'time', 'text'], needsValue: true, comparesText: false },
+    { op: 'lte', symbol: '≤', kinds: ['number', 'time', 'text'], needsValue: true, comparesText: false },
 ];
+
+/** Operators that compare as numbers whatever the field's kind. */
+export const ORDERING_OPERATORS: readonly CriteriaOperator[] = ['gt', 'gte', 'lt', 'lte'];
+
+export function isOrdering(op: CriteriaOperator): boolean {
+    return ORDERING_OPERATORS.includes(op);
+}
 
 export function findOperator(op: unknown): OperatorInfo | undefined {
     return OPERATORS.find((info) => info.op === op);

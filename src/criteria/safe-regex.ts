@@ -5,6 +5,8 @@
  * loop (and with it every flow) for minutes. A native engine (RE2) needs a compiler on the user's box, which small
  * Node-RED installs lack. So patterns are compiled to a Thompson NFA and run by a Pike VM: every input position
  * visits each program instruction at most once, so a test costs at most (input length + 1) x (program size) steps.
+ * That product is the worst case this module states: a pattern is accepted only if it stays within STEP_BUDGET
+ * for the longest input it may see (maxInputLength), and a longer input is refused rather than tested in part.
  *
  * The subset of JavaScript syntax (without flags `u`, `v`, `m`, `s`, `y`) accepted:
  * - literals; escapes `\d \D \w \W \s \S \b \B \t \n \r \v \f \0 \xHH \uHHHH \cX` and any escaped punctuation;
@@ -14,16 +16,25 @@
  * - quantifiers `* + ? {n} {n,} {n,m}` (lazy forms accepted; for a yes/no test they mean the same),
  *   with counts up to MAX_REPEAT.
  * Refused at compile time, naming the position: backreferences (`\1`, `\k<name>`), lookahead and lookbehind,
- * unknown letter escapes, and patterns whose program would exceed MAX_PROGRAM_SIZE.
+ * unknown letter escapes, and patterns whose program would exceed MAX_PROGRAM_SIZE; refused with
+ * RegexTooComplexError: patterns whose program size x (maxInputLength + 1) exceeds the step budget.
  */
 export const MAX_PATTERN_LENGTH = 1000;
 export const MAX_REPEAT = 100;
+/** A hard stop while compiling, before the step budget is even looked at. */
 export const MAX_PROGRAM_SIZE = 20000;
 /**
- * Only a match lying within this many leading characters is found (`$` still means the real end), which bounds the
- * cost of a test whatever the input; call fields are never near this long.
+ * The longest text a pattern is tested on, by default: the call-event-in bound on a text field
+ * (DEFAULT_EVENT_LIMITS.maxTextLength). A longer value is not tested in part: the rule fails and says why.
  */
-export const MAX_INPUT_LENGTH = 65536;
+export const MAX_INPUT_LENGTH = 4096;
+/**
+ * Steps (instruction visits) one test may take at most: a pattern is accepted only if program size x
+ * (MAX_INPUT_LENGTH + 1) stays within it. Measured on a 2-core box with Node 20: 80,000-115,000 steps per ms
+ * on ASCII text, so a test costs at most about 5 ms; at 4096 characters that admits programs of 122 instructions
+ * (`^(VIP|Gold)$` is 13, `\d{3}-\d{4}` is 9, `[a-z]{1,60}` is 121).
+ */
+export const STEP_BUDGET = 500_000;
 
 export class RegexSyntaxError extends Error {
     /** 1-based character position in the pattern. */
@@ -380,13 +391,20 @@ type Instruction =
     | { op: Op.Assert; kind: 'start' | 'end' | 'wordBoundary' | 'notWordBoundary' }
     | { op: Op.Match };
 
+/** Thrown inside the compiler once the program outgrows what the step budget admits; compileSafeRegex reports it. */
+class ProgramOverBudget extends Error {}
+
 class Compiler {
     readonly program: Instruction[] = [];
 
+    /** @param budgetSize the most instructions the step budget admits: compiling stops there, not at the end. */
+    constructor(private readonly budgetSize: number) {}
+
     private emit(instruction: Instruction): number {
         if (this.program.length >= MAX_PROGRAM_SIZE) {
-            throw new RegexSyntaxError(`pattern too large once its repeats are expanded (over ${MAX_PROGRAM_SIZE} steps)`, 0);
+            throw new RegexSyntaxError(`pattern too large once its repeats are expanded (over ${MAX_PROGRAM_SIZE} instructions)`, 0);
         }
+        if (this.program.length >= this.budgetSize) throw new ProgramOverBudget();
         this.program.push(instruction);
         return this.program.length - 1;
     }
@@ -458,24 +476,68 @@ class Compiler {
 export interface SafeRegexOptions {
     /** Default false: letters match either case, as a criteria rule compares text. */
     caseSensitive?: boolean;
+    /** The longest input the pattern is tested on; default MAX_INPUT_LENGTH. */
+    maxInputLength?: number;
+    /** Steps one test may take at most; default STEP_BUDGET. */
+    stepBudget?: number;
 }
 
 export interface SafeMatchResult {
     matched: boolean;
-    /** VM steps taken: never above (input length + 1) x (program size) x 2. */
+    /** Instructions visited: never above (input length + 1) x (program size), so never above the step budget. */
     steps: number;
 }
 
 export interface SafeRegex {
     readonly source: string;
     readonly caseSensitive: boolean;
-    /** Number of instructions; a test costs at most about (input length + 1) x this many steps. */
+    /** Number of instructions; a test visits each at most once per input position. */
     readonly programSize: number;
+    /** Inputs longer than this are refused by run() and test(), never tested in part. */
+    readonly maxInputLength: number;
+    /** programSize x (maxInputLength + 1): the most steps one test can take; at most the step budget. */
+    readonly worstCaseSteps: number;
     test(input: string): boolean;
     run(input: string): SafeMatchResult;
 }
 
+/** A pattern whose worst case (program size x longest input) is over the step budget. */
+export class RegexTooComplexError extends Error {
+    /**
+     * @param programSize the instructions compiled before the compiler stopped: the program has more than this
+     * (compiling stops at the first instruction over the budget, so a huge pattern costs no more to refuse)
+     */
+    constructor(
+        readonly programSize: number,
+        readonly maxInputLength: number,
+        readonly stepBudget: number,
+    ) {
+        super(
+            `pattern too complex: over ${programSize} instructions x ${maxInputLength + 1} input positions = ` +
+                `over ${programSize * (maxInputLength + 1)} steps per message, the budget is ${stepBudget} ` +
+                `(at most ${Math.floor(stepBudget / (maxInputLength + 1))} instructions: fewer alternatives, smaller {n,m} counts)`,
+        );
+        this.name = 'RegexTooComplexError';
+    }
+}
+
+/** An input longer than the pattern's maxInputLength; callers check the length first and report it. */
+export class RegexInputTooLongError extends Error {
+    constructor(
+        readonly inputLength: number,
+        readonly maxInputLength: number,
+    ) {
+        super(`is ${inputLength} characters, over the ${maxInputLength} a regex is tested on`);
+        this.name = 'RegexInputTooLongError';
+    }
+}
+
+// UTF-16 code units are finite, so the cache is bounded (65,536 entries at most).
+const foldedCache = new Map<number, number[]>();
+
 function foldedCodes(code: number): number[] {
+    const cached = foldedCache.get(code);
+    if (cached) return cached;
     const char = String.fromCharCode(code);
     const lower = char.toLowerCase();
     const upper = char.toUpperCase();
@@ -483,56 +545,78 @@ function foldedCodes(code: number): number[] {
     // Only one-to-one case mappings take part, as in JavaScript's non-unicode ignoreCase.
     if (lower.length === 1 && lower !== char) codes.push(lower.charCodeAt(0));
     if (upper.length === 1 && upper !== char) codes.push(upper.charCodeAt(0));
+    foldedCache.set(code, codes);
     return codes;
 }
+
+const ASCII = 128;
 
 /** Compiles a pattern of the supported subset, or throws RegexSyntaxError naming the position of the fault. */
 export function compileSafeRegex(source: string, options: SafeRegexOptions = {}): SafeRegex {
     if (source.length > MAX_PATTERN_LENGTH) throw new RegexSyntaxError(`pattern longer than ${MAX_PATTERN_LENGTH} characters`, MAX_PATTERN_LENGTH);
-    const compiler = new Compiler();
-    compiler.compile(new Parser(source).parse());
-    const program = compiler.finish();
+    const maxInputLength = options.maxInputLength ?? MAX_INPUT_LENGTH;
+    const stepBudget = options.stepBudget ?? STEP_BUDGET;
+    const tree = new Parser(source).parse();
+    const compiler = new Compiler(Math.floor(stepBudget / (maxInputLength + 1)));
+    let program: Instruction[];
+    try {
+        compiler.compile(tree);
+        program = compiler.finish();
+    } catch (err) {
+        if (err instanceof ProgramOverBudget) throw new RegexTooComplexError(compiler.program.length, maxInputLength, stepBudget);
+        throw err;
+    }
+    const size = program.length;
     const caseSensitive = options.caseSensitive === true;
 
-    const charMatches = (cls: CharClass, code: number): boolean => {
-        if (caseSensitive) return classHas(cls, code);
-        return foldedCodes(code).some((folded) => classHas(cls, folded));
-    };
+    const classMatches = (cls: CharClass, codes: readonly number[]): boolean => codes.some((code) => classHas(cls, code));
+    // Call data is mostly ASCII: a table per character instruction, folded once here, spares a class walk per step.
+    const asciiTables = program.map((instruction) => {
+        if (instruction.op !== Op.Char) return undefined;
+        const table = new Uint8Array(ASCII);
+        for (let code = 0; code < ASCII; code++) table[code] = classMatches(instruction.cls, caseSensitive ? [code] : foldedCodes(code)) ? 1 : 0;
+        return table;
+    });
 
-    function run(fullInput: string): SafeMatchResult {
-        const input = fullInput.length > MAX_INPUT_LENGTH ? fullInput.slice(0, MAX_INPUT_LENGTH) : fullInput;
-        const size = program.length;
+    function run(input: string): SafeMatchResult {
+        if (input.length > maxInputLength) throw new RegexInputTooLongError(input.length, maxInputLength);
         // Generation marks make "already in this step's list" an O(1) check without clearing arrays.
         const marks = new Int32Array(size).fill(-1);
-        let current: number[] = [];
-        let next: number[] = [];
-        const stack: number[] = [];
+        // Each list holds each instruction at most once per position, so `size` slots always suffice.
+        let current = new Int32Array(size);
+        let next = new Int32Array(size);
+        let currentCount = 0;
+        let nextCount = 0;
+        const stack = new Int32Array(size * 2 + 2);
         let steps = 0;
 
-        // Follows jumps, splits and assertions from pc at position pos; returns true when Match is reachable.
-        const addThread = (list: number[], pc: number, pos: number): boolean => {
-            stack.push(pc);
-            while (stack.length > 0) {
-                const at = stack.pop() as number;
+        // Follows jumps, splits and assertions from pc at position pos, adding character instructions to `next`
+        // (or `current` at the start position); returns true when Match is reachable.
+        const addThread = (toNext: boolean, pc: number, pos: number): boolean => {
+            let top = 0;
+            stack[top++] = pc;
+            while (top > 0) {
+                const at = stack[--top];
                 if (marks[at] === pos) continue;
                 marks[at] = pos;
                 steps++;
                 const instruction = program[at];
                 switch (instruction.op) {
                     case Op.Jump:
-                        stack.push(instruction.to);
+                        stack[top++] = instruction.to;
                         break;
                     case Op.Split:
-                        stack.push(instruction.second, instruction.first);
+                        stack[top++] = instruction.second;
+                        stack[top++] = instruction.first;
                         break;
                     case Op.Assert:
-                        if (assertionHolds(instruction.kind, fullInput, pos)) stack.push(at + 1);
+                        if (assertionHolds(instruction.kind, input, pos)) stack[top++] = at + 1;
                         break;
                     case Op.Match:
-                        stack.length = 0;
                         return true;
                     case Op.Char:
-                        list.push(at);
+                        if (toNext) next[nextCount++] = at;
+                        else current[currentCount++] = at;
                         break;
                 }
             }
@@ -541,16 +625,19 @@ export function compileSafeRegex(source: string, options: SafeRegexOptions = {})
 
         for (let pos = 0; pos <= input.length; pos++) {
             // An unanchored search: a new thread starts at every position.
-            if (addThread(current, 0, pos)) return { matched: true, steps };
+            if (addThread(false, 0, pos)) return { matched: true, steps };
             if (pos === input.length) break;
             const code = input.charCodeAt(pos);
-            next = [];
-            for (const pc of current) {
-                steps++;
-                const instruction = program[pc] as { op: Op.Char; cls: CharClass };
-                if (charMatches(instruction.cls, code) && addThread(next, pc + 1, pos + 1)) return { matched: true, steps };
+            const codes = code < ASCII || currentCount === 0 ? undefined : caseSensitive ? [code] : foldedCodes(code);
+            nextCount = 0;
+            // Testing the character is part of the visit counted when the instruction was added.
+            for (let index = 0; index < currentCount; index++) {
+                const pc = current[index];
+                const hit = codes ? classMatches((program[pc] as { cls: CharClass }).cls, codes) : (asciiTables[pc] as Uint8Array)[code] === 1;
+                if (hit && addThread(true, pc + 1, pos + 1)) return { matched: true, steps };
             }
-            current = next;
+            [current, next] = [next, current];
+            currentCount = nextCount;
         }
         return { matched: false, steps };
     }
@@ -558,7 +645,9 @@ export function compileSafeRegex(source: string, options: SafeRegexOptions = {})
     return {
         source,
         caseSensitive,
-        programSize: program.length,
+        programSize: size,
+        maxInputLength,
+        worstCaseSteps: size * (maxInputLength + 1),
         test: (input: string) => run(input).matched,
         run,
     };

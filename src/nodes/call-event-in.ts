@@ -14,6 +14,7 @@ import { validateRawEvents } from '../lifecycle/raw-event-validation';
 import { callLife, seededRandom } from '../simulator/call-lives';
 import { openFileStore } from '../store/file-store';
 import { nodeStateDirectory } from '../store/node-state-directory';
+import { computingAdminRoute } from './admin-request';
 import { registerEditorResources } from './editor-resources';
 import { captureRawBodyFor, capturedBody, releaseRawBody } from './raw-body-capture';
 
@@ -368,7 +369,7 @@ export = function register(RED: NodeAPI): void {
     });
 
     // The edit dialog's "simulate a call" button: a realistic call life played through the deployed node.
-    RED.httpAdmin.post('/call-event-in/:id/simulate', RED.auth.needsPermission('call-event-in.write'), (req, res) => {
+    RED.httpAdmin.post('/call-event-in/:id/simulate', ...computingAdminRoute(RED, 'call-event-in', '/call-event-in/:id/simulate'), (req, res) => {
         const target = RED.nodes.getNode(String(req.params.id)) as CallEventInNode | null;
         if (!target || typeof target.playSampleCall !== 'function') {
             res.status(404).json({ error: 'deploy the node first: it is not running' });

@@ -3,6 +3,7 @@ import { compileCriteria, CriteriaConfigError, type CompiledCriteria } from '../
 import { evaluateCriteria } from '../criteria/evaluate';
 import { OPERATORS } from '../criteria/operators';
 import { InputError } from '../errors/coded-error';
+import { computingAdminRoute } from './admin-request';
 import { registerEditorResources } from './editor-resources';
 import { throttledStatus } from './throttled-status';
 
@@ -68,7 +69,7 @@ export = function register(RED: NodeAPI): void {
     RED.httpAdmin.get('/criteria-filter/operators', RED.auth.needsPermission('flows.read'), (_req, res) => {
         res.json({ operators: OPERATORS });
     });
-    RED.httpAdmin.post('/criteria-filter/check', RED.auth.needsPermission('flows.read'), (req, res) => {
+    RED.httpAdmin.post('/criteria-filter/check', ...computingAdminRoute(RED, 'criteria-filter', '/criteria-filter/check'), (req, res) => {
         const body = (req.body ?? {}) as { rules?: unknown; match?: unknown; outputs?: unknown };
         try {
             compileCriteria({ rules: body.rules, match: body.match, outputs: body.outputs });

@@ -4,6 +4,7 @@ import { CodedError, ConfigError, InputError } from '../errors/coded-error';
 import { isBodyFormat, type BodyFormat } from '../placeholders/escaping';
 import { parseRenderedJson } from '../placeholders/json-body';
 import { compileTemplate, type CompiledTemplate } from '../placeholders/template';
+import { computingAdminRoute } from './admin-request';
 import { registerEditorResources } from './editor-resources';
 
 interface PlaceholderTemplateConfig extends NodeDef {
@@ -70,7 +71,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.registerType('placeholder-template', PlaceholderTemplateNode);
 
     // The edit dialog's preview: the node's own rendering applied to the sample call (or one the user edited).
-    RED.httpAdmin.post('/placeholder-template/preview', RED.auth.needsPermission('placeholder-template.read'), (req, res) => {
+    RED.httpAdmin.post('/placeholder-template/preview', ...computingAdminRoute(RED, 'placeholder-template', '/placeholder-template/preview'), (req, res) => {
         const body = (req.body ?? {}) as PreviewRequest;
         const format = isBodyFormat(body.format) ? body.format : 'text';
         const call = typeof body.call === 'object' && body.call !== null ? body.call : sampleCall();

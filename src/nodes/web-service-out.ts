@@ -22,6 +22,7 @@ import { compileRequest, type OutgoingRequest, type RequestBuilder } from '../re
 import { maskValue } from '../request/masking';
 import type { RequestConfig, RequestCredentials } from '../request/request-config';
 import { compileUrl } from '../request/url-template';
+import { computingAdminRoute } from './admin-request';
 import { registerEditorResources } from './editor-resources';
 // While requests are queued the status changes with every attempt; the editor is told at most this often.
 import { STATUS_INTERVAL_MS } from './throttled-status';
@@ -443,7 +444,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     // The edit dialog's Test (send: true) and Preview (send: false), from its current, unsaved settings.
-    RED.httpAdmin.post('/web-service-out/test', RED.auth.needsPermission('web-service-out.write'), (req, res) => {
+    RED.httpAdmin.post('/web-service-out/test', ...computingAdminRoute(RED, 'web-service-out', '/web-service-out/test'), (req, res) => {
         const body = (req.body ?? {}) as TestRequest;
         const config = (body.config && typeof body.config === 'object' ? body.config : {}) as Partial<WebServiceOutConfig>;
         const call = body.call && typeof body.call === 'object' && !Array.isArray(body.call) ? body.call : sampleCall();

@@ -311,7 +311,7 @@ describe('criteria: refused on deploy, naming the rule', () => {
                 rules: [
                     { field: 'colour', op: 'eq', value: 'x' },
                     { field: 'direction', op: 'like', value: 'x' },
-                    { field: 'direction', op: 'gt', value: '1' },
+                    { field: 'tags', op: 'gt', value: '1' },
                     { field: 'duration', op: 'contains', value: '1' },
                     { field: 'group', op: 'eq', value: '' },
                     { field: 'group', op: 'in' },
@@ -321,7 +321,7 @@ describe('criteria: refused on deploy, naming the rule', () => {
             [
                 'rule 1: unknown field "colour"',
                 'rule 2: unknown operator "like"',
-                'rule 3: operator "gt" does not fit text field "direction"',
+                'rule 3: operator "gt" does not fit list field "tags"',
                 'rule 4: operator "contains" does not fit number field "duration"',
                 'rule 5: "eq" needs a value',
                 'rule 6: "in" needs a value',

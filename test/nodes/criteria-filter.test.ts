@@ -200,11 +200,30 @@ describe('criteria filter node', () => {
         assert.deepEqual(statuses.filter((status) => status.id === 'f1'), [{ id: 'f1', text: 'rule 1: "long" is not a number', fill: 'red' }]);
     });
 
+    it('"agentExtension gte 200" deploys; a call whose extension is not a number fails with the reason', async () => {
+        await helper.load(criteriaFilter, flow({ rules: [{ field: 'agentExtension', op: 'gte', value: '200' }], outputs: 2 }));
+        const passed = messageFor('pass', 'ext-250');
+        const failed = messageFor('fail', 'ext-abc');
+        helper.getNode('f1').receive({ call: { callId: 'ext-250', agentExtension: '250' } });
+        helper.getNode('f1').receive({ call: { callId: 'ext-abc', agentExtension: 'abc' } });
+        assert.equal((await passed).criteria?.matched, true);
+        assert.deepEqual((await failed).criteria?.rules, [{ field: 'agentExtension', op: 'gte', value: '200', actual: 'abc', passed: false, reason: '"abc" is not a number' }]);
+    });
+
+    it('a regex rule on a value longer than its input bound fails with the reason, not a partial test', async () => {
+        await helper.load(criteriaFilter, flow({ rules: [{ field: 'callerName', op: 'regex', value: 'Roe$' }], outputs: 2 }));
+        const failed = messageFor('fail', 'long-name');
+        helper.getNode('f1').receive({ call: { callId: 'long-name', callerName: `${'x'.repeat(5000)} Roe` } });
+        const rule = (await failed).criteria?.rules[0];
+        assert.equal(rule?.passed, false);
+        assert.equal(rule?.reason, 'the value is 5004 characters, over the 4096 a regex is tested on');
+    });
+
     it('serves the operator table and checks rules with the runtime compiler', async () => {
         await helper.load(criteriaFilter, flow({ rules: [], outputs: 1 }));
         const operators = await helper.request().get('/criteria-filter/operators').expect(200);
         const gt = operators.body.operators.find((info: { op: string }) => info.op === 'gt');
-        assert.deepEqual(gt.kinds, ['number', 'time']);
+        assert.deepEqual(gt.kinds, ['number', 'time', 'text']);
         assert.equal(operators.body.operators.length, 15);
         const ok = await helper.request().post('/criteria-filter/check').send({ rules: INBOUND_SALES, match: 'all', outputs: 1 }).expect(200);
         assert.deepEqual(ok.body, { problems: [] });

@@ -71,7 +71,8 @@ describe('web service out Test endpoint with admin auth (real Node-RED)', functi
         const anonymous = await post(red, '/web-service-out/test', { config: config(), credentials: { token: 't' }, send: false });
         assert.equal(anonymous.status, 401);
         const viewer = await post(red, '/web-service-out/test', { config: config(), credentials: { token: 't' }, send: false }, await token(red, 'viewer', 'read'));
-        assert.equal(viewer.status, 401);
+        // A known user without the permission is refused (403), not asked to log in again (401).
+        assert.equal(viewer.status, 403);
         assert.equal(recorder.arrived.length, 0);
     });
 
