@@ -191,8 +191,9 @@ describe('examples: each CRM receives what its example promises', function () {
 
     it('06 HubSpot: a call engagement per processed call', () => {
         const bodies = received('hubspot').map(json);
+        // A call without a recording leaves hs_call_recording_url out: HubSpot takes a URL there, and "" is none.
         assert.deepEqual(bodies.map((body) => [body.properties.hs_call_recording_url, body.properties.hs_call_status]).sort(), [
-            ['', 'COMPLETED'],
+            [undefined, 'COMPLETED'],
             ['https://rec.example.com/a.wav', 'COMPLETED'],
             ['https://rec.example.com/c.wav', 'COMPLETED'],
         ]);
@@ -243,5 +244,203 @@ describe('examples: each CRM receives what its example promises', function () {
         while (received('crm-record').length < before + wanted.length && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.deepEqual(received('crm-record').slice(before).map((request) => json(request).callId).sort(), wanted.sort());
+    });
+});
+
+// Platforms leave fields out: no start time, no DNIS, no agent on a missed call, no recording, no caller name, no
+// tags or account codes. Whatever is missing, each example must still send a request its target accepts.
+type CallPart = 'reportCallId' | 'direction' | 'callerName' | 'dnis' | 'externalNumber' | 'location' | 'startTime' | 'timestamp' | 'agent' | 'agentName' | 'agentExtension' | 'group' | 'tags' | 'accountCodes' | 'recording';
+const OPTIONAL_PARTS: readonly CallPart[] = ['reportCallId', 'direction', 'callerName', 'dnis', 'externalNumber', 'location', 'startTime', 'timestamp', 'agent', 'agentName', 'agentExtension', 'group', 'tags', 'accountCodes', 'recording'];
+
+// What each example's criteria filter asks of the call: without it the call is rightly left out, so a variant
+// lacking one of these is not expected to reach that CRM.
+const CRITERIA_NEEDS: Record<string, readonly CallPart[]> = {
+    'recording-link': ['recording'],
+    'crm-record': ['direction', 'group'],
+    salesforce: ['direction'],
+    zendesk: ['direction'],
+    lookup: ['externalNumber'],
+};
+
+/** An answered call (recorded, with account codes) and a missed one, both inbound Sales, lacking `missing`. */
+function callsLacking(variant: string, missing: ReadonlySet<CallPart>): RawEvent[][] {
+    const at = (n: number) => 1_732_482_000_000 + n * 1000;
+    const agentOf = (name: string, extension: string): RawEvent['agent'] | undefined => {
+        if (missing.has('agent')) return undefined;
+        const agent: NonNullable<RawEvent['agent']> = {};
+        if (!missing.has('agentName')) agent.name = name;
+        if (!missing.has('agentExtension')) agent.extension = extension;
+        return agent;
+    };
+    const trim = (event: RawEvent): RawEvent => {
+        const copy: Record<string, unknown> = { ...event };
+        for (const part of missing) if (part in copy && part !== 'agent' && part !== 'accountCodes') delete copy[part];
+        if (copy.agent === undefined) delete copy.agent;
+        return copy as unknown as RawEvent;
+    };
+    const presenting = (callId: string, eventId: string, agent: RawEvent['agent']): RawEvent => ({
+        type: 'presenting', callId, eventId, timestamp: at(0), direction: 'Inbound', callerName: 'Jane "JR" Roe & Co', externalNumber: '8015550000',
+        location: 'Salt Lake City, UT', dnis: '8005551234', group: 'Sales', agent, startTime: at(0), reportCallId: '40213', tags: ['VIP'],
+    });
+    const answered = `${variant}-answered`;
+    const missed = `${variant}-missed`;
+    const agent = agentOf('John Doe', '154');
+    const answeredCall: RawEvent[] = [
+        presenting(answered, 'a1', agent),
+        { type: 'connected', callId: answered, eventId: 'a2', timestamp: at(5), agent },
+        ...(missing.has('accountCodes') ? [] : [{ type: 'accountCodes', callId: answered, eventId: 'a3', timestamp: at(30), accountCodes: ['Opp Won'] } as RawEvent]),
+        { type: 'complete', callId: answered, eventId: 'a4', timestamp: at(60), ...(missing.has('recording') ? {} : { pendingRecordings: 1 }) },
+        ...(missing.has('recording') ? [] : [{ type: 'recording', callId: answered, eventId: 'a5', timestamp: at(90), recordingUrl: 'https://rec.example.com/a.wav' } as RawEvent]),
+    ];
+    // A missed call has no agent on it, whatever the variant.
+    const missedCall: RawEvent[] = [presenting(missed, 'b1', undefined), { type: 'complete', callId: missed, eventId: 'b2', timestamp: at(20) }];
+    return [answeredCall.map(trim), missedCall.map(trim)];
+}
+
+/** Walks a parsed JSON body: no null anywhere; the named keys, where present, are numbers. */
+function assertJsonValues(value: unknown, numericKeys: readonly string[], where: string, key = ''): void {
+    assert.notEqual(value, null, `${where}: ${key || 'the body'} is null`);
+    if (Array.isArray(value)) value.forEach((item, index) => assertJsonValues(item, numericKeys, where, `${key}[${index}]`));
+    else if (typeof value === 'object') for (const [name, item] of Object.entries(value as object)) assertJsonValues(item, numericKeys, where, name);
+    else if (numericKeys.includes(key)) assert.ok(typeof value === 'number' && Number.isFinite(value), `${where}: ${key} must be a number, got ${JSON.stringify(value)}`);
+    else assert.ok(['string', 'boolean', 'number'].includes(typeof value), `${where}: ${key} is ${typeof value}`);
+}
+
+/** What each target takes: the body parses in its format, numbers are numbers (or absent), required text is there. */
+const ACCEPTS: Record<string, (request: Arrived, where: string) => void> = {
+    'recording-link': (request, where) => {
+        const body = json(request);
+        assertJsonValues(body, [], where);
+        assert.match(body.recordingLink, /^https:\/\//, where);
+        assert.equal(typeof body.recordingsMissing, 'boolean', where);
+    },
+    'crm-record': (request, where) => assertJsonValues(json(request), ['startedAt'], where),
+    'account-codes': (request, where) => {
+        const body = json(request);
+        assertJsonValues(body, ['updateSeq'], where);
+        assert.equal(typeof body.updateSeq, 'number', `${where}: the receiver keeps the highest updateSeq`);
+    },
+    slack: (request, where) => {
+        const body = json(request);
+        assertJsonValues(body, [], where);
+        // Slack refuses an empty text, and a user should never read "Ringing : ()".
+        assert.match(body.text, /^:(telephone_receiver|white_check_mark): \S/, where);
+        assert.doesNotMatch(body.text, /\(\)|  |: $| for $/, where);
+    },
+    salesforce: (request, where) => {
+        const body = json(request);
+        assertJsonValues(body, ['CallDurationInSeconds'], where);
+        assert.ok(['Inbound', 'Outbound', 'Internal'].includes(body.CallType), `${where}: CallType is a Salesforce picklist value`);
+    },
+    hubspot: (request, where) => {
+        const body = json(request);
+        assertJsonValues(body, [], where);
+        const properties = body.properties as Record<string, string>;
+        // HubSpot takes hs_timestamp as ms since 1970 (a string of digits) and the recording as a URL; "" is neither.
+        if ('hs_timestamp' in properties) assert.match(properties.hs_timestamp, /^\d+$/, where);
+        if ('hs_call_recording_url' in properties) assert.match(properties.hs_call_recording_url, /^https:\/\//, where);
+        assert.equal(properties.hs_call_status, 'COMPLETED', where);
+    },
+    zendesk: (request, where) => {
+        const body = json(request);
+        assertJsonValues(body, [], where);
+        // Zendesk requires a subject and a non-empty comment body.
+        assert.match(body.ticket.subject, /^Missed call from \S/, where);
+        assert.doesNotMatch(body.ticket.comment.body, /\(DNIS \)|  |, \./, where);
+    },
+    'legacy-form': (request, where) => {
+        assert.equal(request.headers['content-type'], 'application/x-www-form-urlencoded', where);
+        const form = new URLSearchParams(request.body.toString('utf8'));
+        assert.deepEqual([...form.keys()], ['call_id', 'report_id', 'caller', 'phone', 'agent_ext', 'codes', 'source'], where);
+        assert.ok(!request.body.toString('utf8').includes('null') && !request.body.toString('utf8').includes('undefined'), where);
+    },
+    lookup: (request, where) => {
+        assert.equal(request.body.length, 0, where);
+        const query = new URLSearchParams(request.query);
+        assert.deepEqual([...query.keys()], ['phone', 'name', 'agent', 'callId'], where);
+        assert.match(query.get('phone')!, /^\d+$/, where);
+        assert.ok(![...query.values()].some((value) => value === 'null' || value === 'undefined'), where);
+    },
+};
+
+describe('examples: calls that lack optional fields still make requests each target accepts', function () {
+    this.timeout(180_000);
+    let nodeRed: NodeRedProcess;
+    let crm: Recorder;
+    // Each variant's requests, by example slug.
+    const byVariant = new Map<string, Map<string, Arrived[]>>();
+    const variants: Array<{ name: string; missing: ReadonlySet<CallPart> }> = [
+        ...OPTIONAL_PARTS.map((part) => ({ name: `no-${part}`, missing: new Set([part]) })),
+        { name: 'nothing-optional', missing: new Set(OPTIONAL_PARTS) },
+        // Everything missing except what the criteria filters ask for, so every example's body is built from it.
+        { name: 'only-what-criteria-need', missing: new Set(OPTIONAL_PARTS.filter((part) => !['direction', 'group', 'externalNumber', 'recording'].includes(part))) },
+    ];
+
+    before(async () => {
+        crm = await startRecorder();
+        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+        const flows = examples.flatMap(({ flow }) => {
+            const slug = slugOf(flow);
+            return flow.map((node) => {
+                const copy: FlowNode = structuredClone(node);
+                if (copy.type === 'tab') copy.env = copy.env!.map((variable) => ({ ...variable, value: `${crm.url}/${slug}` }));
+                if (copy.type === 'web-service-out') copy.credentials = { token: 't', user: 'u', password: 'p', apiKey: 'k' };
+                return copy;
+            });
+        });
+        const deployed = await fetch(`${nodeRed.url}/flows`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+            body: JSON.stringify(flows),
+        });
+        assert.equal(deployed.status, 204, await deployed.text());
+        await nodeRed.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
+        for (const variant of variants) {
+            const from = crm.arrived.length;
+            for (const { flow } of examples) {
+                for (const call of callsLacking(variant.name, variant.missing)) {
+                    for (const event of call) {
+                        const response = await fetch(`${nodeRed.url}/ccaas/examples/${slugOf(flow)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+                        assert.equal(response.status, 202, `${variant.name}: ${await response.text()}`);
+                    }
+                }
+            }
+            // The variant's requests are in once the count stops growing (bounded: 50 polls of 100 ms after the last).
+            let seen = -1;
+            for (let polls = 0; polls < 50 && seen !== crm.arrived.length; polls += 1) {
+                seen = crm.arrived.length;
+                await new Promise((resolve) => setTimeout(resolve, seen === from ? 200 : 400));
+            }
+            const requests = new Map<string, Arrived[]>();
+            for (const request of crm.arrived.slice(from)) {
+                const slug = request.target.slice(1).split(/[/?]/)[0];
+                requests.set(slug, [...(requests.get(slug) ?? []), request]);
+            }
+            byVariant.set(variant.name, requests);
+        }
+    });
+
+    after(async () => {
+        await nodeRed?.stop();
+        await crm?.close();
+    });
+
+    for (const { flow, file } of examples) {
+        const slug = slugOf(flow);
+        it(`${file.replace(/\.json$/, '')}: a request the target accepts for each missing field and for all of them`, () => {
+            const checked: string[] = [];
+            for (const variant of variants) {
+                const requests = byVariant.get(variant.name)?.get(slug) ?? [];
+                const leftOutByCriteria = (CRITERIA_NEEDS[slug] ?? []).some((part) => variant.missing.has(part));
+                if (!leftOutByCriteria) assert.ok(requests.length > 0, `${variant.name}: no request reached the ${slug} CRM\n${nodeRed.log().slice(-2000)}`);
+                requests.forEach((request, index) => ACCEPTS[slug](request, `${slug} ${variant.name} #${index + 1}`));
+                if (requests.length > 0) checked.push(variant.name);
+            }
+            assert.ok(checked.includes('only-what-criteria-need'), `${slug}: checked ${checked.join(', ')}`);
+        });
+    }
+
+    it('no node logged an error for any of these calls (a body that does not render is logged, not sent)', () => {
+        assert.doesNotMatch(nodeRed.log(), /\[error\]/);
     });
 });
