@@ -108,14 +108,7 @@ function timeoutMsOf(value: unknown): number {
     return Math.round(seconds * 1000);
 }
 
-function concurrencyOf(value: unknown): number {
-    if (value === undefined || value === null || value === '') return DEFAULT_CONCURRENCY;
-    const count = Number(value);
-    if (!Number.isInteger(count) || count < 1 || count > 1000) throw new ConfigError(`concurrency: "${String(value)}" is not a whole number from 1 to 1000`);
-    return count;
-}
-
-/** A whole number from 1 to `max`, or `fallback` when the flow does not set it (a flow saved by 0.1.0). */
+/** A whole number from 1 to `max`, or `fallback` when the flow does not set it (a flow saved before it existed). */
 function boundOf(name: string, value: unknown, fallback: number, max: number): number {
     if (value === undefined || value === null || value === '') return fallback;
     const count = Number(value);
@@ -226,7 +219,7 @@ export = function register(RED: NodeAPI): void {
         try {
             const prepared = prepare(config, credentials);
             schedule = parseRetries(config.retries);
-            concurrency = concurrencyOf(config.concurrency);
+            concurrency = boundOf('concurrency', config.concurrency, DEFAULT_CONCURRENCY, 1000);
             rate = rateOf(config.rate);
             maxQueued = boundOf('maxQueued', config.maxQueued, DEFAULT_MAX_QUEUED, 10_000_000);
             maxQueuedBytes = boundOf('maxQueuedSize', config.maxQueuedSize, DEFAULT_MAX_QUEUED_BYTES / MIB, 1024 * 1024) * MIB;
