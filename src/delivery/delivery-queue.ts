@@ -1,9 +1,41 @@
+import { CodedError, InputError } from '../errors/coded-error';
 import type { DurableStore } from '../store/durable-store';
-import { isOutboxEntry, type OutboxEntry } from './outbox';
+import { MAX_VALUE_BYTES } from '../store/log-format';
+import { entryBytes, isOutboxEntry, type OutboxEntry } from './outbox';
 import { jittered } from './retry-schedule';
 import type { Verdict } from './retry-policy';
 
 export const DEFAULT_CONCURRENCY = 16;
+/**
+ * Requests one node keeps queued at most. A backlog this long at the default concurrency drains in minutes once the
+ * receiver is back, and its outbox is read in well under a second on start.
+ */
+export const DEFAULT_MAX_QUEUED = 10_000;
+export const MIB = 1024 * 1024;
+/** Bytes of outbox entries one node keeps at most: 10,000 requests of about 6 KiB, far above a typical call. */
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * MIB;
+
+export type QueueBound = 'maxQueued' | 'maxQueuedSize';
+
+/** A new request refused because the queue holds as much as it may; nothing already queued was dropped for it. */
+export class QueueFullError extends CodedError {
+    constructor(
+        readonly bound: QueueBound,
+        readonly queued: number,
+        readonly queuedBytes: number,
+        message: string,
+    ) {
+        super('queue-full', message);
+        this.name = 'QueueFullError';
+    }
+}
+
+/** Sizes as a user reads them next to a bound set in MiB. */
+export function formatBytes(bytes: number): string {
+    if (bytes < 1024) return `${bytes} bytes`;
+    if (bytes < MIB) return `${(bytes / 1024).toFixed(1)} KiB`;
+    return `${(bytes / MIB).toFixed(2)} MiB`;
+}
 
 /** One request of the queue: its outbox entry under its store key. */
 export interface Job {
@@ -11,6 +43,8 @@ export interface Job {
     readonly entry: OutboxEntry;
     /** Resolves once the entry is durable; a job is never attempted before. */
     readonly recorded: Promise<void>;
+    /** What the entry takes in the outbox (entryBytes), counted in the queue's byte total while it is queued. */
+    readonly bytes: number;
 }
 
 export interface AttemptOutcome<R> {
@@ -26,6 +60,12 @@ export interface DeliveryQueueOptions<R> {
     concurrency?: number;
     /** Attempts started per second at most; undefined: no limit. */
     ratePerSecond?: number;
+    /** Requests queued at most (in flight and waiting included); a new one beyond is refused. Default 10,000. */
+    maxQueued?: number;
+    /** Bytes of queued entries at most; a new one that would go beyond is refused. Default 64 MiB. */
+    maxQueuedBytes?: number;
+    /** One entry at most: beyond, the store could not keep it, so it is refused as bad input. */
+    maxEntryBytes?: number;
     /** Makes one attempt; must not reject. */
     attempt(job: Job): Promise<AttemptOutcome<R>>;
     /** The job is done: delivered, or failed for good (a final answer, or the last attempt failed). */
@@ -43,6 +83,13 @@ export interface DeliveryQueueOptions<R> {
 export interface QueueSnapshot {
     /** Jobs not settled yet, in flight included. */
     queued: number;
+    /** Bytes of their outbox entries. */
+    queuedBytes: number;
+    /**
+     * A new request would be refused: a bound is reached, or the last request was refused for its size and nothing
+     * has left the queue since.
+     */
+    full: boolean;
     inFlight: number;
     /** The earliest retry any call waits for (ms since 1970); undefined when none waits. */
     nextRetryAt?: number;
@@ -76,11 +123,17 @@ export class DeliveryQueue<R> {
     private readonly inFlight = new Set<Promise<void>>();
     private running = 0;
     private queued = 0;
+    private queuedBytes = 0;
+    /** The last enqueue was refused by a bound; cleared when a job settles or a request is accepted. */
+    private refused = false;
     private nextSeq: number;
     private nextSlotAt = 0;
     private slotTimer: NodeJS.Timeout | undefined;
     private closing: Promise<number> | undefined;
     private readonly concurrency: number;
+    private readonly maxQueued: number;
+    private readonly maxQueuedBytes: number;
+    private readonly maxEntryBytes: number;
     private readonly now: () => number;
     private readonly random: () => number;
 
@@ -91,6 +144,9 @@ export class DeliveryQueue<R> {
     ) {
         this.nextSeq = nextSeq;
         this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+        this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+        this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+        this.maxEntryBytes = Math.min(options.maxEntryBytes ?? MAX_VALUE_BYTES, MAX_VALUE_BYTES);
         this.now = options.now ?? Date.now;
         this.random = options.random ?? Math.random;
     }
@@ -99,7 +155,8 @@ export class DeliveryQueue<R> {
      * Starts a queue on an opened store, resuming what it holds in the order it was accepted. A resumed request is
      * attempted at once, not at the end of the wait it was in: a restart or redeploy is usually someone fixing
      * something (the receiver, the node's settings), and its attempt count goes on, so it still gives up in time.
-     * Returns the queue and how many stored values could not be read as entries (they are removed).
+     * Returns the queue and how many stored values could not be read as entries (they are removed). Every stored
+     * entry is resumed even beyond the bounds (they may have been lowered since): new requests wait until it drains.
      */
     static async open<R>(store: DurableStore<OutboxEntry>, options: DeliveryQueueOptions<R>): Promise<{ queue: DeliveryQueue<R>; unreadable: number }> {
         const stored = await store.load();
@@ -113,7 +170,7 @@ export class DeliveryQueue<R> {
                 continue;
             }
             nextSeq = Math.max(nextSeq, value.seq + 1);
-            resumed.push({ key, entry: value, recorded: Promise.resolve() });
+            resumed.push({ key, entry: value, recorded: Promise.resolve(), bytes: entryBytes(value) });
         }
         const queue = new DeliveryQueue<R>(store, options, nextSeq);
         for (const job of resumed) queue.add(job);
@@ -123,12 +180,15 @@ export class DeliveryQueue<R> {
 
     /**
      * Accepts a request: it is written to the outbox at once and attempted once that write is durable (when the
-     * write fails, `onStoreError` hears of it and the request is attempted anyway, from memory).
+     * write fails, `onStoreError` hears of it and the request is attempted anyway, from memory). Refuses it, and
+     * changes nothing, when its entry cannot be kept (InputError: not JSON, or larger than one store record) or the
+     * queue is full (QueueFullError).
      */
     enqueue(input: Omit<OutboxEntry, 'attempts' | 'queuedAt' | 'seq'>): Job {
         if (this.closing) throw new Error('the delivery queue is closed');
+        const entry: OutboxEntry = { ...input, attempts: 0, queuedAt: this.now(), seq: this.nextSeq };
+        const bytes = this.admit(entry);
         const seq = this.nextSeq++;
-        const entry: OutboxEntry = { ...input, attempts: 0, queuedAt: this.now(), seq };
         const key = String(seq);
         let recorded: Promise<void>;
         try {
@@ -137,10 +197,46 @@ export class DeliveryQueue<R> {
             recorded = Promise.reject(error);
         }
         recorded = recorded.catch((error: unknown) => this.options.onStoreError?.(error));
-        const job: Job = { key, entry, recorded };
+        const job: Job = { key, entry, recorded, bytes };
+        this.refused = false;
         this.add(job);
         this.pump();
         return job;
+    }
+
+    /** The entry's size when the queue may take it; otherwise throws, so that nothing was accepted. */
+    private admit(entry: OutboxEntry): number {
+        let bytes: number;
+        try {
+            bytes = entryBytes(entry);
+        } catch (error) {
+            throw new InputError(`msg.call or msg.payload cannot be kept in the outbox: ${(error as Error)?.message ?? String(error)}`);
+        }
+        if (bytes > this.maxEntryBytes) {
+            throw new InputError(
+                `the message is too large to keep in the outbox: msg.call and msg.payload take ${formatBytes(bytes)} (${bytes} bytes), one request may take at most ${formatBytes(this.maxEntryBytes)} (${this.maxEntryBytes} bytes)`,
+            );
+        }
+        const refuse = (bound: QueueBound, message: string): never => {
+            this.refused = true;
+            throw new QueueFullError(bound, this.queued, this.queuedBytes, message);
+        };
+        if (this.queued >= this.maxQueued) {
+            refuse('maxQueued', `queue full: ${this.queued} requests are queued, the most this node keeps (maxQueued ${this.maxQueued}); new messages are refused until some are delivered`);
+        }
+        if (bytes > this.maxQueuedBytes) {
+            refuse(
+                'maxQueuedSize',
+                `queue full: this request takes ${formatBytes(bytes)}, more than the whole queue may keep (maxQueuedSize ${formatBytes(this.maxQueuedBytes)}); ${this.queued} requests are queued`,
+            );
+        }
+        if (this.queuedBytes + bytes > this.maxQueuedBytes) {
+            refuse(
+                'maxQueuedSize',
+                `queue full: ${this.queued} queued requests take ${formatBytes(this.queuedBytes)} and this one ${formatBytes(bytes)}, beyond what this node keeps (maxQueuedSize ${formatBytes(this.maxQueuedBytes)}); new messages are refused until some are delivered`,
+            );
+        }
+        return bytes;
     }
 
     snapshot(): QueueSnapshot {
@@ -148,7 +244,8 @@ export class DeliveryQueue<R> {
         for (const lane of this.lanes.values()) {
             if (lane.state === 'waiting' && lane.retryAt !== undefined && (nextRetryAt === undefined || lane.retryAt < nextRetryAt)) nextRetryAt = lane.retryAt;
         }
-        return { queued: this.queued, inFlight: this.running, ...(nextRetryAt !== undefined ? { nextRetryAt } : {}) };
+        const full = this.refused || this.queued >= this.maxQueued || this.queuedBytes >= this.maxQueuedBytes;
+        return { queued: this.queued, queuedBytes: this.queuedBytes, full, inFlight: this.running, ...(nextRetryAt !== undefined ? { nextRetryAt } : {}) };
     }
 
     /**
@@ -169,6 +266,7 @@ export class DeliveryQueue<R> {
 
     private add(job: Job): void {
         this.queued += 1;
+        this.queuedBytes += job.bytes;
         const id = laneOf(job.entry.call);
         const lane = this.lanes.get(id);
         if (lane) {
@@ -258,6 +356,8 @@ export class DeliveryQueue<R> {
                 this.record(this.store.delete(job.key));
                 lane.jobs.shift();
                 this.queued -= 1;
+                this.queuedBytes -= job.bytes;
+                this.refused = false;
                 if (lane.jobs.length > 0) this.wake(lane);
                 else this.lanes.delete(lane.id);
                 this.options.onSettled(job, outcome, verdict.kind === 'delivered');

@@ -30,6 +30,14 @@ export function storedPayload(payload: unknown): Pick<OutboxEntry, 'payload' | '
     }
 }
 
+/**
+ * What an entry takes in the outbox: the bytes of its JSON, which is what the store writes for it (plus a few bytes
+ * of framing). Throws a TypeError for a value JSON cannot carry (a BigInt, a cycle).
+ */
+export function entryBytes(entry: OutboxEntry): number {
+    return Buffer.byteLength(JSON.stringify(entry), 'utf8');
+}
+
 export function restoredPayload(entry: OutboxEntry): unknown {
     return entry.payloadBase64 !== undefined ? Buffer.from(entry.payloadBase64, 'base64') : entry.payload;
 }

@@ -4,7 +4,16 @@ import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import { DeliveryError } from '../delivery/delivery-error';
 import { deliveryHeaders, type Decorate } from '../delivery/delivery-headers';
-import { DEFAULT_CONCURRENCY, DeliveryQueue, type AttemptOutcome, type Job } from '../delivery/delivery-queue';
+import {
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_QUEUED,
+    DEFAULT_MAX_QUEUED_BYTES,
+    DeliveryQueue,
+    MIB,
+    type AttemptOutcome,
+    type Job,
+    type QueueSnapshot,
+} from '../delivery/delivery-queue';
 import { HttpTransport, DEFAULT_TIMEOUT_MS, type TlsOptions } from '../delivery/http-transport';
 import { exchange, type ExchangeResult } from '../delivery/exchange';
 import { DEFAULT_IDEMPOTENCY_HEADER, idempotencyKey } from '../delivery/idempotency';
@@ -13,6 +22,7 @@ import { responsePayload } from '../delivery/response-body';
 import { verdictOf } from '../delivery/retry-policy';
 import { formatWait, parseRetries } from '../delivery/retry-schedule';
 import { CodedError, ConfigError, InputError } from '../errors/coded-error';
+import { logText } from '../logging/log-text';
 import { StoreError, type DurableStore } from '../store/durable-store';
 import { openFileStore, type FileStore } from '../store/file-store';
 import { MemoryStore } from '../store/memory-store';
@@ -20,7 +30,7 @@ import { nodeStateDirectory } from '../store/node-state-directory';
 import { sampleCall } from '../call/sample-call';
 import { compileRequest, type OutgoingRequest, type RequestBuilder } from '../request/build-request';
 import { maskValue } from '../request/masking';
-import type { RequestConfig, RequestCredentials } from '../request/request-config';
+import { missingSecret, type RequestConfig, type RequestCredentials } from '../request/request-config';
 import { compileUrl } from '../request/url-template';
 import { computingAdminRoute } from './admin-request';
 import { registerEditorResources } from './editor-resources';
@@ -42,6 +52,10 @@ interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     rate?: number | string;
     /** Header carrying the idempotency key; empty: not sent; missing: Idempotency-Key. */
     idempotencyHeader?: string;
+    /** Requests kept queued at most; missing or empty: 10,000. */
+    maxQueued?: number | string;
+    /** MiB of queued outbox entries at most; missing or empty: 64. */
+    maxQueuedSize?: number | string;
 }
 
 type Credentials = RequestCredentials & { signingSecret?: string };
@@ -49,6 +63,8 @@ type Credentials = RequestCredentials & { signingSecret?: string };
 type WebServiceOutNode = Node<Record<(typeof SECRET_FIELDS)[number], unknown>> & {
     /** The origin this deployed node sends its secrets to: the only one the Test may reuse them for. */
     sendsTo?: string;
+    /** What the delivery queue holds now (requests and bytes); undefined until the outbox is open. */
+    queueSnapshot?: () => QueueSnapshot | undefined;
 };
 
 interface TlsConfigNode extends Node {
@@ -80,6 +96,11 @@ const STORED_SECRET = '__PWRD__';
 const SECRET_FIELDS = ['user', 'password', 'token', 'apiKey', 'signingSecret'] as const;
 /** Repeated warnings of one kind (a failing disk) are logged once a minute at most. */
 const WARNING_INTERVAL_MS = 60_000;
+/**
+ * An error's message becomes Node-RED's log line for node.error(err, msg) and done(err); remote answers and call
+ * data in it are escaped and cut to this length, enough for the URL and the reason.
+ */
+const MAX_ERROR_MESSAGE = 1000;
 
 function timeoutMsOf(value: unknown): number {
     if (value === undefined || value === null || value === '') return DEFAULT_TIMEOUT_MS;
@@ -88,10 +109,11 @@ function timeoutMsOf(value: unknown): number {
     return Math.round(seconds * 1000);
 }
 
-function concurrencyOf(value: unknown): number {
-    if (value === undefined || value === null || value === '') return DEFAULT_CONCURRENCY;
+/** A whole number from 1 to `max`, or `fallback` when the flow does not set it (a flow saved before it existed). */
+function boundOf(name: string, value: unknown, fallback: number, max: number): number {
+    if (value === undefined || value === null || value === '') return fallback;
     const count = Number(value);
-    if (!Number.isInteger(count) || count < 1 || count > 1000) throw new ConfigError(`concurrency: "${String(value)}" is not a whole number from 1 to 1000`);
+    if (!Number.isInteger(count) || count < 1 || count > max) throw new ConfigError(`${name}: "${String(value)}" is not a whole number from 1 to ${max}`);
     return count;
 }
 
@@ -123,11 +145,25 @@ function profileHeaders(config: Partial<WebServiceOutConfig>): string[] {
     return names.filter(Boolean);
 }
 
-/** The final error of a request tried more than once says so; the code and response stay as they were. */
+/**
+ * The error a message fails with, its text safe for the log line Node-RED writes from it (see MAX_ERROR_MESSAGE);
+ * the code and response stay as they were.
+ */
+function loggableError(error: CodedError, message = error.message): CodedError {
+    const safe = logText(message, MAX_ERROR_MESSAGE);
+    if (safe === error.message) return error;
+    return error instanceof DeliveryError ? new DeliveryError(error.code, safe, error.response) : new CodedError(error.code, safe);
+}
+
+/** The final error of a request tried more than once says so. */
 function finalError(error: CodedError, attempts: number, sinceMs: number): CodedError {
-    if (attempts <= 1) return error;
-    const message = `${error.message} (gave up after ${attempts} attempts over ${formatWait(sinceMs)})`;
-    return error instanceof DeliveryError ? new DeliveryError(error.code, message, error.response) : new CodedError(error.code, message);
+    if (attempts <= 1) return loggableError(error);
+    return loggableError(error, `${error.message} (gave up after ${attempts} attempts over ${formatWait(sinceMs)})`);
+}
+
+/** The text of anything thrown, escaped and bounded for a log line. */
+function reasonText(err: unknown): string {
+    return logText((err as Error)?.message ?? String(err), MAX_ERROR_MESSAGE);
 }
 
 export = function register(RED: NodeAPI): void {
@@ -157,7 +193,7 @@ export = function register(RED: NodeAPI): void {
             try {
                 return await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
             } catch (err) {
-                if (!(err instanceof StoreError) || !/already open/.test(err.message) || tries >= 60) throw err;
+                if (!(err instanceof StoreError) || err.reason !== 'already-open' || tries >= 60) throw err;
                 await new Promise((resolve) => setTimeout(resolve, 500));
             }
         }
@@ -176,21 +212,31 @@ export = function register(RED: NodeAPI): void {
         let schedule: number[] = [];
         let concurrency = DEFAULT_CONCURRENCY;
         let rate: number | undefined;
+        let maxQueued = DEFAULT_MAX_QUEUED;
+        let maxQueuedBytes = DEFAULT_MAX_QUEUED_BYTES;
         let configError: Error | undefined;
+        const credentials = (node.credentials ?? {}) as Credentials;
+        const missing = missingSecret(config, credentials);
         try {
-            const prepared = prepare(config, (node.credentials ?? {}) as Credentials);
+            const prepared = prepare(config, credentials);
             schedule = parseRetries(config.retries);
-            concurrency = concurrencyOf(config.concurrency);
+            concurrency = boundOf('concurrency', config.concurrency, DEFAULT_CONCURRENCY, 1000);
             rate = rateOf(config.rate);
+            maxQueued = boundOf('maxQueued', config.maxQueued, DEFAULT_MAX_QUEUED, 10_000_000);
+            maxQueuedBytes = boundOf('maxQueuedSize', config.maxQueuedSize, DEFAULT_MAX_QUEUED_BYTES / MIB, 1024 * 1024) * MIB;
             builder = prepared.builder;
             decorate = prepared.decorate;
             timeoutMs = prepared.timeoutMs;
             transport = new HttpTransport({ tls: prepared.tls, maxSockets: concurrency });
         } catch (err) {
             configError = err as Error;
-            node.status({ fill: 'red', shape: 'ring', text: RED._('web-service-out.status.invalid') });
+            const text = missing
+                ? RED._('web-service-out.status.missingCredential', { credential: RED._(`web-service-out.label.${missing}`) })
+                : RED._('web-service-out.status.invalid');
+            node.status({ fill: 'red', shape: 'ring', text });
             node.error(configError.message);
         }
+        node.queueSnapshot = () => queue?.snapshot();
 
         const waiting = new Map<string, Waiting>();
         let lastOutcome: { fill: 'green' | 'red'; text: string } | undefined;
@@ -207,7 +253,8 @@ export = function register(RED: NodeAPI): void {
                 suppressedWarnings += 1;
                 return;
             }
-            node.warn(suppressedWarnings ? `${message} (and ${suppressedWarnings} more like it)` : message);
+            const line = logText(message, MAX_ERROR_MESSAGE);
+            node.warn(suppressedWarnings ? `${line} (and ${suppressedWarnings} more like it)` : line);
             warnedAt = now;
             suppressedWarnings = 0;
         };
@@ -221,6 +268,10 @@ export = function register(RED: NodeAPI): void {
                 if (notice) node.status({ fill: 'yellow', shape: 'ring', text: notice });
                 else if (lastOutcome) node.status({ fill: lastOutcome.fill, shape: lastOutcome.fill === 'green' ? 'dot' : 'ring', text: lastOutcome.text });
                 else node.status({});
+                return;
+            }
+            if (snapshot.full) {
+                node.status({ fill: 'red', shape: 'dot', text: RED._('web-service-out.status.queueFull', { queued: snapshot.queued }) });
                 return;
             }
             let text = `${snapshot.queued} queued`;
@@ -265,7 +316,7 @@ export = function register(RED: NodeAPI): void {
             try {
                 report(job, outcome, delivered);
             } catch (err) {
-                node.error(`reporting request ${job.entry.idempotencyKey} failed: ${(err as Error)?.message ?? String(err)}`);
+                node.error(`reporting request ${logText(job.entry.idempotencyKey)} failed: ${reasonText(err)}`);
             }
         }
 
@@ -310,7 +361,7 @@ export = function register(RED: NodeAPI): void {
                 store = await openOutbox(directory);
             } catch (err) {
                 notice = 'outbox unavailable: not durable';
-                node.error(`outbox ${directory} cannot be opened (${(err as Error)?.message ?? String(err)}): requests are sent, but kept in memory only, so a restart loses those not yet delivered`);
+                node.error(`outbox ${directory} cannot be opened (${reasonText(err)}): requests are sent, but kept in memory only, so a restart loses those not yet delivered`);
                 return new MemoryStore<OutboxEntry>();
             }
             if (store.recovery.dropped || store.recovery.discardedCompaction) {
@@ -328,18 +379,20 @@ export = function register(RED: NodeAPI): void {
                       schedule,
                       concurrency,
                       ratePerSecond: rate,
+                      maxQueued,
+                      maxQueuedBytes,
                       attempt,
                       onSettled: settled,
                       onChange: refreshStatus,
                       onStoreError: (err) =>
-                          warnSometimes(`outbox: ${(err as Error)?.message ?? String(err)}; requests are still sent, but a restart would lose those not recorded`),
+                          warnSometimes(`outbox: ${reasonText(err)}; requests are still sent, but a restart would lose those not recorded`),
                   });
                   if (opened.unreadable) node.warn(`outbox: ${opened.unreadable} stored entries could not be read and were dropped`);
                   queue = opened.queue;
                   showStatus();
                   return queue;
               })().catch((err: unknown) => {
-                  configError = new StoreError(`outbox ${directory}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+                  configError = new StoreError(`outbox ${directory}: ${reasonText(err)}`, { cause: err });
                   node.status({ fill: 'red', shape: 'ring', text: 'outbox unavailable' });
                   node.error(configError.message);
                   return undefined;
@@ -354,12 +407,6 @@ export = function register(RED: NodeAPI): void {
             const call = message.call;
             if (typeof call !== 'object' || call === null || Array.isArray(call)) {
                 done(new InputError(NO_CALL));
-                return;
-            }
-            try {
-                JSON.stringify(call);
-            } catch (err) {
-                done(new InputError(`msg.call cannot be kept in the outbox: ${(err as Error).message}`));
                 return;
             }
             // Promise callbacks run in the order they were added, so messages are queued in the order they came.
@@ -377,8 +424,9 @@ export = function register(RED: NodeAPI): void {
                     });
                     waiting.set(job.key, { msg: message, send, done });
                 } catch (err) {
-                    // Only a message that reaches the node while it closes.
-                    done(err as Error);
+                    // Refused whole (queue full, or too large to keep), or it reached the node while it closes.
+                    refreshStatus();
+                    done(err instanceof CodedError ? loggableError(err) : (err as Error));
                 }
             });
         });
@@ -402,7 +450,7 @@ export = function register(RED: NodeAPI): void {
                     if (left > 0) node.warn(`deleted with ${left} ${left === 1 ? 'request' : 'requests'} not yet delivered: dropped from the outbox`);
                 }
             })()
-                .catch((err: unknown) => node.error(`outbox ${directory}: ${(err as Error)?.message ?? String(err)}`))
+                .catch((err: unknown) => node.error(`outbox ${directory}: ${reasonText(err)}`))
                 .finally(() => closed());
         });
     }

@@ -54,3 +54,19 @@ export function isBodyType(value: unknown): value is BodyType {
 export function isAuthType(value: unknown): value is AuthType {
     return (AUTH_TYPES as readonly unknown[]).includes(value);
 }
+
+/** A secret the chosen authentication needs, by its credential field. */
+export type RequiredSecret = 'password' | 'token' | 'apiKey';
+
+/**
+ * The first secret the profile's authentication needs and the credentials lack: Basic needs the password (the user
+ * may be empty, as some services expect), Bearer the token, a named API key header the key. The editor's
+ * `validate` of nodes/web-service-out.html asks the same questions, so a node the runtime would refuse carries the
+ * red triangle before it is deployed.
+ */
+export function missingSecret(config: Partial<RequestConfig>, credentials: RequestCredentials): RequiredSecret | undefined {
+    if (config.authType === 'basic' && !credentials.password) return 'password';
+    if (config.authType === 'bearer' && !credentials.token) return 'token';
+    if ((config.apiKeyHeader ?? '').trim() && !credentials.apiKey) return 'apiKey';
+    return undefined;
+}

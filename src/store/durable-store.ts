@@ -82,8 +82,20 @@ export interface DroppedTail {
  * continue from what is really on disk.
  */
 export class StoreError extends CodedError {
-    constructor(message: string, options?: { cause?: unknown }) {
-        super('store', message, options);
+    /** What went wrong, for code that decides what to do next (retry an open, fall back to memory) without reading English. */
+    readonly reason: StoreErrorReason;
+
+    // The reason is an option (default `io`, the one failure that latches) so the message stays the first argument.
+    constructor(message: string, options?: { cause?: unknown; reason?: StoreErrorReason }) {
+        super('store', message, options?.cause === undefined ? undefined : { cause: options.cause });
         this.name = 'StoreError';
+        this.reason = options?.reason ?? 'io';
     }
 }
+
+/**
+ * `already-open`: another store of this process holds the log; `closed`: the store was closed; `io`: a write or
+ * flush failed (the store refuses further writes until reopened); `format`: the file is not a store log;
+ * `too-large`: one record exceeds what the log can hold (only that put is refused).
+ */
+export type StoreErrorReason = 'already-open' | 'closed' | 'io' | 'format' | 'too-large';

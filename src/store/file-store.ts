@@ -49,7 +49,7 @@ export async function openFileStore<V>(options: FileStoreOptions): Promise<FileS
     const directory = path.resolve(options.directory);
     const logPath = path.join(directory, `${options.name ?? 'store'}.log`);
     for (let entry = openLogs.get(logPath); entry; entry = openLogs.get(logPath)) {
-        if (!entry.closed) throw new StoreError(`The store ${logPath} is already open in this process.`);
+        if (!entry.closed) throw new StoreError(`The store ${logPath} is already open in this process.`, { reason: 'already-open' });
         await entry.closed.catch(() => undefined);
     }
     const claim: LogClaim = {};
@@ -128,7 +128,7 @@ export class FileStore<V> implements DurableStore<V> {
             return new FileStore<V>(directory, logPath, fileSystem, options, file, LOG_HEADER.length, frames, recovery);
         }
         if (!log.subarray(0, LOG_HEADER.length).equals(LOG_HEADER)) {
-            throw new StoreError(`${logPath} is not a store log (its header is unknown); it was left untouched.`);
+            throw new StoreError(`${logPath} is not a store log (its header is unknown); it was left untouched.`, { reason: 'format' });
         }
 
         let offset = LOG_HEADER.length;
@@ -226,7 +226,7 @@ export class FileStore<V> implements DurableStore<V> {
     }
 
     private assertWritable(): void {
-        if (this.closing) throw new StoreError(`The store ${this.logPath} is closed.`);
+        if (this.closing) throw new StoreError(`The store ${this.logPath} is closed.`, { reason: 'closed' });
         if (this.failure) throw this.failure;
     }
 

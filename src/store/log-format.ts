@@ -1,4 +1,5 @@
 import zlib from 'node:zlib';
+import { StoreError } from './durable-store';
 
 /**
  * The store log: an 8-byte file header, then records appended one after another, each
@@ -13,6 +14,11 @@ export const LOG_HEADER = Buffer.from('CCWSLOG\u0001', 'latin1');
 export const FRAME_HEADER_BYTES = 8;
 /** A sanity bound so a garbled length field is rejected instead of being read as a huge record. */
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
+/**
+ * What a put's value may take so that its record fits MAX_PAYLOAD_BYTES: the rest is the `["p","<key>",` framing,
+ * with room for keys of up to about 200 characters.
+ */
+export const MAX_VALUE_BYTES = MAX_PAYLOAD_BYTES - 256;
 
 export type LogRecord = { op: 'put'; key: string; value: unknown } | { op: 'delete'; key: string };
 
@@ -30,7 +36,8 @@ export function encodeDelete(key: string): Buffer {
 
 function frame(payload: Buffer): Buffer {
     if (payload.length > MAX_PAYLOAD_BYTES) {
-        throw new RangeError(`A store record is limited to ${MAX_PAYLOAD_BYTES} bytes; this one has ${payload.length}.`);
+        // Refused before anything is queued or applied to memory: only this put fails, the store goes on.
+        throw new StoreError(`A store record is limited to ${MAX_PAYLOAD_BYTES} bytes; this one has ${payload.length}.`, { reason: 'too-large' });
     }
     const framed = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
     framed.writeUInt32LE(payload.length, 0);

@@ -99,4 +99,43 @@ describe('editor: web service out dialog', function () {
         await editor.closeEditDialog('done');
         await badge.waitFor({ state: 'hidden' });
     });
+
+    it('an imported node with bearer authentication and no token is marked invalid, saying why; a token makes it valid', async () => {
+        const imported = await editor.page.evaluate(() => {
+            const RED = (window as any).RED;
+            const node = {
+                id: 'ws-no-token',
+                type: 'web-service-out',
+                z: RED.workspaces.active(),
+                x: 400,
+                y: 400,
+                url: 'https://crm.example.com/calls',
+                method: 'POST',
+                authType: 'bearer',
+                wires: [],
+            };
+            // touchImport: placed where it says, instead of following the mouse until a click drops it.
+            RED.view.importNodes([node], { touchImport: true });
+            return RED.nodes.node('ws-no-token') ? 'ws-no-token' : '';
+        });
+        assert.equal(imported, 'ws-no-token');
+        const badge = editor.canvasNode(imported).locator('.red-ui-flow-node-error');
+        await badge.waitFor();
+        // The only reason: a flow of 0.1.0 lacks the newer properties, which must not make the node invalid.
+        assert.deepEqual(await editor.page.evaluate(() => (window as any).RED.nodes.node('ws-no-token').validationErrors), ['Token is missing: the chosen authentication needs it']);
+        await badge.hover();
+        const tip = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: 'Token is missing' });
+        await tip.waitFor();
+        assert.match((await tip.textContent()) ?? '', /Token is missing: the chosen authentication needs it/);
+
+        await editor.openEditDialog(imported);
+        const authType = editor.page.locator('#node-input-authType');
+        await editor.page.waitForFunction(() => document.querySelector('#node-input-authType')?.classList.contains('input-error'));
+        await editor.page.locator('#node-input-token').fill(TOKEN);
+        await editor.page.waitForFunction(() => !document.querySelector('#node-input-authType')?.classList.contains('input-error'));
+        assert.equal(await authType.evaluate((el) => el.classList.contains('input-error')), false);
+        await editor.closeEditDialog('done');
+        await badge.waitFor({ state: 'hidden' });
+        assert.equal(await editor.page.evaluate(() => (window as any).RED.nodes.node('ws-no-token').valid), true);
+    });
 });

@@ -192,7 +192,9 @@ describe('delivery queue', () => {
         assert.equal(next.key, String(Math.max(...stored.map((entry) => entry.seq)) + 1), 'numbering goes on after the resumed entries');
         await second.allSettled(4);
         await resumed.close();
-        assert.equal((await (await openFileStore<OutboxEntry>({ directory, name: 'outbox' })).load()).size, 0);
+        const emptied = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
+        assert.equal((await emptied.load()).size, 0);
+        await emptied.close();
     });
 
     it('stored values that are no outbox entry are dropped and counted', async () => {

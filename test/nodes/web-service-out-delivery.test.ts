@@ -371,3 +371,153 @@ describe('web service out: delivery guarantees', function () {
         assert.equal(status.fill, 'red');
     });
 });
+
+// Issue 15: the outbox of a node is bounded in requests and bytes; beyond, a new msg is Caught with `queue-full`.
+describe('web service out: outbox bounds', function () {
+    this.timeout(20_000);
+    let receiver: Receiver | undefined;
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+    beforeEach(() => {
+        freshUserDir();
+    });
+    afterEach(async () => {
+        await helper.unload();
+        await receiver?.close();
+        receiver = undefined;
+    });
+
+    // Retried every 0.2 s for 10 s: the requests wait while the receiver is down, and go out soon after it is up.
+    const patient = { retries: Array.from({ length: 50 }, () => '0.2').join(', ') };
+    const statusText = (): string => String(helper.getNode('ws').status.lastCall?.args[0]?.text ?? '');
+
+    it('receiver down: maxQueued requests are kept, the next msg is Caught with queue-full; receiver up: all arrive once, then new msgs are accepted', async () => {
+        const port = await freePort();
+        await helper.load(webServiceOut, flow(`http://127.0.0.1:${port}`, { ...patient, maxQueued: 5 }));
+        const node = helper.getNode('ws');
+        const caught = collect('caught');
+        const out = collect('out');
+        for (let i = 1; i <= 5; i++) node.receive(trigger(`call-${i}`, `L${i}`, 1));
+        await until(() => node.queueSnapshot()?.queued === 5, 3000, () => JSON.stringify(node.queueSnapshot()));
+        node.receive(trigger('call-6', 'L6', 1));
+        node.receive(trigger('call-1', 'L1b', 2));
+        await until(() => caught.length === 2, 3000, () => `${caught.length} caught`);
+        for (const msg of caught) {
+            assert.equal(msg.error.code, 'queue-full');
+            assert.match(msg.error.message, /5 requests are queued.*maxQueued 5/);
+        }
+        assert.deepEqual(caught.map((msg) => msg.call.callerName), ['L6', 'L1b']);
+        const snapshot = node.queueSnapshot();
+        assert.equal(snapshot.queued, 5);
+        assert.equal(snapshot.full, true);
+        assert.ok(snapshot.queuedBytes > 5 * 100 && snapshot.queuedBytes < 5 * 1000, String(snapshot.queuedBytes));
+        // The helper loads no message catalog, so the status is its catalog key here; the hostile test against a
+        // real Node-RED sees the translated "queue full · 50 queued".
+        await until(() => /^(queue full · 5 queued|web-service-out\.status\.queueFull)$/.test(statusText()), 2000, statusText);
+        assert.equal(node.status.lastCall.args[0].fill, 'red');
+
+        receiver = await startReceiver(port);
+        await until(() => out.length === 5, 5000, () => `${out.length} delivered`);
+        assert.deepEqual(delivered(receiver).map((request) => request.label).sort(), ['L1', 'L2', 'L3', 'L4', 'L5']);
+        assert.equal(new Set(delivered(receiver).map((request) => request.key)).size, 5, 'each request once, under its own key');
+        for (const msg of out) assert.equal(msg.delivery.idempotencyKey, delivered(receiver).find((request) => request.label === msg.call.callerName)!.key);
+        assert.deepEqual(node.queueSnapshot(), { queued: 0, queuedBytes: 0, full: false, inFlight: 0 });
+
+        node.receive(trigger('call-6', 'L6', 1));
+        await until(() => out.length === 6, 3000);
+        assert.equal(caught.length, 2, 'nothing more was refused');
+        assert.equal(delivered(receiver).at(-1)!.label, 'L6');
+    });
+
+    it('receiver down: the byte bound refuses the msg that would pass maxQueuedSize, and one bigger than it alone', async () => {
+        const port = await freePort();
+        await helper.load(webServiceOut, flow(`http://127.0.0.1:${port}`, { ...patient, maxQueuedSize: 1 }));
+        const node = helper.getNode('ws');
+        const caught = collect('caught');
+        const out = collect('out');
+        const big = (label: string, kib: number): Msg => ({ ...trigger(`call-${label}`, label, 1), payload: { label, filler: 'f'.repeat(kib * 1024) } });
+        for (const label of ['B1', 'B2', 'B3']) node.receive(big(label, 300));
+        await until(() => node.queueSnapshot()?.queued === 3, 3000);
+        node.receive(big('B4', 300));
+        node.receive(big('HUGE', 1100));
+        await until(() => caught.length === 2, 3000, () => `${caught.length} caught`);
+        assert.deepEqual(caught.map((msg) => [msg.call.callerName, msg.error.code]), [['B4', 'queue-full'], ['HUGE', 'queue-full']]);
+        assert.match(caught[0]!.error.message, /3 queued requests take 900\.\d KiB .*maxQueuedSize 1\.00 MiB/);
+        assert.match(caught[1]!.error.message, /this request takes 1\.07 MiB, more than the whole queue may keep \(maxQueuedSize 1\.00 MiB\)/);
+        assert.ok(node.queueSnapshot().queuedBytes <= 1024 * 1024);
+
+        receiver = await startReceiver(port);
+        await until(() => out.length === 3, 5000, () => `${out.length} delivered`);
+        assert.deepEqual(delivered(receiver).map((request) => request.label).sort(), ['B1', 'B2', 'B3']);
+        node.receive(big('B4', 300));
+        await until(() => out.length === 4, 3000);
+    });
+
+    it('a msg too large for the outbox is Caught as input naming its size and the limit, and never sent', async () => {
+        receiver = await startReceiver();
+        await helper.load(webServiceOut, flow(receiver.url, { maxQueuedSize: 100 }));
+        const node = helper.getNode('ws');
+        const caught = collect('caught');
+        const out = collect('out');
+        node.receive({ ...trigger('call-X', 'X', 1), payload: 'p'.repeat(17 * 1024 * 1024) });
+        node.receive(trigger('call-Y', 'Y', 1));
+        await until(() => caught.length === 1 && out.length === 1, 5000);
+        assert.equal(caught[0]!.error.code, 'input');
+        assert.match(caught[0]!.error.message, /too large to keep in the outbox: .* take 17\.00 MiB \(\d+ bytes\), one request may take at most 16\.00 MiB \(\d+ bytes\)/);
+        assert.deepEqual(receiver.received.map((request) => request.label), ['Y']);
+    });
+
+    it('bounds that cannot work are a red status and an error naming the property on deploy', async () => {
+        const errorsLogged = (): string[] =>
+            helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown }).filter((entry) => entry.level === 20).map((entry) => String(entry.msg));
+        await helper.load(webServiceOut, flow('http://127.0.0.1:9', { maxQueued: 0 }));
+        assert.equal(helper.getNode('ws').status.lastCall.args[0].fill, 'red');
+        assert.ok(errorsLogged().some((text) => /maxQueued: "0" is not a whole number from 1 to 10000000/.test(text)), errorsLogged().join('\n'));
+        await helper.unload();
+        await helper.load(webServiceOut, flow('http://127.0.0.1:9', { maxQueuedSize: 'lots' }));
+        assert.equal(helper.getNode('ws').status.lastCall.args[0].fill, 'red');
+        assert.ok(errorsLogged().some((text) => /maxQueuedSize: "lots" is not a whole number from 1 to 1048576/.test(text)), errorsLogged().join('\n'));
+    });
+
+    it('call data in a failure reaches the log escaped: no forged line, bounded length', async () => {
+        receiver = await startReceiver();
+        // No Catch node: Node-RED logs an error only when nothing catches it.
+        const uncaught = flow(receiver.url, { headers: [{ name: 'X-Agent', value: '{{agent}}' }] }).filter((entry) => (entry as { type: string }).type !== 'catch');
+        await helper.load(webServiceOut, uncaught);
+        const forged = `c1\n[error] [web-service-out:ws] forged line\u001b[31m${'z'.repeat(5000)}`;
+        helper.getNode('ws').receive({ call: { callId: forged, event: 'updated', agent: 'J\r\nX-Agent: 1' } });
+        const logged = (): string[] =>
+            helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown }).filter((entry) => entry.level === 20).map((entry) => String(entry.msg));
+        await until(() => logged().some((text) => text.includes('X-Agent')), 3000, () => logged().join('\n'));
+        const line = logged().find((text) => text.includes('X-Agent'))!;
+        assert.ok(!/[\n\r\u001b]/.test(line), line);
+        assert.match(line, /of call c1\\n\[error\] \[web-service-out:ws\] forged line\\u001b\[31mzzz/);
+        assert.ok(line.length <= 1000, String(line.length));
+        assert.equal(receiver.received.length, 0);
+    });
+});
+
+// Issue 18: a node whose authentication lacks its secret says which one on deploy.
+describe('web service out: missing credentials', function () {
+    before(() => helper.startServer());
+    after(() => helper.stopServer());
+    afterEach(() => helper.unload());
+
+    for (const [settings, credentials, missing] of [
+        [{ authType: 'bearer' }, {}, 'Token'],
+        [{ authType: 'basic' }, { user: 'svc' }, 'Password'],
+        [{ apiKeyHeader: 'X-API-Key' }, {}, 'API key'],
+    ] as const) {
+        it(`${JSON.stringify(settings)} without its secret: the status names the ${missing}, the error says what is missing`, async () => {
+            freshUserDir();
+            await helper.load(webServiceOut, flow('http://127.0.0.1:9', settings), { ws: credentials });
+            const node = helper.getNode('ws');
+            const status = node.status.lastCall.args[0];
+            assert.equal(status.fill, 'red');
+            // The helper loads no message catalog: the key stands for the text, which names the credential.
+            assert.match(String(status.text), new RegExp(`^(missing credential: ${missing}|web-service-out\\.status\\.missingCredential)$`));
+            const errors = helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown }).filter((entry) => entry.level === 20).map((entry) => String(entry.msg));
+            assert.ok(errors.some((text) => /is missing from the node's credentials/.test(text)), errors.join('\n'));
+        });
+    }
+});
