@@ -124,15 +124,22 @@ export class Editor {
 
     /**
      * Deploys and waits for "Successfully deployed". When Node-RED asks first (unknown node types, nodes not properly
-     * configured), that question is the failure: its text is thrown instead of waiting the timeout out.
+     * configured), that question is the failure: its text is thrown instead of waiting the timeout out, unless it is
+     * the question `confirm` expects, which is then answered "Confirm deploy".
      */
-    async deploy(): Promise<void> {
+    async deploy(options: { confirm?: RegExp } = {}): Promise<void> {
         await this.markNotificationsSeen();
         await this.page.locator('#red-ui-header-button-deploy').click();
-        const question = this.page.locator('.red-ui-notification', { has: this.page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy') });
+        const confirmButton = this.page.locator('#red-ui-deploy-dialog-confirm-deploy-deploy');
+        const question = this.page.locator('.red-ui-notification', { has: confirmButton });
         const deployed = this.newNotification('Successfully deployed');
         await deployed.or(question).first().waitFor();
-        if (await question.isVisible()) throw new Error(`Deploy asked for confirmation: ${(await question.innerText()).replace(/\s+/g, ' ')}`);
+        if (await question.isVisible()) {
+            const text = (await question.innerText()).replace(/\s+/g, ' ');
+            if (!options.confirm || !options.confirm.test(text)) throw new Error(`Deploy asked for confirmation: ${text}`);
+            await confirmButton.click();
+            await deployed.waitFor();
+        }
     }
 
     async showSidebar(tab: 'debug' | 'help' | 'info'): Promise<void> {
