@@ -37,7 +37,10 @@ function routeOf(req: IncomingMessage): CapturedRoute | undefined {
 
 function captureRawBody(req: IncomingMessage, _res: ServerResponse, next: (err?: unknown) => void): void {
     const route = routeOf(req);
-    if (!route) {
+    // A body something in front of Node-RED already read cannot be read again (it would wait for an end that never
+    // comes): the route measures what that parser left instead.
+    const alreadyRead = (req as RequestWithBody)._body === true || req.readableEnded;
+    if (!route || alreadyRead) {
         next();
         return;
     }
