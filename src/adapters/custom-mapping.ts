@@ -185,13 +185,15 @@ function mapBody(mapping: CustomMapping, body: unknown): MappingPreview {
         items = Array.isArray(body) ? body : [body];
     }
     const preview: MappingPreview = { events: [], missing: [], unmapped: [] };
+    // A Set, not Array.includes: a body of many distinct unmapped types must stay linear.
+    const unmapped = new Set<string>();
     items.forEach((item, index) => {
         const where = items.length > 1 ? ` in event ${index}` : '';
         const typeValue = optionalString(scalar(valueAt(item, mapping.eventType)));
         if (typeValue === undefined) throw new WebhookRejection(400, `custom mapping: no event type at "${mapping.eventType}"${where}`);
         const type = Object.prototype.hasOwnProperty.call(mapping.eventTypes, typeValue) ? mapping.eventTypes[typeValue] : undefined;
         if (type === undefined) {
-            if (!preview.unmapped.includes(typeValue)) preview.unmapped.push(typeValue);
+            unmapped.add(typeValue);
             return;
         }
         if (type === 'ignore') return;
@@ -237,6 +239,7 @@ function mapBody(mapping: CustomMapping, body: unknown): MappingPreview {
         }
         preview.events.push(compact(event));
     });
+    preview.unmapped = [...unmapped];
     return preview;
 }
 
