@@ -362,7 +362,7 @@ export = function register(RED: NodeAPI): void {
                 });
             }
         }
-        if (problem) node.error(problem);
+        if (problem) node.error(logText(problem, 400));
         showStatus();
 
         node.on('input', (msg: NodeMessageInFlow, send, done) => {
