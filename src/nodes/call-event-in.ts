@@ -108,6 +108,16 @@ function stateDirectoryOf(userDir: unknown, nodeId: string): string | undefined 
     return typeof userDir === 'string' && userDir ? nodeStateDirectory(userDir, 'calls', nodeId) : undefined;
 }
 
+/**
+ * The error as Catch nodes and the log see it, its outside text (a value quoted from the payload) escaped: Node-RED
+ * writes done(err)'s message into its log, where a newline in a caller name would forge a line.
+ */
+function loggable(err: unknown): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    error.message = logText(error.message, 1000);
+    return error;
+}
+
 function plural(count: number, word: string): string {
     return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
@@ -374,10 +384,10 @@ export = function register(RED: NodeAPI): void {
             try {
                 events = validateRawEvents(msg.payload, limits);
             } catch (err) {
-                done(err as Error);
+                done(loggable(err));
                 return;
             }
-            take(events, (messages) => send(messages)).then(() => done(), done);
+            take(events, (messages) => send(messages)).then(() => done(), (err: unknown) => done(loggable(err)));
         });
 
         node.playSampleCall = (): string => {
@@ -407,7 +417,7 @@ export = function register(RED: NodeAPI): void {
                 await ready;
                 if (!tracking) return;
                 const unfinished = removed ? tracking.unfinished : 0;
-                await tracking.close().catch((err: unknown) => node.error(`call state not saved on close: ${(err as Error).message}`));
+                await tracking.close().catch((err: unknown) => node.error(`call state not saved on close: ${logText((err as Error).message)}`));
                 if (!removed || !stateDirectory) return;
                 await rm(stateDirectory, { recursive: true, force: true });
                 if (unfinished > 0) {
@@ -415,7 +425,7 @@ export = function register(RED: NodeAPI): void {
                 }
             };
             finish().then(done, (err: unknown) => {
-                node.error(`closing: ${(err as Error).message}`);
+                node.error(`closing: ${logText((err as Error).message)}`);
                 done();
             });
         });

@@ -349,6 +349,15 @@ describe('call event in node', () => {
             assert.equal(out.length, 10);
         });
 
+        it('a msg.payload error quoting outside text has it escaped, for the log and the Catch node', async () => {
+            await load({ path: '' });
+            const caught = collect('caught') as unknown as Array<{ error: { message: string; code: string } }>;
+            helper.getNode('in').receive({ payload: { type: 'x\n[error] forged', callId: 'a' } });
+            await until(() => caught.length === 1, 'the Catch node');
+            assert.equal(caught[0].error.code, 'input');
+            assert.match(caught[0].error.message, /^event 0: type must be one of .*, got "x\\n\[error\] forged"$/);
+        });
+
         it('outside text in warnings is escaped and cut: a request cannot forge log lines', async () => {
             await load();
             const response = await post({ type: 'x\n[error] forged line\u001b[31m', callId: 'y'.repeat(5000) });
