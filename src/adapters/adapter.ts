@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RawEvent } from '../call/raw-event';
 import { InputError } from '../errors/coded-error';
+import { nestingProblem } from '../ingest/bounded-json';
 
 /**
  * One webhook request as the HTTP handler of "call event in" received it. The body stays raw because every
@@ -89,10 +90,17 @@ export function sameSecret(given: string, expected: string): boolean {
 export function parseJsonBody(request: WebhookRequest, platform: string): unknown {
     const text = request.rawBody.toString('utf8');
     if (!text.trim()) throw new WebhookRejection(400, `${platform}: the request body is empty`);
+    return parseBoundedJson(text, `${platform}: the request body`);
+}
+
+/** JSON.parse, after the nesting depth is measured by a linear scan: a hostile body is refused before it is built. */
+export function parseBoundedJson(text: string, what: string): unknown {
+    const tooDeep = nestingProblem(text);
+    if (tooDeep) throw new WebhookRejection(400, `${what} ${tooDeep}`);
     try {
         return JSON.parse(text);
     } catch (err) {
-        throw new WebhookRejection(400, `${platform}: the request body is not JSON (${(err as Error).message})`, { cause: err });
+        throw new WebhookRejection(400, `${what} is not JSON (${(err as Error).message})`, { cause: err });
     }
 }
 

@@ -13,6 +13,7 @@ import {
     isRecord,
     jsonAnswer,
     optionalString,
+    parseBoundedJson,
     receiveWith,
     sameSecret,
 } from './adapter';
@@ -150,16 +151,15 @@ function readBody(text: string, format: 'json' | 'form'): unknown {
         const fields: Record<string, string | string[]> = {};
         for (const [name, value] of new URLSearchParams(text)) {
             const existing = fields[name];
-            fields[name] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+            // Pushing, not copying: a body repeating one name thousands of times must stay linear.
+            if (existing === undefined) fields[name] = value;
+            else if (Array.isArray(existing)) existing.push(value);
+            else fields[name] = [existing, value];
         }
         return fields;
     }
     if (!text.trim()) throw new WebhookRejection(400, 'custom mapping: the body is empty');
-    try {
-        return JSON.parse(text);
-    } catch (err) {
-        throw new WebhookRejection(400, `custom mapping: the body is not JSON (${(err as Error).message})`, { cause: err });
-    }
+    return parseBoundedJson(text, 'custom mapping: the body');
 }
 
 /** Reads a dotted path; a key that itself contains dots (form fields often do) is tried whole first. */
@@ -185,13 +185,15 @@ function mapBody(mapping: CustomMapping, body: unknown): MappingPreview {
         items = Array.isArray(body) ? body : [body];
     }
     const preview: MappingPreview = { events: [], missing: [], unmapped: [] };
+    // A Set, not Array.includes: a body of many distinct unmapped types must stay linear.
+    const unmapped = new Set<string>();
     items.forEach((item, index) => {
         const where = items.length > 1 ? ` in event ${index}` : '';
         const typeValue = optionalString(scalar(valueAt(item, mapping.eventType)));
         if (typeValue === undefined) throw new WebhookRejection(400, `custom mapping: no event type at "${mapping.eventType}"${where}`);
         const type = Object.prototype.hasOwnProperty.call(mapping.eventTypes, typeValue) ? mapping.eventTypes[typeValue] : undefined;
         if (type === undefined) {
-            if (!preview.unmapped.includes(typeValue)) preview.unmapped.push(typeValue);
+            unmapped.add(typeValue);
             return;
         }
         if (type === 'ignore') return;
@@ -237,6 +239,7 @@ function mapBody(mapping: CustomMapping, body: unknown): MappingPreview {
         }
         preview.events.push(compact(event));
     });
+    preview.unmapped = [...unmapped];
     return preview;
 }
 

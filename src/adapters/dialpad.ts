@@ -12,6 +12,7 @@ import {
     isRecord,
     jsonAnswer,
     optionalString,
+    parseBoundedJson,
     receiveWith,
 } from './adapter';
 
@@ -70,12 +71,7 @@ export function decodeDialpadJwt(token: string, secret: string, nowMs = Date.now
 }
 
 function decodeJsonPart(part: string, name: string): Record<string, unknown> {
-    let value: unknown;
-    try {
-        value = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    } catch (err) {
-        throw new WebhookRejection(400, `Dialpad: the JWT ${name} is not base64url JSON`, { cause: err });
-    }
+    const value = parseBoundedJson(Buffer.from(part, 'base64url').toString('utf8'), `Dialpad: the JWT ${name}`);
     if (!isRecord(value)) throw new WebhookRejection(400, `Dialpad: the JWT ${name} is not a JSON object`);
     return value;
 }
@@ -91,12 +87,7 @@ function readBody(request: WebhookRequest, secret: string | undefined): Record<s
     if (!looksLikeJson) {
         throw new WebhookRejection(401, 'Dialpad: the event is a signed JWT but no secret is configured here to verify it; enter the webhook secret');
     }
-    let value: unknown;
-    try {
-        value = JSON.parse(text);
-    } catch (err) {
-        throw new WebhookRejection(400, `Dialpad: the request body is not JSON (${(err as Error).message})`, { cause: err });
-    }
+    const value = parseBoundedJson(text, 'Dialpad: the request body');
     if (!isRecord(value)) throw new WebhookRejection(400, 'Dialpad: the body is not a JSON object');
     return value;
 }

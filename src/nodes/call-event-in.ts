@@ -7,16 +7,22 @@ import type { TriggerEventId } from '../call/call';
 import type { RawEvent } from '../call/raw-event';
 import { isTriggerEventId, triggerEventLabel } from '../call/trigger-events';
 import { CodedError, ConfigError } from '../errors/coded-error';
+import { endpointPath, type EndpointPath } from '../ingest/endpoint-path';
 import { receiveEventPost, type EndpointAuth } from '../ingest/event-endpoint';
+import { refusalStatus } from '../ingest/refusal-status';
+import { ReplayGuard } from '../ingest/replay-guard';
+import { platformRequestUrl } from '../ingest/request-url';
 import { DEFAULT_TRACKER_OPTIONS, type TrackedCall, type TrackerOptions, type Trigger } from '../lifecycle/call-tracker';
 import { DurableCallTracking } from '../lifecycle/durable-call-tracking';
+import { DEFAULT_EVENT_LIMITS, type EventLimits } from '../lifecycle/event-limits';
 import { validateRawEvents } from '../lifecycle/raw-event-validation';
+import { logText } from '../logging/log-text';
 import { callLife, seededRandom } from '../simulator/call-lives';
 import { openFileStore } from '../store/file-store';
 import { nodeStateDirectory } from '../store/node-state-directory';
 import { computingAdminRoute } from './admin-request';
 import { registerEditorResources } from './editor-resources';
-import { captureRawBodyFor, capturedBody, releaseRawBody } from './raw-body-capture';
+import { captureRawBodyFor, capturedBody } from './raw-body-capture';
 
 interface CallEventInConfig extends NodeDef {
     path?: string;
@@ -39,6 +45,16 @@ interface CallEventInConfig extends NodeDef {
     recordingsPerCall?: number | string;
     /** The custom source's mapping, as JSON text. */
     mapping?: string;
+    /** Input limits (absent in flows saved by 0.1.0: the defaults apply). */
+    maxEvents?: number | string;
+    /** Characters of a text field other than the ids. */
+    maxFieldLength?: number | string;
+    maxListMembers?: number | string;
+    maxCallListMembers?: number | string;
+    /** KiB of one call's stored record. */
+    maxCallSize?: number | string;
+    /** MiB of all tracked call state. */
+    maxStateSize?: number | string;
 }
 
 interface Credentials {
@@ -50,14 +66,36 @@ interface Credentials {
 
 type CallEventInNode = Node<Record<keyof Credentials, unknown>> & { playSampleCall?: () => string };
 
-// Which node serves which endpoint path: a second claim is refused, never silently shadowed.
-const claimedPaths = new Map<string, string>();
+// Which node serves which endpoint path (by EndpointPath.key, so `/a` and `/A/` are one path): a second claim is
+// refused, never silently shadowed.
+const claimedPaths = new Map<string, { nodeId: string; path: string }>();
+
+const KIB = 1024;
+const MIB = 1024 * 1024;
 
 function positive(value: unknown, fallback: number, name: string): number {
     if (value === undefined || value === null || value === '') return fallback;
     const parsed = Number(value);
     if (!Number.isFinite(parsed) || parsed <= 0) throw new ConfigError(`${name}: "${String(value)}" is not a positive number`);
     return parsed;
+}
+
+function wholePositive(value: unknown, fallback: number, name: string): number {
+    const parsed = positive(value, fallback, name);
+    if (!Number.isInteger(parsed)) throw new ConfigError(`${name}: "${String(value)}" is not a whole number`);
+    return parsed;
+}
+
+/** The input limits from the node's properties; the property names are the ones the flow JSON holds. */
+function eventLimitsOf(config: CallEventInConfig): EventLimits {
+    return {
+        ...DEFAULT_EVENT_LIMITS,
+        maxEvents: wholePositive(config.maxEvents, DEFAULT_EVENT_LIMITS.maxEvents, 'maxEvents (events per request)'),
+        maxTextLength: wholePositive(config.maxFieldLength, DEFAULT_EVENT_LIMITS.maxTextLength, 'maxFieldLength (text field length)'),
+        maxListMembers: wholePositive(config.maxListMembers, DEFAULT_EVENT_LIMITS.maxListMembers, 'maxListMembers (list members per event)'),
+        maxCallListMembers: wholePositive(config.maxCallListMembers, DEFAULT_EVENT_LIMITS.maxCallListMembers, 'maxCallListMembers (list members per call)'),
+        maxCallBytes: Math.floor(positive(config.maxCallSize, DEFAULT_EVENT_LIMITS.maxCallBytes / KIB, 'maxCallSize (call record size, KiB)') * KIB),
+    };
 }
 
 function selectedEvents(value: CallEventInConfig['events']): Set<TriggerEventId> | undefined {
@@ -71,22 +109,28 @@ function stateDirectoryOf(userDir: unknown, nodeId: string): string | undefined 
     return typeof userDir === 'string' && userDir ? nodeStateDirectory(userDir, 'calls', nodeId) : undefined;
 }
 
+/**
+ * The error as Catch nodes and the log see it, its outside text (a value quoted from the payload) escaped: Node-RED
+ * writes done(err)'s message into its log, where a newline in a caller name would forge a line.
+ */
+function loggable(err: unknown): Error {
+    const error = err instanceof Error ? err : new Error(String(err));
+    error.message = logText(error.message, 1000);
+    return error;
+}
+
 function plural(count: number, word: string): string {
     return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
-function normalisedPath(path: string): string {
-    return path.startsWith('/') ? path : `/${path}`;
-}
-
-function removeRoute(app: unknown, path: string): void {
+function removeRoute(app: unknown, route: RegExp): void {
     // Express 4 keeps routes in app._router; Express 5 (Node-RED 5) in app.router.
     const express = app as { _router?: { stack: unknown[] }; router?: { stack: unknown[] } };
-    const stack = (express._router ?? express.router)?.stack as Array<{ route?: { path: string; methods: Record<string, boolean> } }> | undefined;
+    const stack = (express._router ?? express.router)?.stack as Array<{ route?: { path: unknown; methods: Record<string, boolean> } }> | undefined;
     if (!stack) return;
     for (let index = stack.length - 1; index >= 0; index -= 1) {
-        const route = stack[index].route;
-        if (route && route.path === path && route.methods.post) stack.splice(index, 1);
+        const layer = stack[index].route;
+        if (layer && layer.path === route && layer.methods.post) stack.splice(index, 1);
     }
 }
 
@@ -98,7 +142,9 @@ export = function register(RED: NodeAPI): void {
         const node = this;
         const credentials = (node.credentials ?? {}) as Credentials;
         let wanted: Set<TriggerEventId> | undefined;
-        let trackerOptions: Partial<TrackerOptions> = {};
+        // `limits` carries the per-call bounds (list members per call, call record size) to the tracker.
+        let trackerOptions: Partial<TrackerOptions> & { limits?: EventLimits } = {};
+        let limits: EventLimits = { ...DEFAULT_EVENT_LIMITS };
         // Undefined until the state is restored (and for good when the store cannot be opened).
         let tracking: DurableCallTracking | undefined;
         let storeProblem: string | undefined;
@@ -109,28 +155,36 @@ export = function register(RED: NodeAPI): void {
         let maxBodyBytes = 1024 * 1024;
         let eventsThisSecond = 0;
         let eventsPerSecond = 0;
-        let lastWarning = 0;
-        let suppressedWarnings = 0;
         let problem: string | undefined;
 
-        const warn = (message: string): void => {
-            // One warning a minute at most: a flood of evictions must not flood the log too.
-            const now = Date.now();
-            if (now - lastWarning < 60_000) {
-                suppressedWarnings += 1;
-                return;
-            }
-            node.warn(suppressedWarnings ? `${message} (and ${suppressedWarnings} more like it)` : message);
-            lastWarning = now;
-            suppressedWarnings = 0;
+        // One warning a minute at most per kind: a flood of evictions or of refused requests must not flood the log.
+        const rateLimitedWarning = (): ((message: string) => void) => {
+            let lastWarning = 0;
+            let suppressedWarnings = 0;
+            return (message) => {
+                const now = Date.now();
+                if (now - lastWarning < 60_000) {
+                    suppressedWarnings += 1;
+                    return;
+                }
+                const text = logText(message, 400);
+                node.warn(suppressedWarnings ? `${text} (and ${suppressedWarnings} more like it)` : text);
+                lastWarning = now;
+                suppressedWarnings = 0;
+            };
         };
+        const warn = rateLimitedWarning();
+        const warnRefused = rateLimitedWarning();
 
         try {
             wanted = selectedEvents(config.events);
+            limits = eventLimitsOf(config);
             trackerOptions = {
                 recordingWaitMs: positive(config.recordingWait, DEFAULT_TRACKER_OPTIONS.recordingWaitMs / 60_000, 'recording wait') * 60_000,
                 retentionMs: positive(config.retention, DEFAULT_TRACKER_OPTIONS.retentionMs / 60_000, 'retention') * 60_000,
                 maxCalls: Math.floor(positive(config.maxCalls, DEFAULT_TRACKER_OPTIONS.maxCalls, 'max calls')),
+                maxBytes: Math.floor(positive(config.maxStateSize, DEFAULT_TRACKER_OPTIONS.maxBytes / MIB, 'maxStateSize (tracked state memory, MiB)') * MIB),
+                limits,
                 onWarning: warn,
             };
             maxBodyBytes = Math.floor(positive(config.maxBody, 1024, 'body limit') * 1024);
@@ -140,7 +194,8 @@ export = function register(RED: NodeAPI): void {
                 auth = { type: 'header', headerName: config.authHeader || 'X-Webhook-Secret', secret: credentials.secret };
             } else if (authType === 'standard-webhooks') {
                 if (!credentials.secret) throw new ConfigError('authentication: a webhook secret ("whsec_...") is required');
-                auth = { type: 'standard-webhooks', secret: credentials.secret, toleranceSeconds: positive(config.tolerance, 300, 'tolerance') };
+                const toleranceSeconds = positive(config.tolerance, 300, 'tolerance');
+                auth = { type: 'standard-webhooks', secret: credentials.secret, toleranceSeconds, replays: new ReplayGuard(toleranceSeconds) };
             } else if (authType !== 'none') {
                 throw new ConfigError(`authentication: "${String(authType)}" is not none, header or standard-webhooks`);
             }
@@ -168,7 +223,7 @@ export = function register(RED: NodeAPI): void {
         }
 
         const storeFailed = (err: unknown): void => {
-            const message = `call state not saved: ${(err as Error).message}`;
+            const message = `call state not saved: ${logText((err as Error).message)}`;
             // The store refuses every write after a failed flush: one error says it, not one per event.
             if (storeProblem === undefined) node.error(message);
             storeProblem ??= message;
@@ -192,14 +247,15 @@ export = function register(RED: NodeAPI): void {
                 notes.push(`dropped ${plural(dropped.records, `${dropped.kind} record`)}`);
             }
             if (opened.unreadable.length > 0) {
-                node.warn(`call state in ${stateDirectory}: skipped ${plural(opened.unreadable.length, 'unreadable call record')} (${opened.unreadable.slice(0, 5).join(', ')})`);
+                const keys = opened.unreadable.slice(0, 5).map((key) => logText(key, 60));
+                node.warn(`call state in ${stateDirectory}: skipped ${plural(opened.unreadable.length, 'unreadable call record')} (${keys.join(', ')})`);
                 notes.push(`skipped ${opened.unreadable.length} unreadable`);
             }
             if (notes.length > 0) recoveryNote = notes.join(', ');
             if (opened.restored > 0) node.log(`restored the state of ${plural(opened.restored, 'call')} from ${stateDirectory}`);
             tracking = opened;
         })().catch((err: unknown) => {
-            storeProblem = `call state store unavailable: ${(err as Error).message}`;
+            storeProblem = `call state store unavailable: ${logText((err as Error).message)}`;
             node.error(storeProblem);
         });
 
@@ -234,7 +290,7 @@ export = function register(RED: NodeAPI): void {
             });
         };
 
-        const clip = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
+        const clip = (text: string): string => logText(text, 60);
         const showStatus = (): void => {
             const trouble = problem ?? storeProblem;
             if (trouble) {
@@ -268,44 +324,56 @@ export = function register(RED: NodeAPI): void {
             showStatus();
         }, 1000);
 
-        let path: string | undefined;
-        let fullPath: string | undefined;
+        let endpoint: EndpointPath | undefined;
+        let stopCapture: (() => void) | undefined;
+        const httpNodeRoot = String(RED.settings.httpNodeRoot ?? '/');
         if (!problem && config.path) {
-            const claimed = normalisedPath(config.path);
-            const owner = claimedPaths.get(claimed);
-            if (owner && owner !== node.id) {
-                problem = `path ${claimed} is already served by call event in node ${owner}`;
+            const claim = endpointPath(config.path, httpNodeRoot);
+            const owner = claimedPaths.get(claim.key);
+            if (owner && owner.nodeId !== node.id) {
+                // Express would route both spellings to whichever node registered first: refuse the second.
+                problem = `path ${logText(claim.path)} is already served by call event in node ${logText(owner.nodeId)}` + (owner.path === claim.path ? '' : ` (as ${logText(owner.path)}, the same path to Express)`);
             } else {
-                path = claimed;
-                claimedPaths.set(path, node.id);
-                fullPath = `${String(RED.settings.httpNodeRoot ?? '/').replace(/\/$/, '')}${path}`;
-                captureRawBodyFor(RED.httpNode, fullPath, maxBodyBytes);
-                RED.httpNode.post(path, (req: IncomingMessage, res: ServerResponse) => {
-                    const publicUrl = config.publicUrl ? `${config.publicUrl.replace(/\/$/, '')}${req.url ?? ''}` : undefined;
+                endpoint = claim;
+                claimedPaths.set(claim.key, { nodeId: node.id, path: claim.path });
+                stopCapture = captureRawBodyFor(RED.httpNode, claim, maxBodyBytes);
+                const shownPath = logText(claim.path);
+                RED.httpNode.post(claim.route, (req: IncomingMessage, res: ServerResponse) => {
                     const answer = async (): Promise<void> => {
-                        const outcome = await receiveEventPost(req, { maxBodyBytes, auth, adapter, publicUrl, body: capturedBody(req) });
+                        const outcome = await receiveEventPost(req, {
+                            maxBodyBytes,
+                            auth,
+                            adapter,
+                            publicUrl: adapter ? platformRequestUrl(req, config.publicUrl || undefined, httpNodeRoot) : undefined,
+                            body: capturedBody(req, maxBodyBytes),
+                            limits,
+                        });
                         if (outcome.error) {
-                            node.warn(`${req.method} ${path}: ${outcome.error.message}`);
+                            warnRefused(`${logText(req.method)} ${shownPath}: ${outcome.status} ${logText(outcome.error.message)}`);
                         } else {
                             try {
                                 await take(outcome.events, (messages) => node.send(messages));
                             } catch (err) {
-                                // Not acknowledged, so the platform sends the events again; those already applied
-                                // are then recognised as duplicates.
-                                res.writeHead(503, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: (err as Error).message }));
+                                outcome.release?.();
+                                const status = refusalStatus(err);
+                                // A 503 is not acknowledged, so the platform sends the events again; those already
+                                // applied are then recognised as duplicates. A 400 or 413 applied nothing.
+                                if (status >= 500) node.error(`${shownPath}: ${logText((err as Error).message)}`);
+                                else warnRefused(`${logText(req.method)} ${shownPath}: ${status} ${logText((err as Error).message)}`);
+                                res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: status === 500 ? 'internal error' : (err as Error).message }));
                                 return;
                             }
                         }
                         res.writeHead(outcome.status, outcome.headers).end(outcome.body);
                     };
                     answer().catch((err: Error) => {
-                        node.error(`${path}: ${err.message}`);
+                        node.error(`${shownPath}: ${logText(err.message)}`);
                         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'internal error' }));
                     });
                 });
             }
         }
-        if (problem) node.error(problem);
+        if (problem) node.error(logText(problem, 400));
         showStatus();
 
         node.on('input', (msg: NodeMessageInFlow, send, done) => {
@@ -315,12 +383,12 @@ export = function register(RED: NodeAPI): void {
             }
             let events: RawEvent[];
             try {
-                events = validateRawEvents(msg.payload);
+                events = validateRawEvents(msg.payload, limits);
             } catch (err) {
-                done(err as Error);
+                done(loggable(err));
                 return;
             }
-            take(events, (messages) => send(messages)).then(() => done(), done);
+            take(events, (messages) => send(messages)).then(() => done(), (err: unknown) => done(loggable(err)));
         });
 
         node.playSampleCall = (): string => {
@@ -340,17 +408,17 @@ export = function register(RED: NodeAPI): void {
         node.on('close', (removed: boolean, done: () => void) => {
             closed = true;
             clearInterval(timer);
-            if (fullPath) releaseRawBody(fullPath);
-            if (path) {
-                removeRoute(RED.httpNode, path);
-                if (claimedPaths.get(path) === node.id) claimedPaths.delete(path);
+            stopCapture?.();
+            if (endpoint) {
+                removeRoute(RED.httpNode, endpoint.route);
+                if (claimedPaths.get(endpoint.key)?.nodeId === node.id) claimedPaths.delete(endpoint.key);
             }
             // A redeploy keeps the state for the node that replaces this one; only deleting the node deletes it.
             const finish = async (): Promise<void> => {
                 await ready;
                 if (!tracking) return;
                 const unfinished = removed ? tracking.unfinished : 0;
-                await tracking.close().catch((err: unknown) => node.error(`call state not saved on close: ${(err as Error).message}`));
+                await tracking.close().catch((err: unknown) => node.error(`call state not saved on close: ${logText((err as Error).message)}`));
                 if (!removed || !stateDirectory) return;
                 await rm(stateDirectory, { recursive: true, force: true });
                 if (unfinished > 0) {
@@ -358,7 +426,7 @@ export = function register(RED: NodeAPI): void {
                 }
             };
             finish().then(done, (err: unknown) => {
-                node.error(`closing: ${(err as Error).message}`);
+                node.error(`closing: ${logText((err as Error).message)}`);
                 done();
             });
         });

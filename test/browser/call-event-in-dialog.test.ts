@@ -30,7 +30,7 @@ describe('editor: call event in dialog', function () {
     it('is dragged from the palette and shows every field, and the five triggering events', async () => {
         id = await editor.dropFromPalette('call-event-in', 350, 200);
         const dialog = await editor.openEditDialog(id);
-        for (const field of ['name', 'path', 'source', 'auth', 'maxBody', 'recordingWait', 'retention', 'maxCalls']) {
+        for (const field of ['name', 'path', 'source', 'auth', 'maxBody', 'recordingWait', 'retention', 'maxCalls', 'maxEvents', 'maxFieldLength', 'maxListMembers', 'maxCallListMembers', 'maxCallSize', 'maxStateSize']) {
             assert.equal(await dialog.locator(`#node-input-${field}:visible`).count(), 1, field);
         }
         assert.equal(await dialog.locator('#node-input-path').inputValue(), '/ccaas/call-events');
@@ -86,5 +86,19 @@ describe('editor: call event in dialog', function () {
             .allInnerTexts();
         assert.deepEqual(ticked.map((text) => text.trim()), ['Call is Complete']);
         await editor.closeEditDialog('cancel');
+    });
+
+    it('shows the input limits with their defaults, and marks one that is not a whole number, saying why', async () => {
+        const dialog = await editor.openEditDialog(id);
+        assert.match((await dialog.textContent()) ?? '', /Input limits/);
+        const defaults: Record<string, string> = { maxEvents: '500', maxFieldLength: '4096', maxListMembers: '100', maxCallListMembers: '500', maxCallSize: '64', maxStateSize: '32' };
+        for (const [field, value] of Object.entries(defaults)) assert.equal(await dialog.locator(`#node-input-${field}`).inputValue(), value, field);
+        await editor.page.locator('#node-input-maxEvents').fill('2.5');
+        await editor.closeEditDialog('done');
+        await expectInvalid(/Enter a whole number of at least 1, or leave empty for the default/);
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-maxEvents').fill('1000');
+        await editor.closeEditDialog('done');
+        await editor.canvasNode(id).locator('.red-ui-flow-node-error').waitFor({ state: 'hidden' });
     });
 });

@@ -10,6 +10,9 @@ import { createWebhookAdapter } from '../../src/adapters/sources';
 import { twilioAdapter, twilioSignature } from '../../src/adapters/twilio';
 import type { RawEvent } from '../../src/call/raw-event';
 import { CodedError } from '../../src/errors/coded-error';
+import { platformRequestUrl } from '../../src/ingest/request-url';
+import type { IncomingMessage } from 'node:http';
+import twilio from 'twilio';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'adapters');
 const fixture = (platform: string, name: string) => readFileSync(join(FIXTURES, platform, name));
@@ -206,6 +209,52 @@ describe('webhook adapters', () => {
             assert.deepEqual(refused(adapter.receive(request(body.replace('Digits=1234', 'Digits=9999')))), { status: 401, message: 'Twilio: X-Twilio-Signature does not match this URL and body with the configured Auth Token' });
             assert.equal(refused(adapter.receive({ ...request(body), url: 'https://mycompany.com/myapp.php?foo=1&bar=3' })).status, 401);
             assert.match(refused(adapter.receive({ ...request(body), headers: { 'content-type': 'application/x-www-form-urlencoded' } })).message, /no X-Twilio-Signature header/);
+        });
+
+        describe("the URL Twilio signed, checked with Twilio's own helper library", () => {
+            const body = fixture('twilio', '1-child-ringing.txt').toString();
+            const params = Object.fromEntries(new URLSearchParams(body));
+            const adapter = twilioAdapter({ authToken: AUTH_TOKEN });
+            const arrived = (headers: Record<string, string>, originalUrl: string, encrypted = false): IncomingMessage =>
+                ({ headers, url: originalUrl.replace(/^\/hooks/, ''), originalUrl, socket: { encrypted } }) as unknown as IncomingMessage;
+            const receiveSignedFor = (signedUrl: string, req: IncomingMessage, publicBaseUrl?: string, httpNodeRoot?: string): AdapterOutcome =>
+                adapter.receive({
+                    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, signedUrl, params) },
+                    rawBody: Buffer.from(body),
+                    url: platformRequestUrl(req, publicBaseUrl, httpNodeRoot),
+                });
+
+            it('posting straight to Node-RED: scheme of the connection, Host header, path and query', () => {
+                const signed = 'http://nodered.example.com:1880/ccaas/call-events?source=twilio';
+                const req = arrived({ host: 'nodered.example.com:1880' }, '/ccaas/call-events?source=twilio');
+                assert.equal(platformRequestUrl(req, undefined), signed);
+                assert.ok(twilio.validateRequest(AUTH_TOKEN, twilio.getExpectedTwilioSignature(AUTH_TOKEN, signed, params), platformRequestUrl(req, undefined)!, params));
+                assert.equal(accepted(receiveSignedFor(signed, req)).length, 1);
+                const tls = arrived({ host: 'nodered.example.com' }, '/ccaas/call-events', true);
+                assert.equal(accepted(receiveSignedFor('https://nodered.example.com/ccaas/call-events', tls)).length, 1);
+            });
+
+            it('with httpNodeRoot /hooks, with and without a Public base URL of just the origin', () => {
+                const req = arrived({ host: '127.0.0.1:1880' }, '/hooks/ccaas/call-events');
+                assert.equal(accepted(receiveSignedFor('http://127.0.0.1:1880/hooks/ccaas/call-events', req, undefined, '/hooks')).length, 1);
+                assert.equal(accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com', '/hooks')).length, 1);
+                assert.equal(accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com/', '/hooks')).length, 1);
+                // A base that already ends with httpNodeRoot is not given it twice.
+                assert.equal(accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com/hooks', '/hooks')).length, 1);
+                // A path prefix the proxy adds in front of Node-RED's own.
+                assert.equal(accepted(receiveSignedFor('https://public.example.com/nr/hooks/ccaas/call-events', req, 'https://public.example.com/nr', '/hooks')).length, 1);
+            });
+
+            it('a proxy Node-RED is not told about changes what Twilio signed: refused until the Public base URL says it', () => {
+                const req = arrived({ host: 'internal:1880' }, '/ccaas/call-events');
+                assert.equal(refused(receiveSignedFor('https://public.example.com/ccaas/call-events', req)).status, 401);
+                assert.equal(accepted(receiveSignedFor('https://public.example.com/ccaas/call-events', req, 'https://public.example.com')).length, 1);
+            });
+
+            it('without a Host header or a Public base URL the URL is unknown, and the refusal says so', () => {
+                assert.equal(platformRequestUrl(arrived({}, '/ccaas/call-events'), undefined), undefined);
+                assert.match(refused(receiveSignedFor('http://x/ccaas/call-events', arrived({}, '/ccaas/call-events'))).message, /the request URL is unknown/);
+            });
         });
 
         it('accepts a signature made for the URL with or without the default port', () => {

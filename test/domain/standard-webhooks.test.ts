@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Webhook } from 'standardwebhooks';
 import { signWebhook, verifyWebhook } from '../../src/signing/standard-webhooks';
 
 // The example of the Standard Webhooks specification.
@@ -30,4 +32,19 @@ describe('Standard Webhooks signatures', () => {
     for (const [name, check, message] of refusals) {
         it(`refuses ${name}`, () => assert.throws(check, message));
     }
+
+    it('agrees with the reference library (standardwebhooks on npm) both ways, for any id and body', () => {
+        const reference = new Webhook(SECRET);
+        fc.assert(
+            fc.property(fc.stringMatching(/^msg_[A-Za-z0-9]{1,30}$/), fc.string({ maxLength: 200 }), fc.integer({ min: 1_600_000_000, max: 2_000_000_000 }), (id, body, seconds) => {
+                const theirs = reference.sign(id, new Date(seconds * 1000), body);
+                verifyWebhook(SECRET, { 'webhook-id': id, 'webhook-timestamp': String(seconds), 'webhook-signature': theirs }, body, 300, seconds);
+                const ours = signWebhook(SECRET, id, seconds, body);
+                assert.equal(ours['webhook-signature'], theirs);
+            }),
+            { numRuns: 100 },
+        );
+        const now = Math.floor(Date.now() / 1000);
+        assert.deepEqual(reference.verify(BODY, { ...signWebhook(SECRET, ID, now, BODY) }), JSON.parse(BODY));
+    });
 });

@@ -3,9 +3,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import express from 'express';
+import type { NodeAPI } from 'node-red';
+import twilio from 'twilio';
 import { twilioSignature } from '../../src/adapters/twilio';
-import { helper, servedNodeModule } from '../support/node-red-runtime';
+import { freshUserDir, helper, servedNodeModule } from '../support/node-red-runtime';
 
 const callEventIn = servedNodeModule('call-event-in');
 const fixture = (platform: string, name: string): Buffer => readFileSync(join(__dirname, '..', 'fixtures', 'adapters', platform, name));
@@ -111,5 +115,69 @@ describe('call event in with platform webhooks', () => {
         assert.equal((out[3].call.recordingLink as string[]).length, 1);
         const unsigned = await fetch(`${base}/ccaas/call-events?source=twilio`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fixture('twilio', '1-child-ringing.txt').toString() });
         assert.equal(unsigned.status, 401);
+    });
+
+    describe("Twilio posting straight to Node-RED, signed by Twilio's own helper library", () => {
+        const token = 'twilio-auth-token-for-tests';
+        const body = fixture('twilio', '4-parent-completed.txt').toString();
+        const signedFor = (url: string): string => twilio.getExpectedTwilioSignature(token, url, Object.fromEntries(new URLSearchParams(body)));
+        const postSigned = (url: string, signature: string) =>
+            fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body });
+
+        // The earlier test tracked this call already: a new user directory starts with no state.
+        beforeEach(() => freshUserDir());
+
+        it('no proxy, no Public base URL: the URL is rebuilt from the request', async () => {
+            await load({ source: 'twilio' }, token);
+            const url = `${base}/ccaas/call-events?source=twilio`;
+            assert.equal((await postSigned(url, signedFor(url))).status, 200);
+            assert.deepEqual(out.map((msg) => msg.event), ['complete', 'processed', 'updated']);
+            assert.equal((await postSigned(url, signedFor(url.replace('127.0.0.1', 'localhost')))).status, 401, 'signed for another host');
+        });
+
+        describe('with httpNodeRoot /hooks', () => {
+            let httpNode: express.Express | undefined;
+            const register = (RED: NodeAPI): void => {
+                httpNode = RED.httpNode as unknown as express.Express;
+                callEventIn.register(RED);
+            };
+            afterEach(() => helper.settings({}));
+
+            async function loadUnderHooks(props: Record<string, unknown>): Promise<string> {
+                helper.settings({ httpNodeRoot: '/hooks', userDir: helper.settings().userDir });
+                await helper.load(
+                    register,
+                    [
+                        { id: 'tab', type: 'tab' },
+                        { id: 'in', z: 'tab', type: 'call-event-in', path: '/ccaas/call-events', wires: [['out']], ...props },
+                        { id: 'out', z: 'tab', type: 'helper' },
+                    ],
+                    { in: { platformSecret: token } },
+                );
+                out = [];
+                helper.getNode('out').on('input', (msg: Out) => out.push(msg));
+                // Mounted as Node-RED mounts httpNode under httpNodeRoot.
+                const root = express();
+                root.use('/hooks', httpNode!);
+                server = http.createServer(root);
+                await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+                return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+            }
+
+            it('without a Public base URL', async () => {
+                const origin = await loadUnderHooks({ source: 'twilio' });
+                const url = `${origin}/hooks/ccaas/call-events`;
+                assert.equal((await postSigned(url, signedFor(url))).status, 200);
+                assert.equal(out.length, 3);
+            });
+
+            it('with a Public base URL of just the origin, as a proxy in front would need', async () => {
+                const origin = await loadUnderHooks({ source: 'twilio', publicUrl: 'https://public.example.com' });
+                const signature = signedFor('https://public.example.com/hooks/ccaas/call-events');
+                assert.equal((await postSigned(`${origin}/hooks/ccaas/call-events`, signature)).status, 200);
+                assert.equal(out.length, 3);
+                assert.equal((await postSigned(`${origin}/hooks/ccaas/call-events`, signedFor('https://public.example.com/ccaas/call-events'))).status, 401);
+            });
+        });
     });
 });

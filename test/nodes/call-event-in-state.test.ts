@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
+import { nodeStateDirectory } from '../../src/store/node-state-directory';
 import { helper, servedNodeModule, statusNode } from '../support/node-red-runtime';
 
 const callEventIn = servedNodeModule('call-event-in');
@@ -170,5 +172,71 @@ describe('call event in node: durable call-tracking state', () => {
         assert.match(((await response.json()) as { error: string }).error, /^call state store unavailable: /);
         assert.deepEqual(out, []);
         await until(() => statuses.some((status) => status.fill === 'red'), 'the red status');
+    });
+});
+
+describe('state folders: any node id maps to a folder of its own', () => {
+    const userDir = path.join(os.tmpdir(), 'ccaas-ids');
+    const kindFolder = path.join(userDir, 'ccaas-web-service', 'calls');
+    const isStrictChild = (folder: string): boolean => path.dirname(folder) === kindFolder && path.basename(folder) !== '' && !['.', '..'].includes(path.basename(folder));
+    const hostileIds = ['..', '.', '', 'a/../..', '../../etc', 'a/b', 'a_b', 'a\\b', 'a\u0000b', '~x61', 'x'.repeat(5000), 'x'.repeat(5001), 'Ωmega', '\ud800', '\ufffd', '.hidden'];
+
+    it('node ids of 0.1.0 (16 hex digits, older ones with a dot) keep the folder they had', () => {
+        for (const id of ['3f0e6c1b2a4d5e6f', '3f0e6c1b.2a4d5e', 'in', 'web-service_out.1']) assert.equal(nodeStateDirectory(userDir, 'calls', id), path.join(kindFolder, id));
+    });
+
+    it('any string is a strict child of the kind folder, with a name a file system takes', () => {
+        for (const id of hostileIds) {
+            const folder = nodeStateDirectory(userDir, 'calls', id);
+            assert.ok(isStrictChild(folder), `${JSON.stringify(id)} -> ${folder}`);
+            assert.ok(Buffer.byteLength(path.basename(folder)) <= 255);
+        }
+        fc.assert(
+            fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (id) => {
+                const folder = nodeStateDirectory(userDir, 'calls', id);
+                return isStrictChild(folder) && Buffer.byteLength(path.basename(folder)) <= 255 && !/[\/\\\u0000]/.test(path.basename(folder));
+            }),
+            { numRuns: 300 },
+        );
+    });
+
+    it('distinct ids get distinct folders, also ids the old replacement folded together', () => {
+        const folders = new Set(hostileIds.map((id) => nodeStateDirectory(userDir, 'calls', id)));
+        assert.equal(folders.size, hostileIds.length);
+        fc.assert(
+            fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), (a, b) => a === b || nodeStateDirectory(userDir, 'calls', a) !== nodeStateDirectory(userDir, 'calls', b)),
+            { numRuns: 300 },
+        );
+    });
+
+    describe('in the runtime', () => {
+        let runtimeUserDir: string;
+        before(() => helper.startServer());
+        after(() => helper.stopServer());
+        beforeEach(() => {
+            runtimeUserDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-ids-'));
+            helper.settings({ userDir: runtimeUserDir });
+        });
+        afterEach(async () => {
+            await helper.unload();
+            helper.settings({});
+            fs.rmSync(runtimeUserDir, { recursive: true, force: true });
+        });
+
+        it('deleting a node with a hostile id removes its own folder and nothing else', async () => {
+            const node = (id: string) => ({ id, z: 'tab', type: 'call-event-in', path: '', events: [], wires: [[]] });
+            await helper.load(callEventIn.register, [{ id: 'tab', type: 'tab' }, node('..'), node('a/b'), node('a_b')]);
+            for (const id of ['..', 'a/b', 'a_b']) {
+                helper.getNode(id).receive({ payload: { type: 'update', callId: `call-of-${id}` } });
+                const log = path.join(nodeStateDirectory(runtimeUserDir, 'calls', id), 'calls.log');
+                await until(() => fs.existsSync(log) && fs.statSync(log).size > 0, `the state of node ${id}`);
+            }
+            const kind = path.join(runtimeUserDir, 'ccaas-web-service', 'calls');
+            assert.equal(fs.readdirSync(kind).length, 3);
+            await helper.setFlows([{ id: 'tab', type: 'tab' }, node('a_b')], 'full');
+            assert.deepEqual(fs.readdirSync(kind), ['a_b']);
+            assert.ok(fs.existsSync(path.join(runtimeUserDir, 'ccaas-web-service')), 'the package folder is still there');
+            assert.ok(fs.readdirSync(runtimeUserDir).length > 0);
+        });
     });
 });
