@@ -19,7 +19,8 @@ export type ErrorCode =
     | 'http-3xx'
     | 'http-4xx'
     | 'http-5xx'
-    | 'store';
+    | 'store'
+    | 'auth';
 
 export class CodedError extends Error {
     readonly code: ErrorCode;
