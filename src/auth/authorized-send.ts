@@ -40,3 +40,16 @@ export async function sendAuthorized(
         resent += 1;
     }
 }
+
+/** The token step as the Test dialog shows it: where the token came from and what came with it, never the token. */
+export function describeGrant(source: TokenSource, authorized: AuthorizedResult, requestsBefore: number): Record<string, unknown> {
+    const fetched = source.tokenRequests - requestsBefore;
+    const step: Record<string, unknown> = { tokenUrl: source.settings.tokenUrl, grant: source.settings.grant, fetched: fetched > 0 ? `${fetched} token request${fetched === 1 ? '' : 's'}` : 'cached' };
+    if (authorized.grant) {
+        step.accessToken = '***';
+        if (authorized.grant.instanceUrl) step.instanceUrl = authorized.grant.instanceUrl;
+        if (authorized.grant.renewAt !== undefined) step.renewsAt = new Date(authorized.grant.renewAt).toISOString();
+    } else if (authorized.verdict) step.error = authorized.result.error?.message;
+    if (authorized.resent) step.resent = 'the target answered 401: a new token was fetched and the request sent once more';
+    return step;
+}
