@@ -142,15 +142,18 @@ export = function register(RED: NodeAPI): void {
         return tlsNode.addTLSOptions({});
     }
 
-    /** Profile + credentials + TLS: the one way both a deployed node and the Test endpoint get ready to send. */
-    function prepare(config: Partial<WebServiceOutConfig>, credentials: Credentials) {
+    /**
+     * Profile + credentials + TLS: the one way both a deployed node and the Test endpoint get ready to send. The
+     * Preview sends nothing, so it needs no deployed OAuth 2.0 configuration (`sending` false).
+     */
+    function prepare(config: Partial<WebServiceOutConfig>, credentials: Credentials, sending = true) {
         const builder = compileRequest(config, credentials);
         const decorate = deliveryHeaders({
             idempotencyHeader: config.idempotencyHeader ?? DEFAULT_IDEMPOTENCY_HEADER,
             signingSecret: credentials.signingSecret,
             profileHeaders: profileHeaders(config),
         });
-        const tokens = config.authType === 'oauth2' ? deployedTokens(config.oauth2, config.oauth2 ? (RED.nodes.getNode(String(config.oauth2)) as OAuth2Provider | null) : null) : undefined;
+        const tokens = config.authType === 'oauth2' && sending ? deployedTokens(config.oauth2, config.oauth2 ? (RED.nodes.getNode(String(config.oauth2)) as OAuth2Provider | null) : null) : undefined;
         return { builder, decorate, timeoutMs: timeoutMsOf(config.timeout), tls: tlsOptionsOf(config.tls), tokens };
     }
 
@@ -474,8 +477,8 @@ export = function register(RED: NodeAPI): void {
         try {
             const credentials = credentialsFor(body.id ?? config.id, body.credentials, config.url);
             secrets = SECRET_FIELDS.filter((field) => field !== 'user').map((field) => credentials[field] ?? '');
-            prepared = prepare(config, credentials);
-            if (prepared.tokens && body.send === true) {
+            prepared = prepare(config, credentials, body.send === true);
+            if (prepared.tokens) {
                 // The token is a stored secret of the deployed config node: the same rule as the node's own secrets.
                 const deployedOrigin = (RED.nodes.getNode(String(body.id ?? config.id)) as WebServiceOutNode | null)?.sendsTo;
                 if (!deployedOrigin || deployedOrigin !== originOf(config.url)) {

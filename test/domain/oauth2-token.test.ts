@@ -1,6 +1,7 @@
 // The OAuth 2.0 token domain (issue 20) against a real authorization server on 127.0.0.1: both client
 // authentication styles, rotation, expiry on an injected clock, one token request per burst, the refusals and the
 // outages, and the one resend after a 401.
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { sendAuthorized } from '../../src/auth/authorized-send';
 import { parseOAuth2Settings, type OAuth2Credentials } from '../../src/auth/oauth2-settings';
 import { oauth2StateDirectory, RefreshTokenFile } from '../../src/auth/refresh-token-file';
-import { TokenFailure } from '../../src/auth/token-request';
+import { tokenRequest, TokenFailure } from '../../src/auth/token-request';
 import { EXPIRY_MARGIN_MS, TokenSource } from '../../src/auth/token-source';
 import { exchange } from '../../src/delivery/exchange';
 import { HttpTransport } from '../../src/delivery/http-transport';
@@ -292,5 +293,39 @@ describe('OAuth 2.0 rotated refresh token file', () => {
         assert.equal(new RefreshTokenFile(directory, 'two').read('flow', (message) => problems.push(message)), 'flow');
         assert.equal(problems.length, 1);
         assert.match(problems[0]!, /cannot be decrypted/);
+    });
+});
+
+describe('OAuth 2.0 client authentication encoding (RFC 6749 2.3.1, Appendix B)', () => {
+    // Any id and secret, ':' '+' '%' '&' spaces and non-ASCII included.
+    const text = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 24 });
+    const formDecode = (part: string): string => decodeURIComponent(part.replace(/\+/g, ' '));
+
+    it('basic: the provider gets the id and secret back by splitting at the one ":" and form-decoding each part', () => {
+        fc.assert(
+            fc.property(text, text, (clientId, clientSecret) => {
+                const request = tokenRequest({ tokenUrl: 'https://login.example/token', grant: 'client_credentials', scope: '', audience: '', clientAuth: 'basic' }, { clientId, clientSecret });
+                const decoded = Buffer.from(request.headers.Authorization!.replace(/^Basic /, ''), 'base64').toString('utf8');
+                const parts = decoded.split(':');
+                assert.equal(parts.length, 2);
+                assert.deepEqual(parts.map(formDecode), [clientId, clientSecret]);
+                assert.equal(new URLSearchParams(request.body!.toString()).get('client_secret'), null);
+                for (const secret of [clientSecret, request.headers.Authorization!.slice(6)]) assert.ok(request.secrets.includes(secret));
+            }),
+            { numRuns: 200 },
+        );
+    });
+
+    it('body: the form carries the id, secret and refresh token exactly', () => {
+        fc.assert(
+            fc.property(text, text, text, (clientId, clientSecret, refreshToken) => {
+                const request = tokenRequest({ tokenUrl: 'https://login.example/token', grant: 'refresh_token', scope: 'a b', audience: '', clientAuth: 'body' }, { clientId, clientSecret, refreshToken });
+                const form = new URLSearchParams(request.body!.toString());
+                assert.deepEqual([form.get('grant_type'), form.get('client_id'), form.get('client_secret'), form.get('refresh_token'), form.get('scope')], ['refresh_token', clientId, clientSecret, refreshToken, 'a b']);
+                assert.equal(request.headers.Authorization, undefined);
+                assert.equal(request.headers['Content-Length'], String(request.body!.length));
+            }),
+            { numRuns: 200 },
+        );
     });
 });

@@ -234,6 +234,18 @@ describe('web service out with OAuth 2.0 (ccaas-oauth2)', () => {
         assertNothingSecret(answer.body, elsewhere.body);
     });
 
+    it('the Preview shows where the token and the instance URL go without a token request, deployed configuration or not', async () => {
+        await helper.load(nodes, flow({ tokenUrl: provider.tokenUrl }, { url: `${target.url}/x` }), credentials);
+        const config = { method: 'POST', bodyType: 'none', authType: 'oauth2', oauth2: 'not-deployed', url: '{{oauth.instanceUrl}}/services/data/v62.0/sobjects/Task/{{callId}}' };
+        const preview = await helper.request().post('/web-service-out/test').send({ config, call: { callId: 'p-1' }, send: false }).expect(200);
+        assert.equal(preview.body.error, undefined, preview.body.error);
+        assert.equal(preview.body.request.url, '{{oauth.instanceUrl}}/services/data/v62.0/sobjects/Task/p-1');
+        assert.equal(preview.body.request.headers.Authorization, 'Bearer ***');
+        assert.equal(provider.seen.length, 0);
+        const test = await helper.request().post('/web-service-out/test').send({ config, call: { callId: 'p-1' }, send: true }).expect(200);
+        assert.match(test.body.error, /oauth2: the OAuth 2\.0 configuration not-deployed is not deployed/);
+    });
+
     it('a web service out whose OAuth 2.0 configuration cannot work says so on deploy, naming the field', async () => {
         await helper.load(nodes, flow({ tokenUrl: '' }, { url: `${target.url}/x` }), credentials);
         const caught = collect('caught', 1);
