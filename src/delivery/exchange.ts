@@ -1,5 +1,5 @@
 import { CodedError } from '../errors/coded-error';
-import type { OutgoingRequest, RequestBuilder } from '../request/build-request';
+import type { OutgoingRequest, RequestBuilder, RequestGrant } from '../request/build-request';
 import { displayRequest, type DisplayedRequest } from '../request/masking';
 import type { HttpTransport } from './http-transport';
 import { viewResponse, type ResponseView } from './response-body';
@@ -20,6 +20,8 @@ export interface ExchangeOptions {
     send?: boolean;
     /** Adds what is not part of the profile (the idempotency key, a signature) to the built request. */
     decorate?: (request: OutgoingRequest) => OutgoingRequest;
+    /** The OAuth 2.0 access token for this send (authType oauth2). */
+    grant?: RequestGrant;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function exchange(
 ): Promise<ExchangeResult> {
     let request;
     try {
-        request = builder.build(call, payload);
+        request = builder.build(call, payload, options.grant);
         if (options.decorate) request = options.decorate(request);
     } catch (err) {
         return { error: err instanceof CodedError ? err : new CodedError('render', String((err as Error)?.message ?? err)) };

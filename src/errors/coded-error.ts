@@ -20,7 +20,8 @@ export type ErrorCode =
     | 'http-4xx'
     | 'http-5xx'
     | 'store'
-    | 'queue-full';
+    | 'queue-full'
+    | 'auth';
 
 export class CodedError extends Error {
     readonly code: ErrorCode;

@@ -2,6 +2,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
+import { describeGrant, sendAuthorized } from '../auth/authorized-send';
+import { deployedTokens, type OAuth2Provider } from '../auth/config-node-tokens';
+import type { TokenSource } from '../auth/token-source';
 import { DeliveryError } from '../delivery/delivery-error';
 import { deliveryHeaders, type Decorate } from '../delivery/delivery-headers';
 import {
@@ -28,7 +31,7 @@ import { openFileStore, type FileStore } from '../store/file-store';
 import { MemoryStore } from '../store/memory-store';
 import { nodeStateDirectory } from '../store/node-state-directory';
 import { sampleCall } from '../call/sample-call';
-import { compileRequest, type OutgoingRequest, type RequestBuilder } from '../request/build-request';
+import { compileRequest, type OutgoingRequest, type RequestBuilder, type RequestGrant } from '../request/build-request';
 import { maskValue } from '../request/masking';
 import { missingSecret, type RequestConfig, type RequestCredentials } from '../request/request-config';
 import { compileUrl } from '../request/url-template';
@@ -131,7 +134,7 @@ function clock(): string {
 /** The origin a URL template sends to, or undefined when the URL does not compile. */
 function originOf(url: unknown): string | undefined {
     try {
-        return compileUrl(typeof url === 'string' ? url : '').origin;
+        return compileUrl(typeof url === 'string' ? url : '', { providerOrigin: true }).origin;
     } catch {
         return undefined;
     }
@@ -141,7 +144,7 @@ function originOf(url: unknown): string | undefined {
 function profileHeaders(config: Partial<WebServiceOutConfig>): string[] {
     const names = Array.isArray(config.headers) ? config.headers.map((row) => String(row?.name ?? '').trim()) : [];
     if (config.apiKeyHeader) names.push(config.apiKeyHeader.trim());
-    if (config.authType === 'basic' || config.authType === 'bearer') names.push('Authorization');
+    if (config.authType === 'basic' || config.authType === 'bearer' || config.authType === 'oauth2') names.push('Authorization');
     return names.filter(Boolean);
 }
 
@@ -176,15 +179,19 @@ export = function register(RED: NodeAPI): void {
         return tlsNode.addTLSOptions({});
     }
 
-    /** Profile + credentials + TLS: the one way both a deployed node and the Test endpoint get ready to send. */
-    function prepare(config: Partial<WebServiceOutConfig>, credentials: Credentials) {
+    /**
+     * Profile + credentials + TLS: the one way both a deployed node and the Test endpoint get ready to send. The
+     * Preview sends nothing, so it needs no deployed OAuth 2.0 configuration (`sending` false).
+     */
+    function prepare(config: Partial<WebServiceOutConfig>, credentials: Credentials, sending = true) {
         const builder = compileRequest(config, credentials);
         const decorate = deliveryHeaders({
             idempotencyHeader: config.idempotencyHeader ?? DEFAULT_IDEMPOTENCY_HEADER,
             signingSecret: credentials.signingSecret,
             profileHeaders: profileHeaders(config),
         });
-        return { builder, decorate, timeoutMs: timeoutMsOf(config.timeout), tls: tlsOptionsOf(config.tls) };
+        const tokens = config.authType === 'oauth2' && sending ? deployedTokens(config.oauth2, config.oauth2 ? (RED.nodes.getNode(String(config.oauth2)) as OAuth2Provider | null) : null) : undefined;
+        return { builder, decorate, timeoutMs: timeoutMsOf(config.timeout), tls: tlsOptionsOf(config.tls), tokens };
     }
 
     /** Opens the node's outbox; a redeploy may still be closing the previous node's, which then is waited for. */
@@ -208,6 +215,9 @@ export = function register(RED: NodeAPI): void {
         let builder: RequestBuilder | undefined;
         let decorate: Decorate = (request) => request;
         let transport: HttpTransport | undefined;
+        let tokens: TokenSource | undefined;
+        // Sends after a 401 with a new token, per request: they count in msg.delivery.attempts, not in the schedule.
+        const resends = new Map<string, number>();
         let timeoutMs = DEFAULT_TIMEOUT_MS;
         let schedule: number[] = [];
         let concurrency = DEFAULT_CONCURRENCY;
@@ -227,6 +237,7 @@ export = function register(RED: NodeAPI): void {
             builder = prepared.builder;
             decorate = prepared.decorate;
             timeoutMs = prepared.timeoutMs;
+            tokens = prepared.tokens;
             transport = new HttpTransport({ tls: prepared.tls, maxSockets: concurrency });
         } catch (err) {
             configError = err as Error;
@@ -301,11 +312,19 @@ export = function register(RED: NodeAPI): void {
 
         async function attempt(job: Job): Promise<AttemptOutcome<ExchangeResult>> {
             let result: ExchangeResult;
-            try {
-                result = await exchange(builder!, transport, job.entry.call, restoredPayload(job.entry), {
+            const send = (grant?: RequestGrant) =>
+                exchange(builder!, transport, job.entry.call, restoredPayload(job.entry), {
                     timeoutMs,
                     decorate: (request) => decorate(request, job.entry.idempotencyKey),
+                    grant,
                 });
+            try {
+                if (tokens && transport) {
+                    const authorized = await sendAuthorized(tokens, transport, send);
+                    if (authorized.resent) resends.set(job.key, (resends.get(job.key) ?? 0) + authorized.resent);
+                    if (authorized.verdict) return { verdict: authorized.verdict, result: authorized.result };
+                    result = authorized.result;
+                } else result = await send();
             } catch (err) {
                 result = { error: new CodedError('network', String((err as Error)?.message ?? err)) };
             }
@@ -333,7 +352,9 @@ export = function register(RED: NodeAPI): void {
                 msg.response = result.response;
                 msg.statusCode = result.response.statusCode;
             }
-            msg.delivery = { attempts: entry.attempts, totalMs, idempotencyKey: entry.idempotencyKey, queuedAt: entry.queuedAt };
+            const attempts = entry.attempts + (resends.get(job.key) ?? 0);
+            resends.delete(job.key);
+            msg.delivery = { attempts, totalMs, idempotencyKey: entry.idempotencyKey, queuedAt: entry.queuedAt };
             if (delivered) {
                 msg.payload = responsePayload(result.response!);
                 lastOutcome = { fill: 'green', text: `${result.response!.statusCode} · ${result.response!.timeMs} ms · ${clock()}` };
@@ -342,8 +363,9 @@ export = function register(RED: NodeAPI): void {
                 origin?.done();
                 return;
             }
-            const error = finalError(result.error!, entry.attempts, totalMs);
-            lastOutcome = { fill: 'red', text: `${error.code}${result.response ? ` ${result.response.statusCode}` : ''} · ${clock()}` };
+            const error = finalError(result.error!, attempts, totalMs);
+            const what = error.code === 'auth' ? RED._('web-service-out.status.auth') : `${error.code}${result.response ? ` ${result.response.statusCode}` : ''}`;
+            lastOutcome = { fill: 'red', text: `${what} · ${clock()}` };
             refreshStatus();
             if (config.failureOutput) {
                 const failed = RED.util.cloneMessage(msg) as Record<string, unknown>;
@@ -504,7 +526,14 @@ export = function register(RED: NodeAPI): void {
         try {
             const credentials = credentialsFor(body.id ?? config.id, body.credentials, config.url);
             secrets = SECRET_FIELDS.filter((field) => field !== 'user').map((field) => credentials[field] ?? '');
-            prepared = prepare(config, credentials);
+            prepared = prepare(config, credentials, body.send === true);
+            if (prepared.tokens) {
+                // The token is a stored secret of the deployed config node: the same rule as the node's own secrets.
+                const deployedOrigin = (RED.nodes.getNode(String(body.id ?? config.id)) as WebServiceOutNode | null)?.sendsTo;
+                if (!deployedOrigin || deployedOrigin !== originOf(config.url)) {
+                    throw new ConfigError(`oauth2: the OAuth 2.0 token is only sent to ${deployedOrigin ?? 'the deployed URL of this node'}; deploy this node to test another URL`);
+                }
+            }
         } catch (err) {
             answer({ error: (err as Error).message, code: err instanceof CodedError ? err.code : 'config' });
             return;
@@ -513,10 +542,19 @@ export = function register(RED: NodeAPI): void {
         const payload = 'payload' in body ? body.payload : call;
         const key = idempotencyKey(String(body.id ?? config.id ?? ''), call);
         const decorate = (request: OutgoingRequest) => prepared.decorate(request, key);
-        void exchange(prepared.builder, transport, call, payload, { timeoutMs: prepared.timeoutMs, send: body.send === true, decorate })
-            .then((result) => {
+        const send = (grant?: RequestGrant) => exchange(prepared.builder, transport, call, payload, { timeoutMs: prepared.timeoutMs, send: body.send === true, decorate, grant });
+        const { tokens } = prepared;
+        const requestsBefore = tokens?.tokenRequests ?? 0;
+        // With OAuth 2.0 the Test gets the token first (from the deployed config node, whose cache and rotated
+        // refresh token it shares) and shows that step, masked.
+        const sent: Promise<{ result: ExchangeResult; token?: Record<string, unknown> }> =
+            tokens && transport
+                ? sendAuthorized(tokens, transport, send).then((authorized) => ({ result: authorized.result, token: describeGrant(tokens, authorized, requestsBefore) }))
+                : send().then((result) => ({ result }));
+        void sent
+            .then(({ result, token }) => {
                 secrets = [...secrets, ...(result.secrets ?? [])];
-                const shown: Record<string, unknown> = { request: result.request };
+                const shown: Record<string, unknown> = token ? { token, request: result.request } : { request: result.request };
                 if (result.response) {
                     const { body: responseBody } = result.response;
                     shown.response = {

@@ -12,7 +12,8 @@ import {
     type RequestConfig,
     type RequestCredentials,
 } from './request-config';
-import { compileUrl } from './url-template';
+import { MASK } from './masking';
+import { compileUrl, PROVIDER_ORIGIN } from './url-template';
 
 /** Sent unless the profile sets its own; the receiver can tell who is calling. */
 export const DEFAULT_USER_AGENT = '@ccaas/node-red-web-service';
@@ -33,10 +34,16 @@ export interface OutgoingRequest {
     secrets: string[];
 }
 
+/** The OAuth 2.0 access token of one send; it is given at send time, so it is never stored with a request. */
+export interface RequestGrant {
+    accessToken: string;
+    instanceUrl?: string;
+}
+
 /** A compiled profile: every template parsed once, on deploy. */
 export interface RequestBuilder {
-    /** `payload` is only read when the body type is `payload`. */
-    build(call: object, payload?: unknown): OutgoingRequest;
+    /** `payload` is only read when the body type is `payload`; `grant` is needed by authType `oauth2` (not by the Preview). */
+    build(call: object, payload?: unknown, grant?: RequestGrant): OutgoingRequest;
 }
 
 // The transport owns these: letting a profile set them would desynchronise what is shown from what is sent.
@@ -145,9 +152,9 @@ export function compileRequest(config: Partial<RequestConfig>, credentials: Requ
     const bodyType = config.bodyType ?? 'none';
     if (!isBodyType(bodyType)) throw new ConfigError(`bodyType: "${String(bodyType)}" is not one of none, form, custom, payload`);
     const authType = config.authType || 'none';
-    if (!isAuthType(authType)) throw new ConfigError(`authType: "${String(authType)}" is not one of none, basic, bearer`);
+    if (!isAuthType(authType)) throw new ConfigError(`authType: "${String(authType)}" is not one of none, basic, bearer, oauth2`);
 
-    const url = compileUrl(config.url ?? '');
+    const url = compileUrl(config.url ?? '', { providerOrigin: authType === 'oauth2' });
     const query = encodedPairs(rows(config.params, 'params'), 'url-query', 'URL parameter');
 
     const seen = new Set<string>();
@@ -185,6 +192,9 @@ export function compileRequest(config: Partial<RequestConfig>, credentials: Requ
     } else if (authType === 'bearer') {
         claim('Authorization', 'authentication');
         secretHeaders.Authorization = `Bearer ${secret(credentials.token, 'bearer authentication: the token')}`;
+    } else if (authType === 'oauth2') {
+        claim('Authorization', 'authentication');
+        if (!config.oauth2) throw new ConfigError('oauth2: OAuth 2.0 authentication needs an OAuth 2.0 configuration');
     }
     const apiKeyHeader = (config.apiKeyHeader ?? '').trim();
     if (apiKeyHeader) {
@@ -213,11 +223,16 @@ export function compileRequest(config: Partial<RequestConfig>, credentials: Requ
     }
 
     return {
-        build(call: object, payload?: unknown): OutgoingRequest {
-            let target = url.render(call);
+        build(call: object, payload?: unknown, grant?: RequestGrant): OutgoingRequest {
+            // With a grant but no instance URL the provider origin is missing: render says so ("" is not undefined).
+            let target = url.render(call, grant ? (grant.instanceUrl ?? '') : undefined);
+            // Only the Preview builds without a grant; its URL may still show the provider's origin as a placeholder.
+            const preview = authType === 'oauth2' && !grant;
+            const parse = (text: string): URL => new URL(preview ? text.replace(PROVIDER_ORIGIN, 'https://instance') : text);
             const params = query(call);
-            if (params) target = new URL(target + (new URL(target).search ? '&' : target.endsWith('?') ? '' : '?') + params).href;
-            const host = new URL(target).host;
+            if (params) target = target + (parse(target).search ? '&' : target.endsWith('?') ? '' : '?') + params;
+            if (!preview) target = new URL(target).href;
+            const host = preview && target.startsWith(PROVIDER_ORIGIN) ? PROVIDER_ORIGIN.slice(2, -2) : parse(target).host;
             const { body, contentType } = renderBody(call, payload);
 
             const defaults: Record<string, string> = { 'User-Agent': DEFAULT_USER_AGENT, Accept: DEFAULT_ACCEPT };
@@ -229,13 +244,18 @@ export function compileRequest(config: Partial<RequestConfig>, credentials: Requ
             const sent: Record<string, string> = { Host: host };
             for (const [name, value] of Object.entries(defaults)) if (!ownKeys.has(name.toLowerCase())) sent[name] = value;
             Object.assign(sent, own, secretHeaders);
+            const sentSecrets = [...secrets];
+            if (authType === 'oauth2') {
+                sent.Authorization = `Bearer ${grant ? grant.accessToken : MASK}`;
+                if (grant) sentSecrets.push(grant.accessToken);
+            }
             if (contentType && !ownKeys.has('content-type')) sent['Content-Type'] = contentType;
             // Node's client announces an empty body for these methods itself; listing it keeps the shown request whole.
             if (body) sent['Content-Length'] = String(body.length);
             else if (method === 'POST' || method === 'PUT' || method === 'PATCH') sent['Content-Length'] = '0';
             sent['Accept-Encoding'] = ACCEPT_ENCODING;
             sent.Connection = 'keep-alive';
-            return { method: method as HttpMethod, url: target, headers: sent, body, secrets: [...secrets] };
+            return { method: method as HttpMethod, url: target, headers: sent, body, secrets: sentSecrets };
         },
     };
 }

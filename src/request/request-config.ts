@@ -8,7 +8,7 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 export const BODY_TYPES = ['none', 'form', 'custom', 'payload'] as const;
 export type BodyType = (typeof BODY_TYPES)[number];
 
-export const AUTH_TYPES = ['none', 'basic', 'bearer'] as const;
+export const AUTH_TYPES = ['none', 'basic', 'bearer', 'oauth2'] as const;
 export type AuthType = (typeof AUTH_TYPES)[number];
 
 /** One row of the URL parameters, headers or form parameters: the value is a template over `msg.call`. */
@@ -31,6 +31,8 @@ export interface RequestConfig {
     authType: AuthType;
     /** Name of the header that carries the secret `apiKey` credential, e.g. `X-API-Key` (empty: none). */
     apiKeyHeader: string;
+    /** Id of the `ccaas-oauth2` config node, for authType `oauth2`. */
+    oauth2: string;
 }
 
 /** What lives in Node-RED credentials, so that none of it is ever in the flow JSON. */

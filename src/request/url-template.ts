@@ -6,9 +6,50 @@ import { compileTemplate, type CompiledTemplate } from '../placeholders/template
  * query templates, each escaped for where its values land.
  */
 export interface UrlTemplate {
-    /** `https://host:port`, fixed on deploy. */
+    /** `https://host:port`, fixed on deploy; PROVIDER_ORIGIN when the OAuth 2.0 provider names it. */
     readonly origin: string;
-    render(call: object): string;
+    /** `providerOrigin`: the instance URL the token came with, for a URL starting with PROVIDER_ORIGIN. */
+    render(call: object, providerOrigin?: string): string;
+}
+
+/**
+ * The one placeholder allowed as the scheme and host: the provider's `instance_url` (Salesforce) comes with the
+ * token, from the token endpoint the node's credentials trust, never from call data.
+ */
+export const PROVIDER_ORIGIN = '{{oauth.instanceUrl}}';
+// Stands in for the provider's origin while the path and query are parsed on deploy.
+const PLACEHOLDER_ORIGIN = 'https://oauth-instance-url.invalid';
+
+export interface UrlOptions {
+    /** The node authenticates with OAuth 2.0, so PROVIDER_ORIGIN may start the URL. */
+    providerOrigin?: boolean;
+}
+
+/** The origin of a provider's instance URL: http(s), nothing but scheme, host and port. */
+function providerOriginOf(instanceUrl: string | undefined): string {
+    let parsed: URL;
+    try {
+        parsed = new URL(instanceUrl ?? '');
+    } catch {
+        throw new CodedError('auth', `url: ${PROVIDER_ORIGIN} is used, but the OAuth 2.0 token answer had no valid instance_url`);
+    }
+    if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.username || parsed.password || parsed.search || parsed.hash || parsed.pathname.replace(/\/$/, '') !== '') {
+        throw new CodedError('auth', `url: the OAuth 2.0 instance_url "${parsed.href}" is not a plain http(s) origin`);
+    }
+    return parsed.origin;
+}
+
+function compileProviderUrl(url: string): UrlTemplate {
+    const rest = compileUrl(PLACEHOLDER_ORIGIN + url.slice(PROVIDER_ORIGIN.length));
+    return {
+        origin: PROVIDER_ORIGIN,
+        render(call: object, providerOrigin?: string): string {
+            // The Preview has no token yet: it shows where the instance URL goes.
+            if (providerOrigin === undefined) return PROVIDER_ORIGIN + rest.render(call).slice(PLACEHOLDER_ORIGIN.length);
+            const origin = providerOriginOf(providerOrigin);
+            return new URL(origin + rest.render(call).slice(PLACEHOLDER_ORIGIN.length)).href;
+        },
+    };
 }
 
 // Each Mustache tag (triple-stash first) becomes a run of NULs of the same length, so the URL's structure can be
@@ -24,9 +65,13 @@ function firstIndex(text: string, chars: string, from: number): number {
     return text.length;
 }
 
-export function compileUrl(source: string): UrlTemplate {
+export function compileUrl(source: string, options: UrlOptions = {}): UrlTemplate {
     if (typeof source !== 'string' || source.trim() === '') throw new ConfigError('url: the Target URL is empty');
     const url = source.trim();
+    if (url.startsWith(PROVIDER_ORIGIN)) {
+        if (!options.providerOrigin) throw new ConfigError(`url: ${PROVIDER_ORIGIN} is only available with OAuth 2.0 authentication`);
+        return compileProviderUrl(url);
+    }
     // A set-delimiter tag would make the structure check below read placeholders as literal text.
     if (url.includes('{{=')) throw new ConfigError('url: changing the Mustache delimiters ({{=...=}}) is not supported in the Target URL');
     const masked = maskTags(url);

@@ -7,6 +7,7 @@ import type { RawEvent } from '../../src/call/raw-event';
 import { simulateCalls } from '../../src/simulator/simulate';
 import { startRecorder, type Arrived, type Recorder } from '../nodes/web-service-out.recorder';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
+import { startProvider, type Provider } from '../support/oauth2-provider';
 
 const EXAMPLES = path.resolve(__dirname, '../../examples');
 const CORE_TYPES = new Set(['tab', 'comment', 'debug', 'inject', 'http in', 'http response', 'change', 'catch', 'function', 'switch']);
@@ -21,6 +22,7 @@ interface FlowNode {
     authType?: string;
     apiKeyHeader?: string;
     credentials?: Record<string, string>;
+    tokenUrl?: string;
 }
 
 const examples = fs
@@ -68,10 +70,13 @@ describe('examples: each CRM receives what its example promises', function () {
     this.timeout(120_000);
     let nodeRed: NodeRedProcess;
     let crm: Recorder;
+    // The OAuth 2.0 provider of example 10, in place of the Microsoft identity platform.
+    let provider: Provider;
     const received = (slug: string): Arrived[] => crm.arrived.filter((request) => request.target.startsWith(`/${slug}`));
 
     before(async () => {
         crm = await startRecorder();
+        provider = await startProvider();
         nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
         const flows = examples.flatMap(({ flow }) => {
             const slug = slugOf(flow);
@@ -84,6 +89,10 @@ describe('examples: each CRM receives what its example promises', function () {
                         ...(copy.authType === 'basic' ? { user: 'agent@example.com/token', password: `password-${slug}` } : {}),
                         ...(copy.apiKeyHeader ? { apiKey: `key-${slug}` } : {}),
                     };
+                }
+                if (copy.type === 'ccaas-oauth2') {
+                    copy.tokenUrl = provider.tokenUrl;
+                    copy.credentials = { clientId: provider.clientId, clientSecret: provider.clientSecret };
                 }
                 return copy;
             });
@@ -103,7 +112,7 @@ describe('examples: each CRM receives what its example promises', function () {
                 }
             }
         }
-        const expected = 2 + 2 + 5 + 5 + 2 + 3 + 1 + 3 + 2;
+        const expected = 2 + 2 + 5 + 5 + 2 + 3 + 1 + 3 + 2 + 3;
         const started = Date.now();
         while (crm.arrived.length < expected && Date.now() - started < 20_000) await new Promise((resolve) => setTimeout(resolve, 50));
         // Anything beyond the promised requests would arrive within this pause too.
@@ -113,10 +122,11 @@ describe('examples: each CRM receives what its example promises', function () {
     after(async () => {
         await nodeRed?.stop();
         await crm?.close();
+        await provider?.stop();
     });
 
     it('every example is valid flow JSON of known node types, on its own tab, with a comment saying what to fill in', () => {
-        assert.equal(examples.length, 9);
+        assert.equal(examples.length, 10);
         for (const { file, flow } of examples) {
             const tabs = flow.filter((node) => node.type === 'tab');
             assert.equal(tabs.length, 1, file);
@@ -221,6 +231,22 @@ describe('examples: each CRM receives what its example promises', function () {
         assert.deepEqual(requests.map((request) => request.method), ['GET', 'GET']);
         const query = new URLSearchParams(requests.find((request) => request.query.includes('call-a-1111'))!.query);
         assert.deepEqual(Object.fromEntries(query), { phone: '8015550000', name: 'Jane "JR" Roe & Co', agent: '154', callId: 'call-a-1111' });
+    });
+
+    it('10 Dynamics 365: a phone call activity per completed call, both nodes sending the one token of the shared configuration', () => {
+        const requests = received('dynamics');
+        assert.equal(provider.seen.length, 1);
+        assert.equal(provider.seen[0]!.form.scope, 'https://yourorg.crm.dynamics.com/.default');
+        assert.equal(provider.seen[0]!.form.client_secret, provider.clientSecret);
+        for (const request of requests) {
+            assert.equal(request.headers.authorization, `Bearer ${provider.issued[0]}`);
+            assert.equal(request.headers['odata-version'], '4.0');
+        }
+        assert.deepEqual(requests.map((request) => [json(request).phonenumber, json(request).directioncode]).sort(), [
+            ['2125550147', true],
+            ['3125550123', false],
+            ['8015550000', false],
+        ]);
     });
 
     it('the simulator through example 02: every inbound Sales or Support call it completes becomes one CRM record', async () => {

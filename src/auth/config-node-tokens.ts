@@ -1,0 +1,66 @@
+import { ConfigError } from '../errors/coded-error';
+import { parseOAuth2Settings, type OAuth2Credentials } from './oauth2-settings';
+import { oauth2StateDirectory, RefreshTokenFile } from './refresh-token-file';
+import { TokenSource } from './token-source';
+
+export interface ConfigNodeTokensOptions {
+    nodeId: string;
+    config: Record<string, unknown>;
+    credentials: OAuth2Credentials;
+    userDir: string;
+    /** Node-RED's credential secret (settings credentialSecret, else its generated _credentialSecret). */
+    credentialSecret?: string;
+    /** The runtime's copy of the node's credentials gets the rotated token too, so the next deploy saves it. */
+    updateCredentials?: (credentials: OAuth2Credentials) => void;
+    warn: (message: string) => void;
+    error: (message: string) => void;
+}
+
+export interface ConfigNodeTokens {
+    tokens: TokenSource;
+    /** The node was deleted: its rotated token goes with it. */
+    removed(): void;
+}
+
+/**
+ * Everything a `ccaas-oauth2` config node holds: its checked settings and the shared token source, started with the
+ * refresh token a rotation left on disk when that still applies, and keeping every new rotation there.
+ * Throws a ConfigError naming the field when the settings cannot work.
+ */
+export function openConfigNodeTokens(options: ConfigNodeTokensOptions): ConfigNodeTokens {
+    const { credentials } = options;
+    const settings = parseOAuth2Settings(options.config, credentials);
+    const file = options.credentialSecret ? new RefreshTokenFile(oauth2StateDirectory(options.userDir, options.nodeId), options.credentialSecret) : undefined;
+    let refreshToken = credentials.refreshToken;
+    if (settings.grant === 'refresh_token' && file) refreshToken = file.read(credentials.refreshToken, options.warn);
+    let warnedNoSecret = false;
+    const tokens = new TokenSource(settings, credentials, {
+        refreshToken,
+        onRotated: (rotated) => {
+            options.updateCredentials?.({ ...credentials, refreshToken: rotated });
+            if (!file) {
+                if (!warnedNoSecret) options.warn('the provider rotated the refresh token, but Node-RED has no credential secret to encrypt it with: it is kept in memory only until the next deploy');
+                warnedNoSecret = true;
+                return;
+            }
+            file.write(rotated, credentials.refreshToken).catch((err: unknown) =>
+                options.error(`the rotated refresh token could not be written to ${file.path} (${(err as Error)?.message ?? String(err)}): a restart would use the previous one`),
+            );
+        },
+    });
+    return { tokens, removed: () => file?.remove() };
+}
+
+/** What a node that sends with OAuth 2.0 finds under the config node's id. */
+export interface OAuth2Provider {
+    tokens?: TokenSource;
+    configError?: Error;
+}
+
+/** The shared token source of a deployed config node, or a ConfigError saying why there is none. */
+export function deployedTokens(id: unknown, node: OAuth2Provider | null | undefined): TokenSource {
+    if (!id) throw new ConfigError('oauth2: OAuth 2.0 authentication needs an OAuth 2.0 configuration');
+    if (!node) throw new ConfigError(`oauth2: the OAuth 2.0 configuration ${String(id)} is not deployed`);
+    if (!node.tokens) throw new ConfigError(`oauth2: the OAuth 2.0 configuration ${String(id)} cannot work: ${node.configError?.message ?? 'see its error'}`);
+    return node.tokens;
+}

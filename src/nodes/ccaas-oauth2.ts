@@ -1,0 +1,59 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { openConfigNodeTokens, type OAuth2Provider } from '../auth/config-node-tokens';
+import type { OAuth2Credentials } from '../auth/oauth2-settings';
+
+type OAuth2ConfigNode = Node<Record<keyof OAuth2Credentials, unknown>> & OAuth2Provider;
+
+/** Node-RED's key for flows_cred.json: the user's credentialSecret, else the one the runtime generated. */
+function credentialSecretOf(RED: NodeAPI): string | undefined {
+    const settings = RED.settings as unknown as { get?: (name: string) => unknown };
+    for (const name of ['credentialSecret', '_credentialSecret']) {
+        try {
+            const value = settings.get?.(name);
+            if (typeof value === 'string' && value) return value;
+        } catch {
+            // Not set: Node-RED throws for a runtime setting it has not loaded.
+        }
+    }
+    return undefined;
+}
+
+export = function register(RED: NodeAPI): void {
+    function OAuth2Node(this: OAuth2ConfigNode, config: NodeDef & Record<string, unknown>): void {
+        RED.nodes.createNode(this, config);
+        const node = this;
+        const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), '.node-red');
+        let removed: (() => void) | undefined;
+        try {
+            const opened = openConfigNodeTokens({
+                nodeId: node.id,
+                config,
+                credentials: { ...((node.credentials ?? {}) as OAuth2Credentials) },
+                userDir,
+                credentialSecret: credentialSecretOf(RED),
+                updateCredentials: (credentials) => void Promise.resolve(RED.nodes.addCredentials(node.id, credentials)).catch(() => {}),
+                warn: (message) => node.warn(message),
+                error: (message) => node.error(message),
+            });
+            node.tokens = opened.tokens;
+            removed = opened.removed;
+        } catch (err) {
+            node.configError = err as Error;
+            node.error((err as Error).message);
+        }
+        node.on('close', (wasRemoved: boolean, done: () => void) => {
+            if (wasRemoved) removed?.();
+            done();
+        });
+    }
+
+    RED.nodes.registerType('ccaas-oauth2', OAuth2Node, {
+        credentials: {
+            clientId: { type: 'text' },
+            clientSecret: { type: 'password' },
+            refreshToken: { type: 'password' },
+        },
+    });
+};
