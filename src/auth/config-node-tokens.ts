@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors/coded-error';
 import { parseOAuth2Settings, type OAuth2Credentials } from './oauth2-settings';
-import { oauth2StateDirectory, RefreshTokenFile } from './refresh-token-file';
+import { nodeStateDirectory } from '../store/node-state-directory';
+import { RefreshTokenFile } from './refresh-token-file';
 import { TokenSource } from './token-source';
 
 export interface ConfigNodeTokensOptions {
@@ -30,7 +31,7 @@ export interface ConfigNodeTokens {
 export function openConfigNodeTokens(options: ConfigNodeTokensOptions): ConfigNodeTokens {
     const { credentials } = options;
     const settings = parseOAuth2Settings(options.config, credentials);
-    const file = options.credentialSecret ? new RefreshTokenFile(oauth2StateDirectory(options.userDir, options.nodeId), options.credentialSecret) : undefined;
+    const file = options.credentialSecret ? new RefreshTokenFile(nodeStateDirectory(options.userDir, 'oauth2', options.nodeId), options.credentialSecret) : undefined;
     let refreshToken = credentials.refreshToken;
     if (settings.grant === 'refresh_token' && file) refreshToken = file.read(credentials.refreshToken, options.warn);
     let warnedNoSecret = false;

@@ -2,18 +2,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/**
- * Where a config node keeps the refresh token its provider rotated: `<userDir>/ccaas-web-service/oauth2/<node id>`,
- * the same rule as the other nodes' state folders (src/store/node-state-directory.ts), so an id from flow JSON
- * cannot point outside it.
- *
- * Why a file of its own: Node-RED's RED.nodes.addCredentials only changes the runtime's memory; flows_cred.json is
- * written on the next deploy, so a restart before one would bring back the revoked token.
- */
-export function oauth2StateDirectory(userDir: string, nodeId: string): string {
-    return path.join(userDir, 'ccaas-web-service', 'oauth2', nodeId.replace(/[^A-Za-z0-9._-]/g, '_'));
-}
-
+// A config node keeps the refresh token its provider rotated in a file of its own, in its state folder
+// (nodeStateDirectory(userDir, 'oauth2', id)): Node-RED's RED.nodes.addCredentials only changes the runtime's
+// memory, and flows_cred.json is written on the next deploy, so a restart before one would bring back the revoked
+// token.
 const FILE_NAME = 'refresh-token.json';
 const KEY_INFO = 'ccaas-web-service oauth2 refresh token';
 

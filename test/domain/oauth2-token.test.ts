@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { sendAuthorized } from '../../src/auth/authorized-send';
 import { parseOAuth2Settings, type OAuth2Credentials } from '../../src/auth/oauth2-settings';
-import { oauth2StateDirectory, RefreshTokenFile } from '../../src/auth/refresh-token-file';
+import { RefreshTokenFile } from '../../src/auth/refresh-token-file';
+import { nodeStateDirectory } from '../../src/store/node-state-directory';
 import { tokenRequest, TokenFailure } from '../../src/auth/token-request';
 import { EXPIRY_MARGIN_MS, TokenSource } from '../../src/auth/token-source';
 import { exchange } from '../../src/delivery/exchange';
@@ -267,7 +268,7 @@ describe('OAuth 2.0 rotated refresh token file', () => {
     afterEach(() => fs.rmSync(userDir, { recursive: true, force: true }));
 
     it('keeps the rotated token encrypted and returns it while the flow still holds the token it replaced', async () => {
-        const directory = oauth2StateDirectory(userDir, 'cfg/../1');
+        const directory = nodeStateDirectory(userDir, 'oauth2', 'cfg/../1');
         assert.equal(path.dirname(directory), path.join(userDir, 'ccaas-web-service', 'oauth2'));
         const file = new RefreshTokenFile(directory, 'node-red credential secret');
         await file.write('rotated-1', 'from-flow');
@@ -279,7 +280,7 @@ describe('OAuth 2.0 rotated refresh token file', () => {
     });
 
     it('the user entering a new refresh token wins over the stored one, which is removed', async () => {
-        const directory = oauth2StateDirectory(userDir, 'cfg');
+        const directory = nodeStateDirectory(userDir, 'oauth2', 'cfg');
         const file = new RefreshTokenFile(directory, 'k');
         await file.write('rotated', 'old-from-flow');
         assert.equal(file.read('entered-by-user'), 'entered-by-user');
@@ -287,7 +288,7 @@ describe('OAuth 2.0 rotated refresh token file', () => {
     });
 
     it('a file that cannot be decrypted (another credential secret) is reported and the flow token used', async () => {
-        const directory = oauth2StateDirectory(userDir, 'cfg');
+        const directory = nodeStateDirectory(userDir, 'oauth2', 'cfg');
         await new RefreshTokenFile(directory, 'one').write('rotated', 'flow');
         const problems: string[] = [];
         assert.equal(new RefreshTokenFile(directory, 'two').read('flow', (message) => problems.push(message)), 'flow');
