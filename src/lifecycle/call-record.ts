@@ -50,12 +50,12 @@ export interface LiveCall {
     callId: string;
     values: Partial<Record<LastWinsField, string | number>>;
     valueTimes: Partial<Record<LastWinsField, number>>;
-    tags: Set<string>;
-    accountCodes: Set<string>;
+    tags: ReadonlySet<string>;
+    accountCodes: ReadonlySet<string>;
     accountCodesBytes: number;
     accountCodesAt: number;
     /** Recording link -> time of its event, in arrival order. */
-    recordings: Map<string, number>;
+    recordings: ReadonlyMap<string, number>;
     /** Recordings whose event is not older than the disconnect: the ones that count against `pending`. */
     recordingsSinceComplete: number;
     complete?: { at: number; pending: number };
@@ -72,7 +72,41 @@ export interface LiveCall {
     /** An upper estimate of the UTF-8 bytes of this call's record as JSON (see recordBytes). */
     bytes: number;
     /** Frozen copies of the lists handed out with triggers, made again only after the list changed. */
-    views: { tags?: readonly string[]; accountCodes?: readonly string[]; recordingLink?: readonly string[] };
+    views: Partial<Record<ListView, readonly string[]>>;
+}
+
+export type ListView = 'tags' | 'accountCodes' | 'recordingLink';
+
+// Most calls never get a tag, an account code or a recording: they share these empty ones (never added to: see
+// withMember) instead of holding three empty collections of their own, a third of a call's memory.
+const NO_MEMBERS: ReadonlySet<string> = new Set();
+const NO_RECORDINGS: ReadonlyMap<string, number> = new Map();
+const NO_VIEWS: LiveCall['views'] = Object.freeze({});
+
+/** The set with `member` added: the set itself, or a new one in place of the shared empty set. */
+export function withMember(set: ReadonlySet<string>, member: string): ReadonlySet<string> {
+    const owned = set === NO_MEMBERS ? new Set<string>() : (set as Set<string>);
+    owned.add(member);
+    return owned;
+}
+
+export function withRecording(recordings: ReadonlyMap<string, number>, url: string, at: number): ReadonlyMap<string, number> {
+    const owned = recordings === NO_RECORDINGS ? new Map<string, number>() : (recordings as Map<string, number>);
+    owned.set(url, at);
+    return owned;
+}
+
+export const membersOf = (list: readonly string[]): ReadonlySet<string> => (list.length === 0 ? NO_MEMBERS : new Set(list));
+
+/** The views with one list's view gone (the list changed): a new object, since calls share the empty one. */
+export function withoutView(views: LiveCall['views'], list: ListView): LiveCall['views'] {
+    if (views[list] === undefined) return views;
+    const { [list]: _dropped, ...kept } = views;
+    return kept;
+}
+
+export function withView(views: LiveCall['views'], list: ListView, view: readonly string[]): LiveCall['views'] {
+    return { ...views, [list]: view };
 }
 
 const hash = (text: string): string => createHash('sha1').update(text).digest('base64');
@@ -93,16 +127,15 @@ export function jsonBytes(text: string): number {
 
 // The widest finite number JSON can hold: the estimate counts every number at this width.
 const WIDEST_NUMBER = -Number.MAX_VALUE;
-const EMPTY_VALUES = Object.fromEntries(LAST_WINS.map((field) => [field, field === 'startTime' ? WIDEST_NUMBER : ''])) as TrackedCall['values'];
-const WIDEST_TIMES = Object.fromEntries(LAST_WINS.map((field) => [field, WIDEST_NUMBER])) as TrackedCall['valueTimes'];
+const NUMBER_BYTES = JSON.stringify(WIDEST_NUMBER).length;
 
-/** A record with every field present, every number at its widest and every text and list empty. */
+/** A record with every field present, every number at its widest, every list empty and no last-wins value. */
 const SKELETON_BYTES = Buffer.byteLength(
     JSON.stringify({
         format: TRACKED_CALL_FORMAT,
         callId: '',
-        values: EMPTY_VALUES,
-        valueTimes: WIDEST_TIMES,
+        values: {},
+        valueTimes: {},
         tags: [],
         accountCodes: [],
         accountCodesAt: WIDEST_NUMBER,
@@ -128,8 +161,12 @@ export const memberBytes = (member: string): number => jsonBytes(member) + 1;
 /** Every event key has the same size (see eventKey). */
 export const SEEN_KEY_BYTES = memberBytes(hash(''));
 export const recordingBytes = (url: string): number => RECORDING_BYTES + jsonBytes(url) - 2;
-/** What a last-wins value adds beyond the skeleton, which already holds each field empty and each number widest. */
-export const valueBytes = (value: string | number | undefined): number => (typeof value === 'string' ? jsonBytes(value) - 2 : 0);
+/** What a last-wins value adds: its entry in `values` and its time in `valueTimes` (each with a comma). */
+export function valueBytes(field: LastWinsField, value: string | number | undefined): number {
+    if (value === undefined) return 0;
+    const key = jsonBytes(field) + 1;
+    return key + (typeof value === 'string' ? jsonBytes(value) : NUMBER_BYTES) + 1 + key + NUMBER_BYTES + 1;
+}
 
 export function listBytes(members: Iterable<string>): number {
     let bytes = 0;
@@ -140,7 +177,7 @@ export function listBytes(members: Iterable<string>): number {
 /** The estimate of a whole call, computed from scratch: for a call restored from the store. */
 function recordBytes(call: LiveCall): number {
     let bytes = baseBytes(call.callId) + listBytes(call.tags) + call.accountCodesBytes + listBytes(call.seen);
-    for (const field of LAST_WINS) bytes += valueBytes(call.values[field]);
+    for (const field of LAST_WINS) bytes += valueBytes(field, call.values[field]);
     for (const url of call.recordings.keys()) bytes += recordingBytes(url);
     return bytes;
 }
@@ -150,11 +187,11 @@ export function newLiveCall(callId: string, now: number, at: number): LiveCall {
         callId,
         values: {},
         valueTimes: {},
-        tags: new Set(),
-        accountCodes: new Set(),
+        tags: NO_MEMBERS,
+        accountCodes: NO_MEMBERS,
         accountCodesBytes: 0,
         accountCodesAt: -1,
-        recordings: new Map(),
+        recordings: NO_RECORDINGS,
         recordingsSinceComplete: 0,
         processed: false,
         recordingsMissing: false,
@@ -165,7 +202,7 @@ export function newLiveCall(callId: string, now: number, at: number): LiveCall {
         lastActivity: now,
         seen: new Set(),
         bytes: baseBytes(callId),
-        views: {},
+        views: NO_VIEWS,
     };
 }
 
@@ -183,14 +220,14 @@ function migratedKey(key: string): string {
 /** A stored record (of this format or of 0.1.0) as the tracker holds it. */
 export function liveCallFrom(record: TrackedCall): LiveCall {
     const keys = record.format === undefined ? record.seen.map(migratedKey) : record.seen;
-    const accountCodes = new Set(record.accountCodes);
-    const recordings = new Map<string, number>();
-    for (const { url, at } of record.recordings) if (!recordings.has(url)) recordings.set(url, at);
+    const accountCodes = membersOf(record.accountCodes);
+    let recordings = NO_RECORDINGS;
+    for (const { url, at } of record.recordings) if (!recordings.has(url)) recordings = withRecording(recordings, url, at);
     const call: LiveCall = {
         callId: record.callId,
         values: { ...record.values },
         valueTimes: { ...record.valueTimes },
-        tags: new Set(record.tags),
+        tags: membersOf(record.tags),
         accountCodes,
         accountCodesBytes: listBytes(accountCodes),
         accountCodesAt: record.accountCodesAt,
@@ -207,7 +244,7 @@ export function liveCallFrom(record: TrackedCall): LiveCall {
         lastActivity: record.lastActivity,
         seen: new Set(keys.slice(-SEEN_PER_CALL)),
         bytes: 0,
-        views: {},
+        views: NO_VIEWS,
     };
     call.bytes = recordBytes(call);
     return call;

@@ -15,7 +15,13 @@ import {
     SEEN_KEY_BYTES,
     SEEN_PER_CALL,
     valueBytes,
+    withMember,
+    withoutView,
+    withRecording,
+    withView,
+    membersOf,
     type LastWinsField,
+    type ListView,
     type LiveCall,
     type TrackedCall,
 } from './call-record';
@@ -258,8 +264,8 @@ export class CallTracker {
                 const value = incoming[field];
                 if (value === undefined) continue;
                 // Which of the values wins depends on the times; the largest is the bound.
-                const current = projection.values[field] ?? valueBytes(call?.values[field]);
-                const bytes = valueBytes(value);
+                const current = projection.values[field] ?? valueBytes(field, call?.values[field]);
+                const bytes = valueBytes(field, value);
                 if (bytes > current) {
                     projection.values[field] = bytes;
                     grow(field.startsWith('agent') ? `agent.${field.slice(5).toLowerCase()}` : field, bytes - current);
@@ -386,9 +392,9 @@ export class CallTracker {
                 const url = event.recordingUrl!;
                 this.counters.memberOps += 1;
                 if (!call.recordings.has(url)) {
-                    call.recordings.set(url, at);
+                    call.recordings = withRecording(call.recordings, url, at);
                     this.grow(call, recordingBytes(url));
-                    call.views.recordingLink = undefined;
+                    call.views = withoutView(call.views, 'recordingLink');
                     if (call.complete && at >= call.complete.at) call.recordingsSinceComplete += 1;
                     // A recording that comes after processing changes what the receiver has: it is an update.
                     if (call.processed) fired.push('updated');
@@ -451,7 +457,7 @@ export class CallTracker {
             const value = incoming[field];
             if (value === undefined) continue;
             if ((call.valueTimes[field] ?? Number.NEGATIVE_INFINITY) <= at) {
-                this.grow(call, valueBytes(value) - valueBytes(call.values[field]));
+                this.grow(call, valueBytes(field, value) - valueBytes(field, call.values[field]));
                 call.values[field] = value;
                 call.valueTimes[field] = at;
             }
@@ -459,12 +465,12 @@ export class CallTracker {
         for (const tag of event.tags ?? []) {
             this.counters.memberOps += 1;
             if (call.tags.has(tag)) continue;
-            call.tags.add(tag);
+            call.tags = withMember(call.tags, tag);
             this.grow(call, memberBytes(tag));
-            call.views.tags = undefined;
+            call.views = withoutView(call.views, 'tags');
         }
         if (event.accountCodes && at >= call.accountCodesAt) {
-            const codes = new Set(event.accountCodes);
+            const codes = membersOf(event.accountCodes);
             this.counters.memberOps += event.accountCodes.length;
             const changed = !sameMembers(call.accountCodes, codes);
             const bytes = listBytes(codes);
@@ -472,7 +478,7 @@ export class CallTracker {
             call.accountCodes = codes;
             call.accountCodesBytes = bytes;
             call.accountCodesAt = at;
-            if (changed) call.views.accountCodes = undefined;
+            if (changed) call.views = withoutView(call.views, 'accountCodes');
             return changed;
         }
         return false;
@@ -522,12 +528,12 @@ export class CallTracker {
      * O(1) unless its event changed a list; with at most `maxCallListMembers` members per list, a request of
      * `maxEvents` events copies at most maxEvents x maxCallListMembers members however it is built.
      */
-    private view<T>(call: LiveCall, list: keyof LiveCall['views'], members: Iterable<T>, member: (item: T) => string): readonly string[] {
+    private view(call: LiveCall, list: ListView, members: Iterable<string>): readonly string[] {
         let view = call.views[list];
         if (!view) {
-            view = Object.freeze(Array.from(members, member));
+            view = Object.freeze(Array.from(members));
             this.counters.snapshotMembers += view.length;
-            call.views[list] = view;
+            call.views = withView(call.views, list, view);
         }
         return view;
     }
@@ -538,7 +544,6 @@ export class CallTracker {
         const startTime = (values.startTime as number | undefined) ?? call.firstEventAt;
         const agentName = values.agentName as string | undefined;
         const agentExtension = values.agentExtension as string | undefined;
-        const identity = (text: string): string => text;
         return compact<Call>({
             callId: call.callId,
             reportCallId: values.reportCallId as string | undefined,
@@ -552,9 +557,9 @@ export class CallTracker {
             agentName,
             agentExtension,
             group: values.group as string | undefined,
-            tags: this.view(call, 'tags', call.tags, identity) as string[],
-            accountCodes: this.view(call, 'accountCodes', call.accountCodes, identity) as string[],
-            recordingLink: this.view(call, 'recordingLink', call.recordings.keys(), identity) as string[],
+            tags: this.view(call, 'tags', call.tags) as string[],
+            accountCodes: this.view(call, 'accountCodes', call.accountCodes) as string[],
+            recordingLink: this.view(call, 'recordingLink', call.recordings.keys()) as string[],
             event,
             answered: call.answered,
             duration: call.lastEventAt >= startTime ? Math.round((call.lastEventAt - startTime) / 1000) : undefined,
