@@ -128,7 +128,7 @@ describe('call tracking under random, oversized and unicode-laden input (propert
                     for (const callId of forgotten) fired.delete(callId);
                 });
             }),
-            { numRuns: 200 },
+            { numRuns: 150 },
         );
     });
 
