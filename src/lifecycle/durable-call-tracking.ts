@@ -15,7 +15,7 @@ import { CallTracker, TRACKED_CALL_FORMAT, type TrackedCall, type TrackerOptions
  */
 export class DurableCallTracking {
     private lastSave: Promise<void> = Promise.resolve();
-    private failure: unknown;
+    private latched: unknown;
 
     private constructor(
         readonly tracker: CallTracker,
@@ -44,6 +44,14 @@ export class DurableCallTracking {
 
     get size(): number {
         return this.tracker.size;
+    }
+
+    /**
+     * The write failure that made every later save fail (until the store is opened again), if one did; a save that
+     * failed only for its own record (see save) leaves it unset, so a node can tell "this request" from "the store".
+     */
+    get failure(): unknown {
+        return this.latched;
     }
 
     /** Calls tracked that have not been processed yet: the ones whose triggers a lost state would lose. */
@@ -82,7 +90,7 @@ export class DurableCallTracking {
         const { changed, forgotten } = this.tracker.takeChanges();
         const store = this.store;
         if (!store) return Promise.resolve();
-        if (this.failure !== undefined) return Promise.reject(this.failure);
+        if (this.latched !== undefined) return Promise.reject(this.latched);
         const writes: Array<Promise<void>> = [];
         try {
             for (const call of changed) writes.push(store.put(call.callId, call));
@@ -93,7 +101,7 @@ export class DurableCallTracking {
         const own = Promise.all(writes).then(
             () => undefined,
             (error: unknown) => {
-                if (!isEncodingError(error)) this.failure ??= error;
+                if (!isEncodingError(error)) this.latched ??= error;
                 throw error;
             },
         );
@@ -101,7 +109,7 @@ export class DurableCallTracking {
         // The next save waits for this one, and fails with it only when it latched the failure; the no-op catches
         // only keep a save nobody awaits from being an unhandled rejection.
         this.lastSave = saved.catch(() => {
-            if (this.failure !== undefined) throw this.failure;
+            if (this.latched !== undefined) throw this.latched;
         });
         this.lastSave.catch(() => undefined);
         saved.catch(() => undefined);

@@ -342,6 +342,7 @@ describe('durable call tracking: a record the store cannot encode fails that sav
         const tracking = await DurableCallTracking.open(store, { maxBytes: 64 * 1024 * 1024, limits: { maxCallBytes: 2 * huge } });
         tracking.apply([{ type: 'presenting', callId: 'huge', callerName: 'H'.repeat(huge) }]);
         await assert.rejects(tracking.save(), RangeError);
+        assert.equal(tracking.failure, undefined, 'not latched');
         tracking.apply([{ type: 'complete', callId: 'normal', eventId: 'n' }]);
         await tracking.save();
         await tracking.close();
@@ -366,6 +367,7 @@ describe('durable call tracking: a record the store cannot encode fails that sav
         const tracking = await DurableCallTracking.open(store);
         tracking.apply([{ type: 'presenting', callId: 'a' }]);
         await assert.rejects(tracking.save(), /EIO/);
+        assert.match(String(tracking.failure), /EIO/);
         fail = undefined;
         tracking.apply([{ type: 'presenting', callId: 'b' }]);
         await assert.rejects(tracking.save(), /EIO/);
