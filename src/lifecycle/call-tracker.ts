@@ -242,8 +242,7 @@ export class CallTracker {
             }
             const key = eventKey(event);
             this.counters.memberOps += 2;
-            // A duplicate changes nothing.
-            if (call?.seen.has(key) || projection.keys.has(key)) return;
+            const duplicate = call?.seen.has(key) || projection.keys.has(key);
             projection.keys.add(key);
             const where = `event ${index}`;
             const callName = logText(event.callId);
@@ -256,8 +255,10 @@ export class CallTracker {
                 if (bytes > largest.bytes) largest = { field, bytes };
             };
 
+            // A duplicate is counted as if it were taken in (all but its key): it is, when its call is evicted by
+            // an earlier event of the batch and comes back, and the same id may carry other data the second time.
             // Every key has the same size, so a full FIFO stays the same size when its oldest key goes.
-            if (projection.seen < SEEN_PER_CALL) {
+            if (!duplicate && projection.seen < SEEN_PER_CALL) {
                 projection.seen += 1;
                 grow('eventId', SEEN_KEY_BYTES);
             }

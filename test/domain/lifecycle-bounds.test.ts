@@ -213,6 +213,20 @@ describe('call tracking: per-call bounds refuse a batch before any of it is appl
         refusedOver(() => tracker.apply([{ type: 'update', callId: CALL, callerName: '\u0001'.repeat(200) }]), /^event 0: callerName would give call/);
     });
 
+    it('an event id seen before counts too: its call may be evicted by an earlier event of the batch and come back', () => {
+        // Found by the property test: the repeat of event 3 carries other tags, and lands on a new call L.
+        const tracker = new CallTracker({ maxCalls: 2, limits: { maxCallListMembers: 6 } });
+        tracker.apply([{ type: 'presenting', callId: 'L', eventId: '3' }, { type: 'presenting', callId: 'A' }]);
+        tracker.takeChanges();
+        const batch: RawEvent[] = [
+            { type: 'presenting', callId: 'D' },
+            { type: 'presenting', callId: 'L', eventId: '3', tags: ['t0', 't1', 't2'] },
+            { type: 'presenting', callId: 'L', tags: ['t3', 't4', 't5', 't6'] },
+        ];
+        assertUntouched(tracker, () => tracker.apply(batch), 'event 2: tags would give call L 7 tags, over the limit of 6 per call');
+        assert.deepEqual([tracker.get('A')?.callId, tracker.get('D')], ['A', undefined]);
+    });
+
     it('a call id is quoted in the message escaped and cut', () => {
         const callId = `evil\nFAKE ${'x'.repeat(300)}`;
         const tracker = new CallTracker({ limits: { maxCallListMembers: 1 } });

@@ -133,7 +133,7 @@ describe('call tracking under random, oversized and unicode-laden input (propert
     });
 
     it('the state always holds the bounds (list members, bytes per call, calls, total bytes) and round-trips through JSON', () => {
-        const options = { maxCalls: 4, maxBytes: 4000, recordingWaitMs: 3000, retentionMs: 6000, staleMs: 20_000 };
+        const options = { maxCalls: 3, maxBytes: 3000, recordingWaitMs: 3000, retentionMs: 6000, staleMs: 20_000 };
         fc.assert(
             fc.property(steps, (input) => {
                 run(options, input, (tracker) => {
