@@ -1,6 +1,33 @@
-import { createHash } from 'node:crypto';
 import { agentDisplayName, type Call, type CallDirection, type TriggerEventId } from '../call/call';
 import type { RawEvent } from '../call/raw-event';
+import { logText } from '../logging/log-text';
+import {
+    baseBytes,
+    countRecordingsSince,
+    eventKey,
+    LAST_WINS,
+    listBytes,
+    liveCallFrom,
+    memberBytes,
+    membersOf,
+    newLiveCall,
+    recordingBytes,
+    recordOf,
+    SEEN_KEY_BYTES,
+    SEEN_PER_CALL,
+    valueBytes,
+    withMember,
+    withoutView,
+    withRecording,
+    withView,
+    type LastWinsField,
+    type ListView,
+    type LiveCall,
+    type TrackedCall,
+} from './call-record';
+import { LimitExceededError, resolveEventLimits, type EventLimits } from './event-limits';
+
+export { TRACKED_CALL_FORMAT, type TrackedCall } from './call-record';
 
 export interface Trigger {
     event: TriggerEventId;
@@ -18,49 +45,24 @@ export interface TrackerOptions {
     maxCalls: number;
     /** At most this many bytes of call state (as stored, JSON) are tracked; beyond, calls are forgotten as for maxCalls. */
     maxBytes: number;
+    /**
+     * The per-call bounds (`maxCallListMembers`, `maxCallBytes`; the others are for validation): pass the same
+     * EventLimits the events were validated with.
+     */
+    limits?: Partial<EventLimits>;
     now?: () => number;
     onWarning?: (message: string) => void;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'now' | 'onWarning'> = {
+export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'now' | 'onWarning' | 'limits'> = {
     recordingWaitMs: 15 * 60_000,
     retentionMs: 60 * 60_000,
     staleMs: 24 * 60 * 60_000,
     maxCalls: 50_000,
-    maxBytes: 32 * 1024 * 1024,
+    // maxCalls x about 2 KB: an ordinary call (1.1 KB in flight, 1.4 KB finished, by the estimate) never reaches it
+    // before maxCalls does, while calls near maxCallBytes are cut at 96 MiB rather than at 50,000 x 64 KiB.
+    maxBytes: 96 * 1024 * 1024,
 };
-
-// Fields where the last event wins. Each keeps the time of the event it came from, so an older event that
-// arrives late never overwrites a newer value.
-const LAST_WINS = ['reportCallId', 'direction', 'callerName', 'dnis', 'externalNumber', 'location', 'startTime', 'agentName', 'agentExtension', 'group'] as const;
-type LastWinsField = (typeof LAST_WINS)[number];
-
-// Duplicate detection keeps this many event keys per call: far more than a real call's life has events.
-const SEEN_PER_CALL = 256;
-
-/** The whole state of one call, as plain JSON so it can be persisted and restored. */
-export interface TrackedCall {
-    callId: string;
-    values: Partial<Record<LastWinsField, string | number>>;
-    valueTimes: Partial<Record<LastWinsField, number>>;
-    tags: string[];
-    accountCodes: string[];
-    /** Time of the event the account codes came from; -1 before any. */
-    accountCodesAt: number;
-    recordings: Array<{ url: string; at: number }>;
-    complete?: { at: number; pending: number };
-    processed: boolean;
-    /** Wall-clock ms at which "processed" fires without the missing recordings. */
-    recordingDeadline?: number;
-    recordingsMissing: boolean;
-    answered: boolean;
-    updateSeq: number;
-    firstEventAt: number;
-    lastEventAt: number;
-    /** Wall-clock ms of the last event taken in: retention and the memory cap go by it. */
-    lastActivity: number;
-    seen: string[];
-}
 
 export interface TrackerState {
     version: 1;
@@ -73,16 +75,27 @@ export interface TrackerChanges {
     forgotten: string[];
 }
 
-function eventKey(event: RawEvent): string {
-    if (event.eventId) return `id:${event.eventId}`;
-    // Without an id, a byte-identical event is the same event delivered twice.
-    return `sha1:${createHash('sha1').update(JSON.stringify(event)).digest('base64')}`;
+/** Counts of the work done, so tests can prove the bounds by what the code did rather than by how long it took. */
+export interface TrackerStats {
+    calls: number;
+    unfinished: number;
+    /** The running estimate of the stored JSON of every tracked call (an upper bound). */
+    bytes: number;
+    evictions: number;
+    /** Calls looked at to choose eviction victims, over all evictions. */
+    evictionExamined: number;
+    /** Calls looked at by expiry, over all ticks. */
+    expiryExamined: number;
+    /** Set and map operations on a call's lists and seen keys, over all events. */
+    memberOps: number;
+    /** List members copied into the snapshots triggers carry. */
+    snapshotMembers: number;
 }
 
-function sameMembers(a: readonly string[], b: readonly string[]): boolean {
-    if (a.length !== b.length) return false;
-    const set = new Set(a);
-    return b.every((item) => set.has(item));
+function sameMembers(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+    if (a.size !== b.size) return false;
+    for (const item of b) if (!a.has(item)) return false;
+    return true;
 }
 
 function compact<T extends object>(value: T): T {
@@ -90,44 +103,100 @@ function compact<T extends object>(value: T): T {
     return value;
 }
 
+function lastWinsValues(event: RawEvent): Partial<Record<LastWinsField, string | number | undefined>> {
+    return {
+        reportCallId: event.reportCallId,
+        direction: event.direction,
+        callerName: event.callerName,
+        dnis: event.dnis,
+        externalNumber: event.externalNumber,
+        location: event.location,
+        startTime: event.startTime,
+        agentName: event.agent?.name,
+        agentExtension: event.agent?.extension,
+        group: event.group,
+    };
+}
+
+/** What a batch would make of one call: enough to refuse the batch before any of it is applied. */
+interface Projection {
+    keys: Set<string>;
+    seen: number;
+    tags: Set<string>;
+    tagCount: number;
+    recordings: Set<string>;
+    recordingCount: number;
+    accountCodesBytes: number;
+    values: Partial<Record<LastWinsField, number>>;
+    bytes: number;
+}
+
 /**
  * Tracks each call's life from raw events and decides which of the five triggering events fire. Plain domain
  * code: time comes from `now()` and deadlines are acted on when `tick()` is called, so tests control the clock
  * and the node drives it with one timer.
+ *
+ * Work per event is what the event holds: lists merge into Sets, duplicates are found in a Set, and calls are kept
+ * in two activity-ordered maps (finished, unfinished) so eviction takes the first of one of them.
  */
 export class CallTracker {
-    private readonly calls = new Map<string, TrackedCall>();
+    private readonly calls = new Map<string, LiveCall>();
+    // Insertion order is activity order: a call is moved to the end whenever an event touches it.
+    private readonly finished = new Map<string, LiveCall>();
+    private readonly unfinished = new Map<string, LiveCall>();
     private readonly waiting = new Set<string>();
     private readonly changed = new Set<string>();
     private readonly forgotten = new Set<string>();
     private readonly options: TrackerOptions;
+    private readonly limits: EventLimits;
     private readonly now: () => number;
+    private totalBytes = 0;
+    private readonly counters = { evictions: 0, evictionExamined: 0, expiryExamined: 0, memberOps: 0, snapshotMembers: 0 };
 
     constructor(options: Partial<TrackerOptions> = {}, state?: TrackerState) {
         this.options = { ...DEFAULT_TRACKER_OPTIONS, ...options };
+        this.limits = resolveEventLimits(options.limits);
         this.now = options.now ?? Date.now;
-        // Expiry and eviction walk the map oldest first; a store may give the calls back in another order.
+        // Expiry and eviction walk the maps oldest first; a store may give the calls back in another order.
         const restored = [...(state?.calls ?? [])].sort((a, b) => a.lastActivity - b.lastActivity);
-        for (const call of restored) {
+        for (const record of restored) {
+            const call = liveCallFrom(record);
             this.calls.set(call.callId, call);
+            this.order(call).set(call.callId, call);
+            this.totalBytes += call.bytes;
             if (call.recordingDeadline !== undefined) this.waiting.add(call.callId);
         }
-        // Restored under a lower "max calls" than the state was saved with: the cap holds from the start.
-        while (this.calls.size > this.options.maxCalls) this.evictOne();
+        // Restored under lower caps than the state was saved with: the caps hold from the start.
+        while (this.calls.size > this.options.maxCalls) this.evictOne('calls');
+        while (this.totalBytes > this.options.maxBytes && this.calls.size > 0) this.evictOne('bytes');
     }
 
     get size(): number {
         return this.calls.size;
     }
 
-    /** The state of one call (a copy), for inspection and tests. */
+    /** Calls tracked that have not been processed yet: the ones whose triggers a lost state would lose. */
+    get unfinishedCount(): number {
+        return this.unfinished.size;
+    }
+
+    stats(): TrackerStats {
+        return { calls: this.calls.size, unfinished: this.unfinished.size, bytes: this.totalBytes, ...this.counters };
+    }
+
+    /** The state of one call (a copy, as stored), for inspection and tests. */
     get(callId: string): TrackedCall | undefined {
         const call = this.calls.get(callId);
-        return call && structuredClone(call);
+        return call && recordOf(call);
+    }
+
+    /** The tracker's running byte estimate of one call's record (an upper bound of its JSON's UTF-8 bytes). */
+    bytesOf(callId: string): number | undefined {
+        return this.calls.get(callId)?.bytes;
     }
 
     exportState(): TrackerState {
-        return { version: 1, calls: [...this.calls.values()].map((call) => structuredClone(call)) };
+        return { version: 1, calls: Array.from(this.calls.values(), recordOf) };
     }
 
     /**
@@ -138,7 +207,7 @@ export class CallTracker {
         const changed: TrackedCall[] = [];
         for (const callId of this.changed) {
             const call = this.calls.get(callId);
-            if (call) changed.push(structuredClone(call));
+            if (call) changed.push(recordOf(call));
         }
         const changes = { changed, forgotten: [...this.forgotten] };
         this.changed.clear();
@@ -146,55 +215,117 @@ export class CallTracker {
         return changes;
     }
 
+    /**
+     * Refuses (with a LimitExceededError naming the event's index in `events`, the field and the bound) a batch
+     * whose events would give a call more than `maxCallListMembers` tags, account codes or recordings, or a record
+     * of more than `maxCallBytes`. Changes nothing; O(what the events hold).
+     */
+    check(events: readonly RawEvent[]): void {
+        const { maxCallListMembers, maxCallBytes } = this.limits;
+        const projections = new Map<string, Projection>();
+        events.forEach((event, index) => {
+            const call = this.calls.get(event.callId);
+            let projection = projections.get(event.callId);
+            if (!projection) {
+                projection = {
+                    keys: new Set(),
+                    seen: call?.seen.size ?? 0,
+                    tags: new Set(),
+                    tagCount: call?.tags.size ?? 0,
+                    recordings: new Set(),
+                    recordingCount: call?.recordings.size ?? 0,
+                    accountCodesBytes: call?.accountCodesBytes ?? 0,
+                    values: {},
+                    bytes: call?.bytes ?? baseBytes(event.callId),
+                };
+                projections.set(event.callId, projection);
+            }
+            const key = eventKey(event);
+            this.counters.memberOps += 2;
+            const duplicate = call?.seen.has(key) || projection.keys.has(key);
+            projection.keys.add(key);
+            const where = `event ${index}`;
+            const callName = logText(event.callId);
+            const tooMany = (field: string, count: number, noun: string): LimitExceededError =>
+                new LimitExceededError(where, field, `would give call ${callName} ${count} ${noun}, over the limit of ${maxCallListMembers} per call`);
+            // The field that adds most to the record, named if the record grows over its bound.
+            let largest = { field: 'seen', bytes: 0 };
+            const grow = (field: string, bytes: number): void => {
+                projection.bytes += bytes;
+                if (bytes > largest.bytes) largest = { field, bytes };
+            };
+
+            // A duplicate is counted as if it were taken in (all but its key): it is, when its call is evicted by
+            // an earlier event of the batch and comes back, and the same id may carry other data the second time.
+            // Every key has the same size, so a full FIFO stays the same size when its oldest key goes.
+            if (!duplicate && projection.seen < SEEN_PER_CALL) {
+                projection.seen += 1;
+                grow('eventId', SEEN_KEY_BYTES);
+            }
+            const incoming = lastWinsValues(event);
+            for (const field of LAST_WINS) {
+                const value = incoming[field];
+                if (value === undefined) continue;
+                // Which of the values wins depends on the times; the largest is the bound.
+                const current = projection.values[field] ?? valueBytes(field, call?.values[field]);
+                const bytes = valueBytes(field, value);
+                if (bytes > current) {
+                    projection.values[field] = bytes;
+                    grow(field.startsWith('agent') ? `agent.${field.slice(5).toLowerCase()}` : field, bytes - current);
+                }
+            }
+            for (const tag of event.tags ?? []) {
+                this.counters.memberOps += 2;
+                if (call?.tags.has(tag) || projection.tags.has(tag)) continue;
+                projection.tags.add(tag);
+                projection.tagCount += 1;
+                if (projection.tagCount > maxCallListMembers) throw tooMany('tags', projection.tagCount, 'tags');
+                grow('tags', memberBytes(tag));
+            }
+            if (event.accountCodes) {
+                const codes = new Set(event.accountCodes);
+                this.counters.memberOps += event.accountCodes.length;
+                if (codes.size > maxCallListMembers) throw tooMany('accountCodes', codes.size, 'account codes');
+                const bytes = listBytes(codes);
+                if (bytes > projection.accountCodesBytes) {
+                    grow('accountCodes', bytes - projection.accountCodesBytes);
+                    projection.accountCodesBytes = bytes;
+                }
+            }
+            if (event.type === 'recording' && event.recordingUrl !== undefined) {
+                const url = event.recordingUrl;
+                this.counters.memberOps += 2;
+                if (!call?.recordings.has(url) && !projection.recordings.has(url)) {
+                    projection.recordings.add(url);
+                    projection.recordingCount += 1;
+                    if (projection.recordingCount > maxCallListMembers) throw tooMany('recordingUrl', projection.recordingCount, 'recordings');
+                    grow('recordingUrl', recordingBytes(url));
+                }
+            }
+            if (projection.bytes > maxCallBytes) {
+                throw new LimitExceededError(
+                    where,
+                    largest.field,
+                    `would give call ${callName} a record of ${projection.bytes} bytes, over the limit of ${maxCallBytes} per call`,
+                );
+            }
+        });
+    }
+
+    /**
+     * Takes in a batch of raw events (already validated): all of it, or, when `check` refuses it, none of it (and
+     * no trigger). Returns the triggers fired, in order.
+     */
+    apply(events: readonly RawEvent[]): Trigger[] {
+        this.check(events);
+        const triggers: Trigger[] = [];
+        for (const event of events) triggers.push(...this.take(event));
+        return triggers;
+    }
+
     /** Takes in one raw event (already validated) and returns the triggers it fires, in order. */
     ingest(event: RawEvent): Trigger[] {
-        const now = this.now();
-        const at = event.timestamp ?? now;
-        const call = this.callFor(event.callId, now, at);
-        const key = eventKey(event);
-        if (call.seen.includes(key)) return [];
-        call.seen.push(key);
-        if (call.seen.length > SEEN_PER_CALL) call.seen.shift();
-        this.markChanged(call.callId);
-
-        call.firstEventAt = Math.min(call.firstEventAt, at);
-        call.lastEventAt = Math.max(call.lastEventAt, at);
-        call.lastActivity = now;
-        this.touch(call);
-        const codesChanged = this.merge(call, event, at);
-        if (event.type === 'connected') call.answered = true;
-
-        const fired: TriggerEventId[] = [];
-        switch (event.type) {
-            case 'presenting':
-            case 'connected':
-                fired.push(event.type);
-                break;
-            case 'complete':
-                // A call disconnects once; a second complete (another id, same call) only carries data.
-                if (!call.complete) {
-                    call.complete = { at, pending: event.pendingRecordings ?? 0 };
-                    fired.push('complete');
-                    if (this.recordingsRemaining(call) > 0) {
-                        call.recordingDeadline = now + this.options.recordingWaitMs;
-                        this.waiting.add(call.callId);
-                    }
-                }
-                break;
-            case 'recording':
-                if (!call.recordings.some((recording) => recording.url === event.recordingUrl)) {
-                    call.recordings.push({ url: event.recordingUrl!, at });
-                    // A recording that comes after processing changes what the receiver has: it is an update.
-                    if (call.processed) fired.push('updated');
-                }
-                break;
-            case 'accountCodes':
-            case 'update':
-                break;
-        }
-        if (codesChanged && call.processed && !fired.includes('updated')) fired.push('updated');
-        if (call.complete && !call.processed && this.recordingsRemaining(call) <= 0) fired.push(...this.process(call, false));
-        return fired.map((id) => this.trigger(call, id));
+        return this.apply([event]);
     }
 
     /** Fires what is due at `now`: processing without the recordings that never came; forgets old calls. */
@@ -223,74 +354,143 @@ export class CallTracker {
         return next;
     }
 
-    private callFor(callId: string, now: number, at: number): TrackedCall {
-        const existing = this.calls.get(callId);
-        if (existing) return existing;
-        if (this.calls.size >= this.options.maxCalls) this.evictOne();
-        const call: TrackedCall = {
-            callId,
-            values: {},
-            valueTimes: {},
-            tags: [],
-            accountCodes: [],
-            accountCodesAt: -1,
-            recordings: [],
-            processed: false,
-            recordingsMissing: false,
-            answered: false,
-            updateSeq: 0,
-            firstEventAt: at,
-            lastEventAt: at,
-            lastActivity: now,
-            seen: [],
-        };
+    private take(event: RawEvent): Trigger[] {
+        const now = this.now();
+        const at = event.timestamp ?? now;
+        const key = eventKey(event);
+        this.counters.memberOps += 1;
+        const existing = this.calls.get(event.callId);
+        if (existing?.seen.has(key)) return [];
+        const call = existing ?? this.create(event.callId, now, at);
+        this.remember(call, key);
+        this.markChanged(call.callId);
+
+        call.firstEventAt = Math.min(call.firstEventAt, at);
+        call.lastEventAt = Math.max(call.lastEventAt, at);
+        call.lastActivity = now;
+        this.touch(call);
+        const codesChanged = this.merge(call, event, at);
+        if (event.type === 'connected') call.answered = true;
+
+        const fired: TriggerEventId[] = [];
+        switch (event.type) {
+            case 'presenting':
+            case 'connected':
+                fired.push(event.type);
+                break;
+            case 'complete':
+                // A call disconnects once; a second complete (another id, same call) only carries data.
+                if (!call.complete) {
+                    call.complete = { at, pending: event.pendingRecordings ?? 0 };
+                    // Once per call: recordings that overtook their complete count too.
+                    call.recordingsSinceComplete = countRecordingsSince(call.recordings, at);
+                    fired.push('complete');
+                    if (this.recordingsRemaining(call) > 0) {
+                        call.recordingDeadline = now + this.options.recordingWaitMs;
+                        this.waiting.add(call.callId);
+                    }
+                }
+                break;
+            case 'recording': {
+                const url = event.recordingUrl!;
+                this.counters.memberOps += 1;
+                if (!call.recordings.has(url)) {
+                    call.recordings = withRecording(call.recordings, url, at);
+                    this.grow(call, recordingBytes(url));
+                    call.views = withoutView(call.views, 'recordingLink');
+                    if (call.complete && at >= call.complete.at) call.recordingsSinceComplete += 1;
+                    // A recording that comes after processing changes what the receiver has: it is an update.
+                    if (call.processed) fired.push('updated');
+                }
+                break;
+            }
+            case 'accountCodes':
+            case 'update':
+                break;
+        }
+        if (codesChanged && call.processed && !fired.includes('updated')) fired.push('updated');
+        if (call.complete && !call.processed && this.recordingsRemaining(call) <= 0) fired.push(...this.process(call, false));
+        const triggers = fired.map((id) => this.trigger(call, id));
+        // The call taking the bytes is the most recent one: it is never the one evicted for them.
+        while (this.totalBytes > this.options.maxBytes && this.calls.size > 1) this.evictOne('bytes', call.callId);
+        return triggers;
+    }
+
+    private create(callId: string, now: number, at: number): LiveCall {
+        if (this.calls.size >= this.options.maxCalls) this.evictOne('calls');
+        const call = newLiveCall(callId, now, at);
         this.calls.set(callId, call);
+        this.unfinished.set(callId, call);
+        this.totalBytes += call.bytes;
         return call;
     }
 
-    /** Keeps the map in activity order (oldest first), which expiry and eviction rely on. */
-    private touch(call: TrackedCall): void {
-        this.calls.delete(call.callId);
-        this.calls.set(call.callId, call);
+    private order(call: LiveCall): Map<string, LiveCall> {
+        return call.processed ? this.finished : this.unfinished;
+    }
+
+    /** Moves the call to the end of its activity order, which expiry and eviction rely on. */
+    private touch(call: LiveCall): void {
+        const order = this.order(call);
+        order.delete(call.callId);
+        order.set(call.callId, call);
+    }
+
+    private grow(call: LiveCall, bytes: number): void {
+        call.bytes += bytes;
+        this.totalBytes += bytes;
+    }
+
+    private remember(call: LiveCall, key: string): void {
+        call.seen.add(key);
+        this.grow(call, SEEN_KEY_BYTES);
+        this.counters.memberOps += 1;
+        if (call.seen.size > SEEN_PER_CALL) {
+            const oldest = call.seen.values().next().value as string;
+            call.seen.delete(oldest);
+            this.grow(call, -memberBytes(oldest));
+            this.counters.memberOps += 1;
+        }
     }
 
     /** Applies the event's fields; returns whether the account codes changed. */
-    private merge(call: TrackedCall, event: RawEvent, at: number): boolean {
-        const incoming: Partial<Record<LastWinsField, string | number | undefined>> = {
-            reportCallId: event.reportCallId,
-            direction: event.direction,
-            callerName: event.callerName,
-            dnis: event.dnis,
-            externalNumber: event.externalNumber,
-            location: event.location,
-            startTime: event.startTime,
-            agentName: event.agent?.name,
-            agentExtension: event.agent?.extension,
-            group: event.group,
-        };
+    private merge(call: LiveCall, event: RawEvent, at: number): boolean {
+        const incoming = lastWinsValues(event);
         for (const field of LAST_WINS) {
             const value = incoming[field];
             if (value === undefined) continue;
             if ((call.valueTimes[field] ?? Number.NEGATIVE_INFINITY) <= at) {
+                this.grow(call, valueBytes(field, value) - valueBytes(field, call.values[field]));
                 call.values[field] = value;
                 call.valueTimes[field] = at;
             }
         }
-        for (const tag of event.tags ?? []) if (!call.tags.includes(tag)) call.tags.push(tag);
+        for (const tag of event.tags ?? []) {
+            this.counters.memberOps += 1;
+            if (call.tags.has(tag)) continue;
+            call.tags = withMember(call.tags, tag);
+            this.grow(call, memberBytes(tag));
+            call.views = withoutView(call.views, 'tags');
+        }
         if (event.accountCodes && at >= call.accountCodesAt) {
-            const changed = !sameMembers(call.accountCodes, event.accountCodes);
-            call.accountCodes = [...event.accountCodes];
+            const codes = membersOf(event.accountCodes);
+            this.counters.memberOps += event.accountCodes.length;
+            const changed = !sameMembers(call.accountCodes, codes);
+            const bytes = listBytes(codes);
+            this.grow(call, bytes - call.accountCodesBytes);
+            call.accountCodes = codes;
+            call.accountCodesBytes = bytes;
             call.accountCodesAt = at;
+            if (changed) call.views = withoutView(call.views, 'accountCodes');
             return changed;
         }
         return false;
     }
 
-    private recordingsRemaining(call: TrackedCall): number {
+    private recordingsRemaining(call: LiveCall): number {
         if (!call.complete) return Number.POSITIVE_INFINITY;
-        const { at, pending } = call.complete;
         // A recording from before the disconnect was already processed then, so it is not one of the pending.
-        return pending - call.recordings.filter((recording) => recording.at >= at).length;
+        return call.complete.pending - call.recordingsSinceComplete;
     }
 
     private markChanged(callId: string): void {
@@ -299,30 +499,52 @@ export class CallTracker {
     }
 
     private forget(callId: string): void {
+        const call = this.calls.get(callId);
+        if (!call) return;
         this.calls.delete(callId);
+        this.order(call).delete(callId);
+        this.totalBytes -= call.bytes;
         this.waiting.delete(callId);
         this.changed.delete(callId);
         this.forgotten.add(callId);
     }
 
-    private process(call: TrackedCall, missing: boolean): TriggerEventId[] {
+    private process(call: LiveCall, missing: boolean): TriggerEventId[] {
         this.markChanged(call.callId);
+        this.unfinished.delete(call.callId);
         call.processed = true;
+        this.finished.set(call.callId, call);
         call.recordingsMissing = missing;
         call.recordingDeadline = undefined;
         this.waiting.delete(call.callId);
         return ['processed', 'updated'];
     }
 
-    private trigger(call: TrackedCall, event: TriggerEventId): Trigger {
+    private trigger(call: LiveCall, event: TriggerEventId): Trigger {
         if (event === 'updated') call.updateSeq += 1;
         if (call.recordingsMissing && this.recordingsRemaining(call) <= 0) call.recordingsMissing = false;
         return { event, call: this.snapshot(call, event) };
     }
 
-    private snapshot(call: TrackedCall, event: TriggerEventId): Call {
+    /**
+     * The lists of a snapshot are frozen arrays shared by every trigger until the list changes, so a trigger costs
+     * O(1) unless its event changed a list; with at most `maxCallListMembers` members per list, a request of
+     * `maxEvents` events copies at most maxEvents x maxCallListMembers members however it is built.
+     */
+    private view(call: LiveCall, list: ListView, members: Iterable<string>): readonly string[] {
+        let view = call.views[list];
+        if (!view) {
+            view = Object.freeze(Array.from(members));
+            this.counters.snapshotMembers += view.length;
+            call.views = withView(call.views, list, view);
+        }
+        return view;
+    }
+
+    private snapshot(call: LiveCall, event: TriggerEventId): Call {
         const values = call.values;
-        const startTime = values.startTime as number | undefined;
+        // The platform's start time when it sent one, else the first event of the call: "Time" is never empty.
+        const startTime = (values.startTime as number | undefined) ?? call.firstEventAt;
         const agentName = values.agentName as string | undefined;
         const agentExtension = values.agentExtension as string | undefined;
         return compact<Call>({
@@ -338,41 +560,50 @@ export class CallTracker {
             agentName,
             agentExtension,
             group: values.group as string | undefined,
-            tags: [...call.tags],
-            accountCodes: [...call.accountCodes],
-            recordingLink: call.recordings.map((recording) => recording.url),
+            tags: this.view(call, 'tags', call.tags) as string[],
+            accountCodes: this.view(call, 'accountCodes', call.accountCodes) as string[],
+            recordingLink: this.view(call, 'recordingLink', call.recordings.keys()) as string[],
             event,
             answered: call.answered,
-            duration: startTime !== undefined && call.lastEventAt >= startTime ? Math.round((call.lastEventAt - startTime) / 1000) : undefined,
+            duration: call.lastEventAt >= startTime ? Math.round((call.lastEventAt - startTime) / 1000) : undefined,
             recordingsMissing: (event === 'processed' || event === 'updated') && call.recordingsMissing ? true : undefined,
             updateSeq: event === 'updated' ? call.updateSeq : undefined,
         });
     }
 
-    private evictOne(): void {
-        let victim: TrackedCall | undefined;
-        for (const call of this.calls.values()) {
-            if (call.processed) {
-                victim = call;
-                break;
-            }
-            victim ??= call;
-        }
+    private evictOne(reason: 'calls' | 'bytes', spare?: string): void {
+        const victim = this.oldest(this.finished, spare) ?? this.oldest(this.unfinished, spare);
         if (!victim) return;
+        this.counters.evictions += 1;
         this.forget(victim.callId);
+        const limit = reason === 'calls' ? `${this.options.maxCalls} calls` : `${this.options.maxBytes} bytes of call state`;
+        const raise = reason === 'calls' ? 'max calls' : 'max call state';
         this.options.onWarning?.(
-            `tracking limit of ${this.options.maxCalls} calls reached: forgot ${victim.processed ? 'finished' : 'unfinished'} call ${victim.callId}` +
-                (victim.processed ? '' : ' before it was processed (raise "max calls" if calls are being cut short)'),
+            `tracking limit of ${limit} reached: forgot ${victim.processed ? 'finished' : 'unfinished'} call ${logText(victim.callId)}` +
+                (victim.processed ? '' : ` before it was processed (raise "${raise}" if calls are being cut short)`),
         );
+    }
+
+    /** The least recently active call of one order, passing over `spare`: looks at two calls at most. */
+    private oldest(order: Map<string, LiveCall>, spare: string | undefined): LiveCall | undefined {
+        for (const call of order.values()) {
+            this.counters.evictionExamined += 1;
+            if (call.callId !== spare) return call;
+        }
+        return undefined;
     }
 
     private expire(now: number): void {
         const { retentionMs, staleMs } = this.options;
-        const soonest = Math.min(retentionMs, staleMs);
-        for (const call of this.calls.values()) {
-            const idle = now - call.lastActivity;
-            if (idle < soonest) break;
-            if ((call.processed && idle >= retentionMs) || idle >= staleMs) this.forget(call.callId);
+        this.expireIdle(this.finished, now, Math.min(retentionMs, staleMs));
+        this.expireIdle(this.unfinished, now, staleMs);
+    }
+
+    private expireIdle(order: Map<string, LiveCall>, now: number, idleMs: number): void {
+        for (const call of order.values()) {
+            this.counters.expiryExamined += 1;
+            if (now - call.lastActivity < idleMs) break;
+            this.forget(call.callId);
         }
     }
 }

@@ -1,6 +1,6 @@
 import type { RawEvent } from '../call/raw-event';
 import type { DurableStore } from '../store/durable-store';
-import { CallTracker, type TrackedCall, type TrackerOptions, type Trigger } from './call-tracker';
+import { CallTracker, TRACKED_CALL_FORMAT, type TrackedCall, type TrackerOptions, type Trigger } from './call-tracker';
 
 /**
  * A CallTracker whose per-call state follows it into a durable store (one record per call, keyed by call id), so a
@@ -15,7 +15,7 @@ import { CallTracker, type TrackedCall, type TrackerOptions, type Trigger } from
  */
 export class DurableCallTracking {
     private lastSave: Promise<void> = Promise.resolve();
-    private failure: unknown;
+    private latched: unknown;
 
     private constructor(
         readonly tracker: CallTracker,
@@ -46,13 +46,25 @@ export class DurableCallTracking {
         return this.tracker.size;
     }
 
-    /** Calls tracked that have not been processed yet: the ones whose triggers a lost state would lose. */
-    get unfinished(): number {
-        return this.tracker.exportState().calls.filter((call) => !call.processed).length;
+    /**
+     * The write failure that made every later save fail (until the store is opened again), if one did; a save that
+     * failed only for its own record (see save) leaves it unset, so a node can tell "this request" from "the store".
+     */
+    get failure(): unknown {
+        return this.latched;
     }
 
+    /** Calls tracked that have not been processed yet: the ones whose triggers a lost state would lose. */
+    get unfinished(): number {
+        return this.tracker.unfinishedCount;
+    }
+
+    /**
+     * Takes in a batch of validated events, all or none: a batch that would push a call over a per-call bound
+     * throws a LimitExceededError (code `input`, status 413) before any of it is applied or any trigger fires.
+     */
     apply(events: readonly RawEvent[]): Trigger[] {
-        return events.flatMap((event) => this.tracker.ingest(event));
+        return this.tracker.apply(events);
     }
 
     tick(): Trigger[] {
@@ -69,30 +81,38 @@ export class DurableCallTracking {
      * not acknowledged before the original is. Once a write has failed every later save fails too, as the file
      * store refuses writes after a failed flush: a duplicate must not be acknowledged when its original was not
      * saved. Opening the store again (a redeploy or restart) is the way back.
+     *
+     * A record the store cannot encode (a RangeError or TypeError from the log format: the per-call bounds make
+     * it impossible, but it is not the disk's fault) fails that save only: latching on it would answer 503 for
+     * every call until a redeploy.
      */
     save(): Promise<void> {
         const { changed, forgotten } = this.tracker.takeChanges();
         const store = this.store;
         if (!store) return Promise.resolve();
-        if (this.failure !== undefined) return Promise.reject(this.failure);
-        const writes: Array<Promise<void>> = [this.lastSave];
+        if (this.latched !== undefined) return Promise.reject(this.latched);
+        const writes: Array<Promise<void>> = [];
         try {
             for (const call of changed) writes.push(store.put(call.callId, call));
             for (const callId of forgotten) writes.push(store.delete(callId));
         } catch (error) {
             writes.push(Promise.reject(error));
         }
-        const saved = Promise.all(writes).then(
+        const own = Promise.all(writes).then(
             () => undefined,
             (error: unknown) => {
-                this.failure ??= error;
+                if (!isEncodingError(error)) this.latched ??= error;
                 throw error;
             },
         );
-        // The next save waits for this one and fails with it; the no-op catch only keeps a save nobody awaits
-        // from being an unhandled rejection.
+        const saved = Promise.all([this.lastSave, own]).then(() => undefined);
+        // The next save waits for this one, and fails with it only when it latched the failure; the no-op catches
+        // only keep a save nobody awaits from being an unhandled rejection.
+        this.lastSave = saved.catch(() => {
+            if (this.latched !== undefined) throw this.latched;
+        });
+        this.lastSave.catch(() => undefined);
         saved.catch(() => undefined);
-        this.lastSave = saved;
         return saved;
     }
 
@@ -101,6 +121,11 @@ export class DurableCallTracking {
         await this.lastSave.catch(() => undefined);
         await this.store?.close();
     }
+}
+
+/** What log-format throws for a value it cannot write: a fault of that record, not of the disk. */
+function isEncodingError(error: unknown): boolean {
+    return error instanceof RangeError || error instanceof TypeError;
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string';
@@ -112,6 +137,7 @@ export function isTrackedCall(value: unknown): value is TrackedCall {
     if (!isRecord(value)) return false;
     const call = value;
     return (
+        (call.format === undefined || call.format === TRACKED_CALL_FORMAT) &&
         isString(call.callId) &&
         call.callId !== '' &&
         isRecord(call.values) &&

@@ -50,3 +50,13 @@ export class LimitExceededError extends InputError {
         this.name = 'LimitExceededError';
     }
 }
+
+/** The limits in force: the defaults, overridden by every bound the caller set (an unset or undefined one keeps its default). */
+export function resolveEventLimits(limits: Partial<EventLimits> = {}): EventLimits {
+    const resolved: EventLimits = { ...DEFAULT_EVENT_LIMITS };
+    for (const key of Object.keys(DEFAULT_EVENT_LIMITS) as (keyof EventLimits)[]) {
+        const value = limits[key];
+        if (value !== undefined) resolved[key] = value;
+    }
+    return resolved;
+}
