@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { WebhookAdapter } from '../adapters/adapter';
 import { createWebhookAdapter, WEBHOOK_SOURCES, type WebhookSource } from '../adapters/sources';
-import type { TriggerEventId } from '../call/call';
+import type { Call, TriggerEventId } from '../call/call';
 import type { RawEvent } from '../call/raw-event';
 import { isTriggerEventId, triggerEventLabel } from '../call/trigger-events';
 import { CodedError, ConfigError } from '../errors/coded-error';
@@ -119,6 +119,14 @@ function loggable(err: unknown): Error {
     return error;
 }
 
+function mutableCall(call: Call): Call {
+    const copy = { ...call };
+    if (call.tags) copy.tags = [...call.tags];
+    if (call.accountCodes) copy.accountCodes = [...call.accountCodes];
+    if (call.recordingLink) copy.recordingLink = [...call.recordingLink];
+    return copy;
+}
+
 function plural(count: number, word: string): string {
     return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
@@ -143,7 +151,7 @@ export = function register(RED: NodeAPI): void {
         const credentials = (node.credentials ?? {}) as Credentials;
         let wanted: Set<TriggerEventId> | undefined;
         // `limits` carries the per-call bounds (list members per call, call record size) to the tracker.
-        let trackerOptions: Partial<TrackerOptions> & { limits?: EventLimits } = {};
+        let trackerOptions: Partial<TrackerOptions> = {};
         let limits: EventLimits = { ...DEFAULT_EVENT_LIMITS };
         // Undefined until the state is restored (and for good when the store cannot be opened).
         let tracking: DurableCallTracking | undefined;
@@ -224,7 +232,12 @@ export = function register(RED: NodeAPI): void {
 
         const storeFailed = (err: unknown): void => {
             const message = `call state not saved: ${logText((err as Error).message)}`;
-            // The store refuses every write after a failed flush: one error says it, not one per event.
+            // Only a failed flush latches the store (it then refuses every write): one error says it, not one per
+            // event. A save that failed for its own record alone leaves the store usable for the next request.
+            if (tracking?.failure === undefined) {
+                warn(message);
+                return;
+            }
             if (storeProblem === undefined) node.error(message);
             storeProblem ??= message;
         };
@@ -264,7 +277,8 @@ export = function register(RED: NodeAPI): void {
                 _msgid: RED.util.generateId(),
                 topic: triggerEventLabel(trigger.event),
                 event: trigger.event,
-                call: trigger.call,
+                // The tracker shares one frozen copy of a call's lists among its triggers; a msg is the flow's to change.
+                call: mutableCall(trigger.call),
                 payload: structuredClone(trigger.call),
             }) as NodeMessage;
 
