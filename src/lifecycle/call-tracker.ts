@@ -577,7 +577,7 @@ export class CallTracker {
         this.counters.evictions += 1;
         this.forget(victim.callId);
         const limit = reason === 'calls' ? `${this.options.maxCalls} calls` : `${this.options.maxBytes} bytes of call state`;
-        const raise = reason === 'calls' ? 'max calls' : 'max call state';
+        const raise = reason === 'calls' ? 'Max tracked calls' : 'Tracked state (MiB)';
         this.options.onWarning?.(
             `tracking limit of ${limit} reached: forgot ${victim.processed ? 'finished' : 'unfinished'} call ${logText(victim.callId)}` +
                 (victim.processed ? '' : ` before it was processed (raise "${raise}" if calls are being cut short)`),

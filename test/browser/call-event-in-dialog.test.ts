@@ -91,7 +91,7 @@ describe('editor: call event in dialog', function () {
     it('shows the input limits with their defaults, and marks one that is not a whole number, saying why', async () => {
         const dialog = await editor.openEditDialog(id);
         assert.match((await dialog.textContent()) ?? '', /Input limits/);
-        const defaults: Record<string, string> = { maxEvents: '500', maxFieldLength: '4096', maxListMembers: '100', maxCallListMembers: '500', maxCallSize: '64', maxStateSize: '32' };
+        const defaults: Record<string, string> = { maxEvents: '500', maxFieldLength: '4096', maxListMembers: '100', maxCallListMembers: '500', maxCallSize: '64', maxStateSize: '96' };
         for (const [field, value] of Object.entries(defaults)) assert.equal(await dialog.locator(`#node-input-${field}`).inputValue(), value, field);
         await editor.page.locator('#node-input-maxEvents').fill('2.5');
         await editor.closeEditDialog('done');
