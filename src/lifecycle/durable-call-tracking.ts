@@ -1,5 +1,5 @@
 import type { RawEvent } from '../call/raw-event';
-import type { DurableStore } from '../store/durable-store';
+import { StoreError, type DurableStore } from '../store/durable-store';
 import { CallTracker, TRACKED_CALL_FORMAT, type TrackedCall, type TrackerOptions, type Trigger } from './call-tracker';
 
 /**
@@ -82,9 +82,9 @@ export class DurableCallTracking {
      * store refuses writes after a failed flush: a duplicate must not be acknowledged when its original was not
      * saved. Opening the store again (a redeploy or restart) is the way back.
      *
-     * A record the store cannot encode (a RangeError or TypeError from the log format: the per-call bounds make
-     * it impossible, but it is not the disk's fault) fails that save only: latching on it would answer 503 for
-     * every call until a redeploy.
+     * A record the store cannot take (over its record size, or not encodable: the per-call bounds make it
+     * impossible, but it is not the disk's fault) fails that save only: latching on it would answer 503 for every
+     * call until a redeploy.
      */
     save(): Promise<void> {
         const { changed, forgotten } = this.tracker.takeChanges();
@@ -101,7 +101,7 @@ export class DurableCallTracking {
         const own = Promise.all(writes).then(
             () => undefined,
             (error: unknown) => {
-                if (!isEncodingError(error)) this.latched ??= error;
+                if (latches(error)) this.latched ??= error;
                 throw error;
             },
         );
@@ -123,9 +123,14 @@ export class DurableCallTracking {
     }
 }
 
-/** What log-format throws for a value it cannot write: a fault of that record, not of the disk. */
-function isEncodingError(error: unknown): boolean {
-    return error instanceof RangeError || error instanceof TypeError;
+/**
+ * Whether a failed save says the disk is gone (the store then refuses every later write) rather than that one
+ * record could not be written: a record over the store's size (StoreError `too-large`) or one JSON cannot encode
+ * (TypeError, RangeError) is a fault of that record alone.
+ */
+function latches(error: unknown): boolean {
+    if (error instanceof StoreError) return error.reason === 'io';
+    return !(error instanceof RangeError || error instanceof TypeError);
 }
 
 const isString = (value: unknown): value is string => typeof value === 'string';

@@ -8,7 +8,7 @@ import { CallTracker, type TrackedCall, type Trigger } from '../../src/lifecycle
 import { DurableCallTracking } from '../../src/lifecycle/durable-call-tracking';
 import { DEFAULT_EVENT_LIMITS, LimitExceededError } from '../../src/lifecycle/event-limits';
 import { validateRawEvent, validateRawEvents } from '../../src/lifecycle/raw-event-validation';
-import type { DurableStore, RecoveryReport } from '../../src/store/durable-store';
+import { StoreError, type DurableStore, type RecoveryReport } from '../../src/store/durable-store';
 import { openFileStore } from '../../src/store/file-store';
 
 const CALL = 'c0ffee00-0000-4000-8000-0000000000b0';
@@ -321,7 +321,7 @@ describe('call tracking: memory bounded in bytes', () => {
         assert.ok(actual <= bytes, `the stored JSON (${actual}) is within the estimate (${bytes})`);
         assert.ok(bytes - actual < calls * 400, `and the estimate (${bytes}) is not far above it (${actual})`);
         assert.match(warnings[0], /^tracking limit of 65536 bytes of call state reached: forgot finished call finished-0$/);
-        assert.match(warnings[1], /forgot unfinished call call-0 before it was processed \(raise "max call state"/);
+        assert.match(warnings[1], /forgot unfinished call call-0 before it was processed \(raise "Tracked state \(MiB\)"/);
         assert.equal(tracker.get('call-199')?.callId, 'call-199');
     });
 
@@ -347,7 +347,7 @@ describe('durable call tracking: a record the store cannot encode fails that sav
         for (const directory of directories) fs.rmSync(directory, { recursive: true, force: true });
     });
 
-    it('an oversized record (RangeError from the log format) does not latch the store; the next save works', async () => {
+    it('an oversized record (the store refuses it as too large) does not latch the store; the next save works', async () => {
         const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-calls-bounds-'));
         directories.push(directory);
         const store = await openFileStore<TrackedCall>({ directory, name: 'calls' });
@@ -355,7 +355,7 @@ describe('durable call tracking: a record the store cannot encode fails that sav
         const huge = 17 * 1024 * 1024;
         const tracking = await DurableCallTracking.open(store, { maxBytes: 64 * 1024 * 1024, limits: { maxCallBytes: 2 * huge } });
         tracking.apply([{ type: 'presenting', callId: 'huge', callerName: 'H'.repeat(huge) }]);
-        await assert.rejects(tracking.save(), RangeError);
+        await assert.rejects(tracking.save(), (err: unknown) => err instanceof StoreError && err.reason === 'too-large');
         assert.equal(tracking.failure, undefined, 'not latched');
         tracking.apply([{ type: 'complete', callId: 'normal', eventId: 'n' }]);
         await tracking.save();
