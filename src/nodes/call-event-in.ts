@@ -20,8 +20,9 @@ import { logText } from '../logging/log-text';
 import { callLife, seededRandom } from '../simulator/call-lives';
 import { openFileStore } from '../store/file-store';
 import { nodeStateDirectory } from '../store/node-state-directory';
-import { computingAdminRoute } from './admin-request';
-import { registerEditorResources } from './editor-resources';
+import { computingAdminRoute } from './shared/admin-request';
+import { rateLimitedWarning } from './shared/rate-limited-warning';
+import { registerEditorResources } from './shared/editor-resources';
 import { captureRawBodyFor, capturedBody } from './raw-body-capture';
 
 interface CallEventInConfig extends NodeDef {
@@ -166,23 +167,8 @@ export = function register(RED: NodeAPI): void {
         let problem: string | undefined;
 
         // One warning a minute at most per kind: a flood of evictions or of refused requests must not flood the log.
-        const rateLimitedWarning = (): ((message: string) => void) => {
-            let lastWarning = 0;
-            let suppressedWarnings = 0;
-            return (message) => {
-                const now = Date.now();
-                if (now - lastWarning < 60_000) {
-                    suppressedWarnings += 1;
-                    return;
-                }
-                const text = logText(message, 400);
-                node.warn(suppressedWarnings ? `${text} (and ${suppressedWarnings} more like it)` : text);
-                lastWarning = now;
-                suppressedWarnings = 0;
-            };
-        };
-        const warn = rateLimitedWarning();
-        const warnRefused = rateLimitedWarning();
+        const warn = rateLimitedWarning(node);
+        const warnRefused = rateLimitedWarning(node);
 
         try {
             wanted = selectedEvents(config.events);

@@ -2,10 +2,10 @@ import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { compileCriteria, CriteriaConfigError, type CompiledCriteria } from '../criteria/compile';
 import { evaluateCriteria } from '../criteria/evaluate';
 import { OPERATORS } from '../criteria/operators';
-import { InputError } from '../errors/coded-error';
-import { computingAdminRoute } from './admin-request';
-import { registerEditorResources } from './editor-resources';
-import { throttledStatus } from './throttled-status';
+import { computingAdminRoute } from './shared/admin-request';
+import { registerEditorResources } from './shared/editor-resources';
+import { callOf } from './shared/msg-call';
+import { throttledStatus } from './shared/throttled-status';
 
 interface CriteriaFilterConfig extends NodeDef {
     rules: unknown;
@@ -13,7 +13,6 @@ interface CriteriaFilterConfig extends NodeDef {
     outputs: unknown;
 }
 
-const NO_CALL = 'msg.call is missing or not an object: the criteria filter tests call data from msg.call (set by "call event in")';
 
 export = function register(RED: NodeAPI): void {
     registerEditorResources(RED);
@@ -41,13 +40,9 @@ export = function register(RED: NodeAPI): void {
                 done(configError);
                 return;
             }
-            if (typeof msg.call !== 'object' || msg.call === null || Array.isArray(msg.call)) {
-                done(new InputError(NO_CALL));
-                return;
-            }
             let explanation;
             try {
-                explanation = evaluateCriteria(criteria, msg.call);
+                explanation = evaluateCriteria(criteria, callOf(msg, 'the criteria filter tests call data from msg.call'));
             } catch (err) {
                 done(err as Error);
                 return;

@@ -1,11 +1,12 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { sampleCall } from '../call/sample-call';
-import { CodedError, ConfigError, InputError } from '../errors/coded-error';
+import { CodedError, ConfigError } from '../errors/coded-error';
 import { isBodyFormat, type BodyFormat } from '../placeholders/escaping';
 import { parseRenderedJson } from '../placeholders/json-body';
 import { compileTemplate, type CompiledTemplate } from '../placeholders/template';
-import { computingAdminRoute } from './admin-request';
-import { registerEditorResources } from './editor-resources';
+import { computingAdminRoute } from './shared/admin-request';
+import { registerEditorResources } from './shared/editor-resources';
+import { callOf } from './shared/msg-call';
 
 interface PlaceholderTemplateConfig extends NodeDef {
     template: string;
@@ -22,7 +23,6 @@ interface PreviewRequest {
     call?: unknown;
 }
 
-const NO_CALL = 'msg.call is missing or not an object: the placeholder template renders call data from msg.call (set by "call event in")';
 
 /** Renders a template for a call the way the node does on a message: the one code path behind node and preview. */
 function renderBody(compiled: CompiledTemplate, output: PlaceholderTemplateConfig['output'], call: object): unknown {
@@ -53,12 +53,9 @@ export = function register(RED: NodeAPI): void {
                 done(configError);
                 return;
             }
-            if (typeof msg.call !== 'object' || msg.call === null || Array.isArray(msg.call)) {
-                done(new InputError(NO_CALL));
-                return;
-            }
             try {
-                RED.util.setMessageProperty(msg, property, renderBody(compiled, output, msg.call), true);
+                const call = callOf(msg, 'the placeholder template renders call data from msg.call');
+                RED.util.setMessageProperty(msg, property, renderBody(compiled, output, call), true);
             } catch (err) {
                 done(err as Error);
                 return;

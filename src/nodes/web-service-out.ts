@@ -24,7 +24,7 @@ import { restoredPayload, storedPayload, type OutboxEntry } from '../delivery/ou
 import { responsePayload } from '../delivery/response-body';
 import { verdictOf } from '../delivery/retry-policy';
 import { formatWait, parseRetries } from '../delivery/retry-schedule';
-import { CodedError, ConfigError, InputError } from '../errors/coded-error';
+import { CodedError, ConfigError } from '../errors/coded-error';
 import { logText } from '../logging/log-text';
 import { StoreError, type DurableStore } from '../store/durable-store';
 import { openFileStore, type FileStore } from '../store/file-store';
@@ -35,10 +35,12 @@ import { compileRequest, type OutgoingRequest, type RequestBuilder, type Request
 import { maskValue } from '../request/masking';
 import { missingSecret, type RequestConfig, type RequestCredentials } from '../request/request-config';
 import { compileUrl } from '../request/url-template';
-import { computingAdminRoute } from './admin-request';
-import { registerEditorResources } from './editor-resources';
+import { computingAdminRoute } from './shared/admin-request';
+import { callOf } from './shared/msg-call';
+import { rateLimitedWarning } from './shared/rate-limited-warning';
+import { registerEditorResources } from './shared/editor-resources';
 // While requests are queued the status changes with every attempt; the editor is told at most this often.
-import { STATUS_INTERVAL_MS } from './throttled-status';
+import { STATUS_INTERVAL_MS } from './shared/throttled-status';
 
 interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     /** Seconds. */
@@ -93,12 +95,9 @@ interface Waiting {
     done: (err?: Error) => void;
 }
 
-const NO_CALL = 'msg.call is missing or not an object: "web service out" builds its request from msg.call (set by "call event in")';
 // The editor sends this in place of a password it never received.
 const STORED_SECRET = '__PWRD__';
 const SECRET_FIELDS = ['user', 'password', 'token', 'apiKey', 'signingSecret'] as const;
-/** Repeated warnings of one kind (a failing disk) are logged once a minute at most. */
-const WARNING_INTERVAL_MS = 60_000;
 /**
  * An error's message becomes Node-RED's log line for node.error(err, msg) and done(err); remote answers and call
  * data in it are escaped and cut to this length, enough for the URL and the reason.
@@ -255,20 +254,7 @@ export = function register(RED: NodeAPI): void {
         let statusTimer: NodeJS.Timeout | undefined;
         let statusShownAt = 0;
         let queue: DeliveryQueue<ExchangeResult> | undefined;
-        let warnedAt = 0;
-        let suppressedWarnings = 0;
-
-        const warnSometimes = (message: string): void => {
-            const now = Date.now();
-            if (now - warnedAt < WARNING_INTERVAL_MS) {
-                suppressedWarnings += 1;
-                return;
-            }
-            const line = logText(message, MAX_ERROR_MESSAGE);
-            node.warn(suppressedWarnings ? `${line} (and ${suppressedWarnings} more like it)` : line);
-            warnedAt = now;
-            suppressedWarnings = 0;
-        };
+        const warnSometimes = rateLimitedWarning(node, MAX_ERROR_MESSAGE);
 
         function showStatus(): void {
             clearTimeout(statusTimer);
@@ -426,9 +412,11 @@ export = function register(RED: NodeAPI): void {
                 return;
             }
             const message = msg as Msg;
-            const call = message.call;
-            if (typeof call !== 'object' || call === null || Array.isArray(call)) {
-                done(new InputError(NO_CALL));
+            let call: object;
+            try {
+                call = callOf(message, '"web service out" builds its request from msg.call');
+            } catch (err) {
+                done(err as Error);
                 return;
             }
             // Promise callbacks run in the order they were added, so messages are queued in the order they came.

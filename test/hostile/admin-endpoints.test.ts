@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { MAX_ADMIN_BODY_BYTES } from '../../src/nodes/admin-request';
+import { MAX_ADMIN_BODY_BYTES } from '../../src/nodes/shared/admin-request';
 import { MAX_RENDER_STEPS } from '../../src/placeholders/template';
 import { startNodeRed, temporaryDirectory, type NodeRedProcess } from '../support/node-red-process';
 

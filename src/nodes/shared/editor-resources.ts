@@ -1,7 +1,7 @@
 import type { NodeAPI } from 'node-red';
-import { CALL_FIELDS } from '../call/call-fields';
-import { sampleCall } from '../call/sample-call';
-import { TRIGGER_EVENTS } from '../call/trigger-events';
+import { CALL_FIELDS } from '../../call/call-fields';
+import { sampleCall } from '../../call/sample-call';
+import { TRIGGER_EVENTS } from '../../call/trigger-events';
 
 let registeredWith: unknown;
 
