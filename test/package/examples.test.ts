@@ -2,6 +2,8 @@
 // loopback server playing the CRM, and calls played into it: each CRM must receive exactly what the example promises.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { RawEvent } from '../../src/call/raw-event';
 import { simulateCalls } from '../../src/simulator/simulate';
@@ -43,9 +45,9 @@ const slugOfTarget = (target: string): string => (target.startsWith('/services/d
 const targetFromProvider = (flow: FlowNode[]): boolean => flow.some((node) => node.type === 'web-service-out' && node.url?.startsWith('{{oauth.instanceUrl}}'));
 
 /** A loopback OAuth 2.0 provider for each example's OAuth 2.0 configuration, answering as the real one does. */
-async function startProviders(crm: Recorder): Promise<Map<string, Provider>> {
+async function startProviders(crm: { url: string }, which = examples): Promise<Map<string, Provider>> {
     const providers = new Map<string, Provider>();
-    for (const config of examples.flatMap(({ flow }) => flow).filter((node) => node.type === 'ccaas-oauth2')) {
+    for (const config of which.flatMap(({ flow }) => flow).filter((node) => node.type === 'ccaas-oauth2')) {
         const provider = await startProvider();
         if (new URL(config.tokenUrl!).host === 'login.salesforce.com') {
             // Salesforce answers a refresh with the org's instance_url and neither expires_in nor, unless the
@@ -64,8 +66,8 @@ async function startProviders(crm: Recorder): Promise<Map<string, Provider>> {
  * Every example as deployed by a test: targets on the loopback CRM (under the example's slug), each OAuth 2.0
  * configuration on its loopback provider with the credentials it accepts, web service out credentials from `secrets`.
  */
-function loopbackFlows(crm: Recorder, providers: Map<string, Provider>, secrets: (node: FlowNode, slug: string) => Record<string, string>): FlowNode[] {
-    return examples.flatMap(({ flow }) => {
+function loopbackFlows(crm: { url: string }, providers: Map<string, Provider>, secrets: (node: FlowNode, slug: string) => Record<string, string>, which = examples): FlowNode[] {
+    return which.flatMap(({ flow }) => {
         const slug = slugOf(flow);
         return flow.map((node) => {
             const copy: FlowNode = structuredClone(node);
@@ -529,6 +531,103 @@ describe('examples: calls that lack optional fields still make requests each tar
     }
 
     it('no node logged an error for any of these calls (a body that does not render is logged, not sent)', () => {
+        assert.doesNotMatch(nodeRed.log(), /\[error\]/);
+    });
+});
+
+interface SalesforceInstance {
+    url: string;
+    /** Every Task request, in order, with the answer it got. */
+    tasks: Array<{ target: string; authorization: string; status: number; callObject: string }>;
+    close(): Promise<void>;
+}
+
+/** A Salesforce org's REST API on 127.0.0.1: creates a Task for a token of a live session, answers 401 otherwise. */
+async function startSalesforceInstance(liveSession: (token: string) => boolean): Promise<SalesforceInstance> {
+    const tasks: SalesforceInstance['tasks'] = [];
+    const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+            const authorization = String(req.headers.authorization ?? '');
+            const live = authorization.startsWith('Bearer ') && liveSession(authorization.slice('Bearer '.length));
+            const status = live ? 201 : 401;
+            tasks.push({ target: req.url ?? '', authorization, status, callObject: JSON.parse(Buffer.concat(chunks).toString('utf8')).CallObject });
+            res.writeHead(status, { 'content-type': 'application/json' });
+            // Salesforce's answers, as its REST API documents them.
+            res.end(JSON.stringify(live ? { id: `00T${String(tasks.length).padStart(15, '0')}`, success: true, errors: [] } : [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]));
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        tasks,
+        close: () => {
+            server.closeAllConnections();
+            return new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+    };
+}
+
+// Salesforce gives a token no lifetime: it lasts until the session times out, and then the org answers 401. The
+// example promises that the next Task still arrives: one refresh, one more attempt.
+describe('examples: 05 Salesforce when the session of its token times out', function () {
+    this.timeout(120_000);
+    const salesforce = examples.filter(({ flow }) => slugOf(flow) === 'salesforce');
+    const expired = new Set<string>();
+    let nodeRed: NodeRedProcess;
+    let instance: SalesforceInstance;
+    let providers: Map<string, Provider>;
+    let provider: Provider;
+
+    before(async () => {
+        instance = await startSalesforceInstance((token) => provider.issued.includes(token) && !expired.has(token));
+        providers = await startProviders(instance, salesforce);
+        provider = providers.get('salesforce-oauth2')!;
+        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+        const deployed = await fetch(`${nodeRed.url}/flows`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+            body: JSON.stringify(loopbackFlows(instance, providers, () => ({}), salesforce)),
+        });
+        assert.equal(deployed.status, 204, await deployed.text());
+        await nodeRed.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
+    });
+
+    after(async () => {
+        await nodeRed?.stop();
+        await instance?.close();
+        await provider?.stop();
+    });
+
+    /** Plays one scripted call and waits (at most 10 s) until the instance has answered `count` Task requests. */
+    async function play(call: RawEvent[], count: number): Promise<void> {
+        for (const event of call) {
+            const response = await fetch(`${nodeRed.url}/ccaas/examples/salesforce`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+            assert.equal(response.status, 202);
+        }
+        const started = Date.now();
+        while (instance.tasks.length < count && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+        // A request beyond the expected ones would arrive within this pause too.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+
+    it('a 401 for the timed-out session gets one new token from the same refresh token, and the Task is sent once more', async () => {
+        const [answered, , outbound] = scriptedCalls();
+        await play(answered!, 1);
+        assert.equal(provider.issued.length, 1);
+        expired.add(provider.issued[0]!);
+        await play(outbound!, 3);
+        assert.deepEqual(instance.tasks, [
+            { target: SALESFORCE_TASKS, authorization: `Bearer ${provider.issued[0]}`, status: 201, callObject: 'call-a-1111' },
+            { target: SALESFORCE_TASKS, authorization: `Bearer ${provider.issued[0]}`, status: 401, callObject: 'call-c-3333' },
+            { target: SALESFORCE_TASKS, authorization: `Bearer ${provider.issued[1]}`, status: 201, callObject: 'call-c-3333' },
+        ]);
+        // Salesforce does not rotate the refresh token unless the connected app enables it: both refreshes use the one entered.
+        assert.deepEqual(provider.seen.map((seen) => [seen.form.grant_type, seen.form.refresh_token]), [
+            ['refresh_token', 'refresh-token-0'],
+            ['refresh_token', 'refresh-token-0'],
+        ]);
         assert.doesNotMatch(nodeRed.log(), /\[error\]/);
     });
 });
