@@ -2,6 +2,8 @@
 // loopback server playing the CRM, and calls played into it: each CRM must receive exactly what the example promises.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { RawEvent } from '../../src/call/raw-event';
 import { simulateCalls } from '../../src/simulator/simulate';
@@ -23,6 +25,8 @@ interface FlowNode {
     apiKeyHeader?: string;
     credentials?: Record<string, string>;
     tokenUrl?: string;
+    grant?: string;
+    url?: string;
 }
 
 const examples = fs
@@ -31,6 +35,57 @@ const examples = fs
     .map((file) => ({ file, flow: JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as FlowNode[] }));
 
 const slugOf = (flow: FlowNode[]): string => flow.find((node) => node.type === 'call-event-in')!.path!.split('/').pop()!;
+
+// Salesforce's Task goes to the instance_url of its token, which here is the loopback CRM's origin: it arrives under
+// Salesforce's REST path, where every other example's request arrives under the example's slug.
+const SALESFORCE_TASKS = '/services/data/v60.0/sobjects/Task';
+const slugOfTarget = (target: string): string => (target.startsWith('/services/data/') ? 'salesforce' : target.slice(1).split(/[/?]/)[0]!);
+
+/** An example whose web service out takes the scheme and host from its token answer needs no target URL variable. */
+const targetFromProvider = (flow: FlowNode[]): boolean => flow.some((node) => node.type === 'web-service-out' && node.url?.startsWith('{{oauth.instanceUrl}}'));
+
+/** A loopback OAuth 2.0 provider for each example's OAuth 2.0 configuration, answering as the real one does. */
+async function startProviders(crm: { url: string }, which = examples): Promise<Map<string, Provider>> {
+    const providers = new Map<string, Provider>();
+    for (const config of which.flatMap(({ flow }) => flow).filter((node) => node.type === 'ccaas-oauth2')) {
+        const provider = await startProvider();
+        if (new URL(config.tokenUrl!).host === 'login.salesforce.com') {
+            // Salesforce answers a refresh with the org's instance_url and neither expires_in nor, unless the
+            // connected app enables rotation, a new refresh token; a connected app requires its secret by default.
+            provider.instanceUrl = crm.url;
+            provider.rotatesRefreshToken = false;
+            provider.sendsExpiresIn = false;
+            provider.refreshNeedsSecret = true;
+        }
+        providers.set(config.id, provider);
+    }
+    return providers;
+}
+
+/**
+ * Every example as deployed by a test: targets on the loopback CRM (under the example's slug), each OAuth 2.0
+ * configuration on its loopback provider with the credentials it accepts, web service out credentials from `secrets`.
+ */
+function loopbackFlows(crm: { url: string }, providers: Map<string, Provider>, secrets: (node: FlowNode, slug: string) => Record<string, string>, which = examples): FlowNode[] {
+    return which.flatMap(({ flow }) => {
+        const slug = slugOf(flow);
+        return flow.map((node) => {
+            const copy: FlowNode = structuredClone(node);
+            if (copy.type === 'tab') copy.env = copy.env!.map((variable) => ({ ...variable, value: `${crm.url}/${slug}` }));
+            if (copy.type === 'web-service-out') copy.credentials = secrets(copy, slug);
+            if (copy.type === 'ccaas-oauth2') {
+                const provider = providers.get(copy.id)!;
+                copy.tokenUrl = provider.tokenUrl;
+                copy.credentials = {
+                    clientId: provider.clientId,
+                    clientSecret: provider.clientSecret,
+                    ...(copy.grant === 'refresh_token' ? { refreshToken: provider.refreshToken } : {}),
+                };
+            }
+            return copy;
+        });
+    });
+}
 
 // Three scripted calls: answered inbound Sales with recording and account codes changing after processing;
 // a missed inbound Support call; an answered outbound Billing call with a recording and no codes.
@@ -70,33 +125,19 @@ describe('examples: each CRM receives what its example promises', function () {
     this.timeout(120_000);
     let nodeRed: NodeRedProcess;
     let crm: Recorder;
-    // The OAuth 2.0 provider of example 10, in place of the Microsoft identity platform.
-    let provider: Provider;
-    const received = (slug: string): Arrived[] => crm.arrived.filter((request) => request.target.startsWith(`/${slug}`));
+    // The OAuth 2.0 providers of examples 05 and 10, in place of Salesforce and the Microsoft identity platform.
+    let providers: Map<string, Provider>;
+    const received = (slug: string): Arrived[] => crm.arrived.filter((request) => slugOfTarget(request.target) === slug);
 
     before(async () => {
         crm = await startRecorder();
-        provider = await startProvider();
+        providers = await startProviders(crm);
         nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
-        const flows = examples.flatMap(({ flow }) => {
-            const slug = slugOf(flow);
-            return flow.map((node) => {
-                const copy: FlowNode = structuredClone(node);
-                if (copy.type === 'tab') copy.env = copy.env!.map((variable) => ({ ...variable, value: `${crm.url}/${slug}` }));
-                if (copy.type === 'web-service-out') {
-                    copy.credentials = {
-                        ...(copy.authType === 'bearer' ? { token: `token-${slug}` } : {}),
-                        ...(copy.authType === 'basic' ? { user: 'agent@example.com/token', password: `password-${slug}` } : {}),
-                        ...(copy.apiKeyHeader ? { apiKey: `key-${slug}` } : {}),
-                    };
-                }
-                if (copy.type === 'ccaas-oauth2') {
-                    copy.tokenUrl = provider.tokenUrl;
-                    copy.credentials = { clientId: provider.clientId, clientSecret: provider.clientSecret };
-                }
-                return copy;
-            });
-        });
+        const flows = loopbackFlows(crm, providers, (node, slug) => ({
+            ...(node.authType === 'bearer' ? { token: `token-${slug}` } : {}),
+            ...(node.authType === 'basic' ? { user: 'agent@example.com/token', password: `password-${slug}` } : {}),
+            ...(node.apiKeyHeader ? { apiKey: `key-${slug}` } : {}),
+        }));
         const deployed = await fetch(`${nodeRed.url}/flows`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
@@ -122,7 +163,7 @@ describe('examples: each CRM receives what its example promises', function () {
     after(async () => {
         await nodeRed?.stop();
         await crm?.close();
-        await provider?.stop();
+        for (const provider of providers?.values() ?? []) await provider.stop();
     });
 
     it('every example is valid flow JSON of known node types, on its own tab, with a comment saying what to fill in', () => {
@@ -136,7 +177,8 @@ describe('examples: each CRM receives what its example promises', function () {
             }
             const comment = flow.find((node) => node.type === 'comment') as FlowNode & { info: string };
             assert.match(comment.info, /\*\*Fill in:\*\*/, file);
-            assert.equal(tabs[0].env!.length, 1, `${file}: one place for the target URL`);
+            // One place for the target URL: the tab's variable, or the provider's instance_url.
+            assert.equal(tabs[0].env!.length, targetFromProvider(flow) ? 0 : 1, `${file}: one place for the target URL`);
             assert.ok(!JSON.stringify(flow).includes('"credentials"'), `${file}: no secrets in the flow`);
         }
         assert.doesNotMatch(nodeRed.log(), /Waiting for missing types|\[error\]/);
@@ -191,8 +233,18 @@ describe('examples: each CRM receives what its example promises', function () {
         assert.equal(texts.filter((text) => text.startsWith(':white_check_mark: John Doe (154) answered')).length, 2);
     });
 
-    it('05 Salesforce: a Task per answered call, with the duration when known', () => {
-        const bodies = received('salesforce').map(json);
+    it('05 Salesforce: a Task per answered call, sent to the instance_url of the token from one refresh, with the duration when known', () => {
+        const provider = providers.get('salesforce-oauth2')!;
+        // The refresh token flow with client auth Body, as Salesforce's token endpoint takes it.
+        assert.equal(provider.seen.length, 1, 'one token for every Task: Salesforce gives no lifetime, so it is kept until a 401');
+        assert.deepEqual(provider.seen[0]!.form, { grant_type: 'refresh_token', refresh_token: 'refresh-token-0', client_id: provider.clientId, client_secret: provider.clientSecret });
+        assert.equal(provider.seen[0]!.headers.authorization, undefined);
+        const requests = received('salesforce');
+        assert.deepEqual(requests.map((request) => [request.method, request.target, request.headers.authorization]), [
+            ['POST', SALESFORCE_TASKS, `Bearer ${provider.issued[0]}`],
+            ['POST', SALESFORCE_TASKS, `Bearer ${provider.issued[0]}`],
+        ]);
+        const bodies = requests.map(json);
         assert.deepEqual(bodies.map((body) => [body.CallObject, body.CallType, body.TaskSubtype, body.CallDurationInSeconds]), [
             ['call-a-1111', 'Inbound', 'Call', 60],
             ['call-c-3333', 'Outbound', 'Call', 40],
@@ -234,6 +286,7 @@ describe('examples: each CRM receives what its example promises', function () {
     });
 
     it('10 Dynamics 365: a phone call activity per completed call, both nodes sending the one token of the shared configuration', () => {
+        const provider = providers.get('dynamics-oauth2')!;
         const requests = received('dynamics');
         assert.equal(provider.seen.length, 1);
         assert.equal(provider.seen[0]!.form.scope, 'https://yourorg.crm.dynamics.com/.default');
@@ -354,6 +407,7 @@ const ACCEPTS: Record<string, (request: Arrived, where: string) => void> = {
         assert.doesNotMatch(body.text, /\(\)|  |: $| for $/, where);
     },
     salesforce: (request, where) => {
+        assert.equal(request.target, SALESFORCE_TASKS, where);
         const body = json(request);
         assertJsonValues(body, ['CallDurationInSeconds'], where);
         assert.ok(['Inbound', 'Outbound', 'Internal'].includes(body.CallType), `${where}: CallType is a Salesforce picklist value`);
@@ -387,12 +441,22 @@ const ACCEPTS: Record<string, (request: Arrived, where: string) => void> = {
         assert.match(query.get('phone')!, /^\d+$/, where);
         assert.ok(![...query.values()].some((value) => value === 'null' || value === 'undefined'), where);
     },
+    dynamics: (request, where) => {
+        const body = json(request);
+        assertJsonValues(body, [], where);
+        // Dataverse types directioncode as a boolean and refuses a string there; its Web API speaks OData 4.0.
+        assert.equal(typeof body.directioncode, 'boolean', where);
+        assert.equal(typeof body.phonenumber, 'string', where);
+        assert.match(body.subject, /\S/, where);
+        assert.equal(request.headers['odata-version'], '4.0', where);
+    },
 };
 
 describe('examples: calls that lack optional fields still make requests each target accepts', function () {
     this.timeout(180_000);
     let nodeRed: NodeRedProcess;
     let crm: Recorder;
+    let providers: Map<string, Provider>;
     // Each variant's requests, by example slug.
     const byVariant = new Map<string, Map<string, Arrived[]>>();
     const variants: Array<{ name: string; missing: ReadonlySet<CallPart> }> = [
@@ -404,16 +468,9 @@ describe('examples: calls that lack optional fields still make requests each tar
 
     before(async () => {
         crm = await startRecorder();
+        providers = await startProviders(crm);
         nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
-        const flows = examples.flatMap(({ flow }) => {
-            const slug = slugOf(flow);
-            return flow.map((node) => {
-                const copy: FlowNode = structuredClone(node);
-                if (copy.type === 'tab') copy.env = copy.env!.map((variable) => ({ ...variable, value: `${crm.url}/${slug}` }));
-                if (copy.type === 'web-service-out') copy.credentials = { token: 't', user: 'u', password: 'p', apiKey: 'k' };
-                return copy;
-            });
-        });
+        const flows = loopbackFlows(crm, providers, () => ({ token: 't', user: 'u', password: 'p', apiKey: 'k' }));
         const deployed = await fetch(`${nodeRed.url}/flows`, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
@@ -439,7 +496,7 @@ describe('examples: calls that lack optional fields still make requests each tar
             }
             const requests = new Map<string, Arrived[]>();
             for (const request of crm.arrived.slice(from)) {
-                const slug = request.target.slice(1).split(/[/?]/)[0];
+                const slug = slugOfTarget(request.target);
                 requests.set(slug, [...(requests.get(slug) ?? []), request]);
             }
             byVariant.set(variant.name, requests);
@@ -449,17 +506,24 @@ describe('examples: calls that lack optional fields still make requests each tar
     after(async () => {
         await nodeRed?.stop();
         await crm?.close();
+        for (const provider of providers?.values() ?? []) await provider.stop();
     });
 
     for (const { flow, file } of examples) {
         const slug = slugOf(flow);
+        // An example on OAuth 2.0 sends only tokens its provider issued.
+        const oauth2 = flow.find((node) => node.type === 'ccaas-oauth2');
         it(`${file.replace(/\.json$/, '')}: a request the target accepts for each missing field and for all of them`, () => {
             const checked: string[] = [];
             for (const variant of variants) {
                 const requests = byVariant.get(variant.name)?.get(slug) ?? [];
                 const leftOutByCriteria = (CRITERIA_NEEDS[slug] ?? []).some((part) => variant.missing.has(part));
                 if (!leftOutByCriteria) assert.ok(requests.length > 0, `${variant.name}: no request reached the ${slug} CRM\n${nodeRed.log().slice(-2000)}`);
-                requests.forEach((request, index) => ACCEPTS[slug](request, `${slug} ${variant.name} #${index + 1}`));
+                requests.forEach((request, index) => {
+                    const where = `${slug} ${variant.name} #${index + 1}`;
+                    ACCEPTS[slug]!(request, where);
+                    if (oauth2) assert.ok(providers.get(oauth2.id)!.issued.map((token) => `Bearer ${token}`).includes(String(request.headers.authorization)), `${where}: a token of its provider`);
+                });
                 if (requests.length > 0) checked.push(variant.name);
             }
             assert.ok(checked.includes('only-what-criteria-need'), `${slug}: checked ${checked.join(', ')}`);
@@ -467,6 +531,103 @@ describe('examples: calls that lack optional fields still make requests each tar
     }
 
     it('no node logged an error for any of these calls (a body that does not render is logged, not sent)', () => {
+        assert.doesNotMatch(nodeRed.log(), /\[error\]/);
+    });
+});
+
+interface SalesforceInstance {
+    url: string;
+    /** Every Task request, in order, with the answer it got. */
+    tasks: Array<{ target: string; authorization: string; status: number; callObject: string }>;
+    close(): Promise<void>;
+}
+
+/** A Salesforce org's REST API on 127.0.0.1: creates a Task for a token of a live session, answers 401 otherwise. */
+async function startSalesforceInstance(liveSession: (token: string) => boolean): Promise<SalesforceInstance> {
+    const tasks: SalesforceInstance['tasks'] = [];
+    const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+            const authorization = String(req.headers.authorization ?? '');
+            const live = authorization.startsWith('Bearer ') && liveSession(authorization.slice('Bearer '.length));
+            const status = live ? 201 : 401;
+            tasks.push({ target: req.url ?? '', authorization, status, callObject: JSON.parse(Buffer.concat(chunks).toString('utf8')).CallObject });
+            res.writeHead(status, { 'content-type': 'application/json' });
+            // Salesforce's answers, as its REST API documents them.
+            res.end(JSON.stringify(live ? { id: `00T${String(tasks.length).padStart(15, '0')}`, success: true, errors: [] } : [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]));
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        tasks,
+        close: () => {
+            server.closeAllConnections();
+            return new Promise<void>((resolve) => server.close(() => resolve()));
+        },
+    };
+}
+
+// Salesforce gives a token no lifetime: it lasts until the session times out, and then the org answers 401. The
+// example promises that the next Task still arrives: one refresh, one more attempt.
+describe('examples: 05 Salesforce when the session of its token times out', function () {
+    this.timeout(120_000);
+    const salesforce = examples.filter(({ flow }) => slugOf(flow) === 'salesforce');
+    const expired = new Set<string>();
+    let nodeRed: NodeRedProcess;
+    let instance: SalesforceInstance;
+    let providers: Map<string, Provider>;
+    let provider: Provider;
+
+    before(async () => {
+        instance = await startSalesforceInstance((token) => provider.issued.includes(token) && !expired.has(token));
+        providers = await startProviders(instance, salesforce);
+        provider = providers.get('salesforce-oauth2')!;
+        nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+        const deployed = await fetch(`${nodeRed.url}/flows`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+            body: JSON.stringify(loopbackFlows(instance, providers, () => ({}), salesforce)),
+        });
+        assert.equal(deployed.status, 204, await deployed.text());
+        await nodeRed.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
+    });
+
+    after(async () => {
+        await nodeRed?.stop();
+        await instance?.close();
+        await provider?.stop();
+    });
+
+    /** Plays one scripted call and waits (at most 10 s) until the instance has answered `count` Task requests. */
+    async function play(call: RawEvent[], count: number): Promise<void> {
+        for (const event of call) {
+            const response = await fetch(`${nodeRed.url}/ccaas/examples/salesforce`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+            assert.equal(response.status, 202);
+        }
+        const started = Date.now();
+        while (instance.tasks.length < count && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
+        // A request beyond the expected ones would arrive within this pause too.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+
+    it('a 401 for the timed-out session gets one new token from the same refresh token, and the Task is sent once more', async () => {
+        const [answered, , outbound] = scriptedCalls();
+        await play(answered!, 1);
+        assert.equal(provider.issued.length, 1);
+        expired.add(provider.issued[0]!);
+        await play(outbound!, 3);
+        assert.deepEqual(instance.tasks, [
+            { target: SALESFORCE_TASKS, authorization: `Bearer ${provider.issued[0]}`, status: 201, callObject: 'call-a-1111' },
+            { target: SALESFORCE_TASKS, authorization: `Bearer ${provider.issued[0]}`, status: 401, callObject: 'call-c-3333' },
+            { target: SALESFORCE_TASKS, authorization: `Bearer ${provider.issued[1]}`, status: 201, callObject: 'call-c-3333' },
+        ]);
+        // Salesforce does not rotate the refresh token unless the connected app enables it: both refreshes use the one entered.
+        assert.deepEqual(provider.seen.map((seen) => [seen.form.grant_type, seen.form.refresh_token]), [
+            ['refresh_token', 'refresh-token-0'],
+            ['refresh_token', 'refresh-token-0'],
+        ]);
         assert.doesNotMatch(nodeRed.log(), /\[error\]/);
     });
 });

@@ -24,6 +24,12 @@ export interface Provider {
     expiresIn: number;
     /** Sent as instance_url when set (Salesforce). */
     instanceUrl?: string;
+    /** false: a refresh is answered without a new refresh token (Salesforce unless the app enables rotation). */
+    rotatesRefreshToken: boolean;
+    /** false: answers carry no expires_in (Salesforce: a token lives until its session times out). */
+    sendsExpiresIn: boolean;
+    /** true: a refresh needs the client secret too (Salesforce's "Require Secret for Refresh Token Flow"). */
+    refreshNeedsSecret: boolean;
     /** Answers the next token requests with this status (5xx: the provider is down), then normally again. */
     failNext: { count: number; status: number };
     /** Answers with this error instead of checking (invalid_client, invalid_grant). */
@@ -61,6 +67,9 @@ export async function startProvider(options: { clientId?: string; clientSecret?:
         issued: [],
         expiresIn: options.expiresIn ?? 3600,
         failNext: { count: 0, status: 503 },
+        rotatesRefreshToken: true,
+        sendsExpiresIn: true,
+        refreshNeedsSecret: false,
         stop: () => server.stop(),
         restart: async () => {
             await server.start(port, '127.0.0.1');
@@ -84,10 +93,13 @@ export async function startProvider(options: { clientId?: string; clientSecret?:
         if (client.id !== provider.clientId) return refuse(401, 'invalid_client', 'unknown client');
         if (form.grant_type === 'client_credentials' && client.secret !== provider.clientSecret) return refuse(401, 'invalid_client', 'client authentication failed');
         if (form.grant_type === 'refresh_token') {
+            if (provider.refreshNeedsSecret && client.secret !== provider.clientSecret) return refuse(400, 'invalid_client', 'invalid client credentials');
             if (form.refresh_token !== provider.refreshToken) return refuse(400, 'invalid_grant', 'the refresh token is revoked or unknown');
-            provider.refreshToken = String(response.body.refresh_token);
+            if (provider.rotatesRefreshToken) provider.refreshToken = String(response.body.refresh_token);
+            else delete response.body.refresh_token;
         }
-        response.body.expires_in = provider.expiresIn;
+        if (provider.sendsExpiresIn) response.body.expires_in = provider.expiresIn;
+        else delete response.body.expires_in;
         if (provider.instanceUrl) response.body.instance_url = provider.instanceUrl;
         provider.issued.push(String(response.body.access_token));
     });
