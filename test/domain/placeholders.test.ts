@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Mustache from 'mustache';
 import { CALL_FIELDS, callFieldText } from '../../src/call/call-fields';
 import { sampleCall } from '../../src/call/sample-call';
 import { TRIGGER_EVENTS, triggerEventLabel } from '../../src/call/trigger-events';
@@ -123,10 +124,10 @@ describe('template errors', () => {
 
     it('a template is parsed once, not per render', () => {
         const template = compileTemplate('{{callId}}', 'text');
-        const MustacheWriter = require('mustache').Writer;
+        const MustacheWriter = Mustache.Writer;
         const originalParse = MustacheWriter.prototype.parse;
         let parses = 0;
-        MustacheWriter.prototype.parse = function (this: unknown, ...args: unknown[]) {
+        MustacheWriter.prototype.parse = function (this: InstanceType<typeof Mustache.Writer>, ...args: Parameters<typeof originalParse>) {
             parses += 1;
             return originalParse.apply(this, args);
         };
