@@ -213,7 +213,18 @@ export class Editor {
         const label = (text: string): Locator => library.locator('.red-ui-treeList-label', { has: this.page.getByText(text, { exact: true }) });
         const entry = label(example);
         if (!(await entry.isVisible())) await label(folder).click();
-        await entry.click();
+        // Import is enabled once the editor has fetched the chosen flow; on a busy machine a click that lands while
+        // the tree list is still being drawn selects nothing, so the choice is made again (three tries at most).
+        const importButton = this.page.locator('#red-ui-clipboard-dialog-ok:enabled');
+        for (let attempt = 1; ; attempt += 1) {
+            await entry.click();
+            try {
+                await importButton.waitFor({ timeout: 10_000 });
+                break;
+            } catch (err) {
+                if (attempt >= 3) throw err;
+            }
+        }
         // Node-RED rewrites a still-visible "Imported" notification in place (it has a fixed id), so the previous
         // one must be gone before this import's can be told apart.
         await this.notification('Imported').first().waitFor({ state: 'detached', timeout: 15_000 });
