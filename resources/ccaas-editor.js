@@ -34,14 +34,17 @@
     // The runtime's constants, fetched once at editor load. A `validate` in `defaults` must answer synchronously:
     // until they arrive a rule that needs them passes, and every node is validated again once they are here.
     var constants = null;
-    $.getJSON('ccaas-web-service/editor-constants').done(function (data) {
-        constants = data;
-        constants.headerNamePattern = new RegExp(data.headerName);
+    function revalidateAll() {
         if (!RED.nodes || !RED.editor || !RED.editor.validateNode) { return; }
         function revalidate(node) { if (TYPES.indexOf(node.type) >= 0) { RED.editor.validateNode(node); } }
         RED.nodes.eachConfig(revalidate);
         RED.nodes.eachNode(revalidate);
         if (RED.view && RED.view.redraw) { RED.view.redraw(true); }
+    }
+    $.getJSON('ccaas-web-service/editor-constants').done(function (data) {
+        constants = data;
+        constants.headerNamePattern = new RegExp(data.headerName);
+        revalidateAll();
     });
     function constant(name) { return constants ? constants[name] : undefined; }
     function headerNameValid(value) {
@@ -49,7 +52,34 @@
         return !pattern || pattern.test(String(value).trim());
     }
 
+    // What only the runtime's compilers can judge: a validator takes the runtime's answer to the same question, or
+    // asks (POST) and passes meanwhile; the answer validates every node again. Answers are kept by question, and
+    // forgotten all at once past MAX_ANSWERS so an editor open for days stays small.
+    var MAX_ANSWERS = 500;
+    var answers = {};
+    var answerCount = 0;
+    var asking = {};
+    function runtimeAnswer(route, question) {
+        var key = route + ' ' + JSON.stringify(question);
+        if (Object.prototype.hasOwnProperty.call(answers, key)) { return answers[key]; }
+        if (!asking[key]) {
+            asking[key] = true;
+            $.ajax({ url: route, type: 'POST', contentType: 'application/json', data: JSON.stringify(question) })
+                .done(function (answer) {
+                    if (answerCount >= MAX_ANSWERS) { answers = {}; answerCount = 0; }
+                    answers[key] = answer;
+                    answerCount++;
+                    revalidateAll();
+                })
+                // A read-only user may not run the check (403): the deploy, by a user who may, still does.
+                .fail(function (xhr) { if (xhr.status === 403) { answers[key] = null; answerCount++; } })
+                .always(function () { delete asking[key]; });
+        }
+        return undefined;
+    }
+
     window.CcaasEditor = {
+        runtimeAnswer: runtimeAnswer,
         catalog: catalog,
         templateProblem: templateProblem,
         beginEditing: beginEditing,
