@@ -19,13 +19,14 @@ interface FlowNode {
 }
 
 /**
- * A web service out whose chosen authentication takes a secret, which an example never carries. With OAuth 2.0 the
- * secrets belong to the ccaas-oauth2 configuration, and the node is invalid only when that configuration is
- * (nodes/web-service-out.html): the configuration's dialog asks for its token URL, not for its credentials, so an
- * example's OAuth 2.0 nodes are valid until deployed, where the runtime names the missing client id.
+ * A node an example leaves waiting for its secret, which an example never carries: a web service out whose chosen
+ * authentication takes one, and an OAuth 2.0 configuration (ccaas-oauth2), whose client id and secret or refresh
+ * token are the user's. A web service out using that configuration is invalid with it (nodes/web-service-out.html).
  */
 function needsSecret(node: FlowNode): boolean {
-    return node.authType === 'basic' || node.authType === 'bearer' || Boolean(node.apiKeyHeader?.trim());
+    if (node.type === 'ccaas-oauth2') return true;
+    if (node.type !== 'web-service-out') return false;
+    return node.authType === 'basic' || node.authType === 'bearer' || node.authType === 'oauth2' || Boolean(node.apiKeyHeader?.trim());
 }
 
 /** Configuration nodes (ccaas-oauth2) have no position: the editor lists them apart and draws them nowhere. */
@@ -102,10 +103,11 @@ describe('editor: Import > Examples', function () {
             await chart.locator('g.red-ui-flow-node-group').nth(drawn.length - 1).waitFor();
             assert.equal(await chart.locator('g.red-ui-flow-node-group').count(), drawn.length, 'every node of the example is on its tab');
             assert.equal(await chart.locator('.red-ui-flow-node-unknown').count(), 0, 'no unknown node type');
-            // An example leaves its secrets to the user: exactly the web service out nodes whose authentication needs
-            // one are marked invalid until it is filled in, and the example's comment says to fill it in.
-            const needSecret = nodes.filter((node) => node.type === 'web-service-out' && needsSecret(node)).map((node) => `web-service-out ${node.id}`);
-            assert.equal(await chart.locator('.red-ui-flow-node-error:visible').count(), needSecret.length, 'only nodes without their secret carry the invalid mark');
+            // An example leaves its secrets to the user: exactly the nodes that need one (needsSecret) are marked
+            // invalid until it is filled in, and the example's comment says to fill it in.
+            const needSecret = nodes.filter(needsSecret).map((node) => `${node.type} ${node.id}`);
+            const drawnNeedingSecret = drawn.filter(needsSecret).length;
+            assert.equal(await chart.locator('.red-ui-flow-node-error:visible').count(), drawnNeedingSecret, 'only nodes without their secret carry the invalid mark');
             const invalid = await editor.page.evaluate((z) => {
                 const names: string[] = [];
                 // Inline callbacks only: a named function here would be compiled to a helper the page lacks.
@@ -122,10 +124,10 @@ describe('editor: Import > Examples', function () {
 
             await editor.page.locator('#red-ui-sidebar-debug-clear').click();
             // The examples imported before stay on their tabs, so the deploy asks about every node still waiting
-            // for its secret: web service out nodes only, and only once an example has had one.
+            // for its secret: web service out nodes and OAuth 2.0 configurations, once an example has had one.
             awaitingSecret += needSecret.length;
             // The editor names the first five and counts the rest ("+ 2 more").
-            await editor.deploy(awaitingSecret > 0 ? { confirm: /not properly configured: (\[[^\]]+\] [^()]+ \(web-service-out\) ){1,5}(\+ \d+ more )?Are you sure/ } : {});
+            await editor.deploy(awaitingSecret > 0 ? { confirm: /not properly configured: (\[[^\]]+\] [^()]+ \((web-service-out|ccaas-oauth2)\) ){1,5}(\+ \d+ more )?Are you sure/ } : {});
             // The example's endpoint is running once its call event in reports its calls.
             const events = flow.find((node) => node.type === 'call-event-in');
             if (events) await editor.canvasNode(events.id).locator('.red-ui-flow-node-status-label', { hasText: /calls/ }).waitFor();

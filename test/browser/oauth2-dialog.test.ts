@@ -61,4 +61,47 @@ describe('editor: web service out with OAuth 2.0', function () {
         await editor.closeEditDialog('done');
         assert.deepEqual(editor.errors, []);
     });
+
+    // Issue 18: the runtime refuses a configuration without its client id, or without the secret its grant takes,
+    // so the editor marks it invalid, and with it every web service out that uses it.
+    it('marks a configuration missing a credential invalid, and the web service out using it, until it is filled in', async () => {
+        const id = await editor.dropFromPalette('web-service-out', 400, 320);
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-url').fill(`${recorder.url}/crm/calls/{{callId}}`);
+        await editor.page.locator('#node-input-authType').selectOption('oauth2');
+        await editor.page.locator('#node-input-btn-oauth2-add').click();
+        await editor.page.locator('#node-config-input-tokenUrl').fill(provider.tokenUrl);
+        await editor.page.locator('#node-config-input-clientSecret').fill(provider.clientSecret);
+        await editor.page.locator('#node-config-dialog-ok').click();
+        await editor.page.locator('#node-config-input-tokenUrl').waitFor({ state: 'detached' });
+        const configId = await editor.page.locator('#node-input-oauth2').inputValue();
+        await editor.closeEditDialog('done');
+        const validity = (configNode: string) => editor.page.evaluate((configNodeId) => (window as any).RED.nodes.node(configNodeId).valid as boolean, configNode);
+        assert.equal(await validity(configId), false, 'a configuration without its client id');
+        const mark = editor.canvasNode(id).locator('.red-ui-flow-node-error');
+        await mark.waitFor();
+        assert.equal(await validity(id), false, 'a web service out using it');
+
+        // The refresh token grant takes a refresh token, not a client secret.
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-btn-oauth2-edit').click();
+        await editor.page.locator('#node-config-input-clientId').fill(provider.clientId);
+        await editor.page.locator('#node-config-input-grant').selectOption('refresh_token');
+        await editor.page.locator('#node-config-dialog-ok').click();
+        await editor.page.locator('#node-config-input-tokenUrl').waitFor({ state: 'detached' });
+        await editor.closeEditDialog('done');
+        assert.equal(await validity(configId), false, 'a refresh token grant without its refresh token');
+        assert.equal(await validity(id), false);
+
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-btn-oauth2-edit').click();
+        await editor.page.locator('#node-config-input-refreshToken').fill('a-refresh-token');
+        await editor.page.locator('#node-config-dialog-ok').click();
+        await editor.page.locator('#node-config-input-tokenUrl').waitFor({ state: 'detached' });
+        await editor.closeEditDialog('done');
+        assert.equal(await validity(configId), true, 'complete');
+        await mark.waitFor({ state: 'hidden' });
+        assert.equal(await validity(id), true);
+        assert.deepEqual(editor.errors, []);
+    });
 });

@@ -44,9 +44,10 @@ describe('editor: web service out dialog', function () {
         const badge = editor.canvasNode(id).locator('.red-ui-flow-node-error');
         await badge.waitFor();
         await badge.hover();
-        const tip = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: 'Placeholders are not allowed in the scheme, host or port' });
+        // The runtime's own reason (POST ccaas-web-service/web-service-out/check), as the deploy would give it.
+        const tip = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: 'placeholders are not allowed in the scheme, host or port' });
         await tip.waitFor();
-        assert.match((await tip.textContent()) ?? '', /Placeholders are not allowed in the scheme, host or port/);
+        assert.match((await tip.textContent()) ?? '', /Target URL: "https:\/\/\{\{dnis\}\}\.crm\.example\.com\/calls": placeholders are not allowed in the scheme, host or port/);
     });
 
     it('previews without sending, then Test sends and shows the request as sent and the response', async () => {

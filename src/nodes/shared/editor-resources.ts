@@ -2,6 +2,14 @@ import type { NodeAPI } from 'node-red';
 import { CALL_FIELDS } from '../../call/call-fields';
 import { sampleCall } from '../../call/sample-call';
 import { TRIGGER_EVENTS } from '../../call/trigger-events';
+import { HEADER_NAME } from '../../request/build-request';
+import { settingProblems, type SettingsToCheck } from '../../request/validation';
+import { computingAdminRoute } from './admin-request';
+
+/** What the editors (resources/ccaas-editor.js) read from the runtime instead of keeping copies of its rules. */
+export function editorConstants(): { headerName: string } {
+    return { headerName: HEADER_NAME.source };
+}
 
 let registeredWith: unknown;
 
@@ -15,6 +23,15 @@ export function registerEditorResources(RED: NodeAPI): void {
     registeredWith = RED.httpAdmin;
     RED.httpAdmin.get('/ccaas-web-service/call-fields', RED.auth.needsPermission('flows.read'), (_req, res) => {
         res.json({ fields: CALL_FIELDS, events: TRIGGER_EVENTS, sampleCall: sampleCall() });
+    });
+    RED.httpAdmin.get('/ccaas-web-service/editor-constants', RED.auth.needsPermission('flows.read'), (_req, res) => {
+        res.json(editorConstants());
+    });
+    // The web service out dialog checks its Target URL and retry schedule with the compilers the runtime deploys.
+    const check = '/ccaas-web-service/web-service-out/check';
+    RED.httpAdmin.post(check, ...computingAdminRoute(RED, 'web-service-out', check), (req, res) => {
+        const body = (req.body ?? {}) as SettingsToCheck;
+        res.json({ problems: settingProblems({ url: body.url, authType: body.authType, retries: body.retries }) });
     });
     // The editor validates templates with the very parser the runtime uses. A <script src> in a node's .html is
     // fetched before the editor has a token to send, so this public library file is served without auth.
