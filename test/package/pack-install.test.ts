@@ -42,6 +42,7 @@ describe('npm pack, installed into a plain Node-RED user directory', function ()
         }
         assert.ok(fs.readdirSync(path.join(installed, 'dist', 'nodes', 'icons')).length > 0, 'icons');
         assert.ok(fs.readdirSync(path.join(installed, 'examples')).some((file) => file.endsWith('.json')), 'examples');
+        assert.ok(fs.existsSync(path.join(installed, 'resources', 'ccaas-editor.js')), "the dialogs' shared editor script");
         assert.ok(!fs.existsSync(path.join(installed, 'src')), 'TypeScript sources stay out of the package');
         assert.ok(!fs.existsSync(path.join(installed, 'test')), 'tests stay out of the package');
     });
@@ -64,5 +65,9 @@ describe('npm pack, installed into a plain Node-RED user directory', function ()
         assert.deepEqual(problems, []);
         const icon = await fetch(`${nodeRed.url}/icons/${pkg.name}/placeholder-template.svg`);
         assert.equal(icon.status, 200);
+        // The script every dialog loads with <script src="resources/<package>/ccaas-editor.js">.
+        const script = await fetch(`${nodeRed.url}/resources/${pkg.name}/ccaas-editor.js`);
+        assert.equal(script.status, 200);
+        assert.match(await script.text(), /runtimeAnswer/);
     });
 });
