@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { openConfigNodeTokens, type OAuth2Provider } from '../auth/config-node-tokens';
-import type { OAuth2Credentials } from '../auth/oauth2-settings';
+import { openConfigNodeTokens, type OAuth2Provider } from '../../auth/config-node-tokens';
+import type { OAuth2Credentials } from '../../auth/oauth2-settings';
 
 type OAuth2ConfigNode = Node<Record<keyof OAuth2Credentials, unknown>> & OAuth2Provider;
 
