@@ -1,10 +1,9 @@
 // Node-RED glue of web service out: a deployed node's settings become a Sender (src/delivery/sender.ts), whose
 // reports become msgs, done(), the status and log lines.
-import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow } from 'node-red';
+import type { Node, NodeAPI, NodeMessage } from 'node-red';
 import { HttpTransport } from '../../delivery/http-transport';
 import { responsePayload } from '../../delivery/response-body';
-import { restoredPayload, type OutboxEntry } from '../../delivery/outbox';
-import { MAX_ERROR_MESSAGE, Sender, type SettledRequest, type StoreProblem } from '../../delivery/sender';
+import { MAX_ERROR_MESSAGE, Sender, type SettledRequest } from '../../delivery/sender';
 import type { CodedError } from '../../errors/coded-error';
 import { errorText } from '../../errors/error-text';
 import { logText } from '../../logging/log-text';
@@ -15,17 +14,8 @@ import { registerEditorResources } from '../shared/editor-resources';
 import { registerTestRoute, type DeployedWebServiceOut } from './admin';
 import { originOf, queueSettingsOf, SECRET_FIELDS, type Credentials, type WebServiceOutConfig } from './config';
 import { prepareProfile } from './profile';
+import { reportedMessage, showStoreProblem, type Msg, type Waiting, type Warning } from './reports';
 import { DeliveryStatus } from './status';
-
-type Send = (msg: NodeMessage | (NodeMessage | null)[]) => void;
-type Msg = NodeMessageInFlow & Record<string, unknown>;
-
-/** A message this node accepted since it started; a request resumed from the outbox has none. */
-interface Waiting {
-    msg: Msg;
-    send: Send;
-    done: (err?: Error) => void;
-}
 
 type WebServiceOutNode = DeployedWebServiceOut & Node<Record<(typeof SECRET_FIELDS)[number], unknown>> & {
     /** What the delivery queue holds now (requests and bytes); undefined until the outbox is open. */
@@ -34,7 +24,7 @@ type WebServiceOutNode = DeployedWebServiceOut & Node<Record<(typeof SECRET_FIEL
 
 export = function register(RED: NodeAPI): void {
     registerEditorResources(RED);
-    const warning = (key: string, values?: Record<string, string | number>) => RED._(`web-service-out.runtime.warnings.${key}`, values);
+    const warning: Warning = (key, values) => RED._(`web-service-out.runtime.warnings.${key}`, values);
 
     function WebServiceOutNode(this: WebServiceOutNode, config: WebServiceOutConfig): void {
         RED.nodes.createNode(this, config);
@@ -45,28 +35,6 @@ export = function register(RED: NodeAPI): void {
         let configError: Error | undefined;
         const status = new DeliveryStatus(node, RED, { snapshot: () => sender?.snapshot(), get refusing() { return sender?.refusing ?? false; } });
         const warnSometimes = rateLimitedWarning(node, MAX_ERROR_MESSAGE);
-
-        /** What a request resumed from the outbox reports on: the message rebuilt from what was stored. */
-        function resumedMessage(entry: OutboxEntry): Msg {
-            const msg: Record<string, unknown> = { _msgid: RED.util.generateId(), call: entry.call };
-            if (entry.topic !== undefined) msg.topic = entry.topic;
-            const payload = restoredPayload(entry);
-            if (payload !== undefined) msg.payload = payload;
-            return msg as Msg;
-        }
-
-        /** The request's msg with what happened to it; where it goes. */
-        function reported(request: SettledRequest<Waiting>): { msg: Msg; send: Send } {
-            const { entry, context, result } = request;
-            const msg = context?.msg ?? resumedMessage(entry);
-            if (result.request) msg.request = result.request;
-            if (result.response) {
-                msg.response = result.response;
-                msg.statusCode = result.response.statusCode;
-            }
-            msg.delivery = { attempts: request.attempts, totalMs: request.totalMs, idempotencyKey: entry.idempotencyKey, queuedAt: entry.queuedAt };
-            return { msg, send: context?.send ?? ((out) => node.send(out)) };
-        }
 
         /** A report must never throw into the queue: one that does is a bug, logged. */
         function guarded<A extends unknown[]>(report: (...args: A) => void): (...args: A) => void {
@@ -80,7 +48,7 @@ export = function register(RED: NodeAPI): void {
         }
 
         function delivered(request: SettledRequest<Waiting>): void {
-            const { msg, send } = reported(request);
+            const { msg, send } = reportedMessage(RED, node, request);
             const response = request.result.response!;
             msg.payload = responsePayload(response);
             status.delivered(response.statusCode, response.timeMs);
@@ -89,7 +57,7 @@ export = function register(RED: NodeAPI): void {
         }
 
         function failed(request: SettledRequest<Waiting>, error: CodedError): void {
-            const { msg, send } = reported(request);
+            const { msg, send } = reportedMessage(RED, node, request);
             const { response } = request.result;
             status.failed(error.code === 'auth' ? RED._('web-service-out.status.auth') : `${error.code}${response ? ` ${response.statusCode}` : ''}`);
             if (config.failureOutput) {
@@ -101,32 +69,6 @@ export = function register(RED: NodeAPI): void {
             else node.error(error, msg);
         }
 
-        function storeProblem(problem: StoreProblem): void {
-            switch (problem.kind) {
-                case 'memory':
-                    status.notice = status.text('notDurable');
-                    node.warn(warning('memory'));
-                    break;
-                case 'recovered':
-                    status.notice = status.text('recovered', { summary: problem.summary });
-                    node.warn(warning('recovered', { path: problem.logPath, summary: problem.summary }));
-                    break;
-                case 'unreadable':
-                    node.warn(warning('unreadable', { count: problem.count }));
-                    break;
-                case 'unavailable':
-                    node.error(warning('unavailable', { reason: problem.reason, wait: `${Math.round(problem.retryMs / 1000)} s` }));
-                    break;
-                case 'reopened':
-                    node.warn(warning('reopened'));
-                    break;
-                case 'write':
-                    warnSometimes(warning('write', { reason: problem.reason }));
-                    break;
-            }
-            status.refresh();
-        }
-
         try {
             const prepared = prepareProfile(RED, config, credentials);
             const queue = queueSettingsOf(config);
@@ -136,7 +78,7 @@ export = function register(RED: NodeAPI): void {
                 nodeId: node.id,
                 userDir: (RED.settings as { userDir?: unknown }).userDir,
                 profile: { ...prepared, transport },
-                events: { delivered: guarded(delivered), failed: guarded(failed), changed: () => status.refresh(), storeProblem },
+                events: { delivered: guarded(delivered), failed: guarded(failed), changed: () => status.refresh(), storeProblem: (problem) => showStoreProblem(node, status, warning, warnSometimes, problem) },
             });
         } catch (err) {
             configError = err as Error;
