@@ -331,6 +331,25 @@ describe('web service out: delivery guarantees', function () {
         assert.deepEqual(helper.getNode('ws').status.lastCall.args[0], { fill: 'red', shape: 'ring', text: 'outbox unavailable' });
     });
 
+    it('without a user directory the outbox is in memory: one warning, a status that says so, and requests are delivered', async () => {
+        receiver = await startReceiver();
+        helper.settings().userDir = undefined;
+        try {
+            await helper.load(webServiceOut, flow(receiver.url));
+            const out = collect('out');
+            helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+            await until(() => out.length === 1, 3000);
+            assert.equal(receiver.received.length, 1);
+            assert.deepEqual(warnings().filter((text) => /no user directory/.test(text)), [
+                'Node-RED has no user directory: the outbox is kept in memory only, so a restart loses the requests not yet delivered',
+            ]);
+            // A lasting condition of the outbox stays in view while the queue is empty, over the last outcome.
+            assert.deepEqual(helper.getNode('ws').status.lastCall.args[0], { fill: 'yellow', shape: 'ring', text: 'outbox in memory: not durable' });
+        } finally {
+            helper.settings().userDir = userDir;
+        }
+    });
+
     it('signs each attempt per Standard Webhooks: webhook-id is the idempotency key, the signature is masked in msg.request', async () => {
         receiver = await startReceiver();
         receiver.answer = (_request, attempt) => (attempt === 1 ? { status: 500 } : { status: 200 });
