@@ -12,7 +12,7 @@ import { DeliveryError } from './delivery-error';
 import type { Decorate } from './delivery-headers';
 import { DeliveryQueue, type AttemptOutcome, type DeliveryQueueOptions, type Job, type QueueSnapshot } from './delivery-queue';
 import { exchange, type ExchangeResult } from './exchange';
-import type { HttpTransport } from './http-transport';
+import { HttpTransport, type TlsOptions } from './http-transport';
 import { idempotencyKey } from './idempotency';
 import { restoredPayload, storedPayload, type OutboxEntry } from './outbox';
 import { verdictOf } from './retry-policy';
@@ -33,7 +33,7 @@ export const DEFAULT_REOPEN_MS = 30_000;
 export interface SenderProfile {
     builder: RequestBuilder;
     decorate: Decorate;
-    transport: HttpTransport;
+    tls?: TlsOptions;
     /** OAuth 2.0 tokens of the profile's config node, when it uses one. */
     tokens?: TokenSource;
     timeoutMs: number;
@@ -115,9 +115,11 @@ export class Sender<C> {
     private readonly contexts = new Map<string, C>();
     // Sends after a 401 with a new token, per request: they count in the attempts, not in the schedule.
     private readonly resends = new Map<string, number>();
+    private readonly transport: HttpTransport;
 
     constructor(private readonly options: SenderOptions<C>) {
-        this.opening = this.open();
+        this.transport = new HttpTransport({ tls: options.profile.tls, maxSockets: options.concurrency });
+        this.opening = this.openOrRefuse();
     }
 
     /** What the queue holds now; undefined while the outbox is not open. */
@@ -161,7 +163,7 @@ export class Sender<C> {
         clearTimeout(this.reopenTimer);
         await this.opening;
         let left = this.queue ? await this.queue.close() : 0;
-        this.options.profile.transport.close();
+        this.transport.close();
         if (!removed) return left;
         let directory = this.opened?.directory;
         if (!this.opened) {
@@ -179,6 +181,11 @@ export class Sender<C> {
 
     private storeRequest() {
         return { userDir: this.options.userDir, kind: 'outbox' as const, nodeId: this.options.nodeId, name: 'outbox' };
+    }
+
+    /** Never rejects: requests wait on it, and a failure of any kind means the outbox is not there to record them. */
+    private openOrRefuse(): Promise<void> {
+        return this.open().catch((err: unknown) => this.refuse(err));
     }
 
     private async open(): Promise<void> {
@@ -236,12 +243,13 @@ export class Sender<C> {
         this.options.events.changed();
         if (this.closed) return;
         this.reopenTimer = setTimeout(() => {
-            this.opening = this.opening.then(() => this.open());
+            this.opening = this.opening.then(() => this.openOrRefuse());
         }, retryMs);
     }
 
     private async attempt(job: Job): Promise<AttemptOutcome<ExchangeResult>> {
-        const { builder, decorate, transport, tokens, timeoutMs } = this.options.profile;
+        const { builder, decorate, tokens, timeoutMs } = this.options.profile;
+        const { transport } = this;
         const send = (grant?: RequestGrant) =>
             exchange(builder, transport, job.entry.call, restoredPayload(job.entry), {
                 timeoutMs,

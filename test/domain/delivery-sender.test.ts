@@ -7,7 +7,6 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { deliveryHeaders } from '../../src/delivery/delivery-headers';
-import { HttpTransport } from '../../src/delivery/http-transport';
 import { Sender, type SettledRequest, type StoreProblem } from '../../src/delivery/sender';
 import type { CodedError } from '../../src/errors/coded-error';
 import { compileRequest } from '../../src/request/build-request';
@@ -60,7 +59,6 @@ function senderOf(url: string, userDir: unknown, reopenMs?: number) {
         profile: {
             builder: compileRequest({ url: `${url}/calls/{{callId}}`, method: 'POST', bodyType: 'payload', contentType: 'application/json' }),
             decorate: deliveryHeaders({ idempotencyHeader: 'Idempotency-Key', profileHeaders: [] }),
-            transport: new HttpTransport({ maxSockets: 2 }),
             timeoutMs: 2000,
         },
         events: {

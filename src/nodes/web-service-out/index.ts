@@ -1,7 +1,6 @@
 // Node-RED glue of web service out: a deployed node's settings become a Sender (src/delivery/sender.ts), whose
 // reports become msgs, done(), the status and log lines.
 import type { Node, NodeAPI, NodeMessage } from 'node-red';
-import { HttpTransport } from '../../delivery/http-transport';
 import { responsePayload } from '../../delivery/response-body';
 import { MAX_ERROR_MESSAGE, Sender, type SettledRequest } from '../../delivery/sender';
 import type { CodedError } from '../../errors/coded-error';
@@ -72,12 +71,11 @@ export = function register(RED: NodeAPI): void {
         try {
             const prepared = prepareProfile(RED, config, credentials);
             const queue = queueSettingsOf(config);
-            const transport = new HttpTransport({ tls: prepared.tls, maxSockets: queue.concurrency });
             sender = new Sender<Waiting>({
                 ...queue,
                 nodeId: node.id,
                 userDir: (RED.settings as { userDir?: unknown }).userDir,
-                profile: { ...prepared, transport },
+                profile: prepared,
                 events: { delivered: guarded(delivered), failed: guarded(failed), changed: () => status.refresh(), storeProblem: (problem) => showStoreProblem(node, status, warning, warnSometimes, problem) },
             });
         } catch (err) {
