@@ -19,3 +19,9 @@ for (const entry of fs.readdirSync(path.join(root, 'nodes'))) {
     fs.cpSync(path.join(root, 'nodes', entry), path.join(distNodes, entry), { recursive: true });
 }
 fs.cpSync(path.join(root, 'icons'), path.join(distNodes, 'icons'), { recursive: true });
+// A node that grew into a folder (src/nodes/<node>/index.ts) keeps its runtime entry dist/nodes/<node>.js, the path
+// package.json names and next to which Node-RED looks for the node's editor file and catalogs.
+for (const entry of fs.readdirSync(distNodes, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !fs.existsSync(path.join(distNodes, entry.name, 'index.js'))) continue;
+    fs.writeFileSync(path.join(distNodes, `${entry.name}.js`), `'use strict';\nmodule.exports = require('./${entry.name}/index.js');\n`);
+}

@@ -1,7 +1,7 @@
 import { CodedError, InputError } from '../errors/coded-error';
 import type { DurableStore } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
-import { entryBytes, isOutboxEntry, type OutboxEntry } from './outbox';
+import { entryBytes, migratedEntry, OUTBOX_FORMAT, type OutboxEntry } from './outbox';
 import { jittered } from './retry-schedule';
 import type { Verdict } from './retry-policy';
 
@@ -163,14 +163,16 @@ export class DeliveryQueue<R> {
         let nextSeq = 0;
         let unreadable = 0;
         const resumed: Job[] = [];
-        for (const [key, value] of stored) {
-            if (!isOutboxEntry(value)) {
+        for (const [key, storedValue] of stored) {
+            const value = migratedEntry(storedValue);
+            if (!value) {
                 unreadable += 1;
                 void store.delete(key).catch((error: unknown) => options.onStoreError?.(error));
                 continue;
             }
             nextSeq = Math.max(nextSeq, value.seq + 1);
-            resumed.push({ key, entry: value, recorded: Promise.resolve(), bytes: entryBytes(value) });
+            // Counted as stored: a migrated entry of 0.1.0 takes its old size until its next write.
+            resumed.push({ key, entry: value, recorded: Promise.resolve(), bytes: entryBytes(storedValue as OutboxEntry) });
         }
         const queue = new DeliveryQueue<R>(store, options, nextSeq);
         for (const job of resumed) queue.add(job);
@@ -184,9 +186,9 @@ export class DeliveryQueue<R> {
      * changes nothing, when its entry cannot be kept (InputError: not JSON, or larger than one store record) or the
      * queue is full (QueueFullError).
      */
-    enqueue(input: Omit<OutboxEntry, 'attempts' | 'queuedAt' | 'seq'>): Job {
+    enqueue(input: Omit<OutboxEntry, 'format' | 'attempts' | 'queuedAt' | 'seq'>): Job {
         if (this.closing) throw new Error('the delivery queue is closed');
-        const entry: OutboxEntry = { ...input, attempts: 0, queuedAt: this.now(), seq: this.nextSeq };
+        const entry: OutboxEntry = { ...input, format: OUTBOX_FORMAT, attempts: 0, queuedAt: this.now(), seq: this.nextSeq };
         const bytes = this.admit(entry);
         const seq = this.nextSeq++;
         const key = String(seq);

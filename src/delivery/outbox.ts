@@ -3,6 +3,11 @@
  * the built request (which holds the credentials: secrets are not written to disk).
  */
 export interface OutboxEntry {
+    /**
+     * The entry's shape, so that a later version can tell what it reads. 0.1.0 wrote none (its shape is format 2
+     * without this field): such an entry is migrated on load, never dropped.
+     */
+    format?: typeof OUTBOX_FORMAT;
     /** msg.call when the request was triggered. */
     call: Record<string, unknown>;
     /** msg.payload, when it can be written as JSON (a Buffer as base64 in `payloadBase64`). */
@@ -18,6 +23,8 @@ export interface OutboxEntry {
     /** Order of acceptance within the node, for the reader of an outbox; the store keeps the order itself. */
     seq: number;
 }
+
+export const OUTBOX_FORMAT = 2;
 
 /** The payload as the outbox keeps it; undefined for a payload that JSON cannot carry (it is left out). */
 export function storedPayload(payload: unknown): Pick<OutboxEntry, 'payload' | 'payloadBase64'> {
@@ -48,6 +55,7 @@ export function isOutboxEntry(value: unknown): value is OutboxEntry {
     return (
         typeof entry === 'object' &&
         entry !== null &&
+        (entry.format === undefined || entry.format === OUTBOX_FORMAT) &&
         typeof entry.call === 'object' &&
         entry.call !== null &&
         typeof entry.idempotencyKey === 'string' &&
@@ -55,4 +63,14 @@ export function isOutboxEntry(value: unknown): value is OutboxEntry {
         typeof entry.queuedAt === 'number' &&
         typeof entry.seq === 'number'
     );
+}
+
+/**
+ * A stored value as the current format, or undefined when it cannot be resumed. An entry of 0.1.0 (no `format`)
+ * carries every field of format 2 under the same meaning, so its migration only names the format: its
+ * idempotency key, attempts and time of acceptance stay, and the receiver can still recognise a repeat.
+ */
+export function migratedEntry(value: unknown): OutboxEntry | undefined {
+    if (!isOutboxEntry(value)) return undefined;
+    return value.format === OUTBOX_FORMAT ? value : { ...value, format: OUTBOX_FORMAT };
 }

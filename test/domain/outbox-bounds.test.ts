@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { DeliveryQueue, QueueFullError, type AttemptOutcome, type DeliveryQueueOptions, type Job } from '../../src/delivery/delivery-queue';
-import { entryBytes, type OutboxEntry } from '../../src/delivery/outbox';
+import { entryBytes, OUTBOX_FORMAT, type OutboxEntry } from '../../src/delivery/outbox';
 import type { Verdict } from '../../src/delivery/retry-policy';
 import { CodedError, InputError } from '../../src/errors/coded-error';
 import type { DurableStore, RecoveryReport } from '../../src/store/durable-store';
@@ -59,7 +59,7 @@ const request = (id: string, padding = '') => ({ call: { callId: `call-${id}`, i
 
 /** What one request of `request(id, padding)` takes in the outbox, as the queue measures it. */
 function sizeOf(id: string, padding = ''): number {
-    return entryBytes({ ...request(id, padding), attempts: 0, queuedAt: Date.now(), seq: 0 });
+    return entryBytes({ ...request(id, padding), format: OUTBOX_FORMAT, attempts: 0, queuedAt: Date.now(), seq: 0 });
 }
 
 async function until(condition: () => boolean, what: string): Promise<void> {

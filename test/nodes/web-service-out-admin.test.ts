@@ -16,7 +16,7 @@ function nodesDirectory(): string {
     fs.mkdirSync(path.join(dir, 'locales', 'en-US'), { recursive: true });
     fs.writeFileSync(
         path.join(dir, 'web-service-out.js'),
-        `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes/web-service-out.ts'))});\n`,
+        `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes/web-service-out/index.ts'))});\n`,
     );
     fs.copyFileSync(path.join(ROOT, 'nodes/web-service-out.html'), path.join(dir, 'web-service-out.html'));
     for (const file of ['web-service-out.json', 'web-service-out.html']) {

@@ -310,18 +310,44 @@ describe('web service out: delivery guarantees', function () {
         assert.equal(fs.existsSync(nodeStateDirectory(userDir, 'outbox', 'ws')), false);
     });
 
-    it('an outbox that cannot be opened is an error on deploy, and requests are still sent from memory', async () => {
+    // Until 0.2.0 the node fell back to memory here and still acknowledged each msg, which a restart then lost; it
+    // now follows the package's state policy (openNodeStore): refuse what it cannot record, and try to open again.
+    it('an outbox that cannot be opened is an error on deploy; each msg is Caught as a store error and nothing is sent', async () => {
         receiver = await startReceiver();
         // A file where the outbox folder would go: mkdir fails, as on a read-only user directory.
         fs.writeFileSync(path.join(userDir, 'ccaas-web-service'), 'not a folder');
         await helper.load(webServiceOut, flow(receiver.url));
         const out = collect('out');
+        const caught = collect('caught');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
-        await until(() => out.length === 1, 3000);
-        assert.equal(receiver.received.length, 1);
+        helper.getNode('ws').receive(trigger('call-A', 'A2', 2));
+        await until(() => caught.length === 2, 3000);
+        assert.deepEqual(caught.map((msg) => (msg.error as { code?: unknown }).code), ['store', 'store']);
+        assert.match(String((caught[0]!.error as { message?: unknown }).message), /^outbox unavailable \(.+\): the request is refused, not queued$/);
+        assert.equal(out.length, 0);
+        assert.equal(receiver.received.length, 0);
         const logged = helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown });
-        assert.ok(logged.some((entry) => entry.level === 20 && /cannot be opened .*kept in memory only/.test(String(entry.msg))), JSON.stringify(logged));
-        assert.equal(helper.getNode('ws').status.lastCall.args[0].text, 'outbox unavailable: not durable');
+        assert.equal(logged.filter((entry) => entry.level === 20 && /^outbox cannot be opened .*trying again every 30 s$/.test(String(entry.msg))).length, 1, JSON.stringify(logged));
+        assert.deepEqual(helper.getNode('ws').status.lastCall.args[0], { fill: 'red', shape: 'ring', text: 'outbox unavailable' });
+    });
+
+    it('without a user directory the outbox is in memory: one warning, a status that says so, and requests are delivered', async () => {
+        receiver = await startReceiver();
+        helper.settings().userDir = undefined;
+        try {
+            await helper.load(webServiceOut, flow(receiver.url));
+            const out = collect('out');
+            helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
+            await until(() => out.length === 1, 3000);
+            assert.equal(receiver.received.length, 1);
+            assert.deepEqual(warnings().filter((text) => /no user directory/.test(text)), [
+                'Node-RED has no user directory: the outbox is kept in memory only, so a restart loses the requests not yet delivered',
+            ]);
+            // A lasting condition of the outbox stays in view while the queue is empty, over the last outcome.
+            assert.deepEqual(helper.getNode('ws').status.lastCall.args[0], { fill: 'yellow', shape: 'ring', text: 'outbox in memory: not durable' });
+        } finally {
+            helper.settings().userDir = userDir;
+        }
     });
 
     it('signs each attempt per Standard Webhooks: webhook-id is the idempotency key, the signature is masked in msg.request', async () => {

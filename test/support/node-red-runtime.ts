@@ -26,8 +26,29 @@ export function freshUserDir(): string {
  * depend on a build. The compiled package is exercised by test/package/.
  */
 export function nodeModule(name: string): unknown {
+    const folder = path.resolve(__dirname, '../../src/nodes', name);
+    const source = fs.existsSync(path.join(folder, 'index.ts')) ? path.join(folder, 'index.ts') : `${folder}.ts`;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(path.resolve(__dirname, '../../src/nodes', `${name}.ts`));
+    const register = require(source) as (RED: NodeAPI) => void;
+    return (RED: NodeAPI) => register(translating(RED, name));
+}
+
+/**
+ * The helper's RED._ returns the key it is given; Node-RED's translates it from the node's catalog. The node sees
+ * the latter here, so tests read the English a user reads.
+ */
+function translating(RED: NodeAPI, name: string): NodeAPI {
+    const catalog = JSON.parse(fs.readFileSync(path.resolve(__dirname, '../../nodes/locales/en-US', `${name}.json`), 'utf8')) as Record<string, unknown>;
+    const translate = (key: string, values: Record<string, unknown> = {}): string => {
+        const colon = key.indexOf(':');
+        // A key of another namespace (node-red:common...) is not in this catalog: it comes back as the key.
+        if (colon >= 0 && key.slice(0, colon) !== name) return key;
+        let found: unknown = catalog;
+        for (const part of key.slice(colon + 1).split('.')) found = found && typeof found === 'object' ? (found as Record<string, unknown>)[part] : undefined;
+        if (typeof found !== 'string') return key;
+        return found.replace(/__([A-Za-z0-9_]+)__/g, (whole, field: string) => (field in values ? String(values[field]) : whole));
+    };
+    return new Proxy(RED, { get: (target, property) => (property === '_' ? translate : Reflect.get(target, property)) });
 }
 
 /** Node-RED's own Catch node, of the runtime under test, loaded beside ours to prove errors are Catch-able. */

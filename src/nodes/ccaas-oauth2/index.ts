@@ -1,8 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { openConfigNodeTokens, type OAuth2Provider } from '../auth/config-node-tokens';
-import type { OAuth2Credentials } from '../auth/oauth2-settings';
+import { openConfigNodeTokens, type OAuth2Provider } from '../../auth/config-node-tokens';
+import type { OAuth2Credentials } from '../../auth/oauth2-settings';
+import { errorText } from '../../errors/error-text';
 
 type OAuth2ConfigNode = Node<Record<keyof OAuth2Credentials, unknown>> & OAuth2Provider;
 
@@ -41,7 +42,7 @@ export = function register(RED: NodeAPI): void {
             removed = opened.removed;
         } catch (err) {
             node.configError = err as Error;
-            node.error((err as Error).message);
+            node.error(errorText(err));
         }
         node.on('close', (wasRemoved: boolean, done: () => void) => {
             if (wasRemoved) removed?.();

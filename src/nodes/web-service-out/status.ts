@@ -1,0 +1,78 @@
+// What the node shows under it: the queue while it holds requests, else the last outcome or a notice about the outbox.
+import type { Node, NodeAPI, NodeStatus } from 'node-red';
+import type { QueueSnapshot } from '../../delivery/delivery-queue';
+import { formatWait } from '../../delivery/retry-schedule';
+// While requests are queued the status changes with every attempt; the editor is told at most this often.
+import { STATUS_INTERVAL_MS } from '../shared/throttled-status';
+
+export interface StatusSource {
+    snapshot(): QueueSnapshot | undefined;
+    readonly refusing: boolean;
+}
+
+function clock(): string {
+    return new Date().toTimeString().slice(0, 8);
+}
+
+export class DeliveryStatus {
+    private lastOutcome: NodeStatus | undefined;
+    /** A lasting condition of the outbox (recovered with losses, kept in memory), shown while the queue is empty. */
+    notice: string | undefined;
+    private timer: NodeJS.Timeout | undefined;
+    private shownAt = 0;
+
+    constructor(
+        private readonly node: Node,
+        private readonly RED: NodeAPI,
+        private readonly source: StatusSource,
+    ) {}
+
+    text(key: string, values?: Record<string, string | number>): string {
+        return this.RED._(`web-service-out.runtime.status.${key}`, values);
+    }
+
+    delivered(statusCode: number, timeMs: number): void {
+        this.lastOutcome = { fill: 'green', shape: 'dot', text: this.text('delivered', { statusCode, timeMs, time: clock() }) };
+        this.refresh();
+    }
+
+    failed(what: string): void {
+        this.lastOutcome = { fill: 'red', shape: 'ring', text: this.text('failed', { what, time: clock() }) };
+        this.refresh();
+    }
+
+    /** At once when the queue is idle (the last outcome is what the user looks for), throttled while busy. */
+    refresh(): void {
+        if ((this.source.snapshot()?.queued ?? 0) === 0) {
+            this.show();
+            return;
+        }
+        if (this.timer) return;
+        this.timer = setTimeout(() => this.show(), Math.max(0, this.shownAt + STATUS_INTERVAL_MS - Date.now()));
+    }
+
+    stop(): void {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+    }
+
+    private show(): void {
+        this.stop();
+        this.shownAt = Date.now();
+        this.node.status(this.current());
+    }
+
+    private current(): NodeStatus {
+        if (this.source.refusing) return { fill: 'red', shape: 'ring', text: this.text('outboxUnavailable') };
+        const snapshot = this.source.snapshot();
+        if (!snapshot || snapshot.queued === 0) {
+            if (this.notice) return { fill: 'yellow', shape: 'ring', text: this.notice };
+            return this.lastOutcome ?? {};
+        }
+        const { queued, inFlight, nextRetryAt } = snapshot;
+        if (snapshot.full) return { fill: 'red', shape: 'dot', text: this.RED._('web-service-out.status.queueFull', { queued }) };
+        if (nextRetryAt === undefined) return { fill: 'blue', shape: 'dot', text: this.text('queued', { queued }) };
+        if (inFlight === 0) return { fill: 'yellow', shape: 'dot', text: this.text('retryingIn', { queued, wait: formatWait(nextRetryAt - Date.now()) }) };
+        return { fill: 'yellow', shape: 'dot', text: this.text('sendingRetrying', { queued, inFlight }) };
+    }
+}

@@ -1,0 +1,137 @@
+// The sender of web service out on its own: the state policy of its outbox (memory without a user directory,
+// refuse and try again when it cannot be opened) and the 0.1.0 entries it resumes, against a real loopback server.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { deliveryHeaders } from '../../src/delivery/delivery-headers';
+import { Sender, type SettledRequest, type StoreProblem } from '../../src/delivery/sender';
+import type { CodedError } from '../../src/errors/coded-error';
+import { compileRequest } from '../../src/request/build-request';
+import { openFileStore } from '../../src/store/file-store';
+import { nodeStateDirectory } from '../../src/store/node-state-directory';
+
+interface Receiver {
+    url: string;
+    keys: string[];
+    close(): Promise<void>;
+}
+
+async function startReceiver(): Promise<Receiver> {
+    const keys: string[] = [];
+    const server = http.createServer((req, res) => {
+        req.resume();
+        req.on('end', () => {
+            keys.push(String(req.headers['idempotency-key']));
+            res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        keys,
+        close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+}
+
+async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+}
+
+function senderOf(url: string, userDir: unknown, reopenMs?: number) {
+    const delivered: SettledRequest<string>[] = [];
+    const failed: CodedError[] = [];
+    const problems: StoreProblem[] = [];
+    const sender = new Sender<string>({
+        nodeId: 'ws',
+        userDir,
+        reopenMs,
+        schedule: [],
+        concurrency: 2,
+        maxQueued: 100,
+        maxQueuedBytes: 1024 * 1024,
+        profile: {
+            builder: compileRequest({ url: `${url}/calls/{{callId}}`, method: 'POST', bodyType: 'payload', contentType: 'application/json' }),
+            decorate: deliveryHeaders({ idempotencyHeader: 'Idempotency-Key', profileHeaders: [] }),
+            timeoutMs: 2000,
+        },
+        events: {
+            delivered: (request) => delivered.push(request),
+            failed: (_request, error) => failed.push(error),
+            changed: () => {},
+            storeProblem: (problem) => problems.push(problem),
+        },
+    });
+    return { sender, delivered, failed, problems };
+}
+
+const call = (id: string) => ({ callId: id, event: 'updated', updateSeq: 1 });
+
+describe('delivery sender: the outbox state policy', () => {
+    let receiver: Receiver;
+    beforeEach(async () => {
+        receiver = await startReceiver();
+    });
+    afterEach(() => receiver.close());
+
+    it('without a user directory the outbox is in memory, said once, and requests are delivered', async () => {
+        const { sender, delivered, problems } = senderOf(receiver.url, undefined);
+        await sender.send({ call: call('a'), payload: { a: 1 } }, 'first');
+        await sender.send({ call: call('b'), payload: { b: 1 } }, 'second');
+        await until(() => delivered.length === 2, 'two deliveries');
+        assert.deepEqual(problems, [{ kind: 'memory' }]);
+        assert.deepEqual(delivered.map((request) => request.context).sort(), ['first', 'second']);
+        assert.equal(await sender.close(true), 0);
+    });
+
+    it('an outbox that cannot be opened refuses each request with a store error, and accepts again once it opens', async () => {
+        const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-sender-'));
+        // A file where the outbox folder would go: mkdir fails, as on a read-only user directory.
+        const blocker = path.join(userDir, 'ccaas-web-service');
+        fs.writeFileSync(blocker, 'not a folder');
+        const { sender, delivered, problems } = senderOf(receiver.url, userDir, 50);
+        try {
+            await assert.rejects(sender.send({ call: call('a') }, 'refused'), (err: CodedError) => err.code === 'store' && /^outbox unavailable \(/.test(err.message));
+            assert.equal(sender.refusing, true);
+            assert.equal(receiver.keys.length, 0, 'a refused request is never sent');
+            fs.rmSync(blocker);
+            await until(() => !sender.refusing, 'the outbox opened again');
+            await sender.send({ call: call('b') }, 'accepted');
+            await until(() => delivered.length === 1, 'the delivery after the reopen');
+            assert.equal(delivered[0]!.context, 'accepted');
+            const kinds = problems.map((problem) => problem.kind);
+            assert.equal(kinds.filter((kind) => kind === 'unavailable').length, 1, 'the failing tries are said once, not every 50 ms');
+            assert.equal(kinds.at(-1), 'reopened');
+            assert.equal(await sender.close(true), 0);
+            assert.equal(fs.existsSync(nodeStateDirectory(userDir, 'outbox', 'ws')), false, 'a removed node leaves no outbox');
+        } finally {
+            await sender.close(false);
+            fs.rmSync(userDir, { recursive: true, force: true });
+        }
+    });
+
+    it('resumes an entry written without a format (0.1.0) under its stored idempotency key, and counts its attempts on', async () => {
+        const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-sender-'));
+        try {
+            const store = await openFileStore<unknown>({ directory: nodeStateDirectory(userDir, 'outbox', 'ws'), name: 'outbox' });
+            await store.put('0', { call: call('old'), payload: { old: true }, idempotencyKey: 'msg_stored_by_0_1_0', attempts: 3, queuedAt: Date.now() - 1000, seq: 0 });
+            await store.close();
+            const { sender, delivered, problems } = senderOf(receiver.url, userDir);
+            await until(() => delivered.length === 1, 'the resumed delivery');
+            assert.deepEqual(receiver.keys, ['msg_stored_by_0_1_0']);
+            assert.equal(delivered[0]!.entry.format, 2);
+            assert.equal(delivered[0]!.attempts, 4);
+            assert.equal(delivered[0]!.context, undefined, 'a resumed request has no msg of this start');
+            assert.deepEqual(problems, []);
+            await sender.close(false);
+        } finally {
+            fs.rmSync(userDir, { recursive: true, force: true });
+        }
+    });
+});
