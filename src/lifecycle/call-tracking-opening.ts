@@ -89,12 +89,9 @@ export class ReopeningCallTracking {
 
     private async tryOpen(): Promise<void> {
         this.attempts += 1;
+        let opening: CallTrackingOpening;
         try {
-            const opening = await this.open();
-            // Opened while stopping: still handed to stop()'s caller, who closes it (and deletes it with the node).
-            this.current = opening;
-            this.problem = undefined;
-            if (!this.closed) this.hooks.opened(opening);
+            opening = await this.open();
         } catch (err) {
             this.problem = errorText(err);
             if (this.closed) return;
@@ -102,7 +99,12 @@ export class ReopeningCallTracking {
             this.retry = setTimeout(() => {
                 this.attempt = this.tryOpen();
             }, this.retryMs);
+            return;
         }
+        // Opened while stopping: still handed to stop()'s caller, who closes it (and deletes it with the node).
+        this.current = opening;
+        this.problem = undefined;
+        if (!this.closed) this.hooks.opened(opening);
     }
 
     /**

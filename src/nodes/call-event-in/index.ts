@@ -11,6 +11,7 @@ import { rateLimitedWarning } from '../shared/rate-limited-warning';
 import { playSampleCall, registerSimulateRoute, type SimulatingNode } from './admin';
 import { callEventInOptions, type CallEventInCredentials, type CallEventInOptions, type CallEventInProperties } from './config';
 import { serveEventEndpoint } from './endpoint-route';
+import { reportOpening, type RuntimeTexts } from './recovery-report';
 import { triggerMessages } from './trigger-messages';
 
 /**
@@ -26,8 +27,7 @@ function loggable(err: unknown): Error {
 export = function register(RED: NodeAPI): void {
     registerEditorResources(RED);
     const text = (key: string, values?: Record<string, string | number>): string => RED._(`call-event-in.runtime.${key}`, values);
-    /** The catalog keeps a `One` variant for a count of one. */
-    const counted = (key: string, count: number, values: Record<string, string | number> = {}): string => text(count === 1 ? `${key}One` : key, { ...values, count });
+    const texts: RuntimeTexts = { text, counted: (key, count, values = {}) => text(count === 1 ? `${key}One` : key, { ...values, count }) };
 
     function CallEventInNode(this: SimulatingNode, config: NodeDef & CallEventInProperties): void {
         RED.nodes.createNode(this, config);
@@ -50,20 +50,7 @@ export = function register(RED: NodeAPI): void {
 
         const opened = (opening: CallTrackingOpening): void => {
             storeProblem = undefined;
-            const directory = opening.directory ?? '';
-            if (!opening.durable) node.warn(text('warnings.noUserDir'));
-            const notes: string[] = [];
-            if (opening.dropped) {
-                node.warn(text('warnings.dropped', { directory, summary: opening.dropped.summary }));
-                notes.push(counted('status.dropped', opening.dropped.records, { kind: opening.dropped.kind }));
-            }
-            if (opening.unreadable.length > 0) {
-                const keys = opening.unreadable.slice(0, 5).map((key) => logText(key, 60));
-                node.warn(counted('warnings.unreadable', opening.unreadable.length, { directory, keys: keys.join(', ') }));
-                notes.push(text('status.skipped', { count: opening.unreadable.length }));
-            }
-            recoveryNote = notes.length > 0 ? notes.join(', ') : undefined;
-            if (opening.restored > 0) node.log(counted('warnings.restored', opening.restored, { directory }));
+            recoveryNote = reportOpening(node, opening, texts);
             // Deadlines that passed while Node-RED was down (or the store was unavailable) fire as soon as it is back.
             if (!closed) tick();
             showStatus();
@@ -73,9 +60,10 @@ export = function register(RED: NodeAPI): void {
             : new ReopeningCallTracking(() => openCallTracking({ userDir: (RED.settings as { userDir?: unknown }).userDir, nodeId: node.id, tracker: { ...options!.tracker, onWarning: warn } }), {
                   opened,
                   failed: (err) => {
+                      const message = text('warnings.storeUnavailable', { problem: logText(errorText(err)) });
                       // Said once per outage, not once per retry.
-                      if (storeProblem === undefined) node.error(text('warnings.storeUnavailable', { problem: logText(errorText(err)) }));
-                      storeProblem = text('warnings.storeUnavailable', { problem: logText(errorText(err)) });
+                      if (storeProblem === undefined) node.error(message);
+                      storeProblem = message;
                       showStatus();
                   },
               });
@@ -180,7 +168,7 @@ export = function register(RED: NodeAPI): void {
                 await opening.tracking.close().catch((err: unknown) => node.error(text('warnings.notSavedOnClose', { problem: logText(errorText(err)) })));
                 if (!removed || !opening.directory) return;
                 await rm(opening.directory, { recursive: true, force: true });
-                if (unfinished > 0) node.warn(counted('warnings.deletedUnfinished', unfinished));
+                if (unfinished > 0) node.warn(texts.counted('warnings.deletedUnfinished', unfinished));
             };
             finish().then(done, (err: unknown) => {
                 node.error(text('warnings.closing', { problem: logText(errorText(err)) }));

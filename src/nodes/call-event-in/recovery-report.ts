@@ -1,0 +1,31 @@
+import type { Node } from 'node-red';
+import type { CallTrackingOpening } from '../../lifecycle/call-tracking-opening';
+import { logText } from '../../logging/log-text';
+
+/** The node's catalog texts: `text(key)`, and `counted(key, n)` that picks the key's `One` variant for one. */
+export interface RuntimeTexts {
+    text(key: string, values?: Record<string, string | number>): string;
+    counted(key: string, count: number, values?: Record<string, string | number>): string;
+}
+
+/**
+ * Says what opening the call state found: a warning per loss (a restart in memory only, records recovery dropped,
+ * unreadable records) and a log line for the calls restored. Returns the note the status keeps showing while the
+ * node runs, so a loss stays visible after the log has scrolled by; undefined when nothing was lost.
+ */
+export function reportOpening(node: Pick<Node, 'warn' | 'log'>, opening: CallTrackingOpening, { text, counted }: RuntimeTexts): string | undefined {
+    const directory = opening.directory ?? '';
+    if (!opening.durable) node.warn(text('warnings.noUserDir'));
+    const notes: string[] = [];
+    if (opening.dropped) {
+        node.warn(text('warnings.dropped', { directory, summary: opening.dropped.summary }));
+        notes.push(counted('status.dropped', opening.dropped.records, { kind: opening.dropped.kind }));
+    }
+    if (opening.unreadable.length > 0) {
+        const keys = opening.unreadable.slice(0, 5).map((key) => logText(key, 60));
+        node.warn(counted('warnings.unreadable', opening.unreadable.length, { directory, keys: keys.join(', ') }));
+        notes.push(text('status.skipped', { count: opening.unreadable.length }));
+    }
+    if (opening.restored > 0) node.log(counted('warnings.restored', opening.restored, { directory }));
+    return notes.length > 0 ? notes.join(', ') : undefined;
+}
