@@ -175,6 +175,16 @@ describe('call event in node: durable call-tracking state', () => {
         await until(() => statuses.some((status) => status.fill === 'green' && /^1 calls · \d+ ev\/s$/.test(status.text)), 'the status');
     });
 
+    it('a call forgotten at the tracking bound is warned about, naming the field to raise as the dialog labels it', async () => {
+        await start({ maxCalls: 1 });
+        assert.equal((await post({ type: 'presenting', callId: 'first', eventId: 'f1' })).status, 202);
+        assert.equal((await post({ type: 'presenting', callId: 'second', eventId: 's1' })).status, 202);
+        assert.ok(
+            warnings().includes('tracking limit of 1 calls reached: forgot unfinished call first before it was processed (raise "Max tracked calls" if calls are being cut short)'),
+            warnings().join('\n'),
+        );
+    });
+
     it('a store that cannot be opened: events are not acknowledged (503) and the node says why', async () => {
         fs.mkdirSync(path.dirname(stateDirectory), { recursive: true });
         fs.writeFileSync(stateDirectory, 'not a folder');

@@ -56,8 +56,8 @@ export interface CallEventInOptions {
     /** The triggers to send; undefined means all five. */
     wanted?: Set<TriggerEventId>;
     limits: EventLimits;
-    /** Without onWarning: the node adds its own. */
-    tracker: Omit<Partial<TrackerOptions>, 'onWarning'>;
+    /** Without the warning hooks: the node adds its own. */
+    tracker: Omit<Partial<TrackerOptions>, 'onWarning' | 'onEviction'>;
     maxBodyBytes: number;
     auth: EndpointAuth;
     adapter?: WebhookAdapter;

@@ -11,7 +11,7 @@ import { rateLimitedWarning } from '../shared/rate-limited-warning';
 import { playSampleCall, registerSimulateRoute, type SimulatingNode } from './admin';
 import { callEventInOptions, type CallEventInCredentials, type CallEventInOptions, type CallEventInProperties } from './config';
 import { serveEventEndpoint } from './endpoint-route';
-import { reportOpening, type RuntimeTexts } from './recovery-report';
+import { evictionWarning, reportOpening, type RuntimeTexts } from './recovery-report';
 import { triggerMessages } from './trigger-messages';
 
 /**
@@ -57,7 +57,7 @@ export = function register(RED: NodeAPI): void {
         };
         const tracking = problem
             ? undefined
-            : new ReopeningCallTracking(() => openCallTracking({ userDir: (RED.settings as { userDir?: unknown }).userDir, nodeId: node.id, tracker: { ...options!.tracker, onWarning: warn } }), {
+            : new ReopeningCallTracking(() => openCallTracking({ userDir: (RED.settings as { userDir?: unknown }).userDir, nodeId: node.id, tracker: { ...options!.tracker, onEviction: (eviction) => warn(evictionWarning(eviction, texts, RED._)) } }), {
                   opened,
                   failed: (err) => {
                       const message = text('warnings.storeUnavailable', { problem: logText(errorText(err)) });

@@ -1,4 +1,5 @@
 import type { Node } from 'node-red';
+import type { TrackerEviction } from '../../lifecycle/call-tracker';
 import type { CallTrackingOpening } from '../../lifecycle/call-tracking-opening';
 import { logText } from '../../logging/log-text';
 
@@ -28,4 +29,15 @@ export function reportOpening(node: Pick<Node, 'warn' | 'log'>, opening: CallTra
     }
     if (opening.restored > 0) node.log(counted('warnings.restored', opening.restored, { directory }));
     return notes.length > 0 ? notes.join(', ') : undefined;
+}
+
+/**
+ * The warning for a call forgotten at a tracking bound; it names the edit dialog's field to raise by the dialog's own
+ * label, so the two cannot drift apart.
+ */
+export function evictionWarning(eviction: TrackerEviction, { text }: RuntimeTexts, translate: (key: string) => string): string {
+    const limit = text(eviction.reason === 'calls' ? 'warnings.limitCalls' : 'warnings.limitBytes', { count: eviction.limit });
+    if (eviction.processed) return text('warnings.evictedFinished', { limit, callId: logText(eviction.callId) });
+    const setting = translate(eviction.reason === 'calls' ? 'call-event-in.label.maxCalls' : 'call-event-in.label.maxStateSize');
+    return text('warnings.evictedUnfinished', { limit, callId: logText(eviction.callId), setting });
 }
