@@ -27,7 +27,10 @@ export async function openCallTracking(request: CallTrackingRequest, storeOption
     const { store, directory, durable } = await openNodeStore<TrackedCall>({ userDir: request.userDir, kind: 'calls', nodeId: request.nodeId, name: 'calls' }, storeOptions);
     let tracking: DurableCallTracking;
     try {
-        tracking = await DurableCallTracking.open(store, request.tracker);
+        // In memory the tracker's own state is the only copy: a memory store beside it would double the memory the
+        // maxBytes bound is meant to cap, and could never be read back anyway.
+        if (!durable) await store.close();
+        tracking = await DurableCallTracking.open(durable ? store : undefined, request.tracker);
     } catch (err) {
         await store.close().catch(() => undefined);
         throw err;
