@@ -52,9 +52,22 @@ export interface TrackerOptions {
     limits?: Partial<EventLimits>;
     now?: () => number;
     onWarning?: (message: string) => void;
+    /** A forgotten call as data, for a caller that words its own warnings; given, it replaces the onWarning text. */
+    onEviction?: (eviction: TrackerEviction) => void;
 }
 
-export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'now' | 'onWarning' | 'limits'> = {
+/** A call forgotten because a tracking bound was reached. */
+export interface TrackerEviction {
+    /** Which bound: maxCalls, or maxBytes of call state. */
+    reason: 'calls' | 'bytes';
+    /** The bound's value (calls, or bytes). */
+    limit: number;
+    callId: string;
+    /** Unprocessed calls forgotten lose their remaining triggers. */
+    processed: boolean;
+}
+
+export const DEFAULT_TRACKER_OPTIONS: Omit<TrackerOptions, 'now' | 'onWarning' | 'onEviction' | 'limits'> = {
     recordingWaitMs: 15 * 60_000,
     retentionMs: 60 * 60_000,
     staleMs: 24 * 60 * 60_000,
@@ -576,6 +589,10 @@ export class CallTracker {
         if (!victim) return;
         this.counters.evictions += 1;
         this.forget(victim.callId);
+        if (this.options.onEviction) {
+            this.options.onEviction({ reason, limit: reason === 'calls' ? this.options.maxCalls : this.options.maxBytes, callId: victim.callId, processed: victim.processed });
+            return;
+        }
         const limit = reason === 'calls' ? `${this.options.maxCalls} calls` : `${this.options.maxBytes} bytes of call state`;
         const raise = reason === 'calls' ? 'Max tracked calls' : 'Tracked state (MiB)';
         this.options.onWarning?.(

@@ -163,6 +163,28 @@ describe('call event in node: durable call-tracking state', () => {
         assert.deepEqual(triggers(), ['kept:processed', 'kept:updated']);
     });
 
+    it('without a user directory: the calls are kept in memory, and the node says once that a restart loses them', async () => {
+        helper.settings({});
+        await start();
+        assert.equal((await post({ type: 'complete', callId: 'm1', eventId: 'm1-1', pendingRecordings: 1 })).status, 202);
+        assert.equal((await post({ type: 'recording', callId: 'm1', eventId: 'm1-2', recordingUrl: 'https://rec/m.wav' })).status, 202);
+        assert.deepEqual(triggers(), ['m1:complete', 'm1:processed', 'm1:updated']);
+        const said = warnings().filter((warning) => warning === 'Node-RED has no user directory: call tracking is kept in memory only and does not survive a restart');
+        assert.equal(said.length, 1, warnings().join('\n'));
+        assert.ok(!fs.existsSync(path.join(userDir, 'ccaas-web-service')), 'nothing written where no user directory was given');
+        await until(() => statuses.some((status) => status.fill === 'green' && /^1 calls · \d+ ev\/s$/.test(status.text)), 'the status');
+    });
+
+    it('a call forgotten at the tracking bound is warned about, naming the field to raise as the dialog labels it', async () => {
+        await start({ maxCalls: 1 });
+        assert.equal((await post({ type: 'presenting', callId: 'first', eventId: 'f1' })).status, 202);
+        assert.equal((await post({ type: 'presenting', callId: 'second', eventId: 's1' })).status, 202);
+        assert.ok(
+            warnings().includes('tracking limit of 1 calls reached: forgot unfinished call first before it was processed (raise "Max tracked calls" if calls are being cut short)'),
+            warnings().join('\n'),
+        );
+    });
+
     it('a store that cannot be opened: events are not acknowledged (503) and the node says why', async () => {
         fs.mkdirSync(path.dirname(stateDirectory), { recursive: true });
         fs.writeFileSync(stateDirectory, 'not a folder');

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody } from '../ingest/event-endpoint';
-import { requestPathSpellings, type EndpointPath } from '../ingest/endpoint-path';
+import { readBody } from '../../ingest/event-endpoint';
+import { requestPathSpellings, type EndpointPath } from '../../ingest/endpoint-path';
 
 /**
  * The body as it arrived, read before any parser; 'too-large' when it passed the route's limit; 'size-unknown'
