@@ -19,7 +19,7 @@ function nodesDirectory(): string {
     for (const name of NODES) {
         fs.writeFileSync(
             path.join(dir, `${name}.js`),
-            `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes', `${name}.ts`))});\n`,
+            `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes', name, 'index.ts'))});\n`,
         );
         fs.copyFileSync(path.join(ROOT, 'nodes', `${name}.html`), path.join(dir, `${name}.html`));
         for (const file of [`${name}.json`, `${name}.html`]) fs.copyFileSync(path.join(ROOT, 'nodes/locales/en-US', file), path.join(dir, 'locales/en-US', file));

@@ -14,7 +14,7 @@ function nodesDirectory(): string {
     fs.mkdirSync(path.join(dir, 'locales', 'en-US'), { recursive: true });
     fs.writeFileSync(
         path.join(dir, 'placeholder-template.js'),
-        `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes/placeholder-template.ts'))});\n`,
+        `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes/placeholder-template/index.ts'))});\n`,
     );
     fs.copyFileSync(path.join(ROOT, 'nodes/placeholder-template.html'), path.join(dir, 'placeholder-template.html'));
     return dir;
