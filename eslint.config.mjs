@@ -5,9 +5,20 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 const nodeGlobals = {
-    require: 'readonly', module: 'writable', __dirname: 'readonly', __filename: 'readonly', process: 'readonly',
-    console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly',
-    clearInterval: 'readonly', setImmediate: 'readonly', URL: 'readonly', fetch: 'readonly',
+    require: 'readonly',
+    module: 'writable',
+    __dirname: 'readonly',
+    __filename: 'readonly',
+    process: 'readonly',
+    console: 'readonly',
+    Buffer: 'readonly',
+    setTimeout: 'readonly',
+    clearTimeout: 'readonly',
+    setInterval: 'readonly',
+    clearInterval: 'readonly',
+    setImmediate: 'readonly',
+    URL: 'readonly',
+    fetch: 'readonly',
 };
 
 export default tseslint.config(
@@ -39,7 +50,20 @@ export default tseslint.config(
     {
         // Editor code runs in the browser beside Node-RED's own scripts.
         files: ['resources/**/*.js'],
-        languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', RED: 'readonly', $: 'readonly', jQuery: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' } },
+        languageOptions: {
+            sourceType: 'script',
+            globals: {
+                window: 'readonly',
+                document: 'readonly',
+                RED: 'readonly',
+                Mustache: 'readonly',
+                $: 'readonly',
+                jQuery: 'readonly',
+                console: 'readonly',
+                setTimeout: 'readonly',
+                clearTimeout: 'readonly',
+            },
+        },
     },
     prettier,
 );

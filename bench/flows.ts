@@ -110,7 +110,16 @@ export function ourFlow(sinkUrl: string, tab = 'bench-ours', path: string = PATH
             outputs: 1,
             wires: [[`${tab}-template`]],
         },
-        { id: `${tab}-template`, z: tab, type: 'placeholder-template', property: 'payload', format: 'json', output: 'parsed', template: OUR_TEMPLATE, wires: [[`${tab}-out`]] },
+        {
+            id: `${tab}-template`,
+            z: tab,
+            type: 'placeholder-template',
+            property: 'payload',
+            format: 'json',
+            output: 'parsed',
+            template: OUR_TEMPLATE,
+            wires: [[`${tab}-out`]],
+        },
         crmOut(tab, sinkUrl, [], timeoutSeconds),
     ];
 }

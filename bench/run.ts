@@ -276,7 +276,12 @@ async function paced(load: Paced): Promise<LoadResult> {
             const index = next++;
             pending.push(
                 load.pool
-                    .request({ path: load.path, method: 'POST', headers: { 'content-type': 'application/json' }, body: load.body(index, process.hrtime.bigint()) })
+                    .request({
+                        path: load.path,
+                        method: 'POST',
+                        headers: { 'content-type': 'application/json' },
+                        body: load.body(index, process.hrtime.bigint()),
+                    })
                     .then(async (response) => {
                         await response.body.dump();
                         if (response.statusCode === load.expectStatus) sent += 1;
@@ -470,42 +475,46 @@ async function main(): Promise<void> {
         for (let round = 1; round <= options.rounds; round++) {
             // A fresh deploy each round: every round starts with an empty call tracker, as the first did.
             if (options.only.has('ours')) await deploy(ours, ourFlows);
-            const a = !options.only.has('ours') ? undefined : await measure({
-                sink,
-                nodeRedPid: ours.pid,
-                count: options.counts.ours,
-                arriveSeconds: 60,
-                run: () =>
-                    closedLoop({
-                        pool: toOurs,
-                        path: PATHS.ours,
-                        count: options.counts.ours,
-                        seconds: options.seconds,
-                        concurrency: options.connections,
-                        window: options.window,
-                        sink,
-                        expectStatus: 202,
-                        body: eventBody(`ours-${round}`),
-                    }),
-            });
+            const a = !options.only.has('ours')
+                ? undefined
+                : await measure({
+                      sink,
+                      nodeRedPid: ours.pid,
+                      count: options.counts.ours,
+                      arriveSeconds: 60,
+                      run: () =>
+                          closedLoop({
+                              pool: toOurs,
+                              path: PATHS.ours,
+                              count: options.counts.ours,
+                              seconds: options.seconds,
+                              concurrency: options.connections,
+                              window: options.window,
+                              sink,
+                              expectStatus: 202,
+                              body: eventBody(`ours-${round}`),
+                          }),
+                  });
             if (a) {
                 results.ours.push(a);
                 log(`round ${round} A ours: ${a.eventsPerSecond} events/s (${a.received}/${a.sent} arrived)`);
             }
 
-            const w = !options.only.has('outAlone') ? undefined : await measure({
-                sink,
-                nodeRedPid: ours.pid,
-                count: options.counts.outAlone,
-                arriveSeconds: Math.max(60, options.seconds * 3),
-                run: async () => {
-                    const startNs = process.hrtime.bigint();
-                    await inject(ours, 'bench-out-alone-start');
-                    // The feeder sends the whole count: wait for it, bounded like every round.
-                    await sink.waitFor(options.counts.outAlone, options.seconds * 3 * 1000);
-                    return { sent: options.counts.outAlone, failed: 0, startNs };
-                },
-            });
+            const w = !options.only.has('outAlone')
+                ? undefined
+                : await measure({
+                      sink,
+                      nodeRedPid: ours.pid,
+                      count: options.counts.outAlone,
+                      arriveSeconds: Math.max(60, options.seconds * 3),
+                      run: async () => {
+                          const startNs = process.hrtime.bigint();
+                          await inject(ours, 'bench-out-alone-start');
+                          // The feeder sends the whole count: wait for it, bounded like every round.
+                          await sink.waitFor(options.counts.outAlone, options.seconds * 3 * 1000);
+                          return { sent: options.counts.outAlone, failed: 0, startNs };
+                      },
+                  });
             if (w) {
                 // The feeder inside Node-RED has no hrtime to stamp events with: no latency for this scenario.
                 w.latencyMs = null;
@@ -513,46 +522,50 @@ async function main(): Promise<void> {
                 log(`round ${round} W web service out alone: ${w.eventsPerSecond} requests/s (${w.received}/${w.sent} arrived)`);
             }
 
-            const b = !options.only.has('core') ? undefined : await measure({
-                sink,
-                nodeRedPid: core.pid,
-                count: options.counts.core,
-                arriveSeconds: 60,
-                run: () =>
-                    closedLoop({
-                        pool: toCore,
-                        path: PATHS.core,
-                        count: options.counts.core,
-                        seconds: options.seconds,
-                        concurrency: options.connections,
-                        window: options.window,
-                        sink,
-                        expectStatus: 200,
-                        body: eventBody(`core-${round}`),
-                    }),
-            });
+            const b = !options.only.has('core')
+                ? undefined
+                : await measure({
+                      sink,
+                      nodeRedPid: core.pid,
+                      count: options.counts.core,
+                      arriveSeconds: 60,
+                      run: () =>
+                          closedLoop({
+                              pool: toCore,
+                              path: PATHS.core,
+                              count: options.counts.core,
+                              seconds: options.seconds,
+                              concurrency: options.connections,
+                              window: options.window,
+                              sink,
+                              expectStatus: 200,
+                              body: eventBody(`core-${round}`),
+                          }),
+                  });
             if (b) {
                 results.core.push(b);
                 log(`round ${round} B core nodes: ${b.eventsPerSecond} events/s (${b.received}/${b.sent} arrived)`);
             }
 
-            const c = !options.only.has('bare') ? undefined : await measure({
-                sink,
-                count: options.counts.bare,
-                arriveSeconds: 30,
-                run: () =>
-                    closedLoop({
-                        pool: toSink,
-                        path: '/crm/calls',
-                        count: options.counts.bare,
-                        seconds: options.seconds,
-                        concurrency: options.connections,
-                        window: options.window,
-                        sink,
-                        expectStatus: 200,
-                        body: crmBodyOf(`bare-${round}`),
-                    }),
-            });
+            const c = !options.only.has('bare')
+                ? undefined
+                : await measure({
+                      sink,
+                      count: options.counts.bare,
+                      arriveSeconds: 30,
+                      run: () =>
+                          closedLoop({
+                              pool: toSink,
+                              path: '/crm/calls',
+                              count: options.counts.bare,
+                              seconds: options.seconds,
+                              concurrency: options.connections,
+                              window: options.window,
+                              sink,
+                              expectStatus: 200,
+                              body: crmBodyOf(`bare-${round}`),
+                          }),
+                  });
             if (c) {
                 results.bare.push(c);
                 log(`round ${round} C bare undici Pool: ${c.eventsPerSecond} requests/s (${c.received}/${c.sent} arrived)`);
@@ -579,7 +592,15 @@ async function main(): Promise<void> {
                     nodeRedPid: ours.pid,
                     count,
                     arriveSeconds: 30,
-                    run: () => paced({ pool: toOurs, path: PATHS.ours, rate: latencyRate, seconds: options.latencySeconds, expectStatus: 202, body: eventBody(`lat-${round}`) }),
+                    run: () =>
+                        paced({
+                            pool: toOurs,
+                            path: PATHS.ours,
+                            rate: latencyRate,
+                            seconds: options.latencySeconds,
+                            expectStatus: 202,
+                            body: eventBody(`lat-${round}`),
+                        }),
                 }),
             );
             latencyBare.push(
@@ -587,7 +608,15 @@ async function main(): Promise<void> {
                     sink,
                     count,
                     arriveSeconds: 30,
-                    run: () => paced({ pool: toSink, path: '/crm/calls', rate: latencyRate, seconds: options.latencySeconds, expectStatus: 200, body: crmBodyOf(`latbare-${round}`) }),
+                    run: () =>
+                        paced({
+                            pool: toSink,
+                            path: '/crm/calls',
+                            rate: latencyRate,
+                            seconds: options.latencySeconds,
+                            expectStatus: 200,
+                            body: crmBodyOf(`latbare-${round}`),
+                        }),
                 }),
             );
             log(`round ${round} latency at ${latencyRate}/s: A p50 ${latencyOurs.at(-1)!.latencyMs?.p50} ms p99 ${latencyOurs.at(-1)!.latencyMs?.p99} ms`);
@@ -611,8 +640,18 @@ async function main(): Promise<void> {
         const goals = [
             { goal: 'A >= 3x B (events/s)', value: ratios.oursOverCore, target: 3, met: ratios.oursOverCore >= 3 },
             { goal: 'web service out alone >= 0.5x C', value: ratios.outAloneOverBare, target: 0.5, met: ratios.outAloneOverBare >= 0.5 },
-            { goal: 'p99 latency < 5 ms at half of A’s peak (ms)', value: latency.ours.latencyMs?.p99 ?? NaN, target: 5, met: (latency.ours.latencyMs?.p99 ?? Infinity) < 5 },
-            { goal: `${options.trackerCalls} tracked calls <= 150 MB (MB)`, value: tracker ? Math.round(tracker.heapMb * 10) / 10 : NaN, target: 150, met: !!tracker && tracker.heapMb <= 150 },
+            {
+                goal: 'p99 latency < 5 ms at half of A’s peak (ms)',
+                value: latency.ours.latencyMs?.p99 ?? NaN,
+                target: 5,
+                met: (latency.ours.latencyMs?.p99 ?? Infinity) < 5,
+            },
+            {
+                goal: `${options.trackerCalls} tracked calls <= 150 MB (MB)`,
+                value: tracker ? Math.round(tracker.heapMb * 10) / 10 : NaN,
+                target: 150,
+                met: !!tracker && tracker.heapMb <= 150,
+            },
         ];
         const result = {
             startedAt: startedAt.toISOString(),
@@ -674,7 +713,11 @@ interface DrainResult {
 async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options): Promise<DrainResult[]> {
     const results: DrainResult[] = [];
     for (const mode of ['stall', 'refuse'] as const) {
-        await deploy(ours, [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...ourFlow(sink.url, 'bench-drain', PATHS.drain, 600)]);
+        await deploy(ours, [
+            ...ourFlow(sink.url),
+            ...outAloneFlow(sink.url, options.counts.outAlone, options.window),
+            ...ourFlow(sink.url, 'bench-drain', PATHS.drain, 600),
+        ]);
         await sink.reset();
         if (mode === 'stall') process.kill(sink.pid, 'SIGSTOP');
         else await sink.down();
@@ -689,10 +732,12 @@ async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options):
                 const events = [];
                 for (let i = first; i < Math.min(options.drainCount, first + batch); i++) events.push(benchEvent(`drain-${mode}-${i}`, sendNs));
                 posts.push(
-                    pool.request({ path: PATHS.drain, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) }).then(async (response) => {
-                        await response.body.dump();
-                        if (response.statusCode !== 202) throw new Error(`drain inject answered ${response.statusCode}`);
-                    }),
+                    pool
+                        .request({ path: PATHS.drain, method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events) })
+                        .then(async (response) => {
+                            await response.body.dump();
+                            if (response.statusCode !== 202) throw new Error(`drain inject answered ${response.statusCode}`);
+                        }),
                 );
                 if (posts.length >= 8) await posts.shift();
             }
@@ -728,7 +773,10 @@ async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options):
 }
 
 function trackerMemory(calls: number): TrackerMemory {
-    const run = spawnSync(process.execPath, ['--expose-gc', '--require', 'tsx/cjs', path.join(__dirname, 'tracker-memory.ts'), String(calls)], { cwd: root, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, ['--expose-gc', '--require', 'tsx/cjs', path.join(__dirname, 'tracker-memory.ts'), String(calls)], {
+        cwd: root,
+        encoding: 'utf8',
+    });
     if (run.status !== 0) throw new Error(`tracker memory run failed:\n${run.stderr}`);
     return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as TrackerMemory;
 }
@@ -746,7 +794,9 @@ function printTable(result: {
 }): void {
     const { machine } = result;
     const lines: string[] = [];
-    lines.push(`\n${machine.cpus} x ${machine.cpuModel ?? 'CPU'}, Node ${machine.node}, Node-RED ${machine.nodeRed}, load average at start ${machine.loadAverageAtStart.join(' ')}`);
+    lines.push(
+        `\n${machine.cpus} x ${machine.cpuModel ?? 'CPU'}, Node ${machine.node}, Node-RED ${machine.nodeRed}, load average at start ${machine.loadAverageAtStart.join(' ')}`,
+    );
     lines.push('medians of the rounds; CPU ms/event = CPU time of Node-RED (for C: of the client) per delivered event;');
     lines.push('latency = event sent by the client -> request arrived at the sink');
     lines.push('');
@@ -761,7 +811,8 @@ function printTable(result: {
         scenario.exact ? 'yes' : 'NO',
     ]);
     const widths = head.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-    const format = (row: string[]): string => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
+    const format = (row: string[]): string =>
+        row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
     lines.push(format(head));
     for (const row of rows) lines.push(format(row));
     lines.push('');
@@ -777,7 +828,10 @@ function printTable(result: {
                 `${drain.requestsPerSecond} requests/s over ${fixed(drain.drainSeconds)} s, Node-RED peak RSS ${drain.nodeRedPeakRssMb} MB`,
         );
     }
-    if (result.tracker) lines.push(`call tracker: ${result.tracker.calls} calls in flight = ${fixed(result.tracker.heapMb, 1)} MB heap (${result.tracker.bytesPerCall} bytes a call)`);
+    if (result.tracker)
+        lines.push(
+            `call tracker: ${result.tracker.calls} calls in flight = ${fixed(result.tracker.heapMb, 1)} MB heap (${result.tracker.bytesPerCall} bytes a call)`,
+        );
     lines.push('');
     for (const goal of result.goals) lines.push(`${goal.met ? 'met   ' : 'MISSED'}  ${goal.goal}: ${fixed(goal.value)} (goal ${goal.target})`);
     process.stdout.write(`${lines.join('\n')}\n`);

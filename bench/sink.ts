@@ -21,7 +21,8 @@ export interface SinkReport {
     latencyPercentilesUs: { p50: number; p90: number; p99: number; max: number } | null;
 }
 
-export type SinkMessage = { type: 'listening'; port: number } | { type: 'progress'; received: number } | { type: 'report'; report: SinkReport } | { type: 'ack'; cmd: string };
+export type SinkMessage =
+    { type: 'listening'; port: number } | { type: 'progress'; received: number } | { type: 'report'; report: SinkReport } | { type: 'ack'; cmd: string };
 
 const ANSWER = Buffer.from('{"ok":true}');
 

@@ -36,7 +36,8 @@ function missingPackages(projectDir = root) {
         } catch {
             if (entry.optional) continue;
         }
-        if (installed !== entry.version) problems.push(`${location.replace(/^.*node_modules\//, '')}: wanted ${entry.version}, installed ${installed ?? 'none'}`);
+        if (installed !== entry.version)
+            problems.push(`${location.replace(/^.*node_modules\//, '')}: wanted ${entry.version}, installed ${installed ?? 'none'}`);
     }
     return problems;
 }

@@ -45,30 +45,100 @@ module.exports = {
 /** A stand-in CRM in the same Node-RED: it answers every example's request, as a real CRM would. */
 function standInCrm() {
     const tab = 'demo-crm';
-    const answer = { id: 'demo-crm-answer', type: 'change', z: tab, name: 'record created', rules: [
-        { t: 'set', p: 'payload', pt: 'msg', to: '{"ok":true,"id":$string($millis())}', tot: 'jsonata' },
-        { t: 'set', p: 'statusCode', pt: 'msg', to: '201', tot: 'num' },
-    ], x: 380, y: 140, wires: [['demo-crm-response']] };
+    const answer = {
+        id: 'demo-crm-answer',
+        type: 'change',
+        z: tab,
+        name: 'record created',
+        rules: [
+            { t: 'set', p: 'payload', pt: 'msg', to: '{"ok":true,"id":$string($millis())}', tot: 'jsonata' },
+            { t: 'set', p: 'statusCode', pt: 'msg', to: '201', tot: 'num' },
+        ],
+        x: 380,
+        y: 140,
+        wires: [['demo-crm-response']],
+    };
     const methods = ['post', 'put', 'get'].map((method, index) => ({
-        id: `demo-crm-${method}`, type: 'http in', z: tab, name: '', url: '/crm/:example', method, upload: false, x: 150, y: 100 + index * 40, wires: [['demo-crm-answer']],
+        id: `demo-crm-${method}`,
+        type: 'http in',
+        z: tab,
+        name: '',
+        url: '/crm/:example',
+        method,
+        upload: false,
+        x: 150,
+        y: 100 + index * 40,
+        wires: [['demo-crm-answer']],
     }));
     // Salesforce's REST path below the instance URL that the stand-in token endpoint hands out.
-    const salesforce = { id: 'demo-crm-sobjects', type: 'http in', z: tab, name: '', url: '/crm/:example/services/data/:version/sobjects/:object', method: 'post', upload: false, x: 150, y: 220, wires: [['demo-crm-answer']] };
+    const salesforce = {
+        id: 'demo-crm-sobjects',
+        type: 'http in',
+        z: tab,
+        name: '',
+        url: '/crm/:example/services/data/:version/sobjects/:object',
+        method: 'post',
+        upload: false,
+        x: 150,
+        y: 220,
+        wires: [['demo-crm-answer']],
+    };
     // The OAuth 2.0 provider of the examples that use one: every token request gets a token for an hour.
     const token = [
-        { id: 'demo-crm-token-in', type: 'http in', z: tab, name: '', url: '/crm-oauth/:example/token', method: 'post', upload: false, x: 150, y: 300, wires: [['demo-crm-token']] },
-        { id: 'demo-crm-token', type: 'change', z: tab, name: 'access token', rules: [
-            { t: 'set', p: 'payload', pt: 'msg', to: `{"access_token":"demo-access-" & $string($millis()),"token_type":"Bearer","expires_in":3600,"instance_url":"${base}/crm/" & req.params.example}`, tot: 'jsonata' },
-        ], x: 380, y: 300, wires: [['demo-crm-response']] },
+        {
+            id: 'demo-crm-token-in',
+            type: 'http in',
+            z: tab,
+            name: '',
+            url: '/crm-oauth/:example/token',
+            method: 'post',
+            upload: false,
+            x: 150,
+            y: 300,
+            wires: [['demo-crm-token']],
+        },
+        {
+            id: 'demo-crm-token',
+            type: 'change',
+            z: tab,
+            name: 'access token',
+            rules: [
+                {
+                    t: 'set',
+                    p: 'payload',
+                    pt: 'msg',
+                    to: `{"access_token":"demo-access-" & $string($millis()),"token_type":"Bearer","expires_in":3600,"instance_url":"${base}/crm/" & req.params.example}`,
+                    tot: 'jsonata',
+                },
+            ],
+            x: 380,
+            y: 300,
+            wires: [['demo-crm-response']],
+        },
     ];
     return [
-        { id: tab, type: 'tab', label: 'Stand-in CRM', info: 'Plays the CRMs of the examples, so the demo needs no account: every request gets 201 and a JSON answer.' },
+        {
+            id: tab,
+            type: 'tab',
+            label: 'Stand-in CRM',
+            info: 'Plays the CRMs of the examples, so the demo needs no account: every request gets 201 and a JSON answer.',
+        },
         { id: 'demo-crm-comment', type: 'comment', z: tab, name: 'The CRMs of the examples, served by this Node-RED', info: '', x: 230, y: 40, wires: [] },
         ...methods,
         salesforce,
         ...token,
         answer,
-        { id: 'demo-crm-response', type: 'http response', z: tab, name: '', statusCode: '', headers: { 'content-type': 'application/json' }, x: 570, y: 140, wires: [] },
+        {
+            id: 'demo-crm-response',
+            type: 'http response',
+            z: tab,
+            name: '',
+            statusCode: '',
+            headers: { 'content-type': 'application/json' },
+            x: 570,
+            y: 140,
+            wires: [],
+        },
     ];
 }
 
@@ -81,11 +151,15 @@ const credentials = {};
 const endpoints = [`${base}/ccaas/demo/call-events`];
 const flows = [...JSON.parse(fs.readFileSync(path.join(root, 'examples', 'demo.json'), 'utf8')), ...standInCrm()];
 for (const flow of examples) {
-    const slug = flow.find((node) => node.type === 'call-event-in').path.split('/').pop();
+    const slug = flow
+        .find((node) => node.type === 'call-event-in')
+        .path.split('/')
+        .pop();
     endpoints.push(`${base}/ccaas/examples/${slug}`);
     for (const node of flow) {
         if (node.type === 'tab' && node.env) node.env = node.env.map((variable) => ({ ...variable, value: `${base}/crm/${slug}` }));
-        if (node.type === 'web-service-out') credentials[node.id] = { token: 'demo-token', user: 'demo@example.com/token', password: 'demo-password', apiKey: 'demo-key' };
+        if (node.type === 'web-service-out')
+            credentials[node.id] = { token: 'demo-token', user: 'demo@example.com/token', password: 'demo-password', apiKey: 'demo-key' };
         if (node.type === 'ccaas-oauth2') {
             node.tokenUrl = `${base}/crm-oauth/${slug}/token`;
             credentials[node.id] = { clientId: 'demo-client', clientSecret: 'demo-secret', refreshToken: 'demo-refresh-token' };

@@ -20,7 +20,7 @@ const SPECS = ['test/domain/**/*.test.ts', 'test/nodes/**/*.test.ts'];
 const LEGS = [
     {
         name: 'node-red-4',
-        title: 'Node-RED 4.1 (dev dependency) on this machine\'s Node',
+        title: "Node-RED 4.1 (dev dependency) on this machine's Node",
         nodeRedDir: path.join(root, 'node_modules', 'node-red'),
         nodeBinary: () => process.execPath,
         expect: { nodeRed: '4.1.', node: `v${process.versions.node.split('.')[0]}.` },
@@ -65,7 +65,9 @@ function describeRuntime(leg) {
     const nodeVersion = spawnSync(leg.nodeBinary(), ['--version'], { encoding: 'utf8' }).stdout.trim();
     const nodeRedVersion = JSON.parse(fs.readFileSync(path.join(leg.nodeRedDir, 'package.json'), 'utf8')).version;
     if (!nodeVersion.startsWith(leg.expect.node) || !nodeRedVersion.startsWith(leg.expect.nodeRed)) {
-        throw new Error(`${leg.name}: expected Node ${leg.expect.node}x and Node-RED ${leg.expect.nodeRed}x, found Node ${nodeVersion} and Node-RED ${nodeRedVersion}`);
+        throw new Error(
+            `${leg.name}: expected Node ${leg.expect.node}x and Node-RED ${leg.expect.nodeRed}x, found Node ${nodeVersion} and Node-RED ${nodeRedVersion}`,
+        );
     }
     // The test helper must really drive that runtime, not silently fall back to the dev dependency.
     const probe = spawnSync(
@@ -114,7 +116,9 @@ async function main() {
     console.log('\n== test matrix');
     for (const { leg, runtime, code, signal, passing, failing, pending } of results) {
         const verdict = code === 0 ? 'pass' : `FAIL (${signal ?? `exit ${code}`})`;
-        console.log(`${leg.name.padEnd(12)} Node ${runtime.node.padEnd(9)} Node-RED ${runtime.nodeRed.padEnd(8)} ${passing} passing, ${failing} failing, ${pending} pending: ${verdict}`);
+        console.log(
+            `${leg.name.padEnd(12)} Node ${runtime.node.padEnd(9)} Node-RED ${runtime.nodeRed.padEnd(8)} ${passing} passing, ${failing} failing, ${pending} pending: ${verdict}`,
+        );
     }
     return results.every((result) => result.code === 0) ? 0 : 1;
 }

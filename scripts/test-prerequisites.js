@@ -78,7 +78,10 @@ function plan(env, { isRoot }) {
     const names = missing.map((item) => item.name).join(' and ');
     const chromiumHint = missing.some((item) => item.override) ? '\nor set CHROMIUM_PATH to a Chromium or Chrome binary you have' : '';
     if (aptGet) {
-        return { located, fail: `The tests need ${names}, and installing them takes root. Run:\n  sudo apt-get update && sudo ${install.join(' ')}${chromiumHint}` };
+        return {
+            located,
+            fail: `The tests need ${names}, and installing them takes root. Run:\n  sudo apt-get update && sudo ${install.join(' ')}${chromiumHint}`,
+        };
     }
     return {
         located,

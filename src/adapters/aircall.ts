@@ -66,7 +66,9 @@ function aircallEvents(request: WebhookRequest, token: string | undefined, tagsA
     const type = rawTypeOf(body.event, call, tagsAs);
     if (!type) return [];
 
-    const tagNames = Array.isArray(call.tags) ? call.tags.map((tag) => (isRecord(tag) ? optionalString(tag.name) : optionalString(tag))).filter((name): name is string => !!name) : undefined;
+    const tagNames = Array.isArray(call.tags)
+        ? call.tags.map((tag) => (isRecord(tag) ? optionalString(tag.name) : optionalString(tag))).filter((name): name is string => !!name)
+        : undefined;
     const user = isRecord(call.user) ? call.user : undefined;
     const number = isRecord(call.number) ? call.number : undefined;
     const contact = isRecord(call.contact) ? call.contact : undefined;
@@ -109,7 +111,7 @@ function rawTypeOf(eventName: string, call: Record<string, unknown>, tagsAs: 'ac
         case 'call.hungup':
             return 'complete';
         case 'call.ended':
-            return optionalString(call.asset) ?? optionalString(call.recording) ? 'recording' : 'update';
+            return (optionalString(call.asset) ?? optionalString(call.recording)) ? 'recording' : 'update';
         case 'call.tagged':
         case 'call.untagged':
             return tagsAs === 'accountCodes' ? 'accountCodes' : 'update';

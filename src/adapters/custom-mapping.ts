@@ -80,34 +80,43 @@ export interface MappingPreview {
 export function validateMapping(mapping: unknown): CustomMapping {
     if (!isRecord(mapping)) throw new ConfigError('custom mapping: the mapping must be an object');
     const required = (name: 'callId' | 'eventType') => {
-        if (typeof mapping[name] !== 'string' || !(mapping[name] as string).trim()) throw new ConfigError(`custom mapping: "${name}" needs the path of the ${name === 'callId' ? "call's id" : 'event type'} in the request`);
+        if (typeof mapping[name] !== 'string' || !(mapping[name] as string).trim())
+            throw new ConfigError(`custom mapping: "${name}" needs the path of the ${name === 'callId' ? "call's id" : 'event type'} in the request`);
     };
     required('callId');
     required('eventType');
-    if (mapping.format !== undefined && mapping.format !== 'json' && mapping.format !== 'form') throw new ConfigError('custom mapping: "format" must be "json" or "form"');
+    if (mapping.format !== undefined && mapping.format !== 'json' && mapping.format !== 'form')
+        throw new ConfigError('custom mapping: "format" must be "json" or "form"');
     if (!isRecord(mapping.eventTypes) || Object.keys(mapping.eventTypes).length === 0) {
         throw new ConfigError('custom mapping: "eventTypes" must map at least one incoming value to a raw event type');
     }
     for (const [value, type] of Object.entries(mapping.eventTypes)) {
         if (type !== 'ignore' && !RAW_EVENT_TYPES.includes(type as RawEventType)) {
-            throw new ConfigError(`custom mapping: "eventTypes" maps ${JSON.stringify(value)} to ${JSON.stringify(type)}; use one of ${[...RAW_EVENT_TYPES, 'ignore'].join(', ')}`);
+            throw new ConfigError(
+                `custom mapping: "eventTypes" maps ${JSON.stringify(value)} to ${JSON.stringify(type)}; use one of ${[...RAW_EVENT_TYPES, 'ignore'].join(', ')}`,
+            );
         }
     }
     if (mapping.fields !== undefined) {
         if (!isRecord(mapping.fields)) throw new ConfigError('custom mapping: "fields" must be an object of call field -> path');
         for (const [field, path] of Object.entries(mapping.fields)) {
-            if (!MAPPED_FIELDS.includes(field as MappedField)) throw new ConfigError(`custom mapping: "fields" has unknown call field "${field}"; use one of ${MAPPED_FIELDS.join(', ')}`);
+            if (!MAPPED_FIELDS.includes(field as MappedField))
+                throw new ConfigError(`custom mapping: "fields" has unknown call field "${field}"; use one of ${MAPPED_FIELDS.join(', ')}`);
             if (typeof path !== 'string' || !path.trim()) throw new ConfigError(`custom mapping: "fields.${field}" must be a path`);
         }
     }
     if (mapping.directions !== undefined) {
         if (!isRecord(mapping.directions)) throw new ConfigError('custom mapping: "directions" must be an object of incoming value -> direction');
         for (const [value, direction] of Object.entries(mapping.directions)) {
-            if (!CALL_DIRECTIONS.includes(direction as CallDirection)) throw new ConfigError(`custom mapping: "directions" maps ${JSON.stringify(value)} to ${JSON.stringify(direction)}; use one of ${CALL_DIRECTIONS.join(', ')}`);
+            if (!CALL_DIRECTIONS.includes(direction as CallDirection))
+                throw new ConfigError(
+                    `custom mapping: "directions" maps ${JSON.stringify(value)} to ${JSON.stringify(direction)}; use one of ${CALL_DIRECTIONS.join(', ')}`,
+                );
         }
     }
     if (mapping.items !== undefined && typeof mapping.items !== 'string') throw new ConfigError('custom mapping: "items" must be a path');
-    if (mapping.secretHeader !== undefined && typeof mapping.secretHeader !== 'string') throw new ConfigError('custom mapping: "secretHeader" must be a header name');
+    if (mapping.secretHeader !== undefined && typeof mapping.secretHeader !== 'string')
+        throw new ConfigError('custom mapping: "secretHeader" must be a header name');
     return mapping as unknown as CustomMapping;
 }
 
@@ -121,7 +130,8 @@ export function customMappingAdapter(mapping: CustomMapping, options: CustomMapp
                 () => {
                     if (options.secret && valid.secretHeader) {
                         const given = headerValue(request, valid.secretHeader);
-                        if (!given || !sameSecret(given, options.secret)) throw new WebhookRejection(401, `custom mapping: the ${valid.secretHeader} header does not carry the configured secret`);
+                        if (!given || !sameSecret(given, options.secret))
+                            throw new WebhookRejection(401, `custom mapping: the ${valid.secretHeader} header does not carry the configured secret`);
                     }
                     const format = valid.format ?? (contentTypeOf(request) === 'application/x-www-form-urlencoded' ? 'form' : 'json');
                     return mapBody(valid, readBody(request.rawBody.toString('utf8'), format)).events;
@@ -137,7 +147,11 @@ export function customMappingAdapter(mapping: CustomMapping, options: CustomMapp
  * The editor's preview: the events a pasted sample would produce, or the first error in words that name the path.
  * Same code as the runtime, so what the preview shows is what the node will do.
  */
-export function previewCustomMapping(mapping: unknown, sample: string, format: 'json' | 'form' = 'json'): { ok: true; preview: MappingPreview } | { ok: false; error: string } {
+export function previewCustomMapping(
+    mapping: unknown,
+    sample: string,
+    format: 'json' | 'form' = 'json',
+): { ok: true; preview: MappingPreview } | { ok: false; error: string } {
     try {
         const valid = validateMapping(mapping);
         return { ok: true, preview: mapBody(valid, readBody(sample, valid.format ?? format)) };
@@ -231,11 +245,18 @@ function mapBody(mapping: CustomMapping, body: unknown): MappingPreview {
         const pending = read('pendingRecordings');
         if (pending !== undefined) {
             const count = Number(scalar(pending));
-            if (!Number.isInteger(count) || count < 0) throw new WebhookRejection(400, `custom mapping: "${mapping.fields?.pendingRecordings}"${where} is ${JSON.stringify(pending)}, not a whole number of pending recordings`);
+            if (!Number.isInteger(count) || count < 0)
+                throw new WebhookRejection(
+                    400,
+                    `custom mapping: "${mapping.fields?.pendingRecordings}"${where} is ${JSON.stringify(pending)}, not a whole number of pending recordings`,
+                );
             event.pendingRecordings = count;
         }
         if (type === 'recording' && !event.recordingUrl) {
-            throw new WebhookRejection(400, `custom mapping: a recording event${where} needs a recording URL, but ${mapping.fields?.recordingUrl ? `"${mapping.fields.recordingUrl}" is empty` : 'fields.recordingUrl is not mapped'}`);
+            throw new WebhookRejection(
+                400,
+                `custom mapping: a recording event${where} needs a recording URL, but ${mapping.fields?.recordingUrl ? `"${mapping.fields.recordingUrl}" is empty` : 'fields.recordingUrl is not mapped'}`,
+            );
         }
         preview.events.push(compact(event));
     });
@@ -254,7 +275,12 @@ function listOf(value: unknown): string[] | undefined {
         return value.map((item) => (isRecord(item) ? optionalString(item.name) : optionalString(item))).filter((item): item is string => !!item);
     }
     const text = optionalString(value);
-    return text === undefined ? undefined : text.split(',').map((part) => part.trim()).filter(Boolean);
+    return text === undefined
+        ? undefined
+        : text
+              .split(',')
+              .map((part) => part.trim())
+              .filter(Boolean);
 }
 
 function directionOf(value: unknown, table: Record<string, CallDirection> | undefined, where: string): CallDirection | undefined {
@@ -265,6 +291,10 @@ function directionOf(value: unknown, table: Record<string, CallDirection> | unde
         throw new WebhookRejection(400, `custom mapping: direction ${JSON.stringify(text)}${where} is not in "directions"`);
     }
     const found = CALL_DIRECTIONS.find((direction) => direction.toLowerCase() === text.toLowerCase());
-    if (!found) throw new WebhookRejection(400, `custom mapping: direction ${JSON.stringify(text)}${where} is not Inbound, Outbound, Internal or Intersite; add a "directions" table`);
+    if (!found)
+        throw new WebhookRejection(
+            400,
+            `custom mapping: direction ${JSON.stringify(text)}${where} is not Inbound, Outbound, Internal or Intersite; add a "directions" table`,
+        );
     return found;
 }

@@ -170,7 +170,8 @@ function rawTypeOf(state: string, isEntryPoint: boolean, labelsAs: 'accountCodes
 }
 
 function groupName(entryPointTarget: Record<string, unknown> | undefined, target: Record<string, unknown> | undefined): string | undefined {
-    if (entryPointTarget && typeof entryPointTarget.type === 'string' && GROUP_TARGET_TYPES.has(entryPointTarget.type)) return optionalString(entryPointTarget.name);
+    if (entryPointTarget && typeof entryPointTarget.type === 'string' && GROUP_TARGET_TYPES.has(entryPointTarget.type))
+        return optionalString(entryPointTarget.name);
     if (target && typeof target.type === 'string' && GROUP_TARGET_TYPES.has(target.type)) return optionalString(target.name);
     return undefined;
 }

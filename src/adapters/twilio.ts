@@ -44,7 +44,11 @@ export function twilioAdapter(options: TwilioOptions = {}): WebhookAdapter {
     return {
         source: 'twilio',
         receive(request: WebhookRequest): AdapterOutcome {
-            return receiveWith(() => twilioEvents(request, options.authToken, recordingsPerCall), () => EMPTY_TWIML, 'a Twilio callback with no call-model meaning (e.g. a recording still in progress)');
+            return receiveWith(
+                () => twilioEvents(request, options.authToken, recordingsPerCall),
+                () => EMPTY_TWIML,
+                'a Twilio callback with no call-model meaning (e.g. a recording still in progress)',
+            );
         },
     };
 }

@@ -44,7 +44,11 @@ export async function sendAuthorized(
 /** The token step as the Test dialog shows it: where the token came from and what came with it, never the token. */
 export function describeGrant(source: TokenSource, authorized: AuthorizedResult, requestsBefore: number): Record<string, unknown> {
     const fetched = source.tokenRequests - requestsBefore;
-    const step: Record<string, unknown> = { tokenUrl: source.settings.tokenUrl, grant: source.settings.grant, fetched: fetched > 0 ? `${fetched} token request${fetched === 1 ? '' : 's'}` : 'cached' };
+    const step: Record<string, unknown> = {
+        tokenUrl: source.settings.tokenUrl,
+        grant: source.settings.grant,
+        fetched: fetched > 0 ? `${fetched} token request${fetched === 1 ? '' : 's'}` : 'cached',
+    };
     if (authorized.grant) {
         step.accessToken = '***';
         if (authorized.grant.instanceUrl) step.instanceUrl = authorized.grant.instanceUrl;

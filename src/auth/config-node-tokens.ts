@@ -31,7 +31,9 @@ export interface ConfigNodeTokens {
 export function openConfigNodeTokens(options: ConfigNodeTokensOptions): ConfigNodeTokens {
     const { credentials } = options;
     const settings = parseOAuth2Settings(options.config, credentials);
-    const file = options.credentialSecret ? new RefreshTokenFile(nodeStateDirectory(options.userDir, 'oauth2', options.nodeId), options.credentialSecret) : undefined;
+    const file = options.credentialSecret
+        ? new RefreshTokenFile(nodeStateDirectory(options.userDir, 'oauth2', options.nodeId), options.credentialSecret)
+        : undefined;
     let refreshToken = credentials.refreshToken;
     if (settings.grant === 'refresh_token' && file) refreshToken = file.read(credentials.refreshToken, options.warn);
     let warnedNoSecret = false;
@@ -40,12 +42,17 @@ export function openConfigNodeTokens(options: ConfigNodeTokensOptions): ConfigNo
         onRotated: (rotated) => {
             options.updateCredentials?.({ ...credentials, refreshToken: rotated });
             if (!file) {
-                if (!warnedNoSecret) options.warn('the provider rotated the refresh token, but Node-RED has no credential secret to encrypt it with: it is kept in memory only until the next deploy');
+                if (!warnedNoSecret)
+                    options.warn(
+                        'the provider rotated the refresh token, but Node-RED has no credential secret to encrypt it with: it is kept in memory only until the next deploy',
+                    );
                 warnedNoSecret = true;
                 return;
             }
             file.write(rotated, credentials.refreshToken).catch((err: unknown) =>
-                options.error(`the rotated refresh token could not be written to ${file.path} (${(err as Error)?.message ?? String(err)}): a restart would use the previous one`),
+                options.error(
+                    `the rotated refresh token could not be written to ${file.path} (${(err as Error)?.message ?? String(err)}): a restart would use the previous one`,
+                ),
             );
         },
     });

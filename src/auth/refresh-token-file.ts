@@ -34,7 +34,10 @@ export class RefreshTokenFile {
     }
 
     private fingerprint(flowToken: string | undefined): string {
-        return crypto.createHmac('sha256', this.key).update(flowToken ?? '').digest('base64');
+        return crypto
+            .createHmac('sha256', this.key)
+            .update(flowToken ?? '')
+            .digest('base64');
     }
 
     /**
@@ -47,7 +50,8 @@ export class RefreshTokenFile {
         try {
             stored = JSON.parse(fs.readFileSync(this.path, 'utf8')) as StoredToken;
         } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problem(`${this.path} cannot be read (${(err as Error).message}): the refresh token of the credentials is used`);
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+                problem(`${this.path} cannot be read (${(err as Error).message}): the refresh token of the credentials is used`);
             return flowToken;
         }
         let token: string;

@@ -97,7 +97,9 @@ function tokenAnswerOf(response: ReceivedResponse, where: string): TokenAnswer {
         throw new TokenFailure(new AuthError(`${where}: the answer has no access_token`), { kind: 'final' });
     }
     if (typeof json.token_type === 'string' && json.token_type.toLowerCase() !== 'bearer') {
-        throw new TokenFailure(new AuthError(`${where}: token_type "${logText(json.token_type, 40)}" is not Bearer, the only type this node sends`), { kind: 'final' });
+        throw new TokenFailure(new AuthError(`${where}: token_type "${logText(json.token_type, 40)}" is not Bearer, the only type this node sends`), {
+            kind: 'final',
+        });
     }
     if (/[^\x21-\x7e]/.test(json.access_token)) {
         throw new TokenFailure(new AuthError(`${where}: the access token contains characters an HTTP header cannot carry`), { kind: 'final' });
@@ -136,6 +138,8 @@ export async function requestToken(
     const json = response ? jsonOf(response) : undefined;
     const named = typeof json?.error === 'string' ? providerText(json.error, request.secrets) : undefined;
     const description = typeof json?.error_description === 'string' ? providerText(json.error_description, request.secrets) : undefined;
-    const said = named ? `${named}${description ? ` (${description})` : ''}` : `${status}${response?.statusMessage ? ` ${logText(response.statusMessage, 60)}` : ''}`;
+    const said = named
+        ? `${named}${description ? ` (${description})` : ''}`
+        : `${status}${response?.statusMessage ? ` ${logText(response.statusMessage, 60)}` : ''}`;
     throw new TokenFailure(new AuthError(`${where} was refused: ${said}; the OAuth 2.0 credential needs attention`), { kind: 'final' });
 }

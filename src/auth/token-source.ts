@@ -65,8 +65,8 @@ export class TokenSource {
 
     /** Every secret value this source holds or held in this run, for masking anything shown or logged. */
     secrets(): string[] {
-        return [this.credentials.clientSecret, this.credentials.refreshToken, this.refreshToken, this.current?.accessToken].filter(
-            (value): value is string => Boolean(value),
+        return [this.credentials.clientSecret, this.credentials.refreshToken, this.refreshToken, this.current?.accessToken].filter((value): value is string =>
+            Boolean(value),
         );
     }
 
@@ -77,9 +77,12 @@ export class TokenSource {
             answer = await requestToken(transport, this.settings, this.credentials, { refreshToken: this.refreshToken, timeoutMs: this.options.timeoutMs });
         } catch (err) {
             if (err instanceof TokenFailure) throw err;
-            throw new TokenFailure(new CodedError('network', `OAuth 2.0 token request to ${this.settings.tokenUrl} failed: ${String((err as Error)?.message ?? err)}`), {
-                kind: 'retry',
-            });
+            throw new TokenFailure(
+                new CodedError('network', `OAuth 2.0 token request to ${this.settings.tokenUrl} failed: ${String((err as Error)?.message ?? err)}`),
+                {
+                    kind: 'retry',
+                },
+            );
         }
         if (this.settings.grant === 'refresh_token' && answer.refreshToken && answer.refreshToken !== this.refreshToken) {
             this.refreshToken = answer.refreshToken;

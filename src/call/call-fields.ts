@@ -30,12 +30,27 @@ export const CALL_FIELDS: readonly CallField[] = [
     { name: 'group', label: 'Group/Skill', kind: 'text', description: 'The group or skill of the last event.' },
     { name: 'tags', label: 'Tag', kind: 'list', description: 'Tags of all the events of the call, comma-delimited.' },
     { name: 'accountCodes', label: 'Account Codes', kind: 'list', description: 'The account codes of the call, comma-delimited.' },
-    { name: 'recordingLink', label: 'Audio Recording Link', kind: 'list', description: 'Link to the audio recording of the call (several are comma-delimited).' },
-    { name: 'event', label: 'Triggering Event', kind: 'text', description: 'The id of the event that produced the message: presenting, connected, complete, processed or updated.' },
+    {
+        name: 'recordingLink',
+        label: 'Audio Recording Link',
+        kind: 'list',
+        description: 'Link to the audio recording of the call (several are comma-delimited).',
+    },
+    {
+        name: 'event',
+        label: 'Triggering Event',
+        kind: 'text',
+        description: 'The id of the event that produced the message: presenting, connected, complete, processed or updated.',
+    },
     { name: 'answered', label: 'Answered', kind: 'flag', description: 'true once an agent answered the call; false for a missed call.' },
     { name: 'duration', label: 'Duration', kind: 'number', description: 'Seconds from the start of the call to its last event, where known.' },
     { name: 'updateSeq', label: 'Update Sequence', kind: 'number', description: '1, 2, 3, ... on each "Call is Updated" of the call.' },
-    { name: 'recordingsMissing', label: 'Recordings Missing', kind: 'flag', description: 'true when "Call and Recordings Processed" fired after waiting in vain for a recording.' },
+    {
+        name: 'recordingsMissing',
+        label: 'Recordings Missing',
+        kind: 'flag',
+        description: 'true when "Call and Recordings Processed" fired after waiting in vain for a recording.',
+    },
 ];
 
 export function findCallField(name: string): CallField | undefined {

@@ -1,21 +1,7 @@
 import type { CallFieldKind } from '../call/call-fields';
 
 export type CriteriaOperator =
-    | 'eq'
-    | 'neq'
-    | 'contains'
-    | 'notContains'
-    | 'startsWith'
-    | 'endsWith'
-    | 'regex'
-    | 'in'
-    | 'notIn'
-    | 'empty'
-    | 'notEmpty'
-    | 'gt'
-    | 'gte'
-    | 'lt'
-    | 'lte';
+    'eq' | 'neq' | 'contains' | 'notContains' | 'startsWith' | 'endsWith' | 'regex' | 'in' | 'notIn' | 'empty' | 'notEmpty' | 'gt' | 'gte' | 'lt' | 'lte';
 
 export interface OperatorInfo {
     op: CriteriaOperator;

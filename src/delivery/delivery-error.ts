@@ -39,10 +39,11 @@ function systemCode(err: unknown, depth = 0): string | undefined {
     const fromCause = systemCode(candidate.cause, depth + 1);
     if (fromCause) return fromCause;
     // Happy eyeballs (autoSelectFamily) reports one failure per address tried.
-    if (Array.isArray(candidate.errors)) for (const part of candidate.errors) {
-        const code = systemCode(part, depth + 1);
-        if (code) return code;
-    }
+    if (Array.isArray(candidate.errors))
+        for (const part of candidate.errors) {
+            const code = systemCode(part, depth + 1);
+            if (code) return code;
+        }
     return undefined;
 }
 

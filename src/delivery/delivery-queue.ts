@@ -224,7 +224,10 @@ export class DeliveryQueue<R> {
             throw new QueueFullError(bound, this.queued, this.queuedBytes, message);
         };
         if (this.queued >= this.maxQueued) {
-            refuse('maxQueued', `queue full: ${this.queued} requests are queued, the most this node keeps (maxQueued ${this.maxQueued}); new messages are refused until some are delivered`);
+            refuse(
+                'maxQueued',
+                `queue full: ${this.queued} requests are queued, the most this node keeps (maxQueued ${this.maxQueued}); new messages are refused until some are delivered`,
+            );
         }
         if (bytes > this.maxQueuedBytes) {
             refuse(

@@ -11,7 +11,7 @@ export interface ResponseView {
 
 function contentTypeOf(response: ReceivedResponse): string {
     const value = response.headers['content-type'];
-    return (Array.isArray(value) ? value[0] : value ?? '').toLowerCase();
+    return (Array.isArray(value) ? value[0] : (value ?? '')).toLowerCase();
 }
 
 function isText(contentType: string): boolean {
@@ -40,7 +40,7 @@ export function viewResponse(response: ReceivedResponse): ResponseView {
 /** `msg.payload` after a response: JSON parsed when the server says it is JSON, the body as it is otherwise. */
 export function responsePayload(view: ResponseView): unknown {
     const value = view.headers['content-type'];
-    const contentType = (Array.isArray(value) ? value[0] : value ?? '').toLowerCase();
+    const contentType = (Array.isArray(value) ? value[0] : (value ?? '')).toLowerCase();
     if (typeof view.body === 'string' && /[/+]json\b/.test(contentType) && view.body.trim() !== '') {
         try {
             return JSON.parse(view.body);

@@ -70,7 +70,10 @@ export interface SenderEvents<C> {
     storeProblem(problem: StoreProblem): void;
 }
 
-export interface SenderOptions<C> extends Pick<DeliveryQueueOptions<ExchangeResult>, 'schedule' | 'concurrency' | 'ratePerSecond' | 'maxQueued' | 'maxQueuedBytes'> {
+export interface SenderOptions<C> extends Pick<
+    DeliveryQueueOptions<ExchangeResult>,
+    'schedule' | 'concurrency' | 'ratePerSecond' | 'maxQueued' | 'maxQueuedBytes'
+> {
     nodeId: string;
     /** Node-RED's settings.userDir (see openNodeStore). */
     userDir: unknown;

@@ -123,7 +123,10 @@ export async function receiveEventPost(req: IncomingMessage, options: EndpointOp
     const body = options.body ?? (await readBody(req, options.maxBodyBytes));
     if (body === 'too-large') return refuse(413, `body larger than the limit of ${options.maxBodyBytes} bytes`);
     if (body === 'size-unknown') {
-        return refuse(413, `body was parsed by another middleware without a Content-Length, so it cannot be held to the limit of ${options.maxBodyBytes} bytes`);
+        return refuse(
+            413,
+            `body was parsed by another middleware without a Content-Length, so it cannot be held to the limit of ${options.maxBodyBytes} bytes`,
+        );
     }
     const denied = authenticate(options.auth, req.headers, body);
     if (denied) return refuse(401, `authentication failed: ${denied}`);

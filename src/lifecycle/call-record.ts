@@ -3,7 +3,18 @@ import type { RawEvent } from '../call/raw-event';
 
 // Fields where the last event wins. Each keeps the time of the event it came from, so an older event that
 // arrives late never overwrites a newer value.
-export const LAST_WINS = ['reportCallId', 'direction', 'callerName', 'dnis', 'externalNumber', 'location', 'startTime', 'agentName', 'agentExtension', 'group'] as const;
+export const LAST_WINS = [
+    'reportCallId',
+    'direction',
+    'callerName',
+    'dnis',
+    'externalNumber',
+    'location',
+    'startTime',
+    'agentName',
+    'agentExtension',
+    'group',
+] as const;
 export type LastWinsField = (typeof LAST_WINS)[number];
 
 /** Written on every record since 0.2.0; a record without it was written by 0.1.0 and is migrated on load. */

@@ -590,7 +590,12 @@ export class CallTracker {
         this.counters.evictions += 1;
         this.forget(victim.callId);
         if (this.options.onEviction) {
-            this.options.onEviction({ reason, limit: reason === 'calls' ? this.options.maxCalls : this.options.maxBytes, callId: victim.callId, processed: victim.processed });
+            this.options.onEviction({
+                reason,
+                limit: reason === 'calls' ? this.options.maxCalls : this.options.maxBytes,
+                callId: victim.callId,
+                processed: victim.processed,
+            });
             return;
         }
         const limit = reason === 'calls' ? `${this.options.maxCalls} calls` : `${this.options.maxBytes} bytes of call state`;

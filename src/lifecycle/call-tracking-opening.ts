@@ -24,7 +24,10 @@ export interface CallTrackingRequest {
 
 /** Opens a node's call state through the one state policy (openNodeStore) and restores the tracker from it. */
 export async function openCallTracking(request: CallTrackingRequest, storeOptions?: OpenNodeStoreOptions): Promise<CallTrackingOpening> {
-    const { store, directory, durable } = await openNodeStore<TrackedCall>({ userDir: request.userDir, kind: 'calls', nodeId: request.nodeId, name: 'calls' }, storeOptions);
+    const { store, directory, durable } = await openNodeStore<TrackedCall>(
+        { userDir: request.userDir, kind: 'calls', nodeId: request.nodeId, name: 'calls' },
+        storeOptions,
+    );
     let tracking: DurableCallTracking;
     try {
         // In memory the tracker's own state is the only copy: a memory store beside it would double the memory the

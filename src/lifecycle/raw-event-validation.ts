@@ -49,11 +49,13 @@ export function validateRawEvent(value: unknown, where: string, limits: Partial<
     }
     for (const field of TIME_FIELDS) {
         const time = event[field];
-        if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time) || time < 0)) fail(field, `must be ms since 1970 (a number), got ${describe(time)}`);
+        if (time !== undefined && (typeof time !== 'number' || !Number.isFinite(time) || time < 0))
+            fail(field, `must be ms since 1970 (a number), got ${describe(time)}`);
     }
     for (const field of LIST_FIELDS) {
         const list = event[field];
-        if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string'))) fail(field, `must be an array of strings, got ${describe(list)}`);
+        if (list !== undefined && (!Array.isArray(list) || list.some((item) => typeof item !== 'string')))
+            fail(field, `must be an array of strings, got ${describe(list)}`);
     }
     if (event.direction !== undefined && !CALL_DIRECTIONS.includes(event.direction as never)) {
         fail('direction', `must be one of ${CALL_DIRECTIONS.join(', ')}, got ${describe(event.direction)}`);
@@ -72,9 +74,11 @@ export function validateRawEvent(value: unknown, where: string, limits: Partial<
     }
     if (event.pendingRecordings !== undefined) {
         const pending = event.pendingRecordings;
-        if (typeof pending !== 'number' || !Number.isInteger(pending) || pending < 0) fail('pendingRecordings', `must be a whole number >= 0, got ${describe(pending)}`);
+        if (typeof pending !== 'number' || !Number.isInteger(pending) || pending < 0)
+            fail('pendingRecordings', `must be a whole number >= 0, got ${describe(pending)}`);
     }
-    if (event.type === 'recording' && (typeof event.recordingUrl !== 'string' || event.recordingUrl === '')) fail('recordingUrl', 'is required on a recording event');
+    if (event.type === 'recording' && (typeof event.recordingUrl !== 'string' || event.recordingUrl === ''))
+        fail('recordingUrl', 'is required on a recording event');
     if (event.type === 'accountCodes' && !Array.isArray(event.accountCodes)) fail('accountCodes', 'is required on an accountCodes event (the whole new list)');
 
     // Built in the order of the RawEvent interface, the order the README documents: an event sent that way keys

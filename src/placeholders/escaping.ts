@@ -75,9 +75,6 @@ export function assertHeaderValue(where: string, value: string, callId: string |
     const bad = value.match(/[^\t\x20-\x7e\x80-\xff]/u);
     if (bad) {
         const codePoint = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
-        throw new CodedError(
-            'header',
-            `${where}${ofCall}: the value contains U+${codePoint}, which an HTTP header cannot carry, so it was not sent`,
-        );
+        throw new CodedError('header', `${where}${ofCall}: the value contains U+${codePoint}, which an HTTP header cannot carry, so it was not sent`);
     }
 }

@@ -33,7 +33,14 @@ function providerOriginOf(instanceUrl: string | undefined): string {
     } catch {
         throw new CodedError('auth', `url: ${PROVIDER_ORIGIN} is used, but the OAuth 2.0 token answer had no valid instance_url`);
     }
-    if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.username || parsed.password || parsed.search || parsed.hash || parsed.pathname.replace(/\/$/, '') !== '') {
+    if (
+        (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') ||
+        parsed.username ||
+        parsed.password ||
+        parsed.search ||
+        parsed.hash ||
+        parsed.pathname.replace(/\/$/, '') !== ''
+    ) {
         throw new CodedError('auth', `url: the OAuth 2.0 instance_url "${parsed.href}" is not a plain http(s) origin`);
     }
     return parsed.origin;
@@ -86,9 +93,7 @@ export function compileUrl(source: string, options: UrlOptions = {}): UrlTemplat
     const authorityEnd = firstIndex(masked, '/?#', authorityStart);
     const authority = url.slice(authorityStart, authorityEnd);
     if (masked.slice(authorityStart, authorityEnd).includes('\u0000') || authority.includes('{{')) {
-        throw new ConfigError(
-            `url: "${url}": placeholders are not allowed in the scheme, host or port, so call data can never redirect the request`,
-        );
+        throw new ConfigError(`url: "${url}": placeholders are not allowed in the scheme, host or port, so call data can never redirect the request`);
     }
     // user:password@ would put a secret into the flow JSON; the node's credentials hold it instead.
     if (authority.includes('@')) throw new ConfigError('url: user names and passwords do not belong in the Target URL: use the Authentication settings');
@@ -106,8 +111,7 @@ export function compileUrl(source: string, options: UrlOptions = {}): UrlTemplat
     const pathSource = url.slice(authorityEnd, queryStart);
     const querySource = queryStart < fragmentStart ? url.slice(queryStart + 1, fragmentStart) : undefined;
     const path = compileTemplate(pathSource, 'url-path', { where: 'URL path' });
-    const query: CompiledTemplate | undefined =
-        querySource === undefined ? undefined : compileTemplate(querySource, 'url-query', { where: 'URL query' });
+    const query: CompiledTemplate | undefined = querySource === undefined ? undefined : compileTemplate(querySource, 'url-query', { where: 'URL query' });
 
     return {
         origin,

@@ -89,7 +89,10 @@ export function callLife(random: () => number, options: CallLifeOptions): CallSt
     add(0, { type: 'presenting', ...base, agent: firstAgent, tags: random() < 0.3 ? [pick(random, TAGS)] : undefined });
     let agent = firstAgent;
     if (random() < 0.2) {
-        agent = pick(random, AGENTS.filter((candidate) => candidate !== firstAgent));
+        agent = pick(
+            random,
+            AGENTS.filter((candidate) => candidate !== firstAgent),
+        );
         add(pause(), { type: 'presenting', agent });
     }
     if (answered) add(pause(), { type: 'connected', agent });
@@ -100,7 +103,17 @@ export function callLife(random: () => number, options: CallLifeOptions): CallSt
         if (random() < 0.7) {
             const codes = [pick(random, ACCOUNT_CODES)];
             add(pause(), { type: 'accountCodes', accountCodes: codes });
-            if (random() < 0.3) add(pause(), { type: 'accountCodes', accountCodes: [...codes, pick(random, ACCOUNT_CODES.filter((code) => !codes.includes(code)))] });
+            if (random() < 0.3)
+                add(pause(), {
+                    type: 'accountCodes',
+                    accountCodes: [
+                        ...codes,
+                        pick(
+                            random,
+                            ACCOUNT_CODES.filter((code) => !codes.includes(code)),
+                        ),
+                    ],
+                });
         }
     }
     return steps;

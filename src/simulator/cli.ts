@@ -62,7 +62,10 @@ async function main(): Promise<number> {
     const answers = Object.entries(summary.answers)
         .map(([status, count]) => `${count} x ${status}`)
         .join(', ');
-    console.log(`${summary.calls} calls, ${summary.events} events sent in ${(summary.elapsedMs / 1000).toFixed(1)} s: ${answers || 'none'}` + (summary.unsent ? `; ${summary.unsent} not sent (time limit)` : ''));
+    console.log(
+        `${summary.calls} calls, ${summary.events} events sent in ${(summary.elapsedMs / 1000).toFixed(1)} s: ${answers || 'none'}` +
+            (summary.unsent ? `; ${summary.unsent} not sent (time limit)` : ''),
+    );
     const failed = Object.keys(summary.answers).some((status) => !/^2\d\d$/.test(status));
     return failed || summary.unsent > 0 ? 1 : 0;
 }

@@ -30,14 +30,32 @@ describe('editor: call event in dialog', function () {
     it('is dragged from the palette and shows every field, and the five triggering events', async () => {
         id = await editor.dropFromPalette('call-event-in', 350, 200);
         const dialog = await editor.openEditDialog(id);
-        for (const field of ['name', 'path', 'source', 'auth', 'maxBody', 'recordingWait', 'retention', 'maxCalls', 'maxEvents', 'maxFieldLength', 'maxListMembers', 'maxCallListMembers', 'maxCallSize', 'maxStateSize']) {
+        for (const field of [
+            'name',
+            'path',
+            'source',
+            'auth',
+            'maxBody',
+            'recordingWait',
+            'retention',
+            'maxCalls',
+            'maxEvents',
+            'maxFieldLength',
+            'maxListMembers',
+            'maxCallListMembers',
+            'maxCallSize',
+            'maxStateSize',
+        ]) {
             assert.equal(await dialog.locator(`#node-input-${field}:visible`).count(), 1, field);
         }
         assert.equal(await dialog.locator('#node-input-path').inputValue(), '/ccaas/call-events');
-        assert.deepEqual(
-            await dialog.locator('#node-input-source option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)),
-            ['raw', 'aircall', 'dialpad', 'twilio', 'custom'],
-        );
+        assert.deepEqual(await dialog.locator('#node-input-source option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)), [
+            'raw',
+            'aircall',
+            'dialpad',
+            'twilio',
+            'custom',
+        ]);
         const events = dialog.locator('#call-event-in-events label');
         await events.nth(4).waitFor();
         assert.deepEqual(
@@ -84,14 +102,24 @@ describe('editor: call event in dialog', function () {
             .locator('#call-event-in-events label')
             .filter({ has: editor.page.locator('input:checked') })
             .allInnerTexts();
-        assert.deepEqual(ticked.map((text) => text.trim()), ['Call is Complete']);
+        assert.deepEqual(
+            ticked.map((text) => text.trim()),
+            ['Call is Complete'],
+        );
         await editor.closeEditDialog('cancel');
     });
 
     it('shows the input limits with their defaults, and marks one that is not a whole number, saying why', async () => {
         const dialog = await editor.openEditDialog(id);
         assert.match((await dialog.textContent()) ?? '', /Input limits/);
-        const defaults: Record<string, string> = { maxEvents: '500', maxFieldLength: '4096', maxListMembers: '100', maxCallListMembers: '500', maxCallSize: '64', maxStateSize: '96' };
+        const defaults: Record<string, string> = {
+            maxEvents: '500',
+            maxFieldLength: '4096',
+            maxListMembers: '100',
+            maxCallListMembers: '500',
+            maxCallSize: '64',
+            maxStateSize: '96',
+        };
         for (const [field, value] of Object.entries(defaults)) assert.equal(await dialog.locator(`#node-input-${field}`).inputValue(), value, field);
         await editor.page.locator('#node-input-maxEvents').fill('2.5');
         await editor.closeEditDialog('done');

@@ -85,7 +85,10 @@ describe('editor: every example and the demo are laid out to be read', function 
             await editor.importExample(pkg.name, name);
             await editor.showWorkspace(tab.label!);
             const chart = editor.page.locator('#red-ui-workspace-chart');
-            await chart.locator('g.red-ui-flow-node-group').nth(nodes.length - 1).waitFor();
+            await chart
+                .locator('g.red-ui-flow-node-group')
+                .nth(nodes.length - 1)
+                .waitFor();
 
             const boxes = await drawnBoxes(editor);
             assert.deepEqual(boxes.map((box) => box.id).sort(), nodes.map((node) => node.id).sort(), 'every node of the example is drawn');
@@ -112,9 +115,7 @@ describe('editor: every example and the demo are laid out to be read', function 
             for (const comment of boxes.filter((box) => box.type === 'comment')) {
                 const sharingColumns = boxes.filter((box) => box.type !== 'comment' && box.left < comment.right && comment.left < box.right);
                 assert.ok(sharingColumns.length > 0, `${describeBox(comment)} stands over no node`);
-                const nearest = sharingColumns.reduce((best, box) =>
-                    Math.abs(box.top - comment.bottom) < Math.abs(best.top - comment.bottom) ? box : best,
-                );
+                const nearest = sharingColumns.reduce((best, box) => (Math.abs(box.top - comment.bottom) < Math.abs(best.top - comment.bottom) ? box : best));
                 assert.ok(nearest.top >= comment.bottom, `${describeBox(comment)} is not above ${describeBox(nearest)}`);
             }
 

@@ -51,7 +51,9 @@ const shownInSidebar = (text: string): string => (text.length > 80 ? `${text.sli
 function missingClientId(flow: FlowNode[]): string[] {
     const users = flow.filter((node) => node.type === 'web-service-out' && node.authType === 'oauth2');
     if (users.length === 0) return [];
-    return [MISSING_CLIENT_ID, ...users.map((node) => `oauth2: the OAuth 2.0 configuration ${node.oauth2} cannot work: ${MISSING_CLIENT_ID}`)].map(shownInSidebar);
+    return [MISSING_CLIENT_ID, ...users.map((node) => `oauth2: the OAuth 2.0 configuration ${node.oauth2} cannot work: ${MISSING_CLIENT_ID}`)].map(
+        shownInSidebar,
+    );
 }
 
 describe('editor: Import > Examples', function () {
@@ -80,7 +82,10 @@ describe('editor: Import > Examples', function () {
         const folder = library.locator('li', { has: editor.page.getByText(pkg.name, { exact: true }) }).last();
         const entries = folder.locator(':scope > .red-ui-editableList-item-content > .red-ui-editableList .red-ui-treeList-label-text');
         await entries.nth(examples.length - 1).waitFor();
-        assert.deepEqual(await entries.allInnerTexts(), examples.map((example) => example.name));
+        assert.deepEqual(
+            await entries.allInnerTexts(),
+            examples.map((example) => example.name),
+        );
         await editor.screenshot('import-examples');
         await editor.page.locator('#red-ui-clipboard-dialog-cancel').click();
         await editor.page.locator('#red-ui-clipboard-dialog-cancel').waitFor({ state: 'hidden' });
@@ -100,14 +105,21 @@ describe('editor: Import > Examples', function () {
 
             await editor.showWorkspace(tab.label!);
             const chart = editor.page.locator('#red-ui-workspace-chart');
-            await chart.locator('g.red-ui-flow-node-group').nth(drawn.length - 1).waitFor();
+            await chart
+                .locator('g.red-ui-flow-node-group')
+                .nth(drawn.length - 1)
+                .waitFor();
             assert.equal(await chart.locator('g.red-ui-flow-node-group').count(), drawn.length, 'every node of the example is on its tab');
             assert.equal(await chart.locator('.red-ui-flow-node-unknown').count(), 0, 'no unknown node type');
             // An example leaves its secrets to the user: exactly the nodes that need one (needsSecret) are marked
             // invalid until it is filled in, and the example's comment says to fill it in.
             const needSecret = nodes.filter(needsSecret).map((node) => `${node.type} ${node.id}`);
             const drawnNeedingSecret = drawn.filter(needsSecret).length;
-            assert.equal(await chart.locator('.red-ui-flow-node-error:visible').count(), drawnNeedingSecret, 'only nodes without their secret carry the invalid mark');
+            assert.equal(
+                await chart.locator('.red-ui-flow-node-error:visible').count(),
+                drawnNeedingSecret,
+                'only nodes without their secret carry the invalid mark',
+            );
             const invalid = await editor.page.evaluate((z) => {
                 const names: string[] = [];
                 // Inline callbacks only: a named function here would be compiled to a helper the page lacks.
@@ -127,7 +139,11 @@ describe('editor: Import > Examples', function () {
             // for its secret: web service out nodes and OAuth 2.0 configurations, once an example has had one.
             awaitingSecret += needSecret.length;
             // The editor names the first five and counts the rest ("+ 2 more").
-            await editor.deploy(awaitingSecret > 0 ? { confirm: /not properly configured: (\[[^\]]+\] [^()]+ \((web-service-out|ccaas-oauth2)\) ){1,5}(\+ \d+ more )?Are you sure/ } : {});
+            await editor.deploy(
+                awaitingSecret > 0
+                    ? { confirm: /not properly configured: (\[[^\]]+\] [^()]+ \((web-service-out|ccaas-oauth2)\) ){1,5}(\+ \d+ more )?Are you sure/ }
+                    : {},
+            );
             // The example's endpoint is running once its call event in reports its calls.
             const events = flow.find((node) => node.type === 'call-event-in');
             if (events) await editor.canvasNode(events.id).locator('.red-ui-flow-node-status-label', { hasText: /calls/ }).waitFor();
@@ -141,7 +157,10 @@ describe('editor: Import > Examples', function () {
             }
             const oauth2Errors = missingClientId(flow);
             for (const error of errors) {
-                assert.ok(fillIn && (MISSING_SECRET.test(error) || oauth2Errors.includes(error)), `"${name}" reports an error its comment does not prepare the user for: ${error}`);
+                assert.ok(
+                    fillIn && (MISSING_SECRET.test(error) || oauth2Errors.includes(error)),
+                    `"${name}" reports an error its comment does not prepare the user for: ${error}`,
+                );
             }
             if (name.startsWith('01 ')) await editor.screenshot('example-flow');
         });

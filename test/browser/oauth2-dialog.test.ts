@@ -52,7 +52,10 @@ describe('editor: web service out with OAuth 2.0', function () {
         await editor.page.locator('#ws-out-test').click();
         await editor.page.waitForFunction(() => /--- 200 in \d+ ms/.test(document.querySelector('#ws-out-result')?.textContent ?? ''));
         const shown = await editor.page.locator('#ws-out-result').innerText();
-        assert.match(shown, new RegExp(`^POST ${provider.tokenUrl.replace(/[.]/g, '\\.')} \\(client_credentials\\): access token \\*\\*\\* \\(1 token request\\)`));
+        assert.match(
+            shown,
+            new RegExp(`^POST ${provider.tokenUrl.replace(/[.]/g, '\\.')} \\(client_credentials\\): access token \\*\\*\\* \\(1 token request\\)`),
+        );
         assert.match(shown, /Authorization: Bearer \*\*\*/);
         assert.equal(recorder.arrived.length, 1);
         assert.equal(recorder.arrived[0]!.headers.authorization, `Bearer ${provider.issued[0]}`);
@@ -76,7 +79,8 @@ describe('editor: web service out with OAuth 2.0', function () {
         await editor.page.locator('#node-config-input-tokenUrl').waitFor({ state: 'detached' });
         const configId = await editor.page.locator('#node-input-oauth2').inputValue();
         await editor.closeEditDialog('done');
-        const validity = (configNode: string) => editor.page.evaluate((configNodeId) => (window as any).RED.nodes.node(configNodeId).valid as boolean, configNode);
+        const validity = (configNode: string) =>
+            editor.page.evaluate((configNodeId) => (window as any).RED.nodes.node(configNodeId).valid as boolean, configNode);
         assert.equal(await validity(configId), false, 'a configuration without its client id');
         const mark = editor.canvasNode(id).locator('.red-ui-flow-node-error');
         await mark.waitFor();

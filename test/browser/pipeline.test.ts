@@ -45,7 +45,15 @@ describe('editor: the pipeline, built by hand and played', function () {
             });
             return links.sort();
         });
-        assert.deepEqual(wires, ['call-event-in -> criteria-filter', 'criteria-filter -> placeholder-template', 'placeholder-template -> web-service-out', 'web-service-out -> debug'].sort());
+        assert.deepEqual(
+            wires,
+            [
+                'call-event-in -> criteria-filter',
+                'criteria-filter -> placeholder-template',
+                'placeholder-template -> web-service-out',
+                'web-service-out -> debug',
+            ].sort(),
+        );
         // Each wire is drawn on the canvas (the view redraws after the model changed).
         await editor.page.locator('#red-ui-workspace-chart path.red-ui-flow-link-line').nth(3).waitFor();
         assert.equal(await editor.page.locator('#red-ui-workspace-chart path.red-ui-flow-link-line').count(), 4);
@@ -82,10 +90,7 @@ describe('editor: the pipeline, built by hand and played', function () {
         // The placeholder template's rendering is the body.
         await dialog.locator('#node-input-bodyType').selectOption('payload');
         await editor.closeEditDialog('done');
-        assert.equal(
-            (await editor.canvasNode(ids.send).locator('.red-ui-flow-node-label').textContent())?.trim(),
-            `POST ${recorder.url}/crm/calls/{{callId}}`,
-        );
+        assert.equal((await editor.canvasNode(ids.send).locator('.red-ui-flow-node-label').textContent())?.trim(), `POST ${recorder.url}/crm/calls/{{callId}}`);
 
         dialog = await editor.openEditDialog(ids.debug);
         await editor.selectTypedInputType('node-input-typed-complete', 'full');

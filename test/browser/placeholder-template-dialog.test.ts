@@ -31,7 +31,12 @@ describe('editor: placeholder template dialog', function () {
         for (const field of ['node-input-name', 'node-input-property', 'node-input-format', 'node-input-output', 'node-input-template']) {
             assert.ok(fields.includes(field), `${field} in ${fields.join(', ')}`);
         }
-        assert.deepEqual(await dialog.locator('#node-input-format option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)), ['json', 'xml', 'form', 'text']);
+        assert.deepEqual(await dialog.locator('#node-input-format option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)), [
+            'json',
+            'xml',
+            'form',
+            'text',
+        ]);
         const picker = dialog.locator('#ccaas-placeholder-picker option');
         await picker.nth(19).waitFor({ state: 'attached' });
         assert.equal(await picker.count(), 20);

@@ -26,13 +26,31 @@ describe('editor: web service out dialog', function () {
         id = await editor.dropFromPalette('web-service-out', 400, 200);
         const dialog = await editor.openEditDialog(id);
         const fields = await dialog.locator('[id^="node-input-"]').evaluateAll((els) => els.map((el) => el.id));
-        for (const field of ['name', 'method', 'url', 'bodyType', 'contentType', 'body', 'authType', 'timeout', 'failureOutput', 'retries', 'concurrency', 'rate', 'idempotencyHeader', 'signingSecret']) {
+        for (const field of [
+            'name',
+            'method',
+            'url',
+            'bodyType',
+            'contentType',
+            'body',
+            'authType',
+            'timeout',
+            'failureOutput',
+            'retries',
+            'concurrency',
+            'rate',
+            'idempotencyHeader',
+            'signingSecret',
+        ]) {
             assert.ok(fields.includes(`node-input-${field}`), `${field} in ${fields.join(', ')}`);
         }
-        assert.deepEqual(
-            await dialog.locator('#node-input-method option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)),
-            ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
-        );
+        assert.deepEqual(await dialog.locator('#node-input-method option').evaluateAll((els) => els.map((el) => (el as HTMLOptionElement).value)), [
+            'GET',
+            'POST',
+            'PUT',
+            'PATCH',
+            'DELETE',
+        ]);
         for (const list of ['#ws-out-params', '#ws-out-headers', '#ws-out-form']) assert.equal(await dialog.locator(list).count(), 1, list);
         assert.match(await dialog.locator('#ws-out-sample-call').inputValue(), /"callId": "1e0c9a8e/);
         await editor.screenshot('web-service-out-dialog');
@@ -47,7 +65,10 @@ describe('editor: web service out dialog', function () {
         // The runtime's own reason (POST ccaas-web-service/web-service-out/check), as the deploy would give it.
         const tip = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: 'placeholders are not allowed in the scheme, host or port' });
         await tip.waitFor();
-        assert.match((await tip.textContent()) ?? '', /Target URL: "https:\/\/\{\{dnis\}\}\.crm\.example\.com\/calls": placeholders are not allowed in the scheme, host or port/);
+        assert.match(
+            (await tip.textContent()) ?? '',
+            /Target URL: "https:\/\/\{\{dnis\}\}\.crm\.example\.com\/calls": placeholders are not allowed in the scheme, host or port/,
+        );
     });
 
     it('previews without sending, then Test sends and shows the request as sent and the response', async () => {
@@ -123,7 +144,9 @@ describe('editor: web service out dialog', function () {
         const badge = editor.canvasNode(imported).locator('.red-ui-flow-node-error');
         await badge.waitFor();
         // The only reason: a flow of 0.1.0 lacks the newer properties, which must not make the node invalid.
-        assert.deepEqual(await editor.page.evaluate(() => (window as any).RED.nodes.node('ws-no-token').validationErrors), ['Token is missing: the chosen authentication needs it']);
+        assert.deepEqual(await editor.page.evaluate(() => (window as any).RED.nodes.node('ws-no-token').validationErrors), [
+            'Token is missing: the chosen authentication needs it',
+        ]);
         await badge.hover();
         const tip = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: 'Token is missing' });
         await tip.waitFor();

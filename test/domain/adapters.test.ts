@@ -43,20 +43,49 @@ describe('webhook adapters', () => {
     describe('Aircall', () => {
         const TOKEN = '45XXYYZZa08';
         const adapter = aircallAdapter({ token: TOKEN });
-        const life = ['1-call.created.json', '2-call.ringing_on_agent.json', '3-call.answered.json', '4-call.hungup.json', '5-call.ended.json', '6-call.tagged.json', '7-call.commented.json', '8-call.untagged.json'];
-        const common = { callId: '812345678', direction: 'Inbound', callerName: 'Jane Roe', dnis: '+1 801-555-1234', externalNumber: '+1 801-555-0000', startTime: 1732482000000, group: 'Sales' } as const;
+        const life = [
+            '1-call.created.json',
+            '2-call.ringing_on_agent.json',
+            '3-call.answered.json',
+            '4-call.hungup.json',
+            '5-call.ended.json',
+            '6-call.tagged.json',
+            '7-call.commented.json',
+            '8-call.untagged.json',
+        ];
+        const common = {
+            callId: '812345678',
+            direction: 'Inbound',
+            callerName: 'Jane Roe',
+            dnis: '+1 801-555-1234',
+            externalNumber: '+1 801-555-0000',
+            startTime: 1732482000000,
+            group: 'Sales',
+        } as const;
         const agent = { name: 'John Doe' };
 
         it('plays a complete call life into the exact raw event sequence', () => {
             const outcomes = life.map((name) => adapter.receive(jsonRequest(fixture('aircall', name))));
-            for (const outcome of outcomes) assert.deepEqual(outcome.answer, { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ received: outcome.ok ? outcome.events.length : -1 }) });
+            for (const outcome of outcomes)
+                assert.deepEqual(outcome.answer, {
+                    status: 200,
+                    headers: { 'content-type': 'application/json' },
+                    body: JSON.stringify({ received: outcome.ok ? outcome.events.length : -1 }),
+                });
             const events = outcomes.flatMap(accepted);
             assert.deepEqual(withoutIds(events), [
                 { type: 'update', ...common, timestamp: 1732482000000, accountCodes: [] },
                 { type: 'presenting', ...common, timestamp: 1732482002000, agent, accountCodes: [] },
                 { type: 'connected', ...common, timestamp: 1732482009000, agent, accountCodes: [] },
                 { type: 'complete', ...common, timestamp: 1732482312000, agent, accountCodes: [], pendingRecordings: 1 },
-                { type: 'recording', ...common, timestamp: 1732482342000, agent, accountCodes: [], recordingUrl: 'https://assets.aircall.io/calls/812345678/recording' },
+                {
+                    type: 'recording',
+                    ...common,
+                    timestamp: 1732482342000,
+                    agent,
+                    accountCodes: [],
+                    recordingUrl: 'https://assets.aircall.io/calls/812345678/recording',
+                },
                 { type: 'accountCodes', ...common, timestamp: 1732482400000, agent, accountCodes: ['Opp Won', 'Large Sale'] },
                 { type: 'accountCodes', ...common, timestamp: 1732482500000, agent, accountCodes: ['Opp Won'] },
             ]);
@@ -64,10 +93,13 @@ describe('webhook adapters', () => {
             assert.equal(new Set(ids).size, ids.length, 'every delivery has its own event id');
             assert.ok(ids.every((id) => id?.startsWith('aircall:call.')));
             const ignored = outcomes[6]!;
-            assert.ok(ignored.ok && ignored.events.length === 0 && /call\.commented/.test(ignored.ignored ?? ''), 'call.commented is answered 200 with no event');
+            assert.ok(
+                ignored.ok && ignored.events.length === 0 && /call\.commented/.test(ignored.ignored ?? ''),
+                'call.commented is answered 200 with no event',
+            );
         });
 
-        it("gives a retried delivery the same event id, so it is dropped as a duplicate", () => {
+        it('gives a retried delivery the same event id, so it is dropped as a duplicate', () => {
             const first = accepted(adapter.receive(jsonRequest(fixture('aircall', '3-call.answered.json'))));
             const again = accepted(adapter.receive(jsonRequest(fixture('aircall', '3-call.answered.json'))));
             assert.equal(first[0]!.eventId, again[0]!.eventId);
@@ -83,7 +115,10 @@ describe('webhook adapters', () => {
         it('accepts the token the webhook was created with and refuses a wrong or missing one', () => {
             const body = JSON.parse(fixture('aircall', '3-call.answered.json').toString('utf8'));
             assert.equal(accepted(adapter.receive(jsonRequest(JSON.stringify(body)))).length, 1);
-            assert.deepEqual(refused(adapter.receive(jsonRequest(JSON.stringify({ ...body, token: 'forged' })))), { status: 401, message: 'Aircall: the "token" field does not match the configured webhook token' });
+            assert.deepEqual(refused(adapter.receive(jsonRequest(JSON.stringify({ ...body, token: 'forged' })))), {
+                status: 401,
+                message: 'Aircall: the "token" field does not match the configured webhook token',
+            });
             const { token: _token, ...untokened } = body;
             assert.equal(refused(adapter.receive(jsonRequest(JSON.stringify(untokened)))).status, 401);
             // Without a configured token nothing is checked (the node help recommends setting it).
@@ -109,8 +144,24 @@ describe('webhook adapters', () => {
 
     describe('Dialpad', () => {
         const SECRET = 'dialpad-webhook-secret-0123456789abcdef';
-        const life = ['1-ringing.json', '2-connected.json', '7-hold.json', '3-hangup-operator-leg.json', '4-hangup-entry-point.json', '5-recording.json', '6-dispositions.json'];
-        const common = { callId: '7000', direction: 'Inbound', callerName: 'Jane Roe', dnis: '+18015559999', externalNumber: '+18015550000', startTime: 1732482000000, group: 'Support' } as const;
+        const life = [
+            '1-ringing.json',
+            '2-connected.json',
+            '7-hold.json',
+            '3-hangup-operator-leg.json',
+            '4-hangup-entry-point.json',
+            '5-recording.json',
+            '6-dispositions.json',
+        ];
+        const common = {
+            callId: '7000',
+            direction: 'Inbound',
+            callerName: 'Jane Roe',
+            dnis: '+18015559999',
+            externalNumber: '+18015550000',
+            startTime: 1732482000000,
+            group: 'Support',
+        } as const;
         const agent = { name: 'John Doe' };
 
         function signed(payload: Buffer | string, secret = SECRET, header: object = { alg: 'HS256', typ: 'JWT' }): string {
@@ -136,19 +187,24 @@ describe('webhook adapters', () => {
             assert.equal(accepted(outcomes[2]!).length, 0, 'hold is answered 200 with no event');
             const events = outcomes.flatMap(accepted);
             assert.deepEqual(withoutIds(events), expected);
-            assert.deepEqual(events.map((event) => event.eventId), [
-                'dialpad:7001:ringing:1732482001000',
-                'dialpad:7001:connected:1732482009000',
-                'dialpad:7001:hangup:1732482312000',
-                'dialpad:7000:hangup:1732482312500',
-                'dialpad:7001:recording:rec-9001',
-                'dialpad:7000:dispositions:1732482400000',
-            ]);
+            assert.deepEqual(
+                events.map((event) => event.eventId),
+                [
+                    'dialpad:7001:ringing:1732482001000',
+                    'dialpad:7001:connected:1732482009000',
+                    'dialpad:7001:hangup:1732482312000',
+                    'dialpad:7000:hangup:1732482312500',
+                    'dialpad:7001:recording:rec-9001',
+                    'dialpad:7000:dispositions:1732482400000',
+                ],
+            );
         });
 
         it('plays the same life from HS256-signed JWT bodies when a secret is set', () => {
             const adapter = dialpadAdapter({ secret: SECRET });
-            const events = life.flatMap((name) => accepted(adapter.receive({ headers: { 'content-type': 'application/jwt' }, rawBody: Buffer.from(signed(fixture('dialpad', name))) })));
+            const events = life.flatMap((name) =>
+                accepted(adapter.receive({ headers: { 'content-type': 'application/jwt' }, rawBody: Buffer.from(signed(fixture('dialpad', name))) })),
+            );
             assert.deepEqual(withoutIds(events), expected);
         });
 
@@ -158,7 +214,10 @@ describe('webhook adapters', () => {
             const [header, , signature] = token.split('.');
             const tamperedPayload = Buffer.from(fixture('dialpad', '2-connected.json').toString().replace('John Doe', 'Mallory')).toString('base64url');
             const send = (body: string) => adapter.receive({ headers: {}, rawBody: Buffer.from(body) });
-            assert.deepEqual(refused(send(`${header}.${tamperedPayload}.${signature}`)), { status: 401, message: 'Dialpad: the JWT signature does not verify with the configured secret' });
+            assert.deepEqual(refused(send(`${header}.${tamperedPayload}.${signature}`)), {
+                status: 401,
+                message: 'Dialpad: the JWT signature does not verify with the configured secret',
+            });
             assert.equal(refused(send(signed(fixture('dialpad', '2-connected.json'), 'another-secret'))).status, 401);
             const noneHeader = Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url');
             assert.match(refused(send(`${noneHeader}.${token.split('.')[1]}.`)).message, /"alg" is "none", expected "HS256"/);
@@ -184,11 +243,22 @@ describe('webhook adapters', () => {
     describe('Twilio', () => {
         const AUTH_TOKEN = 'twilio-auth-token-for-tests';
         const URL = 'https://example.com/ccaas/call-events?source=twilio';
-        const life = ['1-child-ringing.txt', '2-child-in-progress.txt', '3-child-completed.txt', '4-parent-completed.txt', '6-recording-in-progress.txt', '5-recording-completed.txt'];
+        const life = [
+            '1-child-ringing.txt',
+            '2-child-in-progress.txt',
+            '3-child-completed.txt',
+            '4-parent-completed.txt',
+            '6-recording-in-progress.txt',
+            '5-recording-completed.txt',
+        ];
 
         function formRequest(body: Buffer | string, url = URL, token = AUTH_TOKEN): WebhookRequest {
             const params = [...new URLSearchParams(body.toString())];
-            return { headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(token, url, params) }, rawBody: Buffer.from(body), url };
+            return {
+                headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilioSignature(token, url, params) },
+                rawBody: Buffer.from(body),
+                url,
+            };
         }
 
         it("computes Twilio's documented example signature", () => {
@@ -205,10 +275,19 @@ describe('webhook adapters', () => {
             });
             const body = fixture('twilio', 'documented-example.txt').toString();
             // The example is a <Gather> callback, not a status callback: past the signature it is a 400 naming the field.
-            assert.deepEqual(refused(adapter.receive(request(body))), { status: 400, message: 'Twilio: the callback for CA1234567890ABCDE has neither "CallStatus" nor "RecordingSid"' });
-            assert.deepEqual(refused(adapter.receive(request(body.replace('Digits=1234', 'Digits=9999')))), { status: 401, message: 'Twilio: X-Twilio-Signature does not match this URL and body with the configured Auth Token' });
+            assert.deepEqual(refused(adapter.receive(request(body))), {
+                status: 400,
+                message: 'Twilio: the callback for CA1234567890ABCDE has neither "CallStatus" nor "RecordingSid"',
+            });
+            assert.deepEqual(refused(adapter.receive(request(body.replace('Digits=1234', 'Digits=9999')))), {
+                status: 401,
+                message: 'Twilio: X-Twilio-Signature does not match this URL and body with the configured Auth Token',
+            });
             assert.equal(refused(adapter.receive({ ...request(body), url: 'https://mycompany.com/myapp.php?foo=1&bar=3' })).status, 401);
-            assert.match(refused(adapter.receive({ ...request(body), headers: { 'content-type': 'application/x-www-form-urlencoded' } })).message, /no X-Twilio-Signature header/);
+            assert.match(
+                refused(adapter.receive({ ...request(body), headers: { 'content-type': 'application/x-www-form-urlencoded' } })).message,
+                /no X-Twilio-Signature header/,
+            );
         });
 
         describe("the URL Twilio signed, checked with Twilio's own helper library", () => {
@@ -219,7 +298,10 @@ describe('webhook adapters', () => {
                 ({ headers, url: originalUrl.replace(/^\/hooks/, ''), originalUrl, socket: { encrypted } }) as unknown as IncomingMessage;
             const receiveSignedFor = (signedUrl: string, req: IncomingMessage, publicBaseUrl?: string, httpNodeRoot?: string): AdapterOutcome =>
                 adapter.receive({
-                    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, signedUrl, params) },
+                    headers: {
+                        'content-type': 'application/x-www-form-urlencoded',
+                        'x-twilio-signature': twilio.getExpectedTwilioSignature(AUTH_TOKEN, signedUrl, params),
+                    },
                     rawBody: Buffer.from(body),
                     url: platformRequestUrl(req, publicBaseUrl, httpNodeRoot),
                 });
@@ -228,7 +310,14 @@ describe('webhook adapters', () => {
                 const signed = 'http://nodered.example.com:1880/ccaas/call-events?source=twilio';
                 const req = arrived({ host: 'nodered.example.com:1880' }, '/ccaas/call-events?source=twilio');
                 assert.equal(platformRequestUrl(req, undefined), signed);
-                assert.ok(twilio.validateRequest(AUTH_TOKEN, twilio.getExpectedTwilioSignature(AUTH_TOKEN, signed, params), platformRequestUrl(req, undefined)!, params));
+                assert.ok(
+                    twilio.validateRequest(
+                        AUTH_TOKEN,
+                        twilio.getExpectedTwilioSignature(AUTH_TOKEN, signed, params),
+                        platformRequestUrl(req, undefined)!,
+                        params,
+                    ),
+                );
                 assert.equal(accepted(receiveSignedFor(signed, req)).length, 1);
                 const tls = arrived({ host: 'nodered.example.com' }, '/ccaas/call-events', true);
                 assert.equal(accepted(receiveSignedFor('https://nodered.example.com/ccaas/call-events', tls)).length, 1);
@@ -237,12 +326,24 @@ describe('webhook adapters', () => {
             it('with httpNodeRoot /hooks, with and without a Public base URL of just the origin', () => {
                 const req = arrived({ host: '127.0.0.1:1880' }, '/hooks/ccaas/call-events');
                 assert.equal(accepted(receiveSignedFor('http://127.0.0.1:1880/hooks/ccaas/call-events', req, undefined, '/hooks')).length, 1);
-                assert.equal(accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com', '/hooks')).length, 1);
-                assert.equal(accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com/', '/hooks')).length, 1);
+                assert.equal(
+                    accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com', '/hooks')).length,
+                    1,
+                );
+                assert.equal(
+                    accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com/', '/hooks')).length,
+                    1,
+                );
                 // A base that already ends with httpNodeRoot is not given it twice.
-                assert.equal(accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com/hooks', '/hooks')).length, 1);
+                assert.equal(
+                    accepted(receiveSignedFor('https://public.example.com/hooks/ccaas/call-events', req, 'https://public.example.com/hooks', '/hooks')).length,
+                    1,
+                );
                 // A path prefix the proxy adds in front of Node-RED's own.
-                assert.equal(accepted(receiveSignedFor('https://public.example.com/nr/hooks/ccaas/call-events', req, 'https://public.example.com/nr', '/hooks')).length, 1);
+                assert.equal(
+                    accepted(receiveSignedFor('https://public.example.com/nr/hooks/ccaas/call-events', req, 'https://public.example.com/nr', '/hooks')).length,
+                    1,
+                );
             });
 
             it('a proxy Node-RED is not told about changes what Twilio signed: refused until the Public base URL says it', () => {
@@ -268,14 +369,36 @@ describe('webhook adapters', () => {
             const adapter = twilioAdapter({ authToken: AUTH_TOKEN, recordingsPerCall: 1 });
             const outcomes = life.map((name) => adapter.receive(formRequest(fixture('twilio', name))));
             for (const outcome of outcomes) {
-                assert.deepEqual(outcome.answer, { status: 200, headers: { 'content-type': 'text/xml' }, body: '<?xml version="1.0" encoding="UTF-8"?><Response></Response>' });
+                assert.deepEqual(outcome.answer, {
+                    status: 200,
+                    headers: { 'content-type': 'text/xml' },
+                    body: '<?xml version="1.0" encoding="UTF-8"?><Response></Response>',
+                });
             }
             const callId = 'CA1111111111aaaaaaaaaaaaaaaaaaaaaa';
             const events = outcomes.flatMap(accepted);
             assert.deepEqual(events, [
-                { type: 'presenting', callId, eventId: 'twilio:CA2222222222bbbbbbbbbbbbbbbbbbbbbb:ringing', timestamp: Date.UTC(2024, 10, 24, 21, 0, 1), agent: { name: 'alice' } },
-                { type: 'connected', callId, eventId: 'twilio:CA2222222222bbbbbbbbbbbbbbbbbbbbbb:in-progress', timestamp: Date.UTC(2024, 10, 24, 21, 0, 9), agent: { name: 'alice' } },
-                { type: 'update', callId, eventId: 'twilio:CA2222222222bbbbbbbbbbbbbbbbbbbbbb:completed', timestamp: Date.UTC(2024, 10, 24, 21, 5, 12), agent: { name: 'alice' } },
+                {
+                    type: 'presenting',
+                    callId,
+                    eventId: 'twilio:CA2222222222bbbbbbbbbbbbbbbbbbbbbb:ringing',
+                    timestamp: Date.UTC(2024, 10, 24, 21, 0, 1),
+                    agent: { name: 'alice' },
+                },
+                {
+                    type: 'connected',
+                    callId,
+                    eventId: 'twilio:CA2222222222bbbbbbbbbbbbbbbbbbbbbb:in-progress',
+                    timestamp: Date.UTC(2024, 10, 24, 21, 0, 9),
+                    agent: { name: 'alice' },
+                },
+                {
+                    type: 'update',
+                    callId,
+                    eventId: 'twilio:CA2222222222bbbbbbbbbbbbbbbbbbbbbb:completed',
+                    timestamp: Date.UTC(2024, 10, 24, 21, 5, 12),
+                    agent: { name: 'alice' },
+                },
                 {
                     type: 'complete',
                     callId,
@@ -303,7 +426,12 @@ describe('webhook adapters', () => {
             const adapter = twilioAdapter({ recordingsPerCall: 1 });
             const body = fixture('twilio', '4-parent-completed.txt').toString();
             for (const status of ['busy', 'no-answer', 'failed', 'canceled']) {
-                const [event] = accepted(adapter.receive({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, rawBody: Buffer.from(body.replace('CallStatus=completed', `CallStatus=${status}`)) }));
+                const [event] = accepted(
+                    adapter.receive({
+                        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                        rawBody: Buffer.from(body.replace('CallStatus=completed', `CallStatus=${status}`)),
+                    }),
+                );
                 assert.equal(event!.type, 'complete', status);
                 assert.equal(event!.pendingRecordings, 0, status);
             }
@@ -323,7 +451,14 @@ describe('webhook adapters', () => {
         const mapping: CustomMapping = {
             callId: 'call.uuid',
             eventType: 'event',
-            eventTypes: { 'call.ringing': 'presenting', 'call.answered': 'connected', 'call.ended': 'complete', 'recording.ready': 'recording', 'call.disposition': 'accountCodes', 'call.heartbeat': 'ignore' },
+            eventTypes: {
+                'call.ringing': 'presenting',
+                'call.answered': 'connected',
+                'call.ended': 'complete',
+                'recording.ready': 'recording',
+                'call.disposition': 'accountCodes',
+                'call.heartbeat': 'ignore',
+            },
             fields: {
                 eventId: 'id',
                 timestamp: 'occurred_at',
@@ -341,7 +476,14 @@ describe('webhook adapters', () => {
             directions: { in: 'Inbound', out: 'Outbound' },
         };
         const sample = JSON.stringify([
-            { id: 'e1', event: 'call.ringing', occurred_at: '2024-11-24T21:00:01Z', call: { uuid: 'c-1', direction: 'in', from: '+18015550000', to: '+18015559999' }, agent: { name: 'John Doe', ext: 154 }, queue: 'Sales' },
+            {
+                id: 'e1',
+                event: 'call.ringing',
+                occurred_at: '2024-11-24T21:00:01Z',
+                call: { uuid: 'c-1', direction: 'in', from: '+18015550000', to: '+18015559999' },
+                agent: { name: 'John Doe', ext: 154 },
+                queue: 'Sales',
+            },
             { id: 'e2', event: 'call.heartbeat', call: { uuid: 'c-1' } },
             { id: 'e3', event: 'call.ended', occurred_at: 1732482312, call: { uuid: 'c-1', labels: 'VIP, Callback', recordings_pending: 1 } },
             { id: 'e4', event: 'recording.ready', call: { uuid: 'c-1' }, recording: { url: 'https://rec.example.com/1.mp3' } },
@@ -353,7 +495,17 @@ describe('webhook adapters', () => {
             const result = previewCustomMapping(mapping, sample);
             assert.ok(result.ok, result.ok ? '' : result.error);
             assert.deepEqual(result.preview.events, [
-                { type: 'presenting', callId: 'c-1', eventId: 'e1', timestamp: Date.UTC(2024, 10, 24, 21, 0, 1), direction: 'Inbound', dnis: '+18015559999', externalNumber: '+18015550000', agent: { name: 'John Doe', extension: '154' }, group: 'Sales' },
+                {
+                    type: 'presenting',
+                    callId: 'c-1',
+                    eventId: 'e1',
+                    timestamp: Date.UTC(2024, 10, 24, 21, 0, 1),
+                    direction: 'Inbound',
+                    dnis: '+18015559999',
+                    externalNumber: '+18015550000',
+                    agent: { name: 'John Doe', extension: '154' },
+                    group: 'Sales',
+                },
                 { type: 'complete', callId: 'c-1', eventId: 'e3', timestamp: 1732482312000, tags: ['VIP', 'Callback'], pendingRecordings: 1 },
                 { type: 'recording', callId: 'c-1', eventId: 'e4', recordingUrl: 'https://rec.example.com/1.mp3' },
                 { type: 'accountCodes', callId: 'c-1', eventId: 'e5', accountCodes: ['Opp Won', 'Large Sale'] },
@@ -365,19 +517,36 @@ describe('webhook adapters', () => {
         it('gives a clear error naming the missing path', () => {
             const noCallId = JSON.stringify({ event: 'call.answered', call: {} });
             assert.deepEqual(previewCustomMapping(mapping, noCallId), { ok: false, error: 'custom mapping: no call id at "call.uuid"' });
-            assert.deepEqual(previewCustomMapping(mapping, JSON.stringify([{ call: { uuid: 'x' } }, {}])), { ok: false, error: 'custom mapping: no event type at "event" in event 0' });
-            assert.deepEqual(previewCustomMapping({ ...mapping, callId: '' }, sample), { ok: false, error: 'custom mapping: "callId" needs the path of the call\'s id in the request' });
+            assert.deepEqual(previewCustomMapping(mapping, JSON.stringify([{ call: { uuid: 'x' } }, {}])), {
+                ok: false,
+                error: 'custom mapping: no event type at "event" in event 0',
+            });
+            assert.deepEqual(previewCustomMapping({ ...mapping, callId: '' }, sample), {
+                ok: false,
+                error: 'custom mapping: "callId" needs the path of the call\'s id in the request',
+            });
             assert.match((previewCustomMapping({ ...mapping, eventTypes: { x: 'ringing' } }, sample) as { error: string }).error, /maps "x" to "ringing"/);
-            assert.match((previewCustomMapping(mapping, JSON.stringify({ event: 'recording.ready', call: { uuid: 'x' } })) as { error: string }).error, /recording event needs a recording URL, but "recording.url" is empty/);
+            assert.match(
+                (previewCustomMapping(mapping, JSON.stringify({ event: 'recording.ready', call: { uuid: 'x' } })) as { error: string }).error,
+                /recording event needs a recording URL, but "recording.url" is empty/,
+            );
             assert.match((previewCustomMapping(mapping, '{"event":') as { error: string }).error, /not JSON/);
         });
 
         it('reads form bodies and checks the shared secret header', () => {
-            const formMapping: CustomMapping = { callId: 'CallId', eventType: 'Status', eventTypes: { Ringing: 'presenting' }, fields: { agentName: 'Agent.Name', tags: 'Tag' }, secretHeader: 'x-webhook-secret' };
+            const formMapping: CustomMapping = {
+                callId: 'CallId',
+                eventType: 'Status',
+                eventTypes: { Ringing: 'presenting' },
+                fields: { agentName: 'Agent.Name', tags: 'Tag' },
+                secretHeader: 'x-webhook-secret',
+            };
             const adapter: WebhookAdapter = customMappingAdapter(formMapping, { secret: 's3cret' });
             const rawBody = Buffer.from('CallId=42&Status=Ringing&Agent.Name=John+Doe&Tag=VIP&Tag=Callback');
             const headers = { 'content-type': 'application/x-www-form-urlencoded', 'x-webhook-secret': 's3cret' };
-            assert.deepEqual(accepted(adapter.receive({ headers, rawBody })), [{ type: 'presenting', callId: '42', agent: { name: 'John Doe' }, tags: ['VIP', 'Callback'] }]);
+            assert.deepEqual(accepted(adapter.receive({ headers, rawBody })), [
+                { type: 'presenting', callId: '42', agent: { name: 'John Doe' }, tags: ['VIP', 'Callback'] },
+            ]);
             assert.equal(refused(adapter.receive({ headers: { ...headers, 'x-webhook-secret': 'guess' }, rawBody })).status, 401);
         });
     });
@@ -394,10 +563,24 @@ describe('webhook adapters', () => {
                 }
                 return undefined;
             };
-            assert.equal(configCode(() => createWebhookAdapter({ source: 'custom', mapping: { eventType: 'e' } })), 'config');
-            assert.equal(configCode(() => createWebhookAdapter({ source: 'twilio', recordingsPerCall: -1 })), 'config');
-            assert.equal(configCode(() => createWebhookAdapter({ source: 'nope' as 'aircall' })), 'config');
-            assert.equal(configCode(() => createWebhookAdapter({ source: 'custom', secret: 'x', mapping: { callId: 'a', eventType: 'b', eventTypes: { c: 'update' } } })), 'config');
+            assert.equal(
+                configCode(() => createWebhookAdapter({ source: 'custom', mapping: { eventType: 'e' } })),
+                'config',
+            );
+            assert.equal(
+                configCode(() => createWebhookAdapter({ source: 'twilio', recordingsPerCall: -1 })),
+                'config',
+            );
+            assert.equal(
+                configCode(() => createWebhookAdapter({ source: 'nope' as 'aircall' })),
+                'config',
+            );
+            assert.equal(
+                configCode(() =>
+                    createWebhookAdapter({ source: 'custom', secret: 'x', mapping: { callId: 'a', eventType: 'b', eventTypes: { c: 'update' } } }),
+                ),
+                'config',
+            );
         });
     });
 });

@@ -24,7 +24,13 @@ describe('call event in options (config.ts)', () => {
         assert.equal(options.path, '/ccaas/demo/call-events');
         assert.equal(options.wanted, undefined, 'no event ticked means all five');
         assert.deepEqual(options.limits, DEFAULT_EVENT_LIMITS);
-        assert.deepEqual(options.tracker, { recordingWaitMs: 15 * 60_000, retentionMs: 60 * 60_000, maxCalls: 50_000, maxBytes: DEFAULT_TRACKER_OPTIONS.maxBytes, limits: DEFAULT_EVENT_LIMITS });
+        assert.deepEqual(options.tracker, {
+            recordingWaitMs: 15 * 60_000,
+            retentionMs: 60 * 60_000,
+            maxCalls: 50_000,
+            maxBytes: DEFAULT_TRACKER_OPTIONS.maxBytes,
+            limits: DEFAULT_EVENT_LIMITS,
+        });
         assert.equal(options.maxBodyBytes, 1024 * 1024);
         assert.deepEqual(options.auth, { type: 'none' });
         assert.equal(options.adapter, undefined);
@@ -38,13 +44,31 @@ describe('call event in options (config.ts)', () => {
     });
 
     it('reads the units the dialog shows: minutes, KiB and MiB', () => {
-        const options = callEventInOptions({ recordingWait: '0.5', retention: 2, maxCalls: '10', maxStateSize: 1, maxBody: 2, maxCallSize: 8, maxEvents: 3, maxFieldLength: 40, maxListMembers: 5, maxCallListMembers: 6 });
+        const options = callEventInOptions({
+            recordingWait: '0.5',
+            retention: 2,
+            maxCalls: '10',
+            maxStateSize: 1,
+            maxBody: 2,
+            maxCallSize: 8,
+            maxEvents: 3,
+            maxFieldLength: 40,
+            maxListMembers: 5,
+            maxCallListMembers: 6,
+        });
         assert.equal(options.tracker.recordingWaitMs, 30_000);
         assert.equal(options.tracker.retentionMs, 120_000);
         assert.equal(options.tracker.maxCalls, 10);
         assert.equal(options.tracker.maxBytes, 1024 * 1024);
         assert.equal(options.maxBodyBytes, 2048);
-        assert.deepEqual(options.limits, { ...DEFAULT_EVENT_LIMITS, maxEvents: 3, maxTextLength: 40, maxListMembers: 5, maxCallListMembers: 6, maxCallBytes: 8192 });
+        assert.deepEqual(options.limits, {
+            ...DEFAULT_EVENT_LIMITS,
+            maxEvents: 3,
+            maxTextLength: 40,
+            maxListMembers: 5,
+            maxCallListMembers: 6,
+            maxCallBytes: 8192,
+        });
         assert.equal(options.tracker.limits, options.limits, 'the per-call bounds reach the tracker');
     });
 
@@ -64,7 +88,11 @@ describe('call event in options (config.ts)', () => {
 
     it('builds the authentication from the credentials, and refuses one without its secret', () => {
         assert.deepEqual(callEventInOptions({ auth: 'header' }, { secret: 's3' }).auth, { type: 'header', headerName: 'X-Webhook-Secret', secret: 's3' });
-        assert.deepEqual(callEventInOptions({ auth: 'header', authHeader: 'X-Key' }, { secret: 's3' }).auth, { type: 'header', headerName: 'X-Key', secret: 's3' });
+        assert.deepEqual(callEventInOptions({ auth: 'header', authHeader: 'X-Key' }, { secret: 's3' }).auth, {
+            type: 'header',
+            headerName: 'X-Key',
+            secret: 's3',
+        });
         const signed = callEventInOptions({ auth: 'standard-webhooks', tolerance: '60' }, { secret: 'whsec_x' }).auth;
         assert.equal(signed.type === 'standard-webhooks' && signed.toleranceSeconds, 60);
         assert.equal(refusal({ auth: 'header' }), 'authentication: a shared secret is required');

@@ -56,7 +56,11 @@ describe('opening call tracking (lifecycle)', () => {
         fs.writeFileSync(directory, 'not a folder');
         const failures: string[] = [];
         const opened: CallTrackingOpening[] = [];
-        const reopening = new ReopeningCallTracking(() => openCallTracking({ userDir, nodeId: 'n', tracker: {} }), { opened: (opening) => opened.push(opening), failed: (err) => failures.push(String(err)) }, 20);
+        const reopening = new ReopeningCallTracking(
+            () => openCallTracking({ userDir, nodeId: 'n', tracker: {} }),
+            { opened: (opening) => opened.push(opening), failed: (err) => failures.push(String(err)) },
+            20,
+        );
         await reopening.ready;
         assert.equal(reopening.tracking, undefined);
         assert.equal(failures.length, 1);
@@ -80,7 +84,11 @@ describe('opening call tracking (lifecycle)', () => {
         const directory = nodeStateDirectory(userDir, 'calls', 'n');
         fs.mkdirSync(path.dirname(directory), { recursive: true });
         fs.writeFileSync(directory, 'not a folder');
-        const reopening = new ReopeningCallTracking(() => openCallTracking({ userDir, nodeId: 'n', tracker: {} }), { opened: () => undefined, failed: () => undefined }, 20);
+        const reopening = new ReopeningCallTracking(
+            () => openCallTracking({ userDir, nodeId: 'n', tracker: {} }),
+            { opened: () => undefined, failed: () => undefined },
+            20,
+        );
         await reopening.ready;
         assert.equal(await reopening.stop(), undefined);
         const attempts = reopening.attempts;
@@ -89,7 +97,11 @@ describe('opening call tracking (lifecycle)', () => {
 
         fs.rmSync(directory);
         const hooks: string[] = [];
-        const late = new ReopeningCallTracking(() => openCallTracking({ userDir, nodeId: 'n', tracker: {} }), { opened: () => hooks.push('opened'), failed: () => hooks.push('failed') }, 20);
+        const late = new ReopeningCallTracking(
+            () => openCallTracking({ userDir, nodeId: 'n', tracker: {} }),
+            { opened: () => hooks.push('opened'), failed: () => hooks.push('failed') },
+            20,
+        );
         const stopped = await late.stop();
         assert.ok(stopped, 'the caller gets it to close (and to delete with the node)');
         assert.deepEqual(hooks, [], 'a stopping node is not told it opened');

@@ -39,7 +39,10 @@ describe('call tracker: changes for the store', () => {
         tracker.ingest(event('a', 'connected'));
         tracker.ingest(event('b', 'complete'));
         const first = tracker.takeChanges();
-        assert.deepEqual(first.changed.map((call) => call.callId), ['a', 'b']);
+        assert.deepEqual(
+            first.changed.map((call) => call.callId),
+            ['a', 'b'],
+        );
         assert.deepEqual(first.forgotten, []);
         assert.deepEqual(tracker.takeChanges(), { changed: [], forgotten: [] }, 'taken once');
 
@@ -90,7 +93,10 @@ describe('call tracker: changes for the store', () => {
         clock.now = 5000;
         source.ingest(event('recent', 'complete'));
         const calls = source.exportState().calls.reverse();
-        assert.deepEqual(calls.map((call) => call.callId), ['recent', 'old']);
+        assert.deepEqual(
+            calls.map((call) => call.callId),
+            ['recent', 'old'],
+        );
         const restored = new CallTracker({ retentionMs: 1000, staleMs: 60_000, now: () => clock.now }, { version: 1, calls });
         clock.now = 5500;
         restored.tick();
@@ -111,7 +117,15 @@ describe('durable call tracking: restart between complete and the last recording
             event('call-2', 'complete', { timestamp: 300, pendingRecordings: 2 }),
             event('done', 'complete', { timestamp: 300 }),
         ]);
-        assert.deepEqual(ids(fired), ['call-1:presenting', 'call-1:connected', 'call-1:complete', 'call-2:complete', 'done:complete', 'done:processed', 'done:updated']);
+        assert.deepEqual(ids(fired), [
+            'call-1:presenting',
+            'call-1:connected',
+            'call-1:complete',
+            'call-2:complete',
+            'done:complete',
+            'done:processed',
+            'done:updated',
+        ]);
         await before.tracking.save();
         before.tracking.apply([event('call-2', 'recording', { timestamp: 400, recordingUrl: 'https://rec/2a.wav' })]);
         await before.tracking.save();
@@ -123,7 +137,11 @@ describe('durable call tracking: restart between complete and the last recording
         assert.deepEqual(after.tracking.unreadable, []);
         assert.equal(after.store.recovery.dropped, undefined);
         assert.deepEqual(after.tracking.tick(), [], 'nothing is due yet');
-        assert.deepEqual(after.tracking.apply([event('call-1', 'complete', { timestamp: 300, pendingRecordings: 1 })]), [], 'seen before the restart, still a duplicate');
+        assert.deepEqual(
+            after.tracking.apply([event('call-1', 'complete', { timestamp: 300, pendingRecordings: 1 })]),
+            [],
+            'seen before the restart, still a duplicate',
+        );
 
         const late = after.tracking.apply([
             event('call-1', 'recording', { timestamp: 500, recordingUrl: 'https://rec/1b.wav' }),
@@ -140,7 +158,11 @@ describe('durable call tracking: restart between complete and the last recording
         await after.tracking.close();
 
         const third = await openTracking(directory, clock);
-        assert.deepEqual(third.tracking.apply([event('call-2', 'recording', { timestamp: 500, recordingUrl: 'https://rec/2b.wav' })]), [], 'processed stays processed');
+        assert.deepEqual(
+            third.tracking.apply([event('call-2', 'recording', { timestamp: 500, recordingUrl: 'https://rec/2b.wav' })]),
+            [],
+            'processed stays processed',
+        );
         await third.tracking.close();
     });
 
@@ -256,7 +278,10 @@ describe('durable call tracking: saves', () => {
         const first = tracking.save();
         assert.deepEqual(tracking.apply([event('a', 'presenting')]), [], 'a retry of the same event');
         const second = tracking.save();
-        assert.deepEqual(held.map((write) => `${write.op} ${write.key}`), ['put a']);
+        assert.deepEqual(
+            held.map((write) => `${write.op} ${write.key}`),
+            ['put a'],
+        );
         assert.equal(await settled(second), 'pending', 'the retry is not acknowledged before the original is durable');
         held[0].resolve();
         assert.equal(await settled(first), 'resolved');

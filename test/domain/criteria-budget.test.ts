@@ -42,13 +42,21 @@ describe('criteria regex: step budget on deploy', () => {
 
     it('a pattern over budget is refused on deploy naming the rule, the program size and the budget', () => {
         assert.throws(
-            () => compileCriteria({ rules: [{ field: 'group', op: 'eq', value: 'Sales' }, { field: 'agent', op: 'regex', value: '[a-z]{1,100}' }] }),
+            () =>
+                compileCriteria({
+                    rules: [
+                        { field: 'group', op: 'eq', value: 'Sales' },
+                        { field: 'agent', op: 'regex', value: '[a-z]{1,100}' },
+                    ],
+                }),
             (err: unknown) =>
                 err instanceof CriteriaConfigError &&
                 err.code === 'config' &&
                 err.problems.length === 1 &&
                 err.problems[0].rule === 2 &&
-                /^rule 2: pattern too complex: over 122 instructions x 4097 input positions = over \d+ steps per message, the budget is 500000/.test(err.problems[0].message),
+                /^rule 2: pattern too complex: over 122 instructions x 4097 input positions = over \d+ steps per message, the budget is 500000/.test(
+                    err.problems[0].message,
+                ),
         );
     });
 
@@ -143,7 +151,10 @@ describe('criteria: ordering operators on numeric text (issue 18)', () => {
     });
 
     it('on deploy only the operand must be a number; a template operand is checked per message', () => {
-        assert.throws(() => compileCriteria({ rules: [{ field: 'agentExtension', op: 'gte', value: 'two hundred' }] }), /^rule 1: "two hundred" is not a number$/);
+        assert.throws(
+            () => compileCriteria({ rules: [{ field: 'agentExtension', op: 'gte', value: 'two hundred' }] }),
+            /^rule 1: "two hundred" is not a number$/,
+        );
         assert.equal(passes({ field: 'agentExtension', op: 'lt', value: '{{duration}}' }).passed, true);
     });
 

@@ -8,19 +8,59 @@ import { OPERATORS } from '../../src/criteria/operators';
 import { STEP_BUDGET } from '../../src/criteria/safe-regex';
 import { CodedError, InputError } from '../../src/errors/coded-error';
 
-const REGEX_PIECES = ['a', 'b', 'é', '(', ')', '(?:', '|', '*', '+', '?', '{2}', '{1,5}', '{0,99}', '[a-z]', '[^0-9]', '\\d', '\\w', '\\b', '.', '^', '$', '\\', '{', '}', ']', '-', '(a|b)*'];
+const REGEX_PIECES = [
+    'a',
+    'b',
+    'é',
+    '(',
+    ')',
+    '(?:',
+    '|',
+    '*',
+    '+',
+    '?',
+    '{2}',
+    '{1,5}',
+    '{0,99}',
+    '[a-z]',
+    '[^0-9]',
+    '\\d',
+    '\\w',
+    '\\b',
+    '.',
+    '^',
+    '$',
+    '\\',
+    '{',
+    '}',
+    ']',
+    '-',
+    '(a|b)*',
+];
 const TEMPLATE_PIECES = ['{{agentName}}', '{{duration}}', '{{nope}}', '{{#tags}}', '{{/tags}}', '{{', '}}', '200', ' ', ','];
 
 const regexish = fc.array(fc.constantFrom(...REGEX_PIECES), { maxLength: 24 }).map((pieces) => pieces.join(''));
 const templateish = fc.array(fc.constantFrom(...TEMPLATE_PIECES), { maxLength: 6 }).map((pieces) => pieces.join(''));
 const fieldName = fc.oneof(fc.constantFrom(...CALL_FIELDS.map((field) => field.name)), fc.string({ maxLength: 8 }));
 const opName = fc.oneof(fc.constantFrom(...OPERATORS.map((info) => info.op)), fc.string({ maxLength: 6 }));
-const ruleValue = fc.oneof(regexish, templateish, fc.string({ maxLength: 20, unit: 'binary' }), fc.integer().map(String), fc.constant(undefined), fc.integer(), fc.constant(null));
+const ruleValue = fc.oneof(
+    regexish,
+    templateish,
+    fc.string({ maxLength: 20, unit: 'binary' }),
+    fc.integer().map(String),
+    fc.constant(undefined),
+    fc.integer(),
+    fc.constant(null),
+);
 const rule = fc.oneof(
     { weight: 8, arbitrary: fc.record({ field: fieldName, op: opName, value: ruleValue, caseSensitive: fc.boolean() }, { requiredKeys: ['field', 'op'] }) },
     { weight: 1, arbitrary: fc.oneof(fc.constant(null), fc.string(), fc.integer()) },
 );
-const config = fc.record({ rules: fc.array(rule, { maxLength: 5 }), match: fc.constantFrom('all', 'any', undefined, 'some'), outputs: fc.constantFrom(1, 2, '2', undefined, 3) });
+const config = fc.record({
+    rules: fc.array(rule, { maxLength: 5 }),
+    match: fc.constantFrom('all', 'any', undefined, 'some'),
+    outputs: fc.constantFrom(1, 2, '2', undefined, 3),
+});
 
 /** Text a platform (or a hostile flow) may put in a field: unicode, long runs, the odd lone surrogate. */
 const text = fc.oneof(
@@ -29,7 +69,15 @@ const text = fc.oneof(
     fc.tuple(fc.constantFrom('a', 'x', 'é', '1', ' '), fc.integer({ min: 0, max: 5000 })).map(([char, count]) => char.repeat(count)),
     fc.integer().map(String),
 );
-const oddValue = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(text, { maxLength: 30 }), fc.dictionary(fc.string({ maxLength: 4 }), text, { maxKeys: 3 }));
+const oddValue = fc.oneof(
+    text,
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(text, { maxLength: 30 }),
+    fc.dictionary(fc.string({ maxLength: 4 }), text, { maxKeys: 3 }),
+);
 const call = fc.record(Object.fromEntries(CALL_FIELDS.map((field) => [field.name, oddValue])), { requiredKeys: [] });
 
 function compileOrProblems(candidate: unknown): CompiledCriteria | undefined {
@@ -58,10 +106,18 @@ describe('criteria properties (fast-check)', () => {
     });
 
     it('compiled regex rules never exceed their stated worst case, which is within the step budget', () => {
-        const regexRules = fc.array(fc.record({ field: fc.constantFrom('callerName', 'agent', 'tags', 'dnis', 'accountCodes'), op: fc.constant('regex'), value: regexish, caseSensitive: fc.boolean() }), {
-            minLength: 1,
-            maxLength: 3,
-        });
+        const regexRules = fc.array(
+            fc.record({
+                field: fc.constantFrom('callerName', 'agent', 'tags', 'dnis', 'accountCodes'),
+                op: fc.constant('regex'),
+                value: regexish,
+                caseSensitive: fc.boolean(),
+            }),
+            {
+                minLength: 1,
+                maxLength: 3,
+            },
+        );
         let evaluated = 0;
         fc.assert(
             fc.property(regexRules, call, (rules, candidate) => {

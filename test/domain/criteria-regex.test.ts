@@ -123,7 +123,10 @@ describe('safe regex: refuses what it does not support, naming the position', ()
     ];
     for (const [pattern, message] of REFUSED) {
         it(pattern.length > 40 ? `${pattern.slice(0, 40)}...` : pattern, () => {
-            assert.throws(() => compileSafeRegex(pattern), (err: unknown) => err instanceof RegexSyntaxError && message.test(err.message));
+            assert.throws(
+                () => compileSafeRegex(pattern),
+                (err: unknown) => err instanceof RegexSyntaxError && message.test(err.message),
+            );
         });
     }
 

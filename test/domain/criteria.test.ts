@@ -251,7 +251,10 @@ describe('criteria: values that are templates', () => {
         const criteria = compileCriteria({ rules: [{ field: 'duration', op: 'gt', value: '{{agentName}}' }] });
         assert.throws(
             () => evaluateCriteria(criteria, sampleCall()),
-            (err: unknown) => err instanceof CodedError && err.code === 'input' && /^rule 1 value "\{\{agentName\}\}" of call .* rendered "John Doe" is not a number$/.test(err.message),
+            (err: unknown) =>
+                err instanceof CodedError &&
+                err.code === 'input' &&
+                /^rule 1 value "\{\{agentName\}\}" of call .* rendered "John Doe" is not a number$/.test(err.message),
         );
     });
 });
@@ -278,7 +281,10 @@ describe('criteria: all, any and the explanation', () => {
         const result = evaluateCriteria(compileCriteria({ rules, match: 'any' }), sampleCall());
         assert.equal(result.matched, true);
         assert.equal(result.match, 'any');
-        assert.deepEqual(result.rules.map((rule) => rule.passed), [true, false]);
+        assert.deepEqual(
+            result.rules.map((rule) => rule.passed),
+            [true, false],
+        );
         assert.equal(evaluateCriteria(compileCriteria({ rules, match: 'any' }), { callId: 'c' }).matched, false);
     });
 
@@ -289,7 +295,12 @@ describe('criteria: all, any and the explanation', () => {
 
     it('missing actual values are null; empty / notEmpty have no value; case-sensitive rules say so', () => {
         const result = evaluateCriteria(
-            compileCriteria({ rules: [{ field: 'group', op: 'empty' }, { field: 'callerName', op: 'eq', value: 'x', caseSensitive: true }] }),
+            compileCriteria({
+                rules: [
+                    { field: 'group', op: 'empty' },
+                    { field: 'callerName', op: 'eq', value: 'x', caseSensitive: true },
+                ],
+            }),
             BARE,
         );
         assert.deepEqual(result.rules, [

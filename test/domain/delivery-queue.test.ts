@@ -80,10 +80,23 @@ describe('delivery queue', () => {
             return { kind: 'delivered' };
         });
         const { queue } = await opened;
-        for (const [callId, id] of [['A', 'a1'], ['B', 'b1'], ['A', 'a2'], ['B', 'b2'], ['A', 'a3']]) queue.enqueue(request(callId!, id!));
+        for (const [callId, id] of [
+            ['A', 'a1'],
+            ['B', 'b1'],
+            ['A', 'a2'],
+            ['B', 'b2'],
+            ['A', 'a3'],
+        ])
+            queue.enqueue(request(callId!, id!));
         await allSettled(5);
-        assert.deepEqual(settled.map((entry) => entry.id), ['b1', 'b2', 'a1', 'a2', 'a3']);
-        assert.deepEqual(attempts.filter((entry) => entry.id.startsWith('a')).map((entry) => `${entry.id}#${entry.attempt}`), ['a1#1', 'a1#2', 'a1#3', 'a2#1', 'a3#1']);
+        assert.deepEqual(
+            settled.map((entry) => entry.id),
+            ['b1', 'b2', 'a1', 'a2', 'a3'],
+        );
+        assert.deepEqual(
+            attempts.filter((entry) => entry.id.startsWith('a')).map((entry) => `${entry.id}#${entry.attempt}`),
+            ['a1#1', 'a1#2', 'a1#3', 'a2#1', 'a3#1'],
+        );
         assert.equal(settled.find((entry) => entry.id === 'a1')!.attempts, 3);
         assert.equal(store.values.size, 0, 'each settled request left the outbox');
         assert.equal(queue.snapshot().queued, 0);
@@ -97,14 +110,19 @@ describe('delivery queue', () => {
         queue.enqueue(request('A', 'never'));
         queue.enqueue(request('B', 'bad'));
         await allSettled(2);
-        assert.deepEqual(settled, [{ id: 'bad', delivered: false, attempts: 1 }, { id: 'never', delivered: false, attempts: 4 }]);
+        assert.deepEqual(settled, [
+            { id: 'bad', delivered: false, attempts: 1 },
+            { id: 'never', delivered: false, attempts: 4 },
+        ]);
         assert.equal(store.values.size, 0);
         await queue.close();
     });
 
     it('waits as long as Retry-After asks instead of the schedule', async () => {
         const store = new MemoryStore();
-        const { opened, attempts, allSettled } = harness(store, (job) => (job.entry.attempts === 1 ? { kind: 'retry', retryAfterMs: 150 } : { kind: 'delivered' }));
+        const { opened, attempts, allSettled } = harness(store, (job) =>
+            job.entry.attempts === 1 ? { kind: 'retry', retryAfterMs: 150 } : { kind: 'delivered' },
+        );
         const { queue } = await opened;
         queue.enqueue(request('A', 'x'));
         await allSettled(1);
@@ -115,10 +133,14 @@ describe('delivery queue', () => {
 
     it('never has more attempts in flight than the concurrency limit', async () => {
         const store = new MemoryStore();
-        const { opened, maxInFlight, allSettled } = harness(store, async () => {
-            await delay(5);
-            return { kind: 'delivered' };
-        }, { concurrency: 3 });
+        const { opened, maxInFlight, allSettled } = harness(
+            store,
+            async () => {
+                await delay(5);
+                return { kind: 'delivered' };
+            },
+            { concurrency: 3 },
+        );
         const { queue } = await opened;
         for (let index = 0; index < 30; index++) queue.enqueue(request(`call-${index}`, `r${index}`));
         assert.equal(queue.snapshot().queued, 30);
@@ -162,10 +184,14 @@ describe('delivery queue', () => {
         const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-queue-'));
         const store = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
         let release: () => void = () => undefined;
-        const first = harness(store, (job) => {
-            if (job.entry.call.id === 'slow') return new Promise<Verdict>((resolve) => (release = () => resolve({ kind: 'delivered' })));
-            return { kind: 'retry' };
-        }, { schedule: [60_000] });
+        const first = harness(
+            store,
+            (job) => {
+                if (job.entry.call.id === 'slow') return new Promise<Verdict>((resolve) => (release = () => resolve({ kind: 'delivered' })));
+                return { kind: 'retry' };
+            },
+            { schedule: [60_000] },
+        );
         const { queue } = await first.opened;
         queue.enqueue(request('S', 'slow'));
         for (const id of ['a1', 'a2']) queue.enqueue(request('A', id));
@@ -178,16 +204,29 @@ describe('delivery queue', () => {
         assert.equal(first.settled.length, 0, 'still waiting for the attempt in flight');
         release();
         assert.equal(await closing, 3, 'a1, a2 and b1 stay');
-        assert.deepEqual(first.settled.map((entry) => entry.id), ['slow']);
+        assert.deepEqual(
+            first.settled.map((entry) => entry.id),
+            ['slow'],
+        );
 
         const reopened = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
         const stored = [...(await reopened.load()).values()];
-        assert.deepEqual(stored.map((entry) => [entry.call.id, entry.attempts]), [['a1', 1], ['a2', 0], ['b1', 1]]);
+        assert.deepEqual(
+            stored.map((entry) => [entry.call.id, entry.attempts]),
+            [
+                ['a1', 1],
+                ['a2', 0],
+                ['b1', 1],
+            ],
+        );
         // The minute a1 and b1 were waiting for is not waited again: the new queue attempts them at once.
         const second = harness(reopened, () => ({ kind: 'delivered' }));
         const resumed = (await second.opened).queue;
         await second.allSettled(3);
-        assert.deepEqual(second.attempts.map((entry) => `${entry.id}#${entry.attempt}`), ['a1#2', 'b1#2', 'a2#1']);
+        assert.deepEqual(
+            second.attempts.map((entry) => `${entry.id}#${entry.attempt}`),
+            ['a1#2', 'b1#2', 'a2#1'],
+        );
         const next = resumed.enqueue(request('C', 'c1'));
         assert.equal(next.key, String(Math.max(...stored.map((entry) => entry.seq)) + 1), 'numbering goes on after the resumed entries');
         await second.allSettled(4);
@@ -205,7 +244,10 @@ describe('delivery queue', () => {
         const { queue, unreadable } = await opened;
         assert.equal(unreadable, 1);
         await allSettled(1);
-        assert.deepEqual(attempts.map((entry) => `${entry.id}#${entry.attempt}`), ['kept#4']);
+        assert.deepEqual(
+            attempts.map((entry) => `${entry.id}#${entry.attempt}`),
+            ['kept#4'],
+        );
         assert.equal(store.values.size, 0);
         await queue.close();
     });
@@ -218,7 +260,10 @@ describe('delivery queue', () => {
         const { queue } = await opened;
         queue.enqueue(request('A', 'x'));
         await allSettled(1);
-        assert.deepEqual(settled.map((entry) => entry.delivered), [true]);
+        assert.deepEqual(
+            settled.map((entry) => entry.delivered),
+            [true],
+        );
         assert.match(String(errors[0]), /disk full/);
         await queue.close();
     });

@@ -30,18 +30,40 @@ describe('retry schedule', () => {
 
     it('refuses what is no duration, saying which part', () => {
         for (const bad of ['1s,, 2s', 'soon', '-1', '5 days', '1s 2s', '200h']) {
-            assert.throws(() => parseRetries(bad), (err: unknown) => err instanceof ConfigError && /^retries: /.test(err.message), bad);
+            assert.throws(
+                () => parseRetries(bad),
+                (err: unknown) => err instanceof ConfigError && /^retries: /.test(err.message),
+                bad,
+            );
         }
     });
 
     it('jitter stays within 20 % either way', () => {
-        assert.equal(jittered(1000, () => 0.5), 1000);
-        assert.equal(jittered(1000, () => 0), 800);
-        assert.equal(jittered(1000, () => 0.999999), 1200);
+        assert.equal(
+            jittered(1000, () => 0.5),
+            1000,
+        );
+        assert.equal(
+            jittered(1000, () => 0),
+            800,
+        );
+        assert.equal(
+            jittered(1000, () => 0.999999),
+            1200,
+        );
     });
 
     it('waits read as a person would say them', () => {
-        assert.deepEqual([50, 1000, 30_000, 119_000, 600_000, 3_600_000, 5_400_000, 7_200_000].map(formatWait), ['50 ms', '1 s', '30 s', '119 s', '10 min', '60 min', '90 min', '2 h']);
+        assert.deepEqual([50, 1000, 30_000, 119_000, 600_000, 3_600_000, 5_400_000, 7_200_000].map(formatWait), [
+            '50 ms',
+            '1 s',
+            '30 s',
+            '119 s',
+            '10 min',
+            '60 min',
+            '90 min',
+            '2 h',
+        ]);
         assert.equal(formatWait(9_000_000), '2 h 30 min');
     });
 });
@@ -65,10 +87,14 @@ describe('Retry-After', () => {
 });
 
 describe('retry policy', () => {
-    const answer = (statusCode: number, headers: Record<string, string> = {}) => ({ error: { code: statusCode >= 500 ? 'http-5xx' as const : 'http-4xx' as const }, response: { statusCode, headers } });
+    const answer = (statusCode: number, headers: Record<string, string> = {}) => ({
+        error: { code: statusCode >= 500 ? ('http-5xx' as const) : ('http-4xx' as const) },
+        response: { statusCode, headers },
+    });
 
     it('retries network failures, timeouts, 408, 429 and 5xx', () => {
-        for (const code of ['timeout', 'dns', 'tls', 'refused', 'reset', 'network'] as const) assert.deepEqual(verdictOf({ error: { code } }), { kind: 'retry' }, code);
+        for (const code of ['timeout', 'dns', 'tls', 'refused', 'reset', 'network'] as const)
+            assert.deepEqual(verdictOf({ error: { code } }), { kind: 'retry' }, code);
         for (const status of [408, 429, 500, 502, 503, 504]) assert.equal(verdictOf(answer(status)).kind, 'retry', String(status));
     });
 
@@ -107,7 +133,13 @@ describe('idempotency key and signing', () => {
     });
 
     const request = () =>
-        compileRequest({ url: 'http://127.0.0.1:1/hook', method: 'POST', bodyType: 'custom', contentType: 'application/json', body: '{"id":"{{callId}}"}' }).build(call);
+        compileRequest({
+            url: 'http://127.0.0.1:1/hook',
+            method: 'POST',
+            bodyType: 'custom',
+            contentType: 'application/json',
+            body: '{"id":"{{callId}}"}',
+        }).build(call);
 
     it('puts the key in its header before the closing transport headers; an empty name sends none', () => {
         const decorated = deliveryHeaders({ idempotencyHeader: 'Idempotency-Key', profileHeaders: [] })(request(), 'msg_1');

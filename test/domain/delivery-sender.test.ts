@@ -97,7 +97,10 @@ describe('delivery sender: the outbox state policy', () => {
         fs.writeFileSync(blocker, 'not a folder');
         const { sender, delivered, problems } = senderOf(receiver.url, userDir, 50);
         try {
-            await assert.rejects(sender.send({ call: call('a') }, 'refused'), (err: CodedError) => err.code === 'store' && /^outbox unavailable \(/.test(err.message));
+            await assert.rejects(
+                sender.send({ call: call('a') }, 'refused'),
+                (err: CodedError) => err.code === 'store' && /^outbox unavailable \(/.test(err.message),
+            );
             assert.equal(sender.refusing, true);
             assert.equal(receiver.keys.length, 0, 'a refused request is never sent');
             fs.rmSync(blocker);
@@ -120,7 +123,14 @@ describe('delivery sender: the outbox state policy', () => {
         const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-sender-'));
         try {
             const store = await openFileStore<unknown>({ directory: nodeStateDirectory(userDir, 'outbox', 'ws'), name: 'outbox' });
-            await store.put('0', { call: call('old'), payload: { old: true }, idempotencyKey: 'msg_stored_by_0_1_0', attempts: 3, queuedAt: Date.now() - 1000, seq: 0 });
+            await store.put('0', {
+                call: call('old'),
+                payload: { old: true },
+                idempotencyKey: 'msg_stored_by_0_1_0',
+                attempts: 3,
+                queuedAt: Date.now() - 1000,
+                seq: 0,
+            });
             await store.close();
             const { sender, delivered, problems } = senderOf(receiver.url, userDir);
             await until(() => delivered.length === 1, 'the resumed delivery');

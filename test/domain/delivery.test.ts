@@ -7,7 +7,9 @@ import type { RequestConfig } from '../../src/request/request-config';
 import { startRecorder, TEST_CERT, type Recorder } from '../nodes/web-service-out.recorder';
 
 function build(url: string, overrides: Partial<RequestConfig> = {}) {
-    return compileRequest({ url, method: 'POST', bodyType: 'custom', contentType: 'application/json', body: '{"id":"{{callId}}"}', ...overrides }).build({ callId: 'call-1' });
+    return compileRequest({ url, method: 'POST', bodyType: 'custom', contentType: 'application/json', body: '{"id":"{{callId}}"}', ...overrides }).build({
+        callId: 'call-1',
+    });
 }
 
 async function closedPort(): Promise<number> {
@@ -52,7 +54,13 @@ describe('delivery', () => {
     });
 
     it('classifies 4xx, 5xx and an unfollowed redirect, keeping the response', async () => {
-        const cases: [number, string][] = [[404, 'http-4xx'], [422, 'http-4xx'], [500, 'http-5xx'], [503, 'http-5xx'], [302, 'http-3xx']];
+        const cases: [number, string][] = [
+            [404, 'http-4xx'],
+            [422, 'http-4xx'],
+            [500, 'http-5xx'],
+            [503, 'http-5xx'],
+            [302, 'http-3xx'],
+        ];
         for (const [status, code] of cases) {
             const outcome = await transport.send(build(`${recorder.url}/status/${status}`));
             assert.ok(!outcome.ok);

@@ -41,7 +41,13 @@ describe('placeholder escaping', () => {
     it('form: & = + # and spaces cannot start a new field', () => {
         const text = compileTemplate('caller={{callerName}}&id={{reportCallId}}', 'form').render(callWith('a&b=c+d #e é'));
         assert.equal(text, 'caller=a%26b%3Dc%2Bd+%23e+%C3%A9&id=40213');
-        assert.deepEqual([...new URLSearchParams(text)], [['caller', 'a&b=c+d #e é'], ['id', '40213']]);
+        assert.deepEqual(
+            [...new URLSearchParams(text)],
+            [
+                ['caller', 'a&b=c+d #e é'],
+                ['id', '40213'],
+            ],
+        );
     });
 
     it('form: a hostile value round-trips through a form parser', () => {
@@ -60,11 +66,19 @@ describe('placeholder escaping', () => {
         assert.equal(path.render(callWith('a b?c#d')), '/calls/a%20b%3Fc%23d/notes');
         // WHATWG URL parsing resolves "%2E%2E" like "..", so no encoding of a dot segment is safe: it is refused.
         for (const dots of ['.', '..']) {
-            assert.throws(() => path.render(callWith(dots)), (err: Error & { code?: string }) => {
-                assert.equal(err.code, 'url');
-                assert.match(err.message, new RegExp(`^URL of call 1e0c9a8e-5b7d-4c3f-9f2a-6d8e4b1c7a90: the value "${dots.replace(/\./g, '\\.')}" cannot stand as a URL path segment$`));
-                return true;
-            });
+            assert.throws(
+                () => path.render(callWith(dots)),
+                (err: Error & { code?: string }) => {
+                    assert.equal(err.code, 'url');
+                    assert.match(
+                        err.message,
+                        new RegExp(
+                            `^URL of call 1e0c9a8e-5b7d-4c3f-9f2a-6d8e4b1c7a90: the value "${dots.replace(/\./g, '\\.')}" cannot stand as a URL path segment$`,
+                        ),
+                    );
+                    return true;
+                },
+            );
         }
     });
 
@@ -92,11 +106,14 @@ describe('placeholder escaping', () => {
         it('refuses CR or LF, naming the header and the call, also through {{{raw}}}', () => {
             for (const source of ['{{callerName}}', '{{{callerName}}}']) {
                 const template = compileTemplate(source, 'header', { where: 'header "X-Caller"' });
-                assert.throws(() => template.render(callWith('Jane\r\nX-Injected: 1')), (err: Error & { code?: string }) => {
-                    assert.equal(err.code, 'header');
-                    assert.match(err.message, /^header "X-Caller" of call 1e0c9a8e-5b7d-4c3f-9f2a-6d8e4b1c7a90: .*line break/);
-                    return true;
-                });
+                assert.throws(
+                    () => template.render(callWith('Jane\r\nX-Injected: 1')),
+                    (err: Error & { code?: string }) => {
+                        assert.equal(err.code, 'header');
+                        assert.match(err.message, /^header "X-Caller" of call 1e0c9a8e-5b7d-4c3f-9f2a-6d8e4b1c7a90: .*line break/);
+                        return true;
+                    },
+                );
             }
         });
 

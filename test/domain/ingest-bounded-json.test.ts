@@ -11,9 +11,20 @@ function depthOf(value: unknown): number {
 describe('JSON nesting depth, measured before parsing', () => {
     it('equals the depth of the parsed value for any JSON, brackets and escapes inside strings included', () => {
         const tricky = fc.constantFrom('[', ']', '{', '}', '"', '\\', '\\"', '"[', '\u2028', 'é');
-        const text = fc.oneof(fc.string(), fc.array(tricky, { maxLength: 6 }).map((parts) => parts.join('')));
+        const text = fc.oneof(
+            fc.string(),
+            fc.array(tricky, { maxLength: 6 }).map((parts) => parts.join('')),
+        );
         const value = fc.letrec((tie) => ({
-            node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, text, fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('node'), { maxLength: 4 }), fc.dictionary(text, tie('node'), { maxKeys: 4 })),
+            node: fc.oneof(
+                { depthSize: 'small', withCrossShrink: true },
+                text,
+                fc.integer(),
+                fc.boolean(),
+                fc.constant(null),
+                fc.array(tie('node'), { maxLength: 4 }),
+                fc.dictionary(text, tie('node'), { maxKeys: 4 }),
+            ),
         })).node;
         fc.assert(
             fc.property(value, (json) => jsonNestingDepth(JSON.stringify(json)) === depthOf(json)),

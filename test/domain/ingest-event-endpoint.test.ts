@@ -8,7 +8,8 @@ import { ReplayGuard } from '../../src/ingest/replay-guard';
 import { LimitExceededError } from '../../src/lifecycle/event-limits';
 import { signWebhook } from '../../src/signing/standard-webhooks';
 
-const request = (headers: Record<string, string> = {}): IncomingMessage => ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers } }) as unknown as IncomingMessage;
+const request = (headers: Record<string, string> = {}): IncomingMessage =>
+    ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers } }) as unknown as IncomingMessage;
 const receive = (body: string, options: Partial<EndpointOptions> = {}, headers: Record<string, string> = {}) =>
     receiveEventPost(request(headers), { maxBodyBytes: 1024 * 1024, auth: { type: 'none' }, body: Buffer.from(body), ...options });
 
@@ -24,7 +25,13 @@ describe('event endpoint: what each refusal answers', () => {
     });
 
     it('more raw events than maxEvents: 413 naming the bound, and no events', async () => {
-        const outcome = await receive(JSON.stringify([{ type: 'update', callId: 'a' }, { type: 'update', callId: 'b' }]), { limits: { maxEvents: 1 } });
+        const outcome = await receive(
+            JSON.stringify([
+                { type: 'update', callId: 'a' },
+                { type: 'update', callId: 'b' },
+            ]),
+            { limits: { maxEvents: 1 } },
+        );
         assert.equal(outcome.status, 413);
         assert.deepEqual(JSON.parse(outcome.body), { error: 'request: has 2 events, over the limit of 1 per request' });
         assert.deepEqual(outcome.events, []);

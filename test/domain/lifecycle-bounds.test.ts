@@ -34,8 +34,14 @@ describe('raw event validation: bounds', () => {
     for (const by of [1, 100_000]) {
         const size = by === 1 ? 'just over' : 'well over';
         it(`refuses ids ${size} the bound with a 413 naming the field`, () => {
-            refusedOver(() => validateRawEvent({ type: 'presenting', callId: over(maxIdLength, by) }, 'event 0'), `event 0: callId is ${maxIdLength + by} characters, over the limit of ${maxIdLength}`);
-            refusedOver(() => validateRawEvent({ type: 'presenting', callId: CALL, eventId: over(maxIdLength, by) }, 'event 2'), `event 2: eventId is ${maxIdLength + by} characters, over the limit of ${maxIdLength}`);
+            refusedOver(
+                () => validateRawEvent({ type: 'presenting', callId: over(maxIdLength, by) }, 'event 0'),
+                `event 0: callId is ${maxIdLength + by} characters, over the limit of ${maxIdLength}`,
+            );
+            refusedOver(
+                () => validateRawEvent({ type: 'presenting', callId: CALL, eventId: over(maxIdLength, by) }, 'event 2'),
+                `event 2: eventId is ${maxIdLength + by} characters, over the limit of ${maxIdLength}`,
+            );
         });
 
         it(`refuses every other text field ${size} the bound`, () => {
@@ -63,7 +69,10 @@ describe('raw event validation: bounds', () => {
 
         it(`refuses tags and account codes with members ${size} the bound`, () => {
             const members = Array.from({ length: maxListMembers + by }, (_, index) => `m${index}`);
-            refusedOver(() => validateRawEvent({ type: 'update', callId: CALL, tags: members }, 'event 1'), `event 1: tags has ${maxListMembers + by} members, over the limit of ${maxListMembers}`);
+            refusedOver(
+                () => validateRawEvent({ type: 'update', callId: CALL, tags: members }, 'event 1'),
+                `event 1: tags has ${maxListMembers + by} members, over the limit of ${maxListMembers}`,
+            );
             refusedOver(
                 () => validateRawEvent({ type: 'accountCodes', callId: CALL, accountCodes: members }, 'event 1'),
                 `event 1: accountCodes has ${maxListMembers + by} members, over the limit of ${maxListMembers}`,
@@ -72,7 +81,10 @@ describe('raw event validation: bounds', () => {
     }
 
     it('takes a field exactly at its bound', () => {
-        const event = validateRawEvent({ type: 'update', callId: 'i'.repeat(maxIdLength), callerName: 'n'.repeat(maxTextLength), tags: Array(maxListMembers).fill('t') }, 'event 0');
+        const event = validateRawEvent(
+            { type: 'update', callId: 'i'.repeat(maxIdLength), callerName: 'n'.repeat(maxTextLength), tags: Array(maxListMembers).fill('t') },
+            'event 0',
+        );
         assert.equal(event.callerName?.length, maxTextLength);
     });
 
@@ -84,26 +96,56 @@ describe('raw event validation: bounds', () => {
 
     it('takes the bounds the caller sets, the others keeping their defaults', () => {
         const limits = { maxTextLength: 8, maxListMembers: 2, maxEvents: 3 };
-        refusedOver(() => validateRawEvents([{ type: 'update', callId: CALL }, { type: 'update', callId: CALL, group: 'Much too long' }], limits), 'event 1: group is 13 characters, over the limit of 8');
-        refusedOver(() => validateRawEvents([{ type: 'update', callId: CALL, tags: ['a', 'b', 'c'] }], limits), 'event 0: tags has 3 members, over the limit of 2');
+        refusedOver(
+            () =>
+                validateRawEvents(
+                    [
+                        { type: 'update', callId: CALL },
+                        { type: 'update', callId: CALL, group: 'Much too long' },
+                    ],
+                    limits,
+                ),
+            'event 1: group is 13 characters, over the limit of 8',
+        );
+        refusedOver(
+            () => validateRawEvents([{ type: 'update', callId: CALL, tags: ['a', 'b', 'c'] }], limits),
+            'event 0: tags has 3 members, over the limit of 2',
+        );
         refusedOver(() => validateRawEvents(Array(4).fill({ type: 'update', callId: CALL }), limits), /^request: has 4 events/);
         assert.equal(validateRawEvents([{ type: 'update', callId: 'x'.repeat(maxIdLength) }], { ...limits, maxIdLength: undefined }).length, 1);
     });
 
     it('a malformed event stays a 400 (InputError, not a limit), and the first bad event of a batch is named', () => {
         assert.throws(
-            () => validateRawEvents([{ type: 'update', callId: CALL }, { type: 'update', callId: CALL, callerName: 5 }, { type: 'update', callId: 'y'.repeat(1000) }]),
-            (err: unknown) => err instanceof InputError && !(err instanceof LimitExceededError) && err.message === 'event 1: callerName must be a string, got number 5',
+            () =>
+                validateRawEvents([
+                    { type: 'update', callId: CALL },
+                    { type: 'update', callId: CALL, callerName: 5 },
+                    { type: 'update', callId: 'y'.repeat(1000) },
+                ]),
+            (err: unknown) =>
+                err instanceof InputError && !(err instanceof LimitExceededError) && err.message === 'event 1: callerName must be a string, got number 5',
         );
-        refusedOver(() => validateRawEvents([{ type: 'update', callId: CALL }, { type: 'update', callId: 'y'.repeat(1000) }, { type: 'nope', callId: CALL }]), /^event 1: callId/);
+        refusedOver(
+            () =>
+                validateRawEvents([
+                    { type: 'update', callId: CALL },
+                    { type: 'update', callId: 'y'.repeat(1000) },
+                    { type: 'nope', callId: CALL },
+                ]),
+            /^event 1: callId/,
+        );
     });
 
     it('a value quoted back in an error has its control characters escaped and is cut', () => {
-        assert.throws(() => validateRawEvent({ type: 'ringing\nFAKE LOG LINE' + 'z'.repeat(100), callId: CALL }, 'event 0'), (err: Error) => {
-            assert.ok(!err.message.includes('\n'));
-            assert.match(err.message, /got "ringing\\nFAKE LOG LINEz+…"$/);
-            return true;
-        });
+        assert.throws(
+            () => validateRawEvent({ type: 'ringing\nFAKE LOG LINE' + 'z'.repeat(100), callId: CALL }, 'event 0'),
+            (err: Error) => {
+                assert.ok(!err.message.includes('\n'));
+                assert.match(err.message, /got "ringing\\nFAKE LOG LINEz+…"$/);
+                return true;
+            },
+        );
     });
 });
 
@@ -125,7 +167,10 @@ describe('raw event validation: unknown fields are dropped', () => {
 
         // The tracker keys, stores and clones the event without meeting the nesting.
         const tracker = new CallTracker();
-        assert.deepEqual(tracker.apply([event]).map((trigger) => trigger.event), ['connected']);
+        assert.deepEqual(
+            tracker.apply([event]).map((trigger) => trigger.event),
+            ['connected'],
+        );
         assert.ok(storedBytes(tracker.get(CALL)) < 2000);
     });
 
@@ -133,7 +178,10 @@ describe('raw event validation: unknown fields are dropped', () => {
         const tracker = new CallTracker({ now: () => 1000 });
         const first = validateRawEvents({ type: 'connected', callId: CALL, timestamp: 5, noise: 1 });
         const second = validateRawEvents({ timestamp: 5, noise: { other: [2] }, callId: CALL, type: 'connected' });
-        assert.deepEqual(tracker.apply(first).map((trigger) => trigger.event), ['connected']);
+        assert.deepEqual(
+            tracker.apply(first).map((trigger) => trigger.event),
+            ['connected'],
+        );
         assert.deepEqual(tracker.apply(second), []);
     });
 });
@@ -189,11 +237,24 @@ describe('call tracking: per-call bounds refuse a batch before any of it is appl
 
     it('recordings and account codes have the same bound (well over)', () => {
         const tracker = trackerWith([{ type: 'complete', callId: CALL, eventId: 'c' }]);
-        const recordings: RawEvent[] = Array.from({ length: 600 }, (_, index) => ({ type: 'recording', callId: CALL, eventId: `r${index}`, recordingUrl: `https://rec/${index}.wav` }));
-        assertUntouched(tracker, () => tracker.apply(recordings), `event 500: recordingUrl would give call ${CALL} 501 recordings, over the limit of 500 per call`);
+        const recordings: RawEvent[] = Array.from({ length: 600 }, (_, index) => ({
+            type: 'recording',
+            callId: CALL,
+            eventId: `r${index}`,
+            recordingUrl: `https://rec/${index}.wav`,
+        }));
+        assertUntouched(
+            tracker,
+            () => tracker.apply(recordings),
+            `event 500: recordingUrl would give call ${CALL} 501 recordings, over the limit of 500 per call`,
+        );
         const small = new CallTracker({ limits: { maxCallListMembers: 3 } });
         refusedOver(
-            () => small.apply([{ type: 'accountCodes', callId: CALL, accountCodes: ['a', 'b', 'c', 'a'] }, { type: 'accountCodes', callId: CALL, accountCodes: ['a', 'b', 'c', 'd', 'e'] }]),
+            () =>
+                small.apply([
+                    { type: 'accountCodes', callId: CALL, accountCodes: ['a', 'b', 'c', 'a'] },
+                    { type: 'accountCodes', callId: CALL, accountCodes: ['a', 'b', 'c', 'd', 'e'] },
+                ]),
             `event 1: accountCodes would give call ${CALL} 5 account codes, over the limit of 3 per call`,
         );
         assert.equal(small.size, 0);
@@ -204,8 +265,18 @@ describe('call tracking: per-call bounds refuse a batch before any of it is appl
         const tracker = new CallTracker({ limits: { maxCallBytes } });
         tracker.apply([{ type: 'presenting', callId: CALL, eventId: 'p', callerName: 'Jane Roe' }]);
         tracker.takeChanges();
-        const grow = (index: number, size: number): RawEvent => ({ type: 'update', callId: CALL, eventId: `u${index}`, tags: [`${index}:${'é'.repeat(size)}`], group: 'Sales' });
-        assertUntouched(tracker, () => tracker.apply([grow(0, 500), grow(1, 500), grow(2, 500), grow(3, 500)]), /^event 3: tags would give call .* a record of \d+ bytes, over the limit of 4096 per call$/);
+        const grow = (index: number, size: number): RawEvent => ({
+            type: 'update',
+            callId: CALL,
+            eventId: `u${index}`,
+            tags: [`${index}:${'é'.repeat(size)}`],
+            group: 'Sales',
+        });
+        assertUntouched(
+            tracker,
+            () => tracker.apply([grow(0, 500), grow(1, 500), grow(2, 500), grow(3, 500)]),
+            /^event 3: tags would give call .* a record of \d+ bytes, over the limit of 4096 per call$/,
+        );
         assert.deepEqual(tracker.apply([grow(0, 500), grow(1, 500), grow(2, 500)]), []);
         const bytes = storedBytes(tracker.get(CALL));
         assert.ok(bytes <= maxCallBytes, `${bytes} bytes stored`);
@@ -216,7 +287,10 @@ describe('call tracking: per-call bounds refuse a batch before any of it is appl
     it('an event id seen before counts too: its call may be evicted by an earlier event of the batch and come back', () => {
         // Found by the property test: the repeat of event 3 carries other tags, and lands on a new call L.
         const tracker = new CallTracker({ maxCalls: 2, limits: { maxCallListMembers: 6 } });
-        tracker.apply([{ type: 'presenting', callId: 'L', eventId: '3' }, { type: 'presenting', callId: 'A' }]);
+        tracker.apply([
+            { type: 'presenting', callId: 'L', eventId: '3' },
+            { type: 'presenting', callId: 'A' },
+        ]);
         tracker.takeChanges();
         const batch: RawEvent[] = [
             { type: 'presenting', callId: 'D' },
@@ -230,11 +304,14 @@ describe('call tracking: per-call bounds refuse a batch before any of it is appl
     it('a call id is quoted in the message escaped and cut', () => {
         const callId = `evil\nFAKE ${'x'.repeat(300)}`;
         const tracker = new CallTracker({ limits: { maxCallListMembers: 1 } });
-        assert.throws(() => tracker.apply([{ type: 'update', callId, tags: ['a', 'b'] }]), (err: Error) => {
-            assert.ok(!err.message.includes('\n'));
-            assert.match(err.message, /^event 0: tags would give call evil\\nFAKE x+… 2 tags, over the limit of 1 per call$/);
-            return true;
-        });
+        assert.throws(
+            () => tracker.apply([{ type: 'update', callId, tags: ['a', 'b'] }]),
+            (err: Error) => {
+                assert.ok(!err.message.includes('\n'));
+                assert.match(err.message, /^event 0: tags would give call evil\\nFAKE x+… 2 tags, over the limit of 1 per call$/);
+                return true;
+            },
+        );
     });
 
     it('durable tracking: apply throws it, and nothing reaches the store', async () => {
@@ -247,7 +324,14 @@ describe('call tracking: per-call bounds refuse a batch before any of it is appl
             close: async () => undefined,
         };
         const tracking = await DurableCallTracking.open(store, { limits: { maxCallListMembers: 2 } });
-        refusedOver(() => tracking.apply([{ type: 'presenting', callId: 'a' }, { type: 'update', callId: CALL, tags: ['1', '2', '3'] }]), /^event 1: tags would give call/);
+        refusedOver(
+            () =>
+                tracking.apply([
+                    { type: 'presenting', callId: 'a' },
+                    { type: 'update', callId: CALL, tags: ['1', '2', '3'] },
+                ]),
+            /^event 1: tags would give call/,
+        );
         await tracking.save();
         assert.deepEqual(puts, []);
         assert.equal(tracking.size, 0);
@@ -287,9 +371,17 @@ describe('call tracking: work bounded by counts', () => {
     it('n recordings on a processed call cost O(n) list operations; unchanged lists are shared, not copied, by each trigger', () => {
         const tracker = new CallTracker();
         const tags = Array.from({ length: 100 }, (_, index) => `tag-${index}`);
-        tracker.apply([{ type: 'complete', callId: CALL, eventId: 'c', tags }, ...Array.from({ length: 3 }, (_, index) => ({ type: 'update' as const, callId: CALL, eventId: `u${index}`, tags }))]);
+        tracker.apply([
+            { type: 'complete', callId: CALL, eventId: 'c', tags },
+            ...Array.from({ length: 3 }, (_, index) => ({ type: 'update' as const, callId: CALL, eventId: `u${index}`, tags })),
+        ]);
         const before = tracker.stats();
-        const recordings: RawEvent[] = Array.from({ length: 400 }, (_, index) => ({ type: 'recording', callId: CALL, eventId: `r${index}`, recordingUrl: `https://rec/${index}.wav` }));
+        const recordings: RawEvent[] = Array.from({ length: 400 }, (_, index) => ({
+            type: 'recording',
+            callId: CALL,
+            eventId: `r${index}`,
+            recordingUrl: `https://rec/${index}.wav`,
+        }));
         const triggers = tracker.apply(recordings);
         assert.equal(triggers.length, 400);
         const after = tracker.stats();
@@ -389,7 +481,7 @@ describe('durable call tracking: a record the store cannot encode fails that sav
 });
 
 describe('call snapshot: time and duration when the platform sends no start time', () => {
-    it('time is the first event\'s timestamp and duration runs from it to the last event', () => {
+    it("time is the first event's timestamp and duration runs from it to the last event", () => {
         const tracker = new CallTracker({ now: () => 9_999_999 });
         const triggers = tracker.apply([
             { type: 'connected', callId: CALL, eventId: 'c', timestamp: 1_700_000_005_000 },
@@ -408,7 +500,7 @@ describe('call snapshot: time and duration when the platform sends no start time
         );
     });
 
-    it('the platform\'s start time wins when it is sent', () => {
+    it("the platform's start time wins when it is sent", () => {
         const tracker = new CallTracker();
         const [trigger] = tracker.apply([{ type: 'complete', callId: CALL, timestamp: 1_700_000_060_000, startTime: 1_700_000_000_000 }]);
         assert.deepEqual([trigger.call.time, trigger.call.duration], [1_700_000_000_000, 60]);

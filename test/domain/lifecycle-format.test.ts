@@ -13,57 +13,46 @@ import { openFileStore } from '../../src/store/file-store';
  * and a complete with an id of 72 characters waiting for two more recordings.
  */
 const RECORD_0_1_0 = {
-        "callId": "legacy-call",
-        "values": {
-            "direction": "Inbound",
-            "callerName": "Jane Roe",
-            "startTime": 1700000000000,
-            "agentName": "John Doe",
-            "agentExtension": "154",
-            "group": "Sales"
+    callId: 'legacy-call',
+    values: {
+        direction: 'Inbound',
+        callerName: 'Jane Roe',
+        startTime: 1700000000000,
+        agentName: 'John Doe',
+        agentExtension: '154',
+        group: 'Sales',
+    },
+    valueTimes: {
+        direction: 1700000000000,
+        callerName: 1700000000000,
+        startTime: 1700000000000,
+        agentName: 1700000000000,
+        agentExtension: 1700000000000,
+        group: 1700000000000,
+    },
+    tags: ['VIP'],
+    accountCodes: ['Opp Won', 'Opp Won'],
+    accountCodesAt: 1700000040000,
+    recordings: [
+        {
+            url: 'https://rec/1.wav',
+            at: 1700000030000,
         },
-        "valueTimes": {
-            "direction": 1700000000000,
-            "callerName": 1700000000000,
-            "startTime": 1700000000000,
-            "agentName": 1700000000000,
-            "agentExtension": 1700000000000,
-            "group": 1700000000000
-        },
-        "tags": [
-            "VIP"
-        ],
-        "accountCodes": [
-            "Opp Won",
-            "Opp Won"
-        ],
-        "accountCodesAt": 1700000040000,
-        "recordings": [
-            {
-                "url": "https://rec/1.wav",
-                "at": 1700000030000
-            }
-        ],
-        "processed": false,
-        "recordingsMissing": false,
-        "answered": true,
-        "updateSeq": 0,
-        "firstEventAt": 1700000000000,
-        "lastEventAt": 1700000060000,
-        "lastActivity": 1700000100000,
-        "seen": [
-            "id:e1",
-            "id:e2",
-            "id:e3",
-            "sha1:WjTlHIeEPQy0V5wB89uVjWYKqxc=",
-            "id:a-very-long-event-id-of-the-old-version-with-more-than-forty-characters"
-        ],
-        "complete": {
-            "at": 1700000060000,
-            "pending": 2
-        },
-        "recordingDeadline": 1700001000000
-    };
+    ],
+    processed: false,
+    recordingsMissing: false,
+    answered: true,
+    updateSeq: 0,
+    firstEventAt: 1700000000000,
+    lastEventAt: 1700000060000,
+    lastActivity: 1700000100000,
+    seen: ['id:e1', 'id:e2', 'id:e3', 'sha1:WjTlHIeEPQy0V5wB89uVjWYKqxc=', 'id:a-very-long-event-id-of-the-old-version-with-more-than-forty-characters'],
+    complete: {
+        at: 1700000060000,
+        pending: 2,
+    },
+    recordingDeadline: 1700001000000,
+};
 
 const ids = (triggers: Trigger[]): string[] => triggers.map((trigger) => trigger.event);
 
@@ -112,7 +101,10 @@ describe('call state written by 0.1.0', () => {
         const call = second[1].call;
         assert.deepEqual(call.recordingLink, ['https://rec/1.wav', 'https://rec/2.wav', 'https://rec/3.wav']);
         assert.deepEqual([call.tags, call.accountCodes], [['VIP'], ['Opp Won']]);
-        assert.deepEqual([call.agent, call.group, call.answered, call.time, call.duration, call.updateSeq], ['John Doe (154)', 'Sales', true, 1_700_000_000_000, 95, 1]);
+        assert.deepEqual(
+            [call.agent, call.group, call.answered, call.time, call.duration, call.updateSeq],
+            ['John Doe (154)', 'Sales', true, 1_700_000_000_000, 95, 1],
+        );
         await tracking.save();
         await tracking.close();
 
@@ -122,10 +114,16 @@ describe('call state written by 0.1.0', () => {
         await raw.close();
         assert.equal(stored.format, TRACKED_CALL_FORMAT);
         assert.equal(stored.processed, true);
-        assert.ok(stored.seen.every((key) => key.length === 28), 'every key hashed');
+        assert.ok(
+            stored.seen.every((key) => key.length === 28),
+            'every key hashed',
+        );
         const again = await open(directory, clock);
         assert.deepEqual(again.apply(resent), [], 'still duplicates after the migrated record was rewritten');
-        assert.deepEqual(ids(again.apply([{ type: 'accountCodes', callId: CALL, eventId: 'later', timestamp: 1_700_000_300_000, accountCodes: ['Large Sale'] }])), ['updated']);
+        assert.deepEqual(
+            ids(again.apply([{ type: 'accountCodes', callId: CALL, eventId: 'later', timestamp: 1_700_000_300_000, accountCodes: ['Large Sale'] }])),
+            ['updated'],
+        );
         await again.close();
     });
 

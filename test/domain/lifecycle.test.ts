@@ -20,7 +20,16 @@ describe('call lifecycle: the five triggering events', () => {
     it('a plain answered call with no recording: presenting, connected, complete, processed, updated', () => {
         const { tracker } = trackerAt();
         const triggers = play(tracker, [
-            { type: 'presenting', eventId: 'e1', timestamp: 100, direction: 'Inbound', callerName: 'Jane Roe', agent: { name: 'John Doe', extension: '154' }, group: 'Sales', startTime: 100 },
+            {
+                type: 'presenting',
+                eventId: 'e1',
+                timestamp: 100,
+                direction: 'Inbound',
+                callerName: 'Jane Roe',
+                agent: { name: 'John Doe', extension: '154' },
+                group: 'Sales',
+                startTime: 100,
+            },
             { type: 'connected', eventId: 'e2', timestamp: 200 },
             { type: 'complete', eventId: 'e3', timestamp: 60_100 },
         ]);
@@ -38,7 +47,10 @@ describe('call lifecycle: the five triggering events', () => {
 
     it('a missed call: presenting, complete, processed, updated and no connected', () => {
         const { tracker } = trackerAt();
-        const triggers = play(tracker, [{ type: 'presenting', eventId: 'p' }, { type: 'complete', eventId: 'c' }]);
+        const triggers = play(tracker, [
+            { type: 'presenting', eventId: 'p' },
+            { type: 'complete', eventId: 'c' },
+        ]);
         assert.deepEqual(ids(triggers), ['presenting', 'complete', 'processed', 'updated']);
         assert.equal(triggers[1].call.answered, false);
     });
@@ -192,7 +204,11 @@ describe('raw event validation', () => {
 
     const bad: Array<[string, unknown, RegExp]> = [
         ['not an object', 'text', /^event 0: must be an object, got "text"$/],
-        ['unknown type', { type: 'ringing', callId: 'x' }, /^event 0: type must be one of presenting, connected, complete, recording, accountCodes, update, got "ringing"$/],
+        [
+            'unknown type',
+            { type: 'ringing', callId: 'x' },
+            /^event 0: type must be one of presenting, connected, complete, recording, accountCodes, update, got "ringing"$/,
+        ],
         ['no callId', { type: 'complete' }, /^event 0: callId must be a non-empty string, got nothing$/],
         ['bad direction', { type: 'update', callId: 'x', direction: 'inbound' }, /direction must be one of Internal, Inbound, Outbound, Intersite/],
         ['bad tags', { type: 'update', callId: 'x', tags: 'VIP' }, /tags must be an array of strings/],
@@ -203,15 +219,26 @@ describe('raw event validation', () => {
     ];
     for (const [name, value, message] of bad) {
         it(`refuses ${name}, naming the field`, () => {
-            assert.throws(() => validateRawEvent(value, 'event 0'), (err: Error & { code?: string }) => {
-                assert.equal(err.code, 'input');
-                assert.match(err.message, message);
-                return true;
-            });
+            assert.throws(
+                () => validateRawEvent(value, 'event 0'),
+                (err: Error & { code?: string }) => {
+                    assert.equal(err.code, 'input');
+                    assert.match(err.message, message);
+                    return true;
+                },
+            );
         });
     }
 
     it('names the index of the first bad event of an array', () => {
-        assert.throws(() => validateRawEvents([{ type: 'complete', callId: 'a' }, { type: 'complete', callId: 'b' }, { type: 'nope', callId: 'c' }]), /^event 2: type/);
+        assert.throws(
+            () =>
+                validateRawEvents([
+                    { type: 'complete', callId: 'a' },
+                    { type: 'complete', callId: 'b' },
+                    { type: 'nope', callId: 'c' },
+                ]),
+            /^event 2: type/,
+        );
     });
 });

@@ -54,7 +54,10 @@ describe('openNodeStore: the state policy of every stateful node', () => {
         const dir = userDir();
         const request = { userDir: dir, kind: 'calls' as const, nodeId: 'n1', name: 'calls' };
         const held = await openNodeStore<string>(request);
-        await assert.rejects(openNodeStore<string>(request, { retryMs: 10, waitMs: 50 }), (err: unknown) => err instanceof StoreError && err.reason === 'already-open');
+        await assert.rejects(
+            openNodeStore<string>(request, { retryMs: 10, waitMs: 50 }),
+            (err: unknown) => err instanceof StoreError && err.reason === 'already-open',
+        );
         await held.store.close();
         const blocked = userDir();
         fs.writeFileSync(path.join(blocked, 'ccaas-web-service'), 'a file where the folder should be');

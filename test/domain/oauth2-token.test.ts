@@ -35,7 +35,11 @@ describe('OAuth 2.0 tokens', () => {
         await provider.stop().catch(() => {});
     });
 
-    function source(config: Record<string, unknown> = {}, credentials: Partial<OAuth2Credentials> = {}, options: ConstructorParameters<typeof TokenSource>[2] = {}) {
+    function source(
+        config: Record<string, unknown> = {},
+        credentials: Partial<OAuth2Credentials> = {},
+        options: ConstructorParameters<typeof TokenSource>[2] = {},
+    ) {
         const creds = { clientId: provider.clientId, clientSecret: provider.clientSecret, ...credentials };
         return new TokenSource(parseOAuth2Settings({ tokenUrl: provider.tokenUrl, ...config }, creds), creds, options);
     }
@@ -124,7 +128,9 @@ describe('OAuth 2.0 tokens', () => {
     });
 
     it('invalid_grant (a revoked refresh token) is a final auth error too', async () => {
-        const failure = (await source({ grant: 'refresh_token' }, { refreshToken: 'rt-old-9' }).grant(transport).catch((err: unknown) => err)) as TokenFailure;
+        const failure = (await source({ grant: 'refresh_token' }, { refreshToken: 'rt-old-9' })
+            .grant(transport)
+            .catch((err: unknown) => err)) as TokenFailure;
         assert.equal(failure.error.code, 'auth');
         assert.match(failure.error.message, /invalid_grant \(the refresh token is revoked or unknown\)/);
         assert.ok(!failure.error.message.includes('rt-old-9'));
@@ -248,7 +254,10 @@ describe('OAuth 2.0 requests to the target', () => {
 
     it('{{oauth.instanceUrl}} is refused without OAuth 2.0 and in any other place of the host', () => {
         assert.throws(() => compileRequest({ url: '{{oauth.instanceUrl}}/x', authType: 'bearer' }, { token: 't' }), /only available with OAuth 2.0/);
-        assert.throws(() => compileRequest({ url: 'https://{{oauth.instanceUrl}}/x', authType: 'oauth2', oauth2: 'c' }), /placeholders are not allowed in the scheme, host or port/);
+        assert.throws(
+            () => compileRequest({ url: 'https://{{oauth.instanceUrl}}/x', authType: 'oauth2', oauth2: 'c' }),
+            /placeholders are not allowed in the scheme, host or port/,
+        );
         assert.throws(() => compileRequest({ url: 'https://x/y', authType: 'oauth2' }), /oauth2: OAuth 2.0 authentication needs/);
         const builder = compileRequest({ url: '{{oauth.instanceUrl}}/x/{{callId}}', authType: 'oauth2', oauth2: 'c' });
         assert.throws(() => builder.build(call, undefined, { accessToken: 't', instanceUrl: 'https://evil.example/path' }), /not a plain http\(s\) origin/);
@@ -291,7 +300,10 @@ describe('OAuth 2.0 rotated refresh token file', () => {
         const directory = nodeStateDirectory(userDir, 'oauth2', 'cfg');
         await new RefreshTokenFile(directory, 'one').write('rotated', 'flow');
         const problems: string[] = [];
-        assert.equal(new RefreshTokenFile(directory, 'two').read('flow', (message) => problems.push(message)), 'flow');
+        assert.equal(
+            new RefreshTokenFile(directory, 'two').read('flow', (message) => problems.push(message)),
+            'flow',
+        );
         assert.equal(problems.length, 1);
         assert.match(problems[0]!, /cannot be decrypted/);
     });
@@ -305,7 +317,10 @@ describe('OAuth 2.0 client authentication encoding (RFC 6749 2.3.1, Appendix B)'
     it('basic: the provider gets the id and secret back by splitting at the one ":" and form-decoding each part', () => {
         fc.assert(
             fc.property(text, text, (clientId, clientSecret) => {
-                const request = tokenRequest({ tokenUrl: 'https://login.example/token', grant: 'client_credentials', scope: '', audience: '', clientAuth: 'basic' }, { clientId, clientSecret });
+                const request = tokenRequest(
+                    { tokenUrl: 'https://login.example/token', grant: 'client_credentials', scope: '', audience: '', clientAuth: 'basic' },
+                    { clientId, clientSecret },
+                );
                 const decoded = Buffer.from(request.headers.Authorization!.replace(/^Basic /, ''), 'base64').toString('utf8');
                 const parts = decoded.split(':');
                 assert.equal(parts.length, 2);
@@ -320,9 +335,15 @@ describe('OAuth 2.0 client authentication encoding (RFC 6749 2.3.1, Appendix B)'
     it('body: the form carries the id, secret and refresh token exactly', () => {
         fc.assert(
             fc.property(text, text, text, (clientId, clientSecret, refreshToken) => {
-                const request = tokenRequest({ tokenUrl: 'https://login.example/token', grant: 'refresh_token', scope: 'a b', audience: '', clientAuth: 'body' }, { clientId, clientSecret, refreshToken });
+                const request = tokenRequest(
+                    { tokenUrl: 'https://login.example/token', grant: 'refresh_token', scope: 'a b', audience: '', clientAuth: 'body' },
+                    { clientId, clientSecret, refreshToken },
+                );
                 const form = new URLSearchParams(request.body!.toString());
-                assert.deepEqual([form.get('grant_type'), form.get('client_id'), form.get('client_secret'), form.get('refresh_token'), form.get('scope')], ['refresh_token', clientId, clientSecret, refreshToken, 'a b']);
+                assert.deepEqual(
+                    [form.get('grant_type'), form.get('client_id'), form.get('client_secret'), form.get('refresh_token'), form.get('scope')],
+                    ['refresh_token', clientId, clientSecret, refreshToken, 'a b'],
+                );
                 assert.equal(request.headers.Authorization, undefined);
                 assert.equal(request.headers['Content-Length'], String(request.body!.length));
             }),

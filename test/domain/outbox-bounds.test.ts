@@ -71,10 +71,14 @@ describe('outbox bounds: number of queued requests', () => {
     it('refuses the request after maxQueued with queue-full naming the bound and the count; drops nothing; takes new ones after a delivery', async () => {
         const store = new CountingStore();
         const receiver = downReceiver();
-        const { opened, delivered } = queueOn(store, async () => {
-            await receiver.gate;
-            return { kind: 'delivered' };
-        }, { maxQueued: 5 });
+        const { opened, delivered } = queueOn(
+            store,
+            async () => {
+                await receiver.gate;
+                return { kind: 'delivered' };
+            },
+            { maxQueued: 5 },
+        );
         const { queue } = await opened;
         for (let i = 0; i < 5; i++) queue.enqueue(request(String(i)));
         const putsBefore = store.puts;
@@ -95,7 +99,10 @@ describe('outbox bounds: number of queued requests', () => {
         const snapshot = queue.snapshot();
         assert.equal(snapshot.queued, 5);
         assert.equal(snapshot.full, true);
-        assert.equal(snapshot.queuedBytes, ['0', '1', '2', '3', '4'].reduce((sum, id) => sum + sizeOf(id), 0));
+        assert.equal(
+            snapshot.queuedBytes,
+            ['0', '1', '2', '3', '4'].reduce((sum, id) => sum + sizeOf(id), 0),
+        );
         await until(() => store.values.size === 5, 'every accepted request is in the outbox');
 
         receiver.up();
@@ -142,10 +149,14 @@ describe('outbox bounds: bytes of queued requests', () => {
         const receiver = downReceiver();
         const padding = 'x'.repeat(1000);
         const one = sizeOf('0', padding);
-        const { opened, delivered } = queueOn(store, async () => {
-            await receiver.gate;
-            return { kind: 'delivered' };
-        }, { maxQueuedBytes: 3 * one + 200 });
+        const { opened, delivered } = queueOn(
+            store,
+            async () => {
+                await receiver.gate;
+                return { kind: 'delivered' };
+            },
+            { maxQueuedBytes: 3 * one + 200 },
+        );
         const { queue } = await opened;
         for (let i = 0; i < 3; i++) queue.enqueue(request(String(i), padding));
         assert.equal(queue.snapshot().queuedBytes, 3 * one);
@@ -176,7 +187,11 @@ describe('outbox bounds: bytes of queued requests', () => {
         const { queue } = await opened;
         assert.throws(
             () => queue.enqueue(request('big', 'x'.repeat(4096))),
-            (error: unknown) => error instanceof QueueFullError && error.bound === 'maxQueuedSize' && /more than the whole queue may keep/.test(error.message) && /0 requests are queued/.test(error.message),
+            (error: unknown) =>
+                error instanceof QueueFullError &&
+                error.bound === 'maxQueuedSize' &&
+                /more than the whole queue may keep/.test(error.message) &&
+                /0 requests are queued/.test(error.message),
         );
         assert.equal(store.puts, 0);
         assert.deepEqual(queue.snapshot(), { queued: 0, queuedBytes: 0, full: true, inFlight: 0 });
@@ -212,7 +227,10 @@ describe('outbox bounds: one request', () => {
         const { queue } = await opened;
         const cyclic: Record<string, unknown> = { callId: 'c' };
         cyclic.self = cyclic;
-        assert.throws(() => queue.enqueue({ call: cyclic, idempotencyKey: 'k' }), (error: unknown) => error instanceof InputError && /cannot be kept in the outbox/.test(error.message));
+        assert.throws(
+            () => queue.enqueue({ call: cyclic, idempotencyKey: 'k' }),
+            (error: unknown) => error instanceof InputError && /cannot be kept in the outbox/.test(error.message),
+        );
         assert.throws(() => queue.enqueue({ call: { callId: 'c', n: 10n }, idempotencyKey: 'k' }), InputError);
         assert.equal(store.puts, 0);
         queue.enqueue(request('fine'));
@@ -231,15 +249,25 @@ describe('outbox bounds: restart', () => {
 
             const store = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
             const receiver = downReceiver();
-            const { opened, delivered } = queueOn(store, async () => {
-                await receiver.gate;
-                return { kind: 'delivered' };
-            }, { maxQueued: 2 });
+            const { opened, delivered } = queueOn(
+                store,
+                async () => {
+                    await receiver.gate;
+                    return { kind: 'delivered' };
+                },
+                { maxQueued: 2 },
+            );
             const { queue } = await opened;
             assert.equal(queue.snapshot().queued, 4);
             const stored = [...(await store.load()).values()];
-            assert.equal(queue.snapshot().queuedBytes, stored.reduce((sum, entry) => sum + entryBytes(entry), 0));
-            assert.throws(() => queue.enqueue(request('new')), (error: unknown) => error instanceof QueueFullError && error.queued === 4);
+            assert.equal(
+                queue.snapshot().queuedBytes,
+                stored.reduce((sum, entry) => sum + entryBytes(entry), 0),
+            );
+            assert.throws(
+                () => queue.enqueue(request('new')),
+                (error: unknown) => error instanceof QueueFullError && error.queued === 4,
+            );
             receiver.up();
             await until(() => delivered.length === 4, 'all resumed requests delivered');
             queue.enqueue(request('new'));
@@ -257,15 +285,21 @@ describe('outbox bounds: property', () => {
             fc.asyncProperty(
                 fc.integer({ min: 1, max: 8 }),
                 fc.integer({ min: 300, max: 3000 }),
-                fc.array(fc.oneof(fc.integer({ min: 0, max: 1500 }).map((size) => ({ op: 'enqueue' as const, size })), fc.constant({ op: 'deliver' as const })), { maxLength: 40 }),
+                fc.array(
+                    fc.oneof(
+                        fc.integer({ min: 0, max: 1500 }).map((size) => ({ op: 'enqueue' as const, size })),
+                        fc.constant({ op: 'deliver' as const }),
+                    ),
+                    { maxLength: 40 },
+                ),
                 async (maxQueued, maxQueuedBytes, steps) => {
                     const store = new CountingStore();
                     const pending: (() => void)[] = [];
-                    const { opened, delivered } = queueOn(
-                        store,
-                        () => new Promise<Verdict>((resolve) => pending.push(() => resolve({ kind: 'delivered' }))),
-                        { maxQueued, maxQueuedBytes, concurrency: 100 },
-                    );
+                    const { opened, delivered } = queueOn(store, () => new Promise<Verdict>((resolve) => pending.push(() => resolve({ kind: 'delivered' }))), {
+                        maxQueued,
+                        maxQueuedBytes,
+                        concurrency: 100,
+                    });
                     const { queue } = await opened;
                     const accepted: string[] = [];
                     const bytes = new Map<string, number>();
@@ -294,7 +328,10 @@ describe('outbox bounds: property', () => {
                         assert.ok(now.queuedBytes <= maxQueuedBytes);
                         const live = accepted.filter((acceptedId) => !delivered.includes(acceptedId));
                         assert.equal(now.queued, live.length);
-                        assert.equal(now.queuedBytes, live.reduce((sum, liveId) => sum + bytes.get(liveId)!, 0));
+                        assert.equal(
+                            now.queuedBytes,
+                            live.reduce((sum, liveId) => sum + bytes.get(liveId)!, 0),
+                        );
                     }
                     for (let turns = 0; delivered.length < accepted.length && turns < 10_000; turns++) {
                         pending.shift()?.();

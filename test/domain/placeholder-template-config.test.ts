@@ -20,7 +20,13 @@ describe('placeholder template options (config.ts)', () => {
     });
 
     it('names a format it does not know', () => {
-        assert.throws(() => placeholderTemplateOptions({ template: '', format: 'yaml' }), (err: unknown) => err instanceof ConfigError && err.message === 'format: "yaml" is not one of json, xml, form, text');
-        assert.throws(() => placeholderTemplateOptions({ template: '' }), (err: unknown) => err instanceof ConfigError && err.message.startsWith('format: "undefined" is not one of'));
+        assert.throws(
+            () => placeholderTemplateOptions({ template: '', format: 'yaml' }),
+            (err: unknown) => err instanceof ConfigError && err.message === 'format: "yaml" is not one of json, xml, form, text',
+        );
+        assert.throws(
+            () => placeholderTemplateOptions({ template: '' }),
+            (err: unknown) => err instanceof ConfigError && err.message.startsWith('format: "undefined" is not one of'),
+        );
     });
 });

@@ -55,7 +55,10 @@ describe('placeholders', () => {
     });
 
     it('flags and numbers render as text; sections still test them', () => {
-        const template = compileTemplate('{{#recordingsMissing}}missing{{/recordingsMissing}}{{^recordingsMissing}}ok{{/recordingsMissing}} #{{updateSeq}}', 'text');
+        const template = compileTemplate(
+            '{{#recordingsMissing}}missing{{/recordingsMissing}}{{^recordingsMissing}}ok{{/recordingsMissing}} #{{updateSeq}}',
+            'text',
+        );
         assert.equal(template.render({ callId: 'x', recordingsMissing: true, updateSeq: 2 }), 'missing #2');
         assert.equal(template.render({ callId: 'x', updateSeq: 0 }), 'ok #0');
     });
@@ -115,11 +118,14 @@ describe('template errors', () => {
 
     it('a rendered body that is not JSON names the problem', () => {
         const text = compileTemplate('{"a": {{callerName}}}', 'json').render(sampleCall());
-        assert.throws(() => parseRenderedJson(text, 'placeholder template'), (err: Error & { code?: string }) => {
-            assert.equal(err.code, 'json');
-            assert.match(err.message, /^placeholder template: the rendered text is not valid JSON/);
-            return true;
-        });
+        assert.throws(
+            () => parseRenderedJson(text, 'placeholder template'),
+            (err: Error & { code?: string }) => {
+                assert.equal(err.code, 'json');
+                assert.match(err.message, /^placeholder template: the rendered text is not valid JSON/);
+                return true;
+            },
+        );
     });
 
     it('a template is parsed once, not per render', () => {

@@ -33,7 +33,10 @@ describe('settingProblems (the dialog check of Target URL and retries)', () => {
         const retries = deployError(() => parseRetries('1s, soon'))!;
         assert.deepEqual(settingProblems({ retries: '1s, soon' }), [{ field: 'retries', problem: retries.slice('retries: '.length) }]);
         assert.deepEqual(settingProblems({ retries: '1s, soon' })[0]!.problem, '"soon" is not a duration like 30s, 2m or 1h');
-        assert.deepEqual(settingProblems({ url: 'https://{{a}}/x', retries: '9d' }).map((each) => each.field), ['url', 'retries']);
+        assert.deepEqual(
+            settingProblems({ url: 'https://{{a}}/x', retries: '9d' }).map((each) => each.field),
+            ['url', 'retries'],
+        );
     });
 
     it('accepts what deploys: the provider origin with OAuth 2.0, placeholders in path and query, the retry forms', () => {

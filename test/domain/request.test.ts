@@ -30,20 +30,39 @@ describe('request building', () => {
             });
             assert.equal(
                 request.url,
-                'https://crm.example.com/calls/O%22Brien%20%26%20Co%20%3D%20%231%20%C3%BC%20%E4%B8%AD%20\'x\'%20%2F..%2F%3F/log?id=a%26b%3Dc&x=1',
+                "https://crm.example.com/calls/O%22Brien%20%26%20Co%20%3D%20%231%20%C3%BC%20%E4%B8%AD%20'x'%20%2F..%2F%3F/log?id=a%26b%3Dc&x=1",
             );
         });
 
         it('refuses a placeholder in the scheme, host or port on compile, naming the reason', () => {
-            for (const url of ['https://{{dnis}}.example.com/', 'https://crm.example.com:{{dnis}}/', '{{recordingLink}}', 'http{{x}}://a/', 'https://a{{#tags}}b{{/tags}}/']) {
-                assert.throws(() => compileRequest(profile({ url })), (err: CodedError) => err.code === 'config' && /placeholders are not allowed in the scheme, host or port|must start with/.test(err.message), url);
+            for (const url of [
+                'https://{{dnis}}.example.com/',
+                'https://crm.example.com:{{dnis}}/',
+                '{{recordingLink}}',
+                'http{{x}}://a/',
+                'https://a{{#tags}}b{{/tags}}/',
+            ]) {
+                assert.throws(
+                    () => compileRequest(profile({ url })),
+                    (err: CodedError) => err.code === 'config' && /placeholders are not allowed in the scheme, host or port|must start with/.test(err.message),
+                    url,
+                );
             }
         });
 
         it('refuses user:password in the URL, a non-http scheme and an empty URL', () => {
-            assert.equal(codeOf(() => compileRequest(profile({ url: 'https://u:p@crm.example.com/' }))), 'config');
-            assert.equal(codeOf(() => compileRequest(profile({ url: 'ftp://crm.example.com/' }))), 'config');
-            assert.equal(codeOf(() => compileRequest(profile({ url: '' }))), 'config');
+            assert.equal(
+                codeOf(() => compileRequest(profile({ url: 'https://u:p@crm.example.com/' }))),
+                'config',
+            );
+            assert.equal(
+                codeOf(() => compileRequest(profile({ url: 'ftp://crm.example.com/' }))),
+                'config',
+            );
+            assert.equal(
+                codeOf(() => compileRequest(profile({ url: '' }))),
+                'config',
+            );
         });
 
         it('reads the structure from literal text: a section tag with "/" stays in the path', () => {
@@ -54,13 +73,25 @@ describe('request building', () => {
 
         it('a call value of ".." as a whole path segment is a url error of that message', () => {
             const builder = compileRequest(profile({ url: 'http://h.example/calls/{{callerName}}' }));
-            assert.equal(codeOf(() => builder.build({ callId: 'c', callerName: '..' })), 'url');
+            assert.equal(
+                codeOf(() => builder.build({ callId: 'c', callerName: '..' })),
+                'url',
+            );
         });
 
         it('a template that does not parse is a template error on compile', () => {
-            assert.equal(codeOf(() => compileRequest(profile({ url: 'http://h.example/{{callId' }))), 'template');
-            assert.equal(codeOf(() => compileRequest(profile({ bodyType: 'custom', body: '{"a":"{{#tags}}"}' }))), 'template');
-            assert.equal(codeOf(() => compileRequest(profile({ headers: [{ name: 'X-A', value: '{{callId' }] }))), 'template');
+            assert.equal(
+                codeOf(() => compileRequest(profile({ url: 'http://h.example/{{callId' }))),
+                'template',
+            );
+            assert.equal(
+                codeOf(() => compileRequest(profile({ bodyType: 'custom', body: '{"a":"{{#tags}}"}' }))),
+                'template',
+            );
+            assert.equal(
+                codeOf(() => compileRequest(profile({ headers: [{ name: 'X-A', value: '{{callId' }] }))),
+                'template',
+            );
         });
     });
 
@@ -94,7 +125,12 @@ describe('request building', () => {
     describe('headers', () => {
         it('sends every header explicitly, in a fixed order, profile headers overriding defaults', () => {
             const request = compileRequest(
-                profile({ headers: [{ name: 'X-Caller', value: ' {{callerName}} ' }, { name: 'Accept', value: 'application/xml' }] }),
+                profile({
+                    headers: [
+                        { name: 'X-Caller', value: ' {{callerName}} ' },
+                        { name: 'Accept', value: 'application/xml' },
+                    ],
+                }),
             ).build({ callId: 'c', callerName: 'Jane "J" Roe' });
             assert.deepEqual(Object.entries(request.headers), [
                 ['Host', 'crm.example.com'],
@@ -109,28 +145,69 @@ describe('request building', () => {
 
         it('refuses CR/LF or characters beyond Latin-1 from call data, naming the header and the call', () => {
             const builder = compileRequest(profile({ headers: [{ name: 'X-Caller', value: '{{callerName}}' }] }));
-            assert.throws(() => builder.build({ callId: 'call-7', callerName: 'a\r\nX-Injected: 1' }), (err: CodedError) => err.code === 'header' && /header "X-Caller" of call call-7/.test(err.message));
-            assert.throws(() => builder.build({ callId: 'call-7', callerName: '中' }), (err: CodedError) => err.code === 'header' && /U\+4E2D/.test(err.message));
+            assert.throws(
+                () => builder.build({ callId: 'call-7', callerName: 'a\r\nX-Injected: 1' }),
+                (err: CodedError) => err.code === 'header' && /header "X-Caller" of call call-7/.test(err.message),
+            );
+            assert.throws(
+                () => builder.build({ callId: 'call-7', callerName: '中' }),
+                (err: CodedError) => err.code === 'header' && /U\+4E2D/.test(err.message),
+            );
         });
 
         it('refuses invalid, duplicate and transport-owned header names on compile', () => {
-            assert.equal(codeOf(() => compileRequest(profile({ headers: [{ name: 'X Bad', value: '' }] }))), 'config');
-            assert.equal(codeOf(() => compileRequest(profile({ headers: [{ name: 'X-A', value: '1' }, { name: 'x-a', value: '2' }] }))), 'config');
-            assert.equal(codeOf(() => compileRequest(profile({ headers: [{ name: 'Host', value: 'evil.example' }] }))), 'config');
-            assert.equal(codeOf(() => compileRequest(profile({ headers: [{ name: 'Content-Length', value: '1' }] }))), 'config');
+            assert.equal(
+                codeOf(() => compileRequest(profile({ headers: [{ name: 'X Bad', value: '' }] }))),
+                'config',
+            );
+            assert.equal(
+                codeOf(() =>
+                    compileRequest(
+                        profile({
+                            headers: [
+                                { name: 'X-A', value: '1' },
+                                { name: 'x-a', value: '2' },
+                            ],
+                        }),
+                    ),
+                ),
+                'config',
+            );
+            assert.equal(
+                codeOf(() => compileRequest(profile({ headers: [{ name: 'Host', value: 'evil.example' }] }))),
+                'config',
+            );
+            assert.equal(
+                codeOf(() => compileRequest(profile({ headers: [{ name: 'Content-Length', value: '1' }] }))),
+                'config',
+            );
         });
     });
 
     describe('bodies', () => {
         it('form: the form parameters, each value form-encoded', () => {
             const request = compileRequest(
-                profile({ bodyType: 'form', form: [{ name: 'caller', value: '{{callerName}}' }, { name: 'note', value: 'a+b & c' }, { name: 'mix', value: 'id={{callId}}!' }] }),
+                profile({
+                    bodyType: 'form',
+                    form: [
+                        { name: 'caller', value: '{{callerName}}' },
+                        { name: 'note', value: 'a+b & c' },
+                        { name: 'mix', value: 'id={{callId}}!' },
+                    ],
+                }),
             ).build({ callId: 'x y', callerName: HOSTILE });
             assert.equal(request.headers['Content-Type'], 'application/x-www-form-urlencoded');
             const text = request.body!.toString('utf8');
             assert.equal(request.headers['Content-Length'], String(request.body!.length));
             const parsed = new URLSearchParams(text);
-            assert.deepEqual([...parsed.entries()], [['caller', HOSTILE], ['note', 'a+b & c'], ['mix', 'id=x y!']]);
+            assert.deepEqual(
+                [...parsed.entries()],
+                [
+                    ['caller', HOSTILE],
+                    ['note', 'a+b & c'],
+                    ['mix', 'id=x y!'],
+                ],
+            );
         });
 
         it('custom: escaped for its content type, JSON checked', () => {
@@ -138,10 +215,16 @@ describe('request building', () => {
             const json = compileRequest(profile({ bodyType: 'custom', contentType: 'application/json', body: '{"caller":"{{callerName}}"}' })).build(call);
             assert.deepEqual(JSON.parse(json.body!.toString('utf8')), { caller: call.callerName });
             assert.equal(json.headers['Content-Type'], 'application/json');
-            const xml = compileRequest(profile({ bodyType: 'custom', contentType: 'text/xml', body: '<c n="{{callerName}}"/>' })).build({ callId: 'c', callerName: '<a & "b">' });
+            const xml = compileRequest(profile({ bodyType: 'custom', contentType: 'text/xml', body: '<c n="{{callerName}}"/>' })).build({
+                callId: 'c',
+                callerName: '<a & "b">',
+            });
             assert.equal(xml.body!.toString('utf8'), '<c n="&lt;a &amp; &quot;b&quot;&gt;"/>');
             const bad = compileRequest(profile({ bodyType: 'custom', contentType: 'application/json', body: '{"n": {{callerName}}}' }));
-            assert.equal(codeOf(() => bad.build({ callId: 'c', callerName: 'x' })), 'json');
+            assert.equal(
+                codeOf(() => bad.build({ callId: 'c', callerName: 'x' })),
+                'json',
+            );
         });
 
         it('payload: objects as JSON, strings as text, Buffers as they are, nothing when absent', () => {
@@ -162,7 +245,11 @@ describe('request building', () => {
 
     describe('secrets', () => {
         it('basic, bearer and API key credentials are sent but shown as ***', () => {
-            const basic = compileRequest(profile({ authType: 'basic', apiKeyHeader: 'X-API-Key' }), { user: 'svc', password: 'pa55-word', apiKey: 'key-123456' }).build({ callId: 'c' });
+            const basic = compileRequest(profile({ authType: 'basic', apiKeyHeader: 'X-API-Key' }), {
+                user: 'svc',
+                password: 'pa55-word',
+                apiKey: 'key-123456',
+            }).build({ callId: 'c' });
             assert.equal(basic.headers.Authorization, `Basic ${Buffer.from('svc:pa55-word').toString('base64')}`);
             assert.equal(basic.headers['X-API-Key'], 'key-123456');
             const shown = displayRequest(basic);
@@ -175,8 +262,14 @@ describe('request building', () => {
         });
 
         it('a missing secret or an Authorization header set twice is a config error', () => {
-            assert.equal(codeOf(() => compileRequest(profile({ authType: 'bearer' }), {})), 'config');
-            assert.equal(codeOf(() => compileRequest(profile({ authType: 'bearer', headers: [{ name: 'authorization', value: 'x' }] }), { token: 't' })), 'config');
+            assert.equal(
+                codeOf(() => compileRequest(profile({ authType: 'bearer' }), {})),
+                'config',
+            );
+            assert.equal(
+                codeOf(() => compileRequest(profile({ authType: 'bearer', headers: [{ name: 'authorization', value: 'x' }] }), { token: 't' })),
+                'config',
+            );
         });
     });
 });

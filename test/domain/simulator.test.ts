@@ -21,7 +21,11 @@ async function endpoint(status = 202): Promise<{ url: string; events: RawEvent[]
         });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`, events, close: () => new Promise((resolve) => server.close(() => resolve())) };
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
+        events,
+        close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
 }
 
 describe('call simulator', () => {
@@ -45,14 +49,25 @@ describe('call simulator', () => {
         assert.ok(new Set(firsts.map((event) => event.direction)).size >= 2);
         const missed = lives.filter((life) => !life.some((step) => step.event.type === 'connected')).length;
         assert.ok(missed > 10 && missed < 100, `${missed} missed calls of 200`);
-        assert.ok(lives.some((life) => life.filter((step) => step.event.type === 'accountCodes').length === 2), 'some codes change twice');
+        assert.ok(
+            lives.some((life) => life.filter((step) => step.event.type === 'accountCodes').length === 2),
+            'some codes change twice',
+        );
     });
 
     it('plays calls against an endpoint, bounded in count, and counts the answers', async () => {
         const target = await endpoint();
         try {
             const sent: string[] = [];
-            const summary = await simulateCalls({ url: target.url, calls: 5, rate: 50, paceMs: 5, seed: 3, maxSeconds: 20, onSent: (event, status) => sent.push(`${event.type}:${status}`) });
+            const summary = await simulateCalls({
+                url: target.url,
+                calls: 5,
+                rate: 50,
+                paceMs: 5,
+                seed: 3,
+                maxSeconds: 20,
+                onSent: (event, status) => sent.push(`${event.type}:${status}`),
+            });
             assert.equal(summary.calls, 5);
             assert.equal(summary.events, target.events.length);
             assert.deepEqual(summary.answers, { 202: target.events.length });
@@ -79,8 +94,10 @@ describe('call simulator', () => {
         const cli = path.resolve(__dirname, '../../src/simulator/cli.ts');
         const run = (url: string): Promise<{ code: number; stdout: string }> =>
             new Promise((resolve) => {
-                execFile(process.execPath, ['--require', require.resolve('tsx/cjs'), cli, '--url', url, '--calls', '2', '--rate', '20', '--pace', '5', '--seed', '9'], (err, stdout) =>
-                    resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+                execFile(
+                    process.execPath,
+                    ['--require', require.resolve('tsx/cjs'), cli, '--url', url, '--calls', '2', '--rate', '20', '--pace', '5', '--seed', '9'],
+                    (err, stdout) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
                 );
             });
         const accepting = await endpoint();

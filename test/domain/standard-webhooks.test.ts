@@ -12,7 +12,11 @@ const SIGNATURE = 'v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=';
 
 describe('Standard Webhooks signatures', () => {
     it('signs the specification example to its published signature', () => {
-        assert.deepEqual(signWebhook(SECRET, ID, TIMESTAMP, BODY), { 'webhook-id': ID, 'webhook-timestamp': String(TIMESTAMP), 'webhook-signature': SIGNATURE });
+        assert.deepEqual(signWebhook(SECRET, ID, TIMESTAMP, BODY), {
+            'webhook-id': ID,
+            'webhook-timestamp': String(TIMESTAMP),
+            'webhook-signature': SIGNATURE,
+        });
     });
 
     const headers = { 'webhook-id': ID, 'webhook-timestamp': String(TIMESTAMP), 'webhook-signature': SIGNATURE };
@@ -36,12 +40,17 @@ describe('Standard Webhooks signatures', () => {
     it('agrees with the reference library (standardwebhooks on npm) both ways, for any id and body', () => {
         const reference = new Webhook(SECRET);
         fc.assert(
-            fc.property(fc.stringMatching(/^msg_[A-Za-z0-9]{1,30}$/), fc.string({ maxLength: 200 }), fc.integer({ min: 1_600_000_000, max: 2_000_000_000 }), (id, body, seconds) => {
-                const theirs = reference.sign(id, new Date(seconds * 1000), body);
-                verifyWebhook(SECRET, { 'webhook-id': id, 'webhook-timestamp': String(seconds), 'webhook-signature': theirs }, body, 300, seconds);
-                const ours = signWebhook(SECRET, id, seconds, body);
-                assert.equal(ours['webhook-signature'], theirs);
-            }),
+            fc.property(
+                fc.stringMatching(/^msg_[A-Za-z0-9]{1,30}$/),
+                fc.string({ maxLength: 200 }),
+                fc.integer({ min: 1_600_000_000, max: 2_000_000_000 }),
+                (id, body, seconds) => {
+                    const theirs = reference.sign(id, new Date(seconds * 1000), body);
+                    verifyWebhook(SECRET, { 'webhook-id': id, 'webhook-timestamp': String(seconds), 'webhook-signature': theirs }, body, 300, seconds);
+                    const ours = signWebhook(SECRET, id, seconds, body);
+                    assert.equal(ours['webhook-signature'], theirs);
+                },
+            ),
             { numRuns: 100 },
         );
         const now = Math.floor(Date.now() / 1000);

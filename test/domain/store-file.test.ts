@@ -77,17 +77,17 @@ describe('file store: round trip', () => {
         const store = await reopen(directory);
         assert.equal(store.recovery.summary, 'recovered 0 entries');
         const hostile = 'O"Brien \\ \u2028 中文 😀 \u0000';
-        await Promise.all([
-            store.put('a', { callId: 'a', attempt: 1 }),
-            store.put('b', { callId: 'b', attempt: 2, body: hostile }),
-        ]);
+        await Promise.all([store.put('a', { callId: 'a', attempt: 1 }), store.put('b', { callId: 'b', attempt: 2, body: hostile })]);
         await store.close();
 
         const again = await reopen(directory);
-        assert.deepEqual([...(await again.load())], [
-            ['a', { callId: 'a', attempt: 1 }],
-            ['b', { callId: 'b', attempt: 2, body: hostile }],
-        ]);
+        assert.deepEqual(
+            [...(await again.load())],
+            [
+                ['a', { callId: 'a', attempt: 1 }],
+                ['b', { callId: 'b', attempt: 2, body: hostile }],
+            ],
+        );
         assert.equal(again.recovery.summary, 'recovered 2 entries');
         assert.equal(again.recovery.records, 2);
         assert.equal(again.recovery.dropped, undefined);
@@ -180,9 +180,7 @@ describe('file store: group commit', () => {
         const first = Array.from({ length: 10 }, (_, i) => store.put(`first${i}`, { callId: 'c', attempt: i }));
         await reached.wait;
         let settled = 0;
-        const second = Array.from({ length: 40 }, (_, i) =>
-            store.put(`second${i}`, { callId: 'c', attempt: i }).then(() => (settled += 1)),
-        );
+        const second = Array.from({ length: 40 }, (_, i) => store.put(`second${i}`, { callId: 'c', attempt: i }).then(() => (settled += 1)));
         // Nothing is acknowledged while its flush has not happened.
         await new Promise((resolve) => setTimeout(resolve, 20));
         assert.equal(settled, 0);
@@ -199,9 +197,7 @@ describe('file store: group commit', () => {
         const store = await reopen(directory, { fileSystem });
         const before = counts.datasync;
         for (let batch = 0; batch < 100; batch++) {
-            await Promise.all(
-                Array.from({ length: 100 }, (_, i) => store.put(`r${batch * 100 + i}`, { callId: `c${i}`, attempt: batch })),
-            );
+            await Promise.all(Array.from({ length: 100 }, (_, i) => store.put(`r${batch * 100 + i}`, { callId: `c${i}`, attempt: batch })));
         }
         assert.equal(counts.datasync - before, 100);
         await store.close();
@@ -400,11 +396,7 @@ describe('file store: compaction', () => {
             }
         })();
         await reached.wait;
-        const during = [
-            store.put('during1', { callId: 'during1', attempt: 1 }),
-            store.delete('goes'),
-            store.put('during2', { callId: 'during2', attempt: 2 }),
-        ];
+        const during = [store.put('during1', { callId: 'during1', attempt: 1 }), store.delete('goes'), store.put('during2', { callId: 'during2', attempt: 2 })];
         held.open();
         await Promise.all([fill, ...during]);
         assert.equal(store.stats().compactions, compactions + 1);

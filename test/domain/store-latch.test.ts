@@ -108,7 +108,10 @@ describe('file store: what latches', () => {
     it('the other refusals say why by reason: already-open, closed, format', async () => {
         const directory = freshDirectory();
         const store = await openFileStore<unknown>({ directory });
-        await assert.rejects(openFileStore<unknown>({ directory }), (error: unknown) => error instanceof StoreError && error.reason === 'already-open' && /already open/.test(error.message));
+        await assert.rejects(
+            openFileStore<unknown>({ directory }),
+            (error: unknown) => error instanceof StoreError && error.reason === 'already-open' && /already open/.test(error.message),
+        );
         await store.close();
         await assert.rejects(store.put('x', 1), (error: unknown) => error instanceof StoreError && error.reason === 'closed');
 

@@ -24,7 +24,10 @@ describe('template rendering: work budget', () => {
         const work: RenderWork = { steps: 0, output: 0 };
         const err = renderError(() => template.render(call, work));
         assert.equal(err.code, 'render');
-        assert.equal(err.message, `preview of call c1: rendering stopped: over the budget of ${MAX_RENDER_STEPS} steps (tokens rendered and sections entered); nested sections over a list multiply`);
+        assert.equal(
+            err.message,
+            `preview of call c1: rendering stopped: over the budget of ${MAX_RENDER_STEPS} steps (tokens rendered and sections entered); nested sections over a list multiply`,
+        );
         assert.ok(err.cause instanceof RenderBudgetError && err.cause.budget === 'steps');
         // It stopped at the first token list over the budget (each list here is 1 + 1 tokens), not later.
         assert.ok(work.steps > MAX_RENDER_STEPS && work.steps <= MAX_RENDER_STEPS + 2, `${work.steps} steps`);
@@ -64,7 +67,10 @@ describe('template rendering: output budget', () => {
         const work: RenderWork = { steps: 0, output: 0 };
         const err = renderError(() => template.render(call, work));
         assert.equal(err.code, 'render');
-        assert.match(err.message, new RegExp(`^placeholder template of call c2: rendering stopped: the output would exceed the budget of ${MAX_RENDER_OUTPUT} characters$`));
+        assert.match(
+            err.message,
+            new RegExp(`^placeholder template of call c2: rendering stopped: the output would exceed the budget of ${MAX_RENDER_OUTPUT} characters$`),
+        );
         // The count passed the budget by at most the one leaf that crossed it.
         assert.ok(work.output > MAX_RENDER_OUTPUT && work.output <= MAX_RENDER_OUTPUT + 1000, `${work.output} characters`);
     });

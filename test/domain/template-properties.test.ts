@@ -76,9 +76,16 @@ function renderOrCodedError(source: string, format: PlaceholderFormat, value: ob
 describe('template properties (fast-check)', () => {
     it('small budgets: output within the budget, failures are CodedErrors', () => {
         fc.assert(
-            fc.property(template, fc.constantFrom(...FORMATS), call, fc.integer({ min: 0, max: 4000 }), fc.integer({ min: 1, max: 400 }), (source, format, value, maxOutput, maxSteps) => {
-                renderOrCodedError(source, format, value, { maxOutput, maxSteps });
-            }),
+            fc.property(
+                template,
+                fc.constantFrom(...FORMATS),
+                call,
+                fc.integer({ min: 0, max: 4000 }),
+                fc.integer({ min: 1, max: 400 }),
+                (source, format, value, maxOutput, maxSteps) => {
+                    renderOrCodedError(source, format, value, { maxOutput, maxSteps });
+                },
+            ),
             { numRuns: 300 },
         );
     });

@@ -9,9 +9,27 @@ import { idempotencyHeaderOf, originOf, profileHeaders, queueSettingsOf, timeout
 
 // The web service out node of "01 Recording link to a CRM" as 0.1.0 saved it (git show 02f372e:examples/...).
 const SAVED_BY_0_1_0 = {
-    id: 'recording-link-send', type: 'web-service-out', name: 'CRM: recording link', method: 'POST', url: '${CRM_URL}', params: [], headers: [], form: [],
-    bodyType: 'payload', contentType: 'application/json', body: '', authType: 'bearer', apiKeyHeader: '', tls: '', timeout: 10, failureOutput: false,
-    outputs: 1, x: 940, y: 120, wires: [['recording-link-debug']], z: 'ex-recording-link',
+    id: 'recording-link-send',
+    type: 'web-service-out',
+    name: 'CRM: recording link',
+    method: 'POST',
+    url: '${CRM_URL}',
+    params: [],
+    headers: [],
+    form: [],
+    bodyType: 'payload',
+    contentType: 'application/json',
+    body: '',
+    authType: 'bearer',
+    apiKeyHeader: '',
+    tls: '',
+    timeout: 10,
+    failureOutput: false,
+    outputs: 1,
+    x: 940,
+    y: 120,
+    wires: [['recording-link-debug']],
+    z: 'ex-recording-link',
 } as unknown as WebServiceOutConfig;
 
 describe('web service out config', () => {
@@ -31,10 +49,20 @@ describe('web service out config', () => {
 
     it('empty fields of the dialog mean the default, an empty idempotency header means none', () => {
         const settings = queueSettingsOf({ retries: '', concurrency: '', rate: '', maxQueued: '', maxQueuedSize: '' });
-        assert.deepEqual(settings, { schedule: [], concurrency: DEFAULT_CONCURRENCY, ratePerSecond: undefined, maxQueued: DEFAULT_MAX_QUEUED, maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES });
+        assert.deepEqual(settings, {
+            schedule: [],
+            concurrency: DEFAULT_CONCURRENCY,
+            ratePerSecond: undefined,
+            maxQueued: DEFAULT_MAX_QUEUED,
+            maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
+        });
         assert.equal(idempotencyHeaderOf({ idempotencyHeader: '' }), '');
         assert.deepEqual(queueSettingsOf({ concurrency: '4', rate: '2.5', maxQueued: 7, maxQueuedSize: '2', retries: '1s, 2m' }), {
-            schedule: [1000, 120_000], concurrency: 4, ratePerSecond: 2.5, maxQueued: 7, maxQueuedBytes: 2 * 1024 * 1024,
+            schedule: [1000, 120_000],
+            concurrency: 4,
+            ratePerSecond: 2.5,
+            maxQueued: 7,
+            maxQueuedBytes: 2 * 1024 * 1024,
         });
     });
 
@@ -47,12 +75,18 @@ describe('web service out config', () => {
         [{ retries: '5 parsecs' }, /^retries: "5 parsecs"/],
     ] as const) {
         it(`${JSON.stringify(config)} is a ConfigError naming the property`, () => {
-            assert.throws(() => queueSettingsOf(config), (err: unknown) => err instanceof ConfigError && named.test(err.message));
+            assert.throws(
+                () => queueSettingsOf(config),
+                (err: unknown) => err instanceof ConfigError && named.test(err.message),
+            );
         });
     }
 
     it('a timeout that is not a positive number of seconds is a ConfigError naming it', () => {
-        assert.throws(() => timeoutMsOf('0'), (err: unknown) => err instanceof ConfigError && err.message === 'timeout: "0" is not a positive number of seconds');
+        assert.throws(
+            () => timeoutMsOf('0'),
+            (err: unknown) => err instanceof ConfigError && err.message === 'timeout: "0" is not a positive number of seconds',
+        );
     });
 
     it('the origin of a URL template, or none when the URL does not compile', () => {

@@ -22,7 +22,8 @@ function nodesDirectory(): string {
             `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes', name, 'index.ts'))});\n`,
         );
         fs.copyFileSync(path.join(ROOT, 'nodes', `${name}.html`), path.join(dir, `${name}.html`));
-        for (const file of [`${name}.json`, `${name}.html`]) fs.copyFileSync(path.join(ROOT, 'nodes/locales/en-US', file), path.join(dir, 'locales/en-US', file));
+        for (const file of [`${name}.json`, `${name}.html`])
+            fs.copyFileSync(path.join(ROOT, 'nodes/locales/en-US', file), path.join(dir, 'locales/en-US', file));
     }
     return dir;
 }
@@ -48,12 +49,16 @@ function post(red: NodeRedProcess, route: string, body: unknown, bearer?: string
 /** A POST without content-length (chunked), so only the size of the parsed body can refuse it. */
 function postChunked(red: NodeRedProcess, route: string, body: unknown, bearer: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-        const request = http.request(`${red.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` } }, (response) => {
-            let text = '';
-            response.setEncoding('utf8');
-            response.on('data', (chunk: string) => (text += chunk));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
-        });
+        const request = http.request(
+            `${red.url}${route}`,
+            { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` } },
+            (response) => {
+                let text = '';
+                response.setEncoding('utf8');
+                response.on('data', (chunk: string) => (text += chunk));
+                response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+            },
+        );
         request.on('error', reject);
         const text = JSON.stringify(body);
         for (let at = 0; at < text.length; at += 64 * 1024) request.write(text.slice(at, at + 64 * 1024));
@@ -65,7 +70,14 @@ function postChunked(red: NodeRedProcess, route: string, body: unknown, bearer: 
 const EXPLODING = `${'{{#items}}'.repeat(12)}{{callId}}${'{{/items}}'.repeat(12)}`;
 const EXPLODING_CALL = { callId: 'boom', items: Array.from({ length: 12 }, (_, index) => index) };
 
-const TEST_CONFIG = { url: 'http://127.0.0.1:9/{{callId}}', method: 'POST', bodyType: 'custom', bodyFormat: 'json', body: '{"id":"{{callId}}"}', authType: 'none' };
+const TEST_CONFIG = {
+    url: 'http://127.0.0.1:9/{{callId}}',
+    method: 'POST',
+    bodyType: 'custom',
+    bodyFormat: 'json',
+    body: '{"id":"{{callId}}"}',
+    authType: 'none',
+};
 
 /** Each computing endpoint with a body a writer would send. */
 const ENDPOINTS: Array<{ route: string; name: string; body: object }> = [
@@ -82,8 +94,10 @@ describe('admin endpoints: permissions, body bound, render budget (real Node-RED
     let viewer: string;
 
     before(async () => {
+        // Node-RED's own bcrypt, to hash the test users' password as adminAuth expects it.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const hash = (require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string }).hashSync('pw', 4);
+        const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string };
+        const hash = bcrypt.hashSync('pw', 4);
         red = await startNodeRed({
             flows: [
                 { id: 'tab', type: 'tab', label: 't' },
@@ -138,9 +152,17 @@ describe('admin endpoints: permissions, body bound, render budget (real Node-RED
             assert.equal(response.status, 413, route);
             const answer = (await response.json()) as { error: string; code: string };
             assert.equal(answer.code, 'input');
-            assert.match(answer.error, new RegExp(`^${name.replace(/\//g, '\\/')}: the request body is \\d+ bytes, over the limit of ${MAX_ADMIN_BODY_BYTES} bytes$`));
+            assert.match(
+                answer.error,
+                new RegExp(`^${name.replace(/\//g, '\\/')}: the request body is \\d+ bytes, over the limit of ${MAX_ADMIN_BODY_BYTES} bytes$`),
+            );
         }
-        const chunked = await postChunked(red, '/placeholder-template/preview', { template: '{{callId}}', call: { callId: 'c', tags: Array.from({ length: 40_000 }, () => 'tag-tag') } }, admin);
+        const chunked = await postChunked(
+            red,
+            '/placeholder-template/preview',
+            { template: '{{callId}}', call: { callId: 'c', tags: Array.from({ length: 40_000 }, () => 'tag-tag') } },
+            admin,
+        );
         assert.equal(chunked.status, 413);
         assert.match(chunked.body, /over the limit of 262144 bytes/);
     });
@@ -152,7 +174,12 @@ describe('admin endpoints: permissions, body bound, render budget (real Node-RED
             error: `template of call boom: rendering stopped: over the budget of ${MAX_RENDER_STEPS} steps (tokens rendered and sections entered); nested sections over a list multiply`,
             code: 'render',
         });
-        const test = await post(red, '/web-service-out/test', { config: { ...TEST_CONFIG, body: EXPLODING, bodyFormat: 'text' }, call: EXPLODING_CALL, send: false }, admin);
+        const test = await post(
+            red,
+            '/web-service-out/test',
+            { config: { ...TEST_CONFIG, body: EXPLODING, bodyFormat: 'text' }, call: EXPLODING_CALL, send: false },
+            admin,
+        );
         assert.equal(test.status, 200);
         const answer = (await test.json()) as { error: string; code: string };
         assert.equal(answer.code, 'render');

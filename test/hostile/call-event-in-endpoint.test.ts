@@ -37,10 +37,24 @@ describe('call event in endpoint under hostile input, in a real Node-RED', funct
             { id: 'tab', type: 'tab', label: 'hostile' },
             { id: 'small', z: 'tab', type: 'call-event-in', path: '/ccaas/call-events', maxBody: SMALL_BODY_KIB, events: ['presenting'], wires: [['sink']] },
             { id: 'roomy', z: 'tab', type: 'call-event-in', path: '/ccaas/roomy', events: ['presenting'], wires: [['sink']] },
-            { id: 'signed', z: 'tab', type: 'call-event-in', path: '/ccaas/signed', auth: 'standard-webhooks', tolerance: 300, events: ['presenting'], wires: [['sink']], credentials: { secret: SECRET } },
+            {
+                id: 'signed',
+                z: 'tab',
+                type: 'call-event-in',
+                path: '/ccaas/signed',
+                auth: 'standard-webhooks',
+                tolerance: 300,
+                events: ['presenting'],
+                wires: [['sink']],
+                credentials: { secret: SECRET },
+            },
             { id: 'sink', z: 'tab', type: 'http request', method: 'POST', ret: 'txt', paytoqs: 'ignore', url: sinkUrl, persist: false, wires: [[]] },
         ];
-        const deployed = await fetch(`${nodeRed.url}/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
+        const deployed = await fetch(`${nodeRed.url}/flows`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+            body: JSON.stringify(flows),
+        });
         assert.equal(deployed.status, 204);
         await nodeRed.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
     });
@@ -51,7 +65,12 @@ describe('call event in endpoint under hostile input, in a real Node-RED', funct
     });
 
     const post = (route: string, body: string, headers: Record<string, string> = {}) =>
-        fetch(`${nodeRed.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(15_000) });
+        fetch(`${nodeRed.url}${route}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body,
+            signal: AbortSignal.timeout(15_000),
+        });
 
     async function refused(response: Response, status: number, problem: RegExp): Promise<void> {
         const text = await response.text();
@@ -63,7 +82,10 @@ describe('call event in endpoint under hostile input, in a real Node-RED', funct
     async function normalCallIsTaken(route = '/ccaas/call-events'): Promise<void> {
         normalCalls += 1;
         const callId = `normal-${normalCalls}`;
-        const response = await post(route, JSON.stringify({ type: 'presenting', callId, eventId: `${callId}-1`, timestamp: Date.now(), callerName: 'Jane Roe' }));
+        const response = await post(
+            route,
+            JSON.stringify({ type: 'presenting', callId, eventId: `${callId}-1`, timestamp: Date.now(), callerName: 'Jane Roe' }),
+        );
         assert.equal(response.status, 202, await response.text());
         const started = Date.now();
         while (!triggered.includes(callId)) {
@@ -96,7 +118,13 @@ describe('call event in endpoint under hostile input, in a real Node-RED', funct
                 controller.enqueue(chunk);
             },
         });
-        const chunked = await fetch(`${nodeRed.url}/CCAAS/call-events/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half', signal: AbortSignal.timeout(15_000) } as RequestInit);
+        const chunked = await fetch(`${nodeRed.url}/CCAAS/call-events/`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: stream,
+            duplex: 'half',
+            signal: AbortSignal.timeout(15_000),
+        } as RequestInit);
         await refused(chunked, 413, /larger than the limit/);
         // Express does not decode a path to route it: this spelling never reaches the node (nor is taken).
         const encoded = await post('/%63caas/call-events', justOver);
@@ -106,25 +134,40 @@ describe('call event in endpoint under hostile input, in a real Node-RED', funct
 
     it('a body nested deeper than the bound is a 400 naming it, before it is parsed', async () => {
         for (const depth of [MAX_JSON_DEPTH + 1, 30_000]) {
-            await refused(await post('/ccaas/call-events', `${'['.repeat(depth)}${']'.repeat(depth)}`), 400, new RegExp(`deeper than the limit of ${MAX_JSON_DEPTH} levels`));
+            await refused(
+                await post('/ccaas/call-events', `${'['.repeat(depth)}${']'.repeat(depth)}`),
+                400,
+                new RegExp(`deeper than the limit of ${MAX_JSON_DEPTH} levels`),
+            );
         }
         await normalCallIsTaken();
     });
 
     it('more events than the bound is a 413 naming it', async () => {
         for (const count of [DEFAULT_EVENT_LIMITS.maxEvents + 1, 15_000]) {
-            await refused(await post('/ccaas/roomy', events(count, (index) => `many-${index % 10}`)), 413, new RegExp(`has ${count} events, over the limit of ${DEFAULT_EVENT_LIMITS.maxEvents} per request`));
+            await refused(
+                await post(
+                    '/ccaas/roomy',
+                    events(count, (index) => `many-${index % 10}`),
+                ),
+                413,
+                new RegExp(`has ${count} events, over the limit of ${DEFAULT_EVENT_LIMITS.maxEvents} per request`),
+            );
         }
         await normalCallIsTaken('/ccaas/roomy');
     });
 
-    it('a replayed webhook-id is a 401, once or many times, for our signatures and the reference library\'s', async () => {
+    it("a replayed webhook-id is a 401, once or many times, for our signatures and the reference library's", async () => {
         const body = JSON.stringify({ type: 'presenting', callId: 'signed-1', eventId: 's1' });
         const ours = { ...signWebhook(SECRET, 'msg_hostile_1', Date.now() / 1000, body) };
         assert.equal((await post('/ccaas/signed', body, ours)).status, 202);
         for (let replay = 0; replay < 50; replay += 1) await refused(await post('/ccaas/signed', body, ours), 401, /replayed webhook-id/);
         const at = new Date();
-        const theirs = { 'webhook-id': 'msg_hostile_2', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': new Webhook(SECRET).sign('msg_hostile_2', at, body) };
+        const theirs = {
+            'webhook-id': 'msg_hostile_2',
+            'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+            'webhook-signature': new Webhook(SECRET).sign('msg_hostile_2', at, body),
+        };
         assert.equal((await post('/ccaas/signed', body, theirs)).status, 202);
         await refused(await post('/ccaas/signed', body, theirs), 401, /replayed webhook-id/);
         const fresh = JSON.stringify({ type: 'presenting', callId: 'signed-2', eventId: 's2' });
@@ -148,7 +191,10 @@ describe('call event in endpoint under hostile input, in a real Node-RED', funct
                 ['tags', { tags: ['t'.repeat(maxTextLength + 1)] }, maxTextLength],
             ];
             for (const [field, fields, bound] of cases) {
-                const body = JSON.stringify([{ type: 'update', callId: 'fine', eventId: 'ok' }, { type: 'update', callId: 'oversized', ...fields }]);
+                const body = JSON.stringify([
+                    { type: 'update', callId: 'fine', eventId: 'ok' },
+                    { type: 'update', callId: 'oversized', ...fields },
+                ]);
                 await refused(await post('/ccaas/roomy', body), 413, new RegExp(`event 1: ${field.replace('.', '\\.')}\\b.*\\b${bound}\\b`));
             }
             await normalCallIsTaken('/ccaas/roomy');
@@ -179,7 +225,12 @@ describe('call event in endpoint under hostile input, in a real Node-RED', funct
         it('a ~1 MB body of recording events for one call is refused whole, and the runtime stays responsive', async () => {
             for (const count of [40, 480]) {
                 const body = JSON.stringify(
-                    Array.from({ length: count }, (_, index) => ({ type: 'recording', callId: `recorded-${count}`, eventId: `r${index}`, recordingUrl: `https://recordings.example.com/${index}/${'r'.repeat(2000)}` })),
+                    Array.from({ length: count }, (_, index) => ({
+                        type: 'recording',
+                        callId: `recorded-${count}`,
+                        eventId: `r${index}`,
+                        recordingUrl: `https://recordings.example.com/${index}/${'r'.repeat(2000)}`,
+                    })),
                 );
                 assert.ok(Buffer.byteLength(body) < 1024 * 1024);
                 await refused(await post('/ccaas/roomy', body), 413, callRecordBound);

@@ -79,7 +79,11 @@ async function editorStatuses(url: string): Promise<Map<string, { text?: string;
         }
     });
     socket.send(JSON.stringify({ subscribe: 'status/#' }));
-    await until(() => statuses.size > 0, 5000, () => 'no status on the comms socket');
+    await until(
+        () => statuses.size > 0,
+        5000,
+        () => 'no status on the comms socket',
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     socket.close();
     return statuses;
@@ -89,7 +93,22 @@ async function editorStatuses(url: string): Promise<Map<string, { text?: string;
 function reporter(id: string, body: string, url: string): object[] {
     return [
         { id, z: 'tab', type: 'function', func: `return { payload: ${body} };`, outputs: 1, wires: [[`${id}-post`]] },
-        { id: `${id}-post`, z: 'tab', type: 'http request', method: 'POST', ret: 'txt', paytoqs: 'ignore', url, tls: '', persist: false, proxy: '', authType: '', senderr: false, headers: [], wires: [[]] },
+        {
+            id: `${id}-post`,
+            z: 'tab',
+            type: 'http request',
+            method: 'POST',
+            ret: 'txt',
+            paytoqs: 'ignore',
+            url,
+            tls: '',
+            persist: false,
+            proxy: '',
+            authType: '',
+            senderr: false,
+            headers: [],
+            wires: [[]],
+        },
     ];
 }
 
@@ -154,7 +173,11 @@ describe('hostile: a flood over the outbox bound of web service out, in a real N
 
         // One msg bigger than the whole byte bound on its own, while the queue is still empty.
         assert.equal(await post({ call: { callId: 'huge', event: 'updated', callerName: 'HUGE', agent: 'h'.repeat(1.2 * 1024 * 1024) } }), 204);
-        await until(() => caught().length === 1, 10_000, () => JSON.stringify(caught()));
+        await until(
+            () => caught().length === 1,
+            10_000,
+            () => JSON.stringify(caught()),
+        );
         assert.equal(caught()[0]!.code, 'queue-full');
         assert.match(String(caught()[0]!.message), /more than the whole queue may keep \(maxQueuedSize 1\.00 MiB\); 0 requests are queued/);
 
@@ -163,13 +186,27 @@ describe('hostile: a flood over the outbox bound of web service out, in a real N
             assert.equal(await post({ call: { callId: `call-${label}`, event: 'updated', updateSeq: 1, callerName: label, agent: 'a'.repeat(1000) } }), 204);
         }
         const refused = labels.slice(MAX_QUEUED);
-        await until(() => caught().length === 1 + refused.length, 20_000, () => `${caught().length} caught`);
-        assert.deepEqual(caught().slice(1).map((entry) => entry.label), refused, 'exactly the msgs beyond the bound are refused, in order');
+        await until(
+            () => caught().length === 1 + refused.length,
+            20_000,
+            () => `${caught().length} caught`,
+        );
+        assert.deepEqual(
+            caught()
+                .slice(1)
+                .map((entry) => entry.label),
+            refused,
+            'exactly the msgs beyond the bound are refused, in order',
+        );
         for (const entry of caught().slice(1)) {
             assert.equal(entry.code, 'queue-full');
             assert.match(String(entry.message), new RegExp(`${MAX_QUEUED} requests are queued, the most this node keeps \\(maxQueued ${MAX_QUEUED}\\)`));
         }
-        await until(() => statuses().some((entry) => entry.id === 'ws' && entry.text === `queue full · ${MAX_QUEUED} queued`), 10_000, () => JSON.stringify(statuses()));
+        await until(
+            () => statuses().some((entry) => entry.id === 'ws' && entry.text === `queue full · ${MAX_QUEUED} queued`),
+            10_000,
+            () => JSON.stringify(statuses()),
+        );
         const shown = await editorStatuses(red.url);
         assert.deepEqual(shown.get('no-token'), { fill: 'red', shape: 'ring', text: 'missing credential: Token' });
         assert.equal(shown.get('ws')?.text, `queue full · ${MAX_QUEUED} queued`);
@@ -183,15 +220,29 @@ describe('hostile: a flood over the outbox bound of web service out, in a real N
 
         crm = await startSink(crmPort);
         const arrived = () => crm!.received.get('/hook') ?? [];
-        await until(() => arrived().length >= MAX_QUEUED, 20_000, () => `${arrived().length} arrived`);
+        await until(
+            () => arrived().length >= MAX_QUEUED,
+            20_000,
+            () => `${arrived().length} arrived`,
+        );
         await new Promise((resolve) => setTimeout(resolve, 1000));
-        assert.deepEqual(arrived().map((body) => body.label).sort(), labels.slice(0, MAX_QUEUED).sort(), 'every accepted request arrives, once');
+        assert.deepEqual(
+            arrived()
+                .map((body) => body.label)
+                .sort(),
+            labels.slice(0, MAX_QUEUED).sort(),
+            'every accepted request arrives, once',
+        );
         for (const body of arrived()) assert.equal(body.filler, 'a'.repeat(1000));
         assert.equal(new Set(crm.headers.map((headers) => headers['idempotency-key'])).size, MAX_QUEUED);
 
         // The queue took new msgs again once it drained.
         assert.equal(await post({ call: { callId: 'call-after', event: 'updated', updateSeq: 1, callerName: 'AFTER', agent: 'x' } }), 204);
-        await until(() => arrived().some((body) => body.label === 'AFTER'), 10_000, () => `${arrived().length} arrived`);
+        await until(
+            () => arrived().some((body) => body.label === 'AFTER'),
+            10_000,
+            () => `${arrived().length} arrived`,
+        );
         assert.equal(caught().length, 1 + refused.length, 'nothing more was refused');
         assert.doesNotMatch(red.log(), /FATAL|out of memory|dropped/i);
     });

@@ -50,9 +50,22 @@ describe('call event in with platform webhooks', () => {
 
     it('Aircall: a call life from its documented webhooks gives the exact triggers, tags standing in for account codes', async () => {
         await load({ source: 'aircall' }, '45XXYYZZa08');
-        const life = ['1-call.created.json', '2-call.ringing_on_agent.json', '3-call.answered.json', '4-call.hungup.json', '5-call.ended.json', '6-call.tagged.json', '7-call.commented.json', '8-call.untagged.json'];
+        const life = [
+            '1-call.created.json',
+            '2-call.ringing_on_agent.json',
+            '3-call.answered.json',
+            '4-call.hungup.json',
+            '5-call.ended.json',
+            '6-call.tagged.json',
+            '7-call.commented.json',
+            '8-call.untagged.json',
+        ];
         for (const name of life) {
-            const response = await fetch(`${base}/ccaas/call-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixture('aircall', name).toString() });
+            const response = await fetch(`${base}/ccaas/call-events`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: fixture('aircall', name).toString(),
+            });
             assert.equal(response.status, 200, name);
         }
         assert.deepEqual(
@@ -75,9 +88,21 @@ describe('call event in with platform webhooks', () => {
 
     it('Dialpad: call state events of a call-center call give the exact triggers, dispositions as account codes', async () => {
         await load({ source: 'dialpad' }, '');
-        const life = ['1-ringing.json', '2-connected.json', '3-hangup-operator-leg.json', '4-hangup-entry-point.json', '5-recording.json', '6-dispositions.json', '7-hold.json'];
+        const life = [
+            '1-ringing.json',
+            '2-connected.json',
+            '3-hangup-operator-leg.json',
+            '4-hangup-entry-point.json',
+            '5-recording.json',
+            '6-dispositions.json',
+            '7-hold.json',
+        ];
         for (const name of life) {
-            const response = await fetch(`${base}/ccaas/call-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: fixture('dialpad', name).toString() });
+            const response = await fetch(`${base}/ccaas/call-events`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: fixture('dialpad', name).toString(),
+            });
             assert.equal(response.status, 200, name);
         }
         assert.deepEqual(
@@ -91,13 +116,23 @@ describe('call event in with platform webhooks', () => {
                 ['updated', 2, ['Opp Won', 'Large Sale']],
             ],
         );
-        assert.ok(out.every((msg) => msg.call.agent === 'John Doe' && msg.call.group === 'Support'), 'a supervisor on hold never replaces the agent');
+        assert.ok(
+            out.every((msg) => msg.call.agent === 'John Doe' && msg.call.group === 'Support'),
+            'a supervisor on hold never replaces the agent',
+        );
     });
 
     it('Twilio: signed status callbacks of a <Dial>ed call give the exact triggers and empty TwiML answers', async () => {
         const token = 'twilio-auth-token-for-tests';
         await load({ source: 'twilio', publicUrl: 'https://example.com', recordingsPerCall: 1 }, token);
-        const life = ['1-child-ringing.txt', '2-child-in-progress.txt', '3-child-completed.txt', '4-parent-completed.txt', '6-recording-in-progress.txt', '5-recording-completed.txt'];
+        const life = [
+            '1-child-ringing.txt',
+            '2-child-in-progress.txt',
+            '3-child-completed.txt',
+            '4-parent-completed.txt',
+            '6-recording-in-progress.txt',
+            '5-recording-completed.txt',
+        ];
         for (const name of life) {
             const body = fixture('twilio', name);
             const signature = twilioSignature(token, 'https://example.com/ccaas/call-events?source=twilio', new URLSearchParams(body.toString()));
@@ -109,11 +144,18 @@ describe('call event in with platform webhooks', () => {
             assert.equal(response.status, 200, name);
             assert.match(await response.text(), /<Response><\/Response>/);
         }
-        assert.deepEqual(out.map((msg) => msg.event), ['presenting', 'connected', 'complete', 'processed', 'updated']);
+        assert.deepEqual(
+            out.map((msg) => msg.event),
+            ['presenting', 'connected', 'complete', 'processed', 'updated'],
+        );
         assert.equal(out[3].call.callId, 'CA1111111111aaaaaaaaaaaaaaaaaaaaaa');
         assert.equal(out[3].call.agentName, 'alice');
         assert.equal((out[3].call.recordingLink as string[]).length, 1);
-        const unsigned = await fetch(`${base}/ccaas/call-events?source=twilio`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: fixture('twilio', '1-child-ringing.txt').toString() });
+        const unsigned = await fetch(`${base}/ccaas/call-events?source=twilio`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: fixture('twilio', '1-child-ringing.txt').toString(),
+        });
         assert.equal(unsigned.status, 401);
     });
 
@@ -131,7 +173,10 @@ describe('call event in with platform webhooks', () => {
             await load({ source: 'twilio' }, token);
             const url = `${base}/ccaas/call-events?source=twilio`;
             assert.equal((await postSigned(url, signedFor(url))).status, 200);
-            assert.deepEqual(out.map((msg) => msg.event), ['complete', 'processed', 'updated']);
+            assert.deepEqual(
+                out.map((msg) => msg.event),
+                ['complete', 'processed', 'updated'],
+            );
             assert.equal((await postSigned(url, signedFor(url.replace('127.0.0.1', 'localhost')))).status, 401, 'signed for another host');
         });
 

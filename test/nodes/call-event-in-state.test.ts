@@ -135,7 +135,13 @@ describe('call event in node: durable call-tracking state', () => {
         ]);
         assert.ok(fs.existsSync(stateDirectory));
         await stopServing();
-        await helper.setFlows([{ id: 'tab', type: 'tab' }, { id: 'out', z: 'tab', type: 'helper' }], 'full');
+        await helper.setFlows(
+            [
+                { id: 'tab', type: 'tab' },
+                { id: 'out', z: 'tab', type: 'helper' },
+            ],
+            'full',
+        );
         assert.equal(fs.existsSync(stateDirectory), false);
         assert.ok(
             warnings().includes('node deleted with 1 call not yet processed: their state is deleted and their remaining triggers will not fire'),
@@ -169,7 +175,9 @@ describe('call event in node: durable call-tracking state', () => {
         assert.equal((await post({ type: 'complete', callId: 'm1', eventId: 'm1-1', pendingRecordings: 1 })).status, 202);
         assert.equal((await post({ type: 'recording', callId: 'm1', eventId: 'm1-2', recordingUrl: 'https://rec/m.wav' })).status, 202);
         assert.deepEqual(triggers(), ['m1:complete', 'm1:processed', 'm1:updated']);
-        const said = warnings().filter((warning) => warning === 'Node-RED has no user directory: call tracking is kept in memory only and does not survive a restart');
+        const said = warnings().filter(
+            (warning) => warning === 'Node-RED has no user directory: call tracking is kept in memory only and does not survive a restart',
+        );
         assert.equal(said.length, 1, warnings().join('\n'));
         assert.ok(!fs.existsSync(path.join(userDir, 'ccaas-web-service')), 'nothing written where no user directory was given');
         await until(() => statuses.some((status) => status.fill === 'green' && /^1 calls · \d+ ev\/s$/.test(status.text)), 'the status');
@@ -180,7 +188,9 @@ describe('call event in node: durable call-tracking state', () => {
         assert.equal((await post({ type: 'presenting', callId: 'first', eventId: 'f1' })).status, 202);
         assert.equal((await post({ type: 'presenting', callId: 'second', eventId: 's1' })).status, 202);
         assert.ok(
-            warnings().includes('tracking limit of 1 calls reached: forgot unfinished call first before it was processed (raise "Max tracked calls" if calls are being cut short)'),
+            warnings().includes(
+                'tracking limit of 1 calls reached: forgot unfinished call first before it was processed (raise "Max tracked calls" if calls are being cut short)',
+            ),
             warnings().join('\n'),
         );
     });
@@ -200,11 +210,30 @@ describe('call event in node: durable call-tracking state', () => {
 describe('state folders: any node id maps to a folder of its own', () => {
     const userDir = path.join(os.tmpdir(), 'ccaas-ids');
     const kindFolder = path.join(userDir, 'ccaas-web-service', 'calls');
-    const isStrictChild = (folder: string): boolean => path.dirname(folder) === kindFolder && path.basename(folder) !== '' && !['.', '..'].includes(path.basename(folder));
-    const hostileIds = ['..', '.', '', 'a/../..', '../../etc', 'a/b', 'a_b', 'a\\b', 'a\u0000b', '~x61', 'x'.repeat(5000), 'x'.repeat(5001), 'Ωmega', '\ud800', '\ufffd', '.hidden'];
+    const isStrictChild = (folder: string): boolean =>
+        path.dirname(folder) === kindFolder && path.basename(folder) !== '' && !['.', '..'].includes(path.basename(folder));
+    const hostileIds = [
+        '..',
+        '.',
+        '',
+        'a/../..',
+        '../../etc',
+        'a/b',
+        'a_b',
+        'a\\b',
+        'a\u0000b',
+        '~x61',
+        'x'.repeat(5000),
+        'x'.repeat(5001),
+        'Ωmega',
+        '\ud800',
+        '\ufffd',
+        '.hidden',
+    ];
 
     it('node ids of 0.1.0 (16 hex digits, older ones with a dot) keep the folder they had', () => {
-        for (const id of ['3f0e6c1b2a4d5e6f', '3f0e6c1b.2a4d5e', 'in', 'web-service_out.1']) assert.equal(nodeStateDirectory(userDir, 'calls', id), path.join(kindFolder, id));
+        for (const id of ['3f0e6c1b2a4d5e6f', '3f0e6c1b.2a4d5e', 'in', 'web-service_out.1'])
+            assert.equal(nodeStateDirectory(userDir, 'calls', id), path.join(kindFolder, id));
     });
 
     it('any string is a strict child of the kind folder, with a name a file system takes', () => {
@@ -216,7 +245,7 @@ describe('state folders: any node id maps to a folder of its own', () => {
         fc.assert(
             fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (id) => {
                 const folder = nodeStateDirectory(userDir, 'calls', id);
-                return isStrictChild(folder) && Buffer.byteLength(path.basename(folder)) <= 255 && !/[\/\\\u0000]/.test(path.basename(folder));
+                return isStrictChild(folder) && Buffer.byteLength(path.basename(folder)) <= 255 && !/[/\\\u0000]/.test(path.basename(folder));
             }),
             { numRuns: 300 },
         );
@@ -226,7 +255,11 @@ describe('state folders: any node id maps to a folder of its own', () => {
         const folders = new Set(hostileIds.map((id) => nodeStateDirectory(userDir, 'calls', id)));
         assert.equal(folders.size, hostileIds.length);
         fc.assert(
-            fc.property(fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ unit: 'binary', maxLength: 60 }), (a, b) => a === b || nodeStateDirectory(userDir, 'calls', a) !== nodeStateDirectory(userDir, 'calls', b)),
+            fc.property(
+                fc.string({ unit: 'binary', maxLength: 60 }),
+                fc.string({ unit: 'binary', maxLength: 60 }),
+                (a, b) => a === b || nodeStateDirectory(userDir, 'calls', a) !== nodeStateDirectory(userDir, 'calls', b),
+            ),
             { numRuns: 300 },
         );
     });

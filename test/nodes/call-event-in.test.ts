@@ -46,7 +46,17 @@ async function until(check: () => boolean, what: string, timeoutMs = 5000): Prom
 }
 
 const answered = (callId: string) => [
-    { type: 'presenting', callId, eventId: `${callId}-1`, timestamp: 1000, direction: 'Inbound', callerName: 'Jane Roe', agent: { name: 'John Doe', extension: '154' }, group: 'Sales', startTime: 1000 },
+    {
+        type: 'presenting',
+        callId,
+        eventId: `${callId}-1`,
+        timestamp: 1000,
+        direction: 'Inbound',
+        callerName: 'Jane Roe',
+        agent: { name: 'John Doe', extension: '154' },
+        group: 'Sales',
+        startTime: 1000,
+    },
     { type: 'connected', callId, eventId: `${callId}-2`, timestamp: 2000 },
     { type: 'complete', callId, eventId: `${callId}-3`, timestamp: 62_000 },
 ];
@@ -116,7 +126,10 @@ describe('call event in node', () => {
         await load({ events: ['complete', 'updated'] });
         const out = collect('out');
         await post(answered('call-3'));
-        assert.deepEqual(out.map((msg) => msg.event), ['complete', 'updated']);
+        assert.deepEqual(
+            out.map((msg) => msg.event),
+            ['complete', 'updated'],
+        );
     });
 
     it('400 for a body that is not JSON or has a bad event, and then takes none of it', async () => {
@@ -162,7 +175,10 @@ describe('call event in node', () => {
 
     it('a second node cannot claim the same path: it says so and does not serve it', async () => {
         const { flow: nodes } = flow();
-        await helper.load([callEventIn.register, catchNode], [...nodes, { id: 'in2', z: 'tab', type: 'call-event-in', path: 'ccaas/call-events', wires: [[]] }]);
+        await helper.load(
+            [callEventIn.register, catchNode],
+            [...nodes, { id: 'in2', z: 'tab', type: 'call-event-in', path: 'ccaas/call-events', wires: [[]] }],
+        );
         const logged = helper.log().args.map((args) => args[0] as { id?: string; msg: unknown });
         assert.ok(logged.some((entry) => entry.id === 'in2' && /path \/ccaas\/call-events is already served by call event in node in/.test(String(entry.msg))));
         ({ server, base } = await callEventIn.serve());
@@ -175,9 +191,15 @@ describe('call event in node', () => {
         await load({ recordingWait: 0.01 });
         const out = collect('out');
         await post({ type: 'complete', callId: 'call-7', pendingRecordings: 1 });
-        assert.deepEqual(out.map((msg) => msg.event), ['complete']);
+        assert.deepEqual(
+            out.map((msg) => msg.event),
+            ['complete'],
+        );
         await until(() => out.length === 3, 'the recording wait', 5000);
-        assert.deepEqual(out.map((msg) => msg.event), ['complete', 'processed', 'updated']);
+        assert.deepEqual(
+            out.map((msg) => msg.event),
+            ['complete', 'processed', 'updated'],
+        );
         assert.equal(out[1].call.recordingsMissing, true);
     });
 
@@ -260,13 +282,20 @@ describe('call event in node', () => {
 
         it('two nodes whose paths Express treats as one: the second is refused on deploy, naming both', async () => {
             const { flow: nodes } = flow();
-            await helper.load([callEventIn.register, catchNode], [...nodes, { id: 'in2', z: 'tab', type: 'call-event-in', path: '/CCAAS/Call-Events/', wires: [[]] }]);
+            await helper.load(
+                [callEventIn.register, catchNode],
+                [...nodes, { id: 'in2', z: 'tab', type: 'call-event-in', path: '/CCAAS/Call-Events/', wires: [[]] }],
+            );
             const errors = helper
                 .log()
                 .args.map((args) => args[0] as { id?: string; level?: number; msg: unknown })
                 .filter((entry) => entry.id === 'in2' && entry.level === ERROR);
             assert.ok(
-                errors.some((entry) => String(entry.msg) === 'path /CCAAS/Call-Events/ is already served by call event in node in (as /ccaas/call-events, the same path to Express)'),
+                errors.some(
+                    (entry) =>
+                        String(entry.msg) ===
+                        'path /CCAAS/Call-Events/ is already served by call event in node in (as /ccaas/call-events, the same path to Express)',
+                ),
                 errors.map((entry) => String(entry.msg)).join('\n'),
             );
             ({ server, base } = await callEventIn.serve());
@@ -296,7 +325,10 @@ describe('call event in node', () => {
             assert.equal(await errorOf(response), 'request: has 4 events, over the limit of 3 per request');
             assert.equal(out.length, 0);
             assert.equal((await post(answered('many'))).status, 202);
-            assert.deepEqual(out.map((msg) => msg.event), ['presenting', 'connected', 'complete', 'processed', 'updated']);
+            assert.deepEqual(
+                out.map((msg) => msg.event),
+                ['presenting', 'connected', 'complete', 'processed', 'updated'],
+            );
         });
 
         it('a msg.payload over maxEvents is a Catch-able input error naming the bound', async () => {
@@ -343,7 +375,11 @@ describe('call event in node', () => {
             const theirs = new Webhook(secret);
             const at = new Date();
             const otherBody = JSON.stringify(answered('replay-2'));
-            const headers = { 'webhook-id': 'msg_theirs', 'webhook-timestamp': String(Math.floor(at.getTime() / 1000)), 'webhook-signature': theirs.sign('msg_theirs', at, otherBody) };
+            const headers = {
+                'webhook-id': 'msg_theirs',
+                'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+                'webhook-signature': theirs.sign('msg_theirs', at, otherBody),
+            };
             assert.equal((await post(otherBody, headers)).status, 202);
             assert.equal((await post(otherBody, headers)).status, 401);
             assert.equal(out.length, 10);
@@ -363,7 +399,10 @@ describe('call event in node', () => {
             const response = await post({ type: 'x\n[error] forged line\u001b[31m', callId: 'y'.repeat(5000) });
             assert.equal(response.status, 400);
             const warnings = logged(WARN);
-            assert.ok(warnings.some((warning) => warning.includes('\\n[error] forged line\\u001b[31m')), warnings.join('\n'));
+            assert.ok(
+                warnings.some((warning) => warning.includes('\\n[error] forged line\\u001b[31m')),
+                warnings.join('\n'),
+            );
             assert.ok(warnings.every((warning) => !/[\n\u001b]/.test(warning) && warning.length <= 401));
         });
     });

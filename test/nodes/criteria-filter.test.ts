@@ -78,7 +78,10 @@ describe('criteria filter node', () => {
         const last = messageFor('pass', 'd');
         node.receive({ call: call({ callId: 'd' }) });
         await last;
-        assert.deepEqual(seen.pass.map((msg) => msg.call?.callId), ['a', 'd']);
+        assert.deepEqual(
+            seen.pass.map((msg) => msg.call?.callId),
+            ['a', 'd'],
+        );
         assert.deepEqual(seen.pass[0].criteria, {
             matched: true,
             match: 'all',
@@ -99,16 +102,38 @@ describe('criteria filter node', () => {
         const msg = await failed;
         assert.equal(msg.call?.callId, 'out');
         assert.equal(msg.criteria?.matched, false);
-        assert.deepEqual(msg.criteria?.rules.map((rule) => [rule.actual, rule.passed]), [['Outbound', false], ['Sales', true]]);
+        assert.deepEqual(
+            msg.criteria?.rules.map((rule) => [rule.actual, rule.passed]),
+            [
+                ['Outbound', false],
+                ['Sales', true],
+            ],
+        );
         const passed = nextMessage('pass');
         node.receive({ call: call({ callId: 'in' }) });
         assert.equal((await passed).call?.callId, 'in');
-        assert.deepEqual(seen.pass.map((m) => m.call?.callId), ['in']);
-        assert.deepEqual(seen.fail.map((m) => m.call?.callId), ['out']);
+        assert.deepEqual(
+            seen.pass.map((m) => m.call?.callId),
+            ['in'],
+        );
+        assert.deepEqual(
+            seen.fail.map((m) => m.call?.callId),
+            ['out'],
+        );
     });
 
     it('any, one output: one rule is enough', async () => {
-        await helper.load(criteriaFilter, flow({ rules: [{ field: 'tags', op: 'contains', value: 'vip' }, { field: 'duration', op: 'gt', value: '600' }], match: 'any', outputs: 1 }));
+        await helper.load(
+            criteriaFilter,
+            flow({
+                rules: [
+                    { field: 'tags', op: 'contains', value: 'vip' },
+                    { field: 'duration', op: 'gt', value: '600' },
+                ],
+                match: 'any',
+                outputs: 1,
+            }),
+        );
         const seen = collect(['pass']);
         const node = helper.getNode('f1');
         node.receive({ call: call({ callId: 'vip-short' }) });
@@ -116,13 +141,29 @@ describe('criteria filter node', () => {
         const last = messageFor('pass', 'plain-long');
         node.receive({ call: call({ callId: 'plain-long', tags: ['Callback'], duration: 900 }) });
         await last;
-        assert.deepEqual(seen.pass.map((msg) => msg.call?.callId), ['vip-short', 'plain-long']);
-        assert.deepEqual(seen.pass[0].criteria?.rules.map((rule) => rule.passed), [true, false]);
+        assert.deepEqual(
+            seen.pass.map((msg) => msg.call?.callId),
+            ['vip-short', 'plain-long'],
+        );
+        assert.deepEqual(
+            seen.pass[0].criteria?.rules.map((rule) => rule.passed),
+            [true, false],
+        );
         assert.equal(seen.pass[0].criteria?.match, 'any');
     });
 
     it('any, two outputs (outputs as the editor stores it, a string)', async () => {
-        await helper.load(criteriaFilter, flow({ rules: [{ field: 'agent', op: 'regex', value: '\\(15\\d\\)$' }, { field: 'event', op: 'eq', value: 'updated' }], match: 'any', outputs: '2' }));
+        await helper.load(
+            criteriaFilter,
+            flow({
+                rules: [
+                    { field: 'agent', op: 'regex', value: '\\(15\\d\\)$' },
+                    { field: 'event', op: 'eq', value: 'updated' },
+                ],
+                match: 'any',
+                outputs: '2',
+            }),
+        );
         const node = helper.getNode('f1');
         const failed = nextMessage('fail');
         node.receive({ call: call({ callId: 'x', agent: 'Ann (201)' }) });
@@ -130,7 +171,10 @@ describe('criteria filter node', () => {
         assert.equal(msg.criteria?.matched, false);
         const passed = nextMessage('pass');
         node.receive({ call: call({ callId: 'y', agent: 'Ann (201)', event: 'updated' }) });
-        assert.deepEqual((await passed).criteria?.rules.map((rule) => rule.passed), [false, true]);
+        assert.deepEqual(
+            (await passed).criteria?.rules.map((rule) => rule.passed),
+            [false, true],
+        );
     });
 
     it('no rules: every call passes', async () => {
@@ -173,7 +217,10 @@ describe('criteria filter node', () => {
         // The status was set in the constructor, before the test could watch it; the log carries the same problems.
         const logged = helper.log().args.map((args) => args[0] as { level: number; msg: unknown; id?: string });
         const problems = 'rule 2: invalid regex: lookahead and lookbehind are not supported at position 1; rule 3: unknown field "colour"';
-        assert.ok(logged.some((entry) => entry.id === 'f1' && String(entry.msg) === problems), JSON.stringify(logged));
+        assert.ok(
+            logged.some((entry) => entry.id === 'f1' && String(entry.msg) === problems),
+            JSON.stringify(logged),
+        );
         const seen = collect(['pass', 'fail']);
         const caught = nextMessage('caught');
         node.receive({ call: sampleCall() });
@@ -197,7 +244,10 @@ describe('criteria filter node', () => {
         } finally {
             events.off('node-status', listener);
         }
-        assert.deepEqual(statuses.filter((status) => status.id === 'f1'), [{ id: 'f1', text: 'rule 1: "long" is not a number', fill: 'red' }]);
+        assert.deepEqual(
+            statuses.filter((status) => status.id === 'f1'),
+            [{ id: 'f1', text: 'rule 1: "long" is not a number', fill: 'red' }],
+        );
     });
 
     it('"agentExtension gte 200" deploys; a call whose extension is not a number fails with the reason', async () => {
@@ -207,7 +257,9 @@ describe('criteria filter node', () => {
         helper.getNode('f1').receive({ call: { callId: 'ext-250', agentExtension: '250' } });
         helper.getNode('f1').receive({ call: { callId: 'ext-abc', agentExtension: 'abc' } });
         assert.equal((await passed).criteria?.matched, true);
-        assert.deepEqual((await failed).criteria?.rules, [{ field: 'agentExtension', op: 'gte', value: '200', actual: 'abc', passed: false, reason: '"abc" is not a number' }]);
+        assert.deepEqual((await failed).criteria?.rules, [
+            { field: 'agentExtension', op: 'gte', value: '200', actual: 'abc', passed: false, reason: '"abc" is not a number' },
+        ]);
     });
 
     it('a regex rule on a value longer than its input bound fails with the reason, not a partial test', async () => {
@@ -230,7 +282,13 @@ describe('criteria filter node', () => {
         const bad = await helper
             .request()
             .post('/criteria-filter/check')
-            .send({ rules: [{ field: 'tags', op: 'gt', value: '1' }, { field: 'agent', op: 'regex', value: 'a{2' }, { field: 'agent', op: 'regex', value: '(a' }] })
+            .send({
+                rules: [
+                    { field: 'tags', op: 'gt', value: '1' },
+                    { field: 'agent', op: 'regex', value: 'a{2' },
+                    { field: 'agent', op: 'regex', value: '(a' },
+                ],
+            })
             .expect(200);
         assert.deepEqual(bad.body.problems, [
             { rule: 1, message: 'rule 1: operator "gt" does not fit list field "tags"' },

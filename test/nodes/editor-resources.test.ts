@@ -35,8 +35,10 @@ describe('editor admin routes: constants and the web service out check (real Nod
     let red: NodeRedProcess;
 
     before(async () => {
+        // Node-RED's own bcrypt, to hash the test users' password as adminAuth expects it.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const hash = (require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string }).hashSync('pw', 4);
+        const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string };
+        const hash = bcrypt.hashSync('pw', 4);
         red = await startNodeRed({
             settings: `nodesDir: ${JSON.stringify(nodesDirectory())},
     adminAuth: { type: 'credentials', users: [
@@ -81,7 +83,11 @@ describe('editor admin routes: constants and the web service out check (real Nod
         assert.equal(answer.status, 200);
         assert.deepEqual(await answer.json(), {
             problems: [
-                { field: 'url', problem: '"https://{{dnis}}.crm.example.com/calls": placeholders are not allowed in the scheme, host or port, so call data can never redirect the request' },
+                {
+                    field: 'url',
+                    problem:
+                        '"https://{{dnis}}.crm.example.com/calls": placeholders are not allowed in the scheme, host or port, so call data can never redirect the request',
+                },
                 { field: 'retries', problem: '"soon" is not a duration like 30s, 2m or 1h' },
             ],
         });

@@ -31,10 +31,11 @@ async function startTarget(provider: Provider): Promise<Target> {
         tokens: [],
         paths: [],
         accepts: (token) => token !== '' && token === provider.issued.at(-1),
-        close: () => new Promise((resolve) => {
-            server.closeAllConnections();
-            server.close(() => resolve());
-        }),
+        close: () =>
+            new Promise((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
     };
     const server = http.createServer((req, res) => {
         req.resume();
@@ -54,7 +55,22 @@ function flow(config: Record<string, unknown>, out: Record<string, unknown>): ob
     return [
         { id: 'tab', type: 'tab' },
         { id: 'oa', type: 'ccaas-oauth2', name: 'crm', grant: 'client_credentials', clientAuth: 'basic', scope: '', audience: '', ...config },
-        { id: 'ws', z: 'tab', type: 'web-service-out', method: 'POST', bodyType: 'none', params: [], headers: [], form: [], timeout: 5, retries: '', authType: 'oauth2', oauth2: 'oa', wires: [['out']], ...out },
+        {
+            id: 'ws',
+            z: 'tab',
+            type: 'web-service-out',
+            method: 'POST',
+            bodyType: 'none',
+            params: [],
+            headers: [],
+            form: [],
+            timeout: 5,
+            retries: '',
+            authType: 'oauth2',
+            oauth2: 'oa',
+            wires: [['out']],
+            ...out,
+        },
         { id: 'out', z: 'tab', type: 'helper' },
         { id: 'catcher', z: 'tab', type: 'catch', scope: ['ws'], uncaught: false, wires: [['caught']] },
         { id: 'caught', z: 'tab', type: 'helper' },
@@ -133,7 +149,11 @@ describe('web service out with OAuth 2.0 (ccaas-oauth2)', () => {
     });
 
     it('a burst of 50 requests causes exactly one token request', async () => {
-        await helper.load(nodes, flow({ tokenUrl: provider.tokenUrl, clientAuth: 'body' }, { url: `${target.url}/calls/{{callId}}`, concurrency: 50 }), credentials);
+        await helper.load(
+            nodes,
+            flow({ tokenUrl: provider.tokenUrl, clientAuth: 'body' }, { url: `${target.url}/calls/{{callId}}`, concurrency: 50 }),
+            credentials,
+        );
         const delivered = collect('out', 50);
         for (let index = 0; index < 50; index++) helper.getNode('ws').receive({ call: { ...sampleCall(), callId: `burst-${index}` } });
         const messages = await delivered;
@@ -188,7 +208,10 @@ describe('web service out with OAuth 2.0 (ccaas-oauth2)', () => {
         assert.equal(provider.seen.length, 1);
         const shown = (await statuses).map((msg) => String(msg.status.text));
         // The node test runtime translates RED._ from the catalog, as Node-RED does: the status is the words the user reads.
-        assert.ok(shown.some((text) => /^OAuth 2\.0 credential needs attention · \d\d:\d\d:\d\d$/.test(text)), shown.join(' | '));
+        assert.ok(
+            shown.some((text) => /^OAuth 2\.0 credential needs attention · \d\d:\d\d:\d\d$/.test(text)),
+            shown.join(' | '),
+        );
         assert.equal(catalog['web-service-out'].status.auth, 'OAuth 2.0 credential needs attention');
         assert.ok(!JSON.stringify(helper.log().args).includes('not the secret'));
     });
@@ -207,7 +230,11 @@ describe('web service out with OAuth 2.0 (ccaas-oauth2)', () => {
 
     it('{{oauth.instanceUrl}} sends to the instance_url of the token answer', async () => {
         provider.instanceUrl = target.url;
-        await helper.load(nodes, flow({ tokenUrl: provider.tokenUrl }, { url: '{{oauth.instanceUrl}}/services/data/v62.0/sobjects/Task/{{callId}}' }), credentials);
+        await helper.load(
+            nodes,
+            flow({ tokenUrl: provider.tokenUrl }, { url: '{{oauth.instanceUrl}}/services/data/v62.0/sobjects/Task/{{callId}}' }),
+            credentials,
+        );
         const delivered = collect('out', 1);
         helper.getNode('ws').receive({ call: { ...sampleCall(), callId: 'sf-1' } });
         const [msg] = await delivered;
@@ -228,7 +255,11 @@ describe('web service out with OAuth 2.0 (ccaas-oauth2)', () => {
         assert.equal(answer.body.response.statusCode, 200);
         assert.equal(target.tokens[0], provider.issued[0]);
         // Another URL would receive the deployed token: refused, as for the node's other stored secrets.
-        const elsewhere = await helper.request().post('/web-service-out/test').send({ id: 'ws', config: { ...config, url: 'http://127.0.0.1:9/x' }, send: true }).expect(200);
+        const elsewhere = await helper
+            .request()
+            .post('/web-service-out/test')
+            .send({ id: 'ws', config: { ...config, url: 'http://127.0.0.1:9/x' }, send: true })
+            .expect(200);
         assert.equal(elsewhere.body.code, 'config');
         assert.match(elsewhere.body.error, /only sent to/);
         assertNothingSecret(answer.body, elsewhere.body);
@@ -236,13 +267,27 @@ describe('web service out with OAuth 2.0 (ccaas-oauth2)', () => {
 
     it('the Preview shows where the token and the instance URL go without a token request, deployed configuration or not', async () => {
         await helper.load(nodes, flow({ tokenUrl: provider.tokenUrl }, { url: `${target.url}/x` }), credentials);
-        const config = { method: 'POST', bodyType: 'none', authType: 'oauth2', oauth2: 'not-deployed', url: '{{oauth.instanceUrl}}/services/data/v62.0/sobjects/Task/{{callId}}' };
-        const preview = await helper.request().post('/web-service-out/test').send({ config, call: { callId: 'p-1' }, send: false }).expect(200);
+        const config = {
+            method: 'POST',
+            bodyType: 'none',
+            authType: 'oauth2',
+            oauth2: 'not-deployed',
+            url: '{{oauth.instanceUrl}}/services/data/v62.0/sobjects/Task/{{callId}}',
+        };
+        const preview = await helper
+            .request()
+            .post('/web-service-out/test')
+            .send({ config, call: { callId: 'p-1' }, send: false })
+            .expect(200);
         assert.equal(preview.body.error, undefined, preview.body.error);
         assert.equal(preview.body.request.url, '{{oauth.instanceUrl}}/services/data/v62.0/sobjects/Task/p-1');
         assert.equal(preview.body.request.headers.Authorization, 'Bearer ***');
         assert.equal(provider.seen.length, 0);
-        const test = await helper.request().post('/web-service-out/test').send({ config, call: { callId: 'p-1' }, send: true }).expect(200);
+        const test = await helper
+            .request()
+            .post('/web-service-out/test')
+            .send({ config, call: { callId: 'p-1' }, send: true })
+            .expect(200);
         assert.match(test.body.error, /oauth2: the OAuth 2\.0 configuration not-deployed is not deployed/);
     });
 

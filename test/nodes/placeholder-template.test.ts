@@ -100,7 +100,11 @@ describe('placeholder template node', () => {
 
     it('serves the preview the edit dialog shows, with the same rendering', async () => {
         await helper.load(placeholderTemplate, flow({ format: 'text', template: '' }));
-        const ok = await helper.request().post('/placeholder-template/preview').send({ template: '{"a":"{{callerName}}","x":"{{calId}}"}', format: 'json' }).expect(200);
+        const ok = await helper
+            .request()
+            .post('/placeholder-template/preview')
+            .send({ template: '{"a":"{{callerName}}","x":"{{calId}}"}', format: 'json' })
+            .expect(200);
         assert.deepEqual(JSON.parse(ok.body.output), { a: 'Jane Roe', x: '' });
         assert.deepEqual(ok.body.unknownNames, ['calId']);
         const bad = await helper.request().post('/placeholder-template/preview').send({ template: '{{#tags}}', format: 'text' }).expect(200);

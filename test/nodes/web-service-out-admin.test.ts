@@ -50,8 +50,10 @@ describe('web service out Test endpoint with admin auth (real Node-RED)', functi
 
     before(async () => {
         recorder = await startRecorder();
+        // Node-RED's own bcrypt, to hash the test users' password as adminAuth expects it.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const hash = (require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string }).hashSync('pw', 4);
+        const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string };
+        const hash = bcrypt.hashSync('pw', 4);
         red = await startNodeRed({
             settings: `nodesDir: ${JSON.stringify(nodesDirectory())},
     adminAuth: { type: 'credentials', users: [
@@ -70,7 +72,12 @@ describe('web service out Test endpoint with admin auth (real Node-RED)', functi
     it('refuses the Test without a token and for a user without web-service-out.write', async () => {
         const anonymous = await post(red, '/web-service-out/test', { config: config(), credentials: { token: 't' }, send: false });
         assert.equal(anonymous.status, 401);
-        const viewer = await post(red, '/web-service-out/test', { config: config(), credentials: { token: 't' }, send: false }, await token(red, 'viewer', 'read'));
+        const viewer = await post(
+            red,
+            '/web-service-out/test',
+            { config: config(), credentials: { token: 't' }, send: false },
+            await token(red, 'viewer', 'read'),
+        );
         // A known user without the permission is refused (403), not asked to log in again (401).
         assert.equal(viewer.status, 403);
         assert.equal(recorder.arrived.length, 0);
@@ -81,14 +88,33 @@ describe('web service out Test endpoint with admin auth (real Node-RED)', functi
         const deployed = await post(
             red,
             '/flows',
-            [{ id: 'tab', type: 'tab', label: 't' }, { id: 'ws1', z: 'tab', type: 'web-service-out', ...config(), params: [], headers: [], form: [], timeout: 5, wires: [[]], credentials: { token: SECRET } }],
+            [
+                { id: 'tab', type: 'tab', label: 't' },
+                {
+                    id: 'ws1',
+                    z: 'tab',
+                    type: 'web-service-out',
+                    ...config(),
+                    params: [],
+                    headers: [],
+                    form: [],
+                    timeout: 5,
+                    wires: [[]],
+                    credentials: { token: SECRET },
+                },
+            ],
             admin,
             { 'Node-RED-Deployment-Type': 'full' },
         );
         assert.ok(deployed.ok, await deployed.text());
         // The deploy is answered once the flows are updated; the new nodes start just after.
         await red.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
-        const answer = await post(red, '/web-service-out/test', { id: 'ws1', config: config(), credentials: { token: '__PWRD__' }, call: sampleCall(), send: true }, admin);
+        const answer = await post(
+            red,
+            '/web-service-out/test',
+            { id: 'ws1', config: config(), credentials: { token: '__PWRD__' }, call: sampleCall(), send: true },
+            admin,
+        );
         assert.equal(answer.status, 200);
         const result = (await answer.json()) as { request: { url: string; headers: Record<string, string> }; response: { statusCode: number } };
         assert.equal(result.response.statusCode, 200);

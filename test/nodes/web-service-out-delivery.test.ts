@@ -157,15 +157,26 @@ describe('web service out: delivery guarantees', function () {
         const labels = ['A1', 'B1', 'A2', 'C1', 'A3', 'B2'];
         for (const [index, label] of labels.entries()) node.receive(trigger(`call-${label[0]}`, label, index + 1));
         // Refused for a while: several attempts each, all still queued.
-        await until(() => /^6 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? ''), 3000, () => JSON.stringify(node.status.lastCall?.args));
+        await until(
+            () => /^6 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? ''),
+            3000,
+            () => JSON.stringify(node.status.lastCall?.args),
+        );
         await new Promise((resolve) => setTimeout(resolve, 250));
         assert.equal(out.length, 0);
         receiver = await startReceiver(port);
-        await until(() => out.length === 6, 5000, () => `${out.length} delivered`);
+        await until(
+            () => out.length === 6,
+            5000,
+            () => `${out.length} delivered`,
+        );
         assert.equal(receiver.received.length, 6, 'each request arrived exactly once');
         assert.deepEqual(new Set(receiver.received.map((request) => request.label)), new Set(labels));
         for (const call of ['A', 'B']) {
-            assert.deepEqual(receiver.received.filter((request) => request.label.startsWith(call)).map((request) => request.label), labels.filter((label) => label.startsWith(call)));
+            assert.deepEqual(
+                receiver.received.filter((request) => request.label.startsWith(call)).map((request) => request.label),
+                labels.filter((label) => label.startsWith(call)),
+            );
         }
         assert.equal(new Set(receiver.received.map((request) => request.key)).size, 6, 'one key per trigger');
         for (const msg of out) {
@@ -189,7 +200,11 @@ describe('web service out: delivery guarantees', function () {
         const out = collect('out');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
         helper.getNode('ws').receive(trigger('call-B', 'B1', 1));
-        await until(() => out.length === 2, 5000, () => `${out.length} delivered`);
+        await until(
+            () => out.length === 2,
+            5000,
+            () => `${out.length} delivered`,
+        );
         assert.equal(receiver.received.length, 4);
         const { received } = receiver;
         for (const label of ['A1', 'B1']) {
@@ -198,7 +213,10 @@ describe('web service out: delivery guarantees', function () {
             assert.equal(first!.key, second!.key);
             assert.ok(second!.at - first!.at >= 950, `${label} waited ${second!.at - first!.at} ms, not the 50 ms of the schedule`);
         }
-        assert.deepEqual(out.map((msg) => msg.delivery.attempts), [2, 2]);
+        assert.deepEqual(
+            out.map((msg) => msg.delivery.attempts),
+            [2, 2],
+        );
     });
 
     it('per-call order holds while the first request of a call is retried; other calls go on', async () => {
@@ -208,13 +226,25 @@ describe('web service out: delivery guarantees', function () {
         const out = collect('out');
         const node = helper.getNode('ws');
         for (const [index, label] of ['A1', 'A2', 'B1', 'A3', 'B2'].entries()) node.receive(trigger(`call-${label[0]}`, label, index + 1));
-        await until(() => out.length === 5, 5000, () => `${out.length} delivered`);
-        assert.deepEqual(delivered(receiver).filter((request) => request.label.startsWith('A')).map((request) => request.label), ['A1', 'A2', 'A3']);
+        await until(
+            () => out.length === 5,
+            5000,
+            () => `${out.length} delivered`,
+        );
+        assert.deepEqual(
+            delivered(receiver)
+                .filter((request) => request.label.startsWith('A'))
+                .map((request) => request.label),
+            ['A1', 'A2', 'A3'],
+        );
         assert.equal(receiver.received.filter((request) => request.label === 'A1').length, 4);
         assert.equal(receiver.received.length, 8, 'A1 four times, every other request once');
         const order = delivered(receiver).map((request) => request.label);
         assert.ok(order.indexOf('B2') < order.indexOf('A1'), `B did not wait for A: ${order.join(' ')}`);
-        assert.deepEqual(out.map((msg) => [msg.call.callerName, msg.delivery.attempts]).filter(([label]) => label === 'A1'), [['A1', 4]]);
+        assert.deepEqual(
+            out.map((msg) => [msg.call.callerName, msg.delivery.attempts]).filter(([label]) => label === 'A1'),
+            [['A1', 4]],
+        );
     });
 
     it('a 400 is not retried: one request, one Catch, one failure message that can be replayed', async () => {
@@ -267,7 +297,15 @@ describe('web service out: delivery guarantees', function () {
         const store = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
         const queuedAt = Date.now() - 5000;
         for (const [seq, label] of ['A1', 'B1', 'A2'].entries()) {
-            await store.put(String(seq), { call: { callId: `call-${label[0]}`, event: 'updated', updateSeq: seq + 1, callerName: label }, topic: 'Call is Updated', payload: { label }, idempotencyKey: `key-${label}`, attempts: 1, queuedAt, seq });
+            await store.put(String(seq), {
+                call: { callId: `call-${label[0]}`, event: 'updated', updateSeq: seq + 1, callerName: label },
+                topic: 'Call is Updated',
+                payload: { label },
+                idempotencyKey: `key-${label}`,
+                attempts: 1,
+                queuedAt,
+                seq,
+            });
         }
         await store.close();
         const log = path.join(directory, 'outbox.log');
@@ -275,10 +313,23 @@ describe('web service out: delivery guarantees', function () {
 
         await helper.load(webServiceOut, flow(receiver.url));
         const out = collect('out');
-        await until(() => out.length === 2, 3000, () => `${out.length} delivered`);
+        await until(
+            () => out.length === 2,
+            3000,
+            () => `${out.length} delivered`,
+        );
         await new Promise((resolve) => setTimeout(resolve, 200));
-        assert.deepEqual(receiver.received.map((request) => [request.label, request.key]), [['A1', 'key-A1'], ['B1', 'key-B1']]);
-        assert.ok(warnings().some((text) => /recovered 2 entries, dropped 1 torn record/.test(text)), warnings().join('\n'));
+        assert.deepEqual(
+            receiver.received.map((request) => [request.label, request.key]),
+            [
+                ['A1', 'key-A1'],
+                ['B1', 'key-B1'],
+            ],
+        );
+        assert.ok(
+            warnings().some((text) => /recovered 2 entries, dropped 1 torn record/.test(text)),
+            warnings().join('\n'),
+        );
         const resumed = out.find((msg) => msg.call.callerName === 'A1')!;
         assert.equal(resumed.topic, 'Call is Updated');
         assert.deepEqual(resumed.delivery, { attempts: 2, totalMs: resumed.delivery.totalMs, idempotencyKey: 'key-A1', queuedAt });
@@ -292,21 +343,35 @@ describe('web service out: delivery guarantees', function () {
         const node = helper.getNode('ws');
         node.receive(trigger('call-A', 'A1', 1));
         node.receive(trigger('call-B', 'B1', 1));
-        await until(() => /^2 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? '') && /in \d+ s/.test(node.status.lastCall?.args[0].text ?? ''), 3000);
+        await until(
+            () => /^2 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? '') && /in \d+ s/.test(node.status.lastCall?.args[0].text ?? ''),
+            3000,
+        );
 
         // Pointed at a receiver that is up, the kept requests go out at once: built from the new settings.
         receiver = await startReceiver();
         const changed = flow(receiver.url, { name: 'changed', retries: '0.05' });
         await helper.setFlows(changed, 'nodes');
-        await until(() => receiver!.received.length === 2, 3000, () => `${receiver!.received.length} arrived`);
+        await until(
+            () => receiver!.received.length === 2,
+            3000,
+            () => `${receiver!.received.length} arrived`,
+        );
         assert.deepEqual(receiver.received.map((request) => request.label).sort(), ['A1', 'B1']);
 
         receiver.answer = () => ({ status: 503, headers: { 'retry-after': '60' } });
         helper.getNode('ws').receive(trigger('call-C', 'C1', 1));
         await until(() => receiver!.received.length === 3, 3000);
         await until(() => /^1 queued · retrying in 60 s/.test(helper.getNode('ws').status.lastCall?.args[0].text ?? ''), 1000);
-        await helper.setFlows(changed.filter((entry) => (entry as { id: string }).id !== 'ws'), 'nodes');
-        await until(() => warnings().some((text) => /deleted with 1 request not yet delivered/.test(text)), 3000, () => warnings().join('\n'));
+        await helper.setFlows(
+            changed.filter((entry) => (entry as { id: string }).id !== 'ws'),
+            'nodes',
+        );
+        await until(
+            () => warnings().some((text) => /deleted with 1 request not yet delivered/.test(text)),
+            3000,
+            () => warnings().join('\n'),
+        );
         assert.equal(fs.existsSync(nodeStateDirectory(userDir, 'outbox', 'ws')), false);
     });
 
@@ -322,12 +387,19 @@ describe('web service out: delivery guarantees', function () {
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
         helper.getNode('ws').receive(trigger('call-A', 'A2', 2));
         await until(() => caught.length === 2, 3000);
-        assert.deepEqual(caught.map((msg) => (msg.error as { code?: unknown }).code), ['store', 'store']);
+        assert.deepEqual(
+            caught.map((msg) => (msg.error as { code?: unknown }).code),
+            ['store', 'store'],
+        );
         assert.match(String((caught[0]!.error as { message?: unknown }).message), /^outbox unavailable \(.+\): the request is refused, not queued$/);
         assert.equal(out.length, 0);
         assert.equal(receiver.received.length, 0);
         const logged = helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown });
-        assert.equal(logged.filter((entry) => entry.level === 20 && /^outbox cannot be opened .*trying again every 30 s$/.test(String(entry.msg))).length, 1, JSON.stringify(logged));
+        assert.equal(
+            logged.filter((entry) => entry.level === 20 && /^outbox cannot be opened .*trying again every 30 s$/.test(String(entry.msg))).length,
+            1,
+            JSON.stringify(logged),
+        );
         assert.deepEqual(helper.getNode('ws').status.lastCall.args[0], { fill: 'red', shape: 'ring', text: 'outbox unavailable' });
     });
 
@@ -340,9 +412,10 @@ describe('web service out: delivery guarantees', function () {
             helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
             await until(() => out.length === 1, 3000);
             assert.equal(receiver.received.length, 1);
-            assert.deepEqual(warnings().filter((text) => /no user directory/.test(text)), [
-                'Node-RED has no user directory: the outbox is kept in memory only, so a restart loses the requests not yet delivered',
-            ]);
+            assert.deepEqual(
+                warnings().filter((text) => /no user directory/.test(text)),
+                ['Node-RED has no user directory: the outbox is kept in memory only, so a restart loses the requests not yet delivered'],
+            );
             // A lasting condition of the outbox stays in view while the queue is empty, over the last outcome.
             assert.deepEqual(helper.getNode('ws').status.lastCall.args[0], { fill: 'yellow', shape: 'ring', text: 'outbox in memory: not durable' });
         } finally {
@@ -362,7 +435,16 @@ describe('web service out: delivery guarantees', function () {
             verifyWebhook(SECRET, request.headers, request.body, 60);
             assert.equal(request.headers['webhook-id'], request.key);
         }
-        assert.throws(() => verifyWebhook(`whsec_${Buffer.from('another key of 32 bytes for it!!').toString('base64')}`, receiver!.received[1]!.headers, receiver!.received[1]!.body, 60), /does not match/);
+        assert.throws(
+            () =>
+                verifyWebhook(
+                    `whsec_${Buffer.from('another key of 32 bytes for it!!').toString('base64')}`,
+                    receiver!.received[1]!.headers,
+                    receiver!.received[1]!.body,
+                    60,
+                ),
+            /does not match/,
+        );
         const shown = out[0]!.request.headers;
         assert.equal(shown['webhook-signature'], '***');
         assert.equal(shown['webhook-id'], out[0]!.delivery.idempotencyKey);
@@ -424,15 +506,26 @@ describe('web service out: outbox bounds', function () {
         const caught = collect('caught');
         const out = collect('out');
         for (let i = 1; i <= 5; i++) node.receive(trigger(`call-${i}`, `L${i}`, 1));
-        await until(() => node.queueSnapshot()?.queued === 5, 3000, () => JSON.stringify(node.queueSnapshot()));
+        await until(
+            () => node.queueSnapshot()?.queued === 5,
+            3000,
+            () => JSON.stringify(node.queueSnapshot()),
+        );
         node.receive(trigger('call-6', 'L6', 1));
         node.receive(trigger('call-1', 'L1b', 2));
-        await until(() => caught.length === 2, 3000, () => `${caught.length} caught`);
+        await until(
+            () => caught.length === 2,
+            3000,
+            () => `${caught.length} caught`,
+        );
         for (const msg of caught) {
             assert.equal(msg.error.code, 'queue-full');
             assert.match(msg.error.message, /5 requests are queued.*maxQueued 5/);
         }
-        assert.deepEqual(caught.map((msg) => msg.call.callerName), ['L6', 'L1b']);
+        assert.deepEqual(
+            caught.map((msg) => msg.call.callerName),
+            ['L6', 'L1b'],
+        );
         const snapshot = node.queueSnapshot();
         assert.equal(snapshot.queued, 5);
         assert.equal(snapshot.full, true);
@@ -443,8 +536,17 @@ describe('web service out: outbox bounds', function () {
         assert.equal(node.status.lastCall.args[0].fill, 'red');
 
         receiver = await startReceiver(port);
-        await until(() => out.length === 5, 5000, () => `${out.length} delivered`);
-        assert.deepEqual(delivered(receiver).map((request) => request.label).sort(), ['L1', 'L2', 'L3', 'L4', 'L5']);
+        await until(
+            () => out.length === 5,
+            5000,
+            () => `${out.length} delivered`,
+        );
+        assert.deepEqual(
+            delivered(receiver)
+                .map((request) => request.label)
+                .sort(),
+            ['L1', 'L2', 'L3', 'L4', 'L5'],
+        );
         assert.equal(new Set(delivered(receiver).map((request) => request.key)).size, 5, 'each request once, under its own key');
         for (const msg of out) assert.equal(msg.delivery.idempotencyKey, delivered(receiver).find((request) => request.label === msg.call.callerName)!.key);
         assert.deepEqual(node.queueSnapshot(), { queued: 0, queuedBytes: 0, full: false, inFlight: 0 });
@@ -466,15 +568,34 @@ describe('web service out: outbox bounds', function () {
         await until(() => node.queueSnapshot()?.queued === 3, 3000);
         node.receive(big('B4', 300));
         node.receive(big('HUGE', 1100));
-        await until(() => caught.length === 2, 3000, () => `${caught.length} caught`);
-        assert.deepEqual(caught.map((msg) => [msg.call.callerName, msg.error.code]), [['B4', 'queue-full'], ['HUGE', 'queue-full']]);
+        await until(
+            () => caught.length === 2,
+            3000,
+            () => `${caught.length} caught`,
+        );
+        assert.deepEqual(
+            caught.map((msg) => [msg.call.callerName, msg.error.code]),
+            [
+                ['B4', 'queue-full'],
+                ['HUGE', 'queue-full'],
+            ],
+        );
         assert.match(caught[0]!.error.message, /3 queued requests take 900\.\d KiB .*maxQueuedSize 1\.00 MiB/);
         assert.match(caught[1]!.error.message, /this request takes 1\.07 MiB, more than the whole queue may keep \(maxQueuedSize 1\.00 MiB\)/);
         assert.ok(node.queueSnapshot().queuedBytes <= 1024 * 1024);
 
         receiver = await startReceiver(port);
-        await until(() => out.length === 3, 5000, () => `${out.length} delivered`);
-        assert.deepEqual(delivered(receiver).map((request) => request.label).sort(), ['B1', 'B2', 'B3']);
+        await until(
+            () => out.length === 3,
+            5000,
+            () => `${out.length} delivered`,
+        );
+        assert.deepEqual(
+            delivered(receiver)
+                .map((request) => request.label)
+                .sort(),
+            ['B1', 'B2', 'B3'],
+        );
         node.receive(big('B4', 300));
         await until(() => out.length === 4, 3000);
     });
@@ -489,32 +610,58 @@ describe('web service out: outbox bounds', function () {
         node.receive(trigger('call-Y', 'Y', 1));
         await until(() => caught.length === 1 && out.length === 1, 5000);
         assert.equal(caught[0]!.error.code, 'input');
-        assert.match(caught[0]!.error.message, /too large to keep in the outbox: .* take 17\.00 MiB \(\d+ bytes\), one request may take at most 16\.00 MiB \(\d+ bytes\)/);
-        assert.deepEqual(receiver.received.map((request) => request.label), ['Y']);
+        assert.match(
+            caught[0]!.error.message,
+            /too large to keep in the outbox: .* take 17\.00 MiB \(\d+ bytes\), one request may take at most 16\.00 MiB \(\d+ bytes\)/,
+        );
+        assert.deepEqual(
+            receiver.received.map((request) => request.label),
+            ['Y'],
+        );
     });
 
     it('bounds that cannot work are a red status and an error naming the property on deploy', async () => {
         const errorsLogged = (): string[] =>
-            helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown }).filter((entry) => entry.level === 20).map((entry) => String(entry.msg));
+            helper
+                .log()
+                .args.map((args) => args[0] as { level?: number; msg?: unknown })
+                .filter((entry) => entry.level === 20)
+                .map((entry) => String(entry.msg));
         await helper.load(webServiceOut, flow('http://127.0.0.1:9', { maxQueued: 0 }));
         assert.equal(helper.getNode('ws').status.lastCall.args[0].fill, 'red');
-        assert.ok(errorsLogged().some((text) => /maxQueued: "0" is not a whole number from 1 to 10000000/.test(text)), errorsLogged().join('\n'));
+        assert.ok(
+            errorsLogged().some((text) => /maxQueued: "0" is not a whole number from 1 to 10000000/.test(text)),
+            errorsLogged().join('\n'),
+        );
         await helper.unload();
         await helper.load(webServiceOut, flow('http://127.0.0.1:9', { maxQueuedSize: 'lots' }));
         assert.equal(helper.getNode('ws').status.lastCall.args[0].fill, 'red');
-        assert.ok(errorsLogged().some((text) => /maxQueuedSize: "lots" is not a whole number from 1 to 1048576/.test(text)), errorsLogged().join('\n'));
+        assert.ok(
+            errorsLogged().some((text) => /maxQueuedSize: "lots" is not a whole number from 1 to 1048576/.test(text)),
+            errorsLogged().join('\n'),
+        );
     });
 
     it('call data in a failure reaches the log escaped: no forged line, bounded length', async () => {
         receiver = await startReceiver();
         // No Catch node: Node-RED logs an error only when nothing catches it.
-        const uncaught = flow(receiver.url, { headers: [{ name: 'X-Agent', value: '{{agent}}' }] }).filter((entry) => (entry as { type: string }).type !== 'catch');
+        const uncaught = flow(receiver.url, { headers: [{ name: 'X-Agent', value: '{{agent}}' }] }).filter(
+            (entry) => (entry as { type: string }).type !== 'catch',
+        );
         await helper.load(webServiceOut, uncaught);
         const forged = `c1\n[error] [web-service-out:ws] forged line\u001b[31m${'z'.repeat(5000)}`;
         helper.getNode('ws').receive({ call: { callId: forged, event: 'updated', agent: 'J\r\nX-Agent: 1' } });
         const logged = (): string[] =>
-            helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown }).filter((entry) => entry.level === 20).map((entry) => String(entry.msg));
-        await until(() => logged().some((text) => text.includes('X-Agent')), 3000, () => logged().join('\n'));
+            helper
+                .log()
+                .args.map((args) => args[0] as { level?: number; msg?: unknown })
+                .filter((entry) => entry.level === 20)
+                .map((entry) => String(entry.msg));
+        await until(
+            () => logged().some((text) => text.includes('X-Agent')),
+            3000,
+            () => logged().join('\n'),
+        );
         const line = logged().find((text) => text.includes('X-Agent'))!;
         assert.ok(!/[\n\r\u001b]/.test(line), line);
         assert.match(line, /of call c1\\n\[error\] \[web-service-out:ws\] forged line\\u001b\[31mzzz/);
@@ -542,8 +689,15 @@ describe('web service out: missing credentials', function () {
             assert.equal(status.fill, 'red');
             // The helper loads no message catalog: the key stands for the text, which names the credential.
             assert.match(String(status.text), new RegExp(`^(missing credential: ${missing}|web-service-out\\.status\\.missingCredential)$`));
-            const errors = helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown }).filter((entry) => entry.level === 20).map((entry) => String(entry.msg));
-            assert.ok(errors.some((text) => /is missing from the node's credentials/.test(text)), errors.join('\n'));
+            const errors = helper
+                .log()
+                .args.map((args) => args[0] as { level?: number; msg?: unknown })
+                .filter((entry) => entry.level === 20)
+                .map((entry) => String(entry.msg));
+            assert.ok(
+                errors.some((text) => /is missing from the node's credentials/.test(text)),
+                errors.join('\n'),
+            );
         });
     }
 });

@@ -18,7 +18,19 @@ function onTab(nodes: object[]): object[] {
 function flow(node: Record<string, unknown>, extra: object[] = []): object[] {
     return onTab([
         // One attempt: these tests are about a single exchange (retries have their own tests).
-        { id: 'ws', type: 'web-service-out', method: 'POST', bodyType: 'none', params: [], headers: [], form: [], timeout: 5, retries: '', wires: [['out'], ['failed']], ...node },
+        {
+            id: 'ws',
+            type: 'web-service-out',
+            method: 'POST',
+            bodyType: 'none',
+            params: [],
+            headers: [],
+            form: [],
+            timeout: 5,
+            retries: '',
+            wires: [['out'], ['failed']],
+            ...node,
+        },
         { id: 'out', type: 'helper' },
         { id: 'failed', type: 'helper' },
         { id: 'catcher', type: 'catch', scope: ['ws'], uncaught: false, wires: [['caught']] },
@@ -35,7 +47,10 @@ function nextMessage(id: string): Promise<Msg> {
 function assertSameRequest(shown: Msg, arrived: Arrived, unmask: Record<string, string> = {}): void {
     const url = new URL(shown.url);
     assert.equal(arrived.requestLine, `${shown.method} ${url.pathname}${url.search} HTTP/1.1`);
-    assert.deepEqual(arrived.rawHeaders, Object.entries(shown.headers).map(([name, value]) => [name, unmask[name] ?? value]));
+    assert.deepEqual(
+        arrived.rawHeaders,
+        Object.entries(shown.headers).map(([name, value]) => [name, unmask[name] ?? value]),
+    );
     assert.equal(arrived.body.toString('utf8'), shown.body ?? '');
 }
 
@@ -60,9 +75,16 @@ describe('web service out node', () => {
                 url: `${recorder.url}/calls/{{callerName}}?codes={{accountCodes}}`,
                 method,
                 bodyType,
-                params: [{ name: 'caller', value: '{{callerName}}' }, { name: 'fixed', value: 'x&y' }, { name: 'empty', value: '' }],
+                params: [
+                    { name: 'caller', value: '{{callerName}}' },
+                    { name: 'fixed', value: 'x&y' },
+                    { name: 'empty', value: '' },
+                ],
                 headers: [{ name: 'X-Call', value: '{{callId}}' }],
-                form: [{ name: 'caller', value: '{{callerName}}' }, { name: 'codes', value: '{{accountCodes}}' }],
+                form: [
+                    { name: 'caller', value: '{{callerName}}' },
+                    { name: 'codes', value: '{{accountCodes}}' },
+                ],
                 contentType: 'application/json',
                 body: '{"caller":"{{callerName}}","agent":"{{agent}}"}',
                 wires: [[`out${index}`]],
@@ -77,14 +99,28 @@ describe('web service out node', () => {
                 assertSameRequest(msg.request, arrived);
                 assert.equal(arrived.method, method);
                 const query = new URLSearchParams(arrived.query);
-                assert.deepEqual([...query.entries()], [['codes', 'a&b, c=d'], ['caller', HOSTILE.callerName], ['fixed', 'x&y'], ['empty', '']]);
+                assert.deepEqual(
+                    [...query.entries()],
+                    [
+                        ['codes', 'a&b, c=d'],
+                        ['caller', HOSTILE.callerName],
+                        ['fixed', 'x&y'],
+                        ['empty', ''],
+                    ],
+                );
                 assert.equal(decodeURIComponent(arrived.target.split('?')[0]), `/calls/${HOSTILE.callerName}`);
                 assert.equal(arrived.headers['x-call'], HOSTILE.callId);
                 const body = arrived.body.toString('utf8');
                 if (bodyType === 'none') assert.equal(body, '');
                 if (bodyType === 'form') {
                     assert.equal(arrived.headers['content-type'], 'application/x-www-form-urlencoded');
-                    assert.deepEqual([...new URLSearchParams(body).entries()], [['caller', HOSTILE.callerName], ['codes', 'a&b, c=d']]);
+                    assert.deepEqual(
+                        [...new URLSearchParams(body).entries()],
+                        [
+                            ['caller', HOSTILE.callerName],
+                            ['codes', 'a&b, c=d'],
+                        ],
+                    );
                 }
                 if (bodyType === 'custom') assert.deepEqual(JSON.parse(body), { caller: HOSTILE.callerName, agent: HOSTILE.agent });
                 if (bodyType === 'payload') assert.deepEqual(JSON.parse(body), { from: 'payload', name: HOSTILE.callerName });
@@ -111,11 +147,9 @@ describe('web service out node', () => {
     });
 
     it('secrets are sent, but never in the flow JSON, msg.request or the log', async () => {
-        await helper.load(
-            webServiceOut,
-            flow({ url: `${recorder.url}/secure`, authType: 'basic', apiKeyHeader: 'X-API-Key' }),
-            { ws: { user: 'svc', password: SECRETS.password, apiKey: SECRETS.apiKey } },
-        );
+        await helper.load(webServiceOut, flow({ url: `${recorder.url}/secure`, authType: 'basic', apiKeyHeader: 'X-API-Key' }), {
+            ws: { user: 'svc', password: SECRETS.password, apiKey: SECRETS.apiKey },
+        });
         const received = nextMessage('out');
         helper.getNode('ws').receive({ call: sampleCall() });
         const msg = await received;
@@ -151,12 +185,25 @@ describe('web service out node', () => {
         helper.getNode('first').receive({ call: sampleCall(), headers: { 'X-From-Upstream': 'no' } });
         const msg = await received;
         const second = recorder.arrived.find((arrived) => arrived.target === '/second')!;
-        assert.deepEqual(Object.keys(second.headers).sort(), ['accept', 'accept-encoding', 'connection', 'content-length', 'host', 'idempotency-key', 'user-agent']);
+        assert.deepEqual(Object.keys(second.headers).sort(), [
+            'accept',
+            'accept-encoding',
+            'connection',
+            'content-length',
+            'host',
+            'idempotency-key',
+            'user-agent',
+        ]);
         assert.equal(msg.request.url, `${recorder.url}/second`);
         assert.deepEqual(msg.headers, { 'X-From-Upstream': 'no' });
     });
 
-    for (const [path, code] of [['/status/404', 'http-4xx'], ['/status/500', 'http-5xx'], ['/hang', 'timeout'], ['/trickle', 'timeout']]) {
+    for (const [path, code] of [
+        ['/status/404', 'http-4xx'],
+        ['/status/500', 'http-5xx'],
+        ['/hang', 'timeout'],
+        ['/trickle', 'timeout'],
+    ]) {
         it(`${path} is one ${code} error with msg.request, on the Catch node and the failure output`, async () => {
             await helper.load(webServiceOut, flow({ url: `${recorder.url}${path}`, timeout: 0.5, failureOutput: true }));
             const caughtMessages: Msg[] = [];
@@ -228,12 +275,32 @@ describe('web service out node', () => {
         it('Preview builds without sending; Test sends; both agree byte for byte with the runtime', async () => {
             await helper.load(webServiceOut, flow(config(`${recorder.url}/p/{{callId}}`)), { ws: { token: SECRETS.token, apiKey: SECRETS.apiKey } });
             const call = { ...HOSTILE, agent: 'x' };
-            const preview = await helper.request().post('/web-service-out/test').send({ id: 'ws', config: config(`${recorder.url}/p/{{callId}}`), credentials: { token: SECRETS.token, apiKey: SECRETS.apiKey }, call, send: false }).expect(200);
+            const preview = await helper
+                .request()
+                .post('/web-service-out/test')
+                .send({
+                    id: 'ws',
+                    config: config(`${recorder.url}/p/{{callId}}`),
+                    credentials: { token: SECRETS.token, apiKey: SECRETS.apiKey },
+                    call,
+                    send: false,
+                })
+                .expect(200);
             assert.equal(recorder.arrived.length, 0);
             assert.equal(preview.body.response, undefined);
             assert.equal(preview.body.request.headers.Authorization, 'Bearer ***');
 
-            const tested = await helper.request().post('/web-service-out/test').send({ id: 'ws', config: config(`${recorder.url}/p/{{callId}}`), credentials: { token: SECRETS.token, apiKey: SECRETS.apiKey }, call, send: true }).expect(200);
+            const tested = await helper
+                .request()
+                .post('/web-service-out/test')
+                .send({
+                    id: 'ws',
+                    config: config(`${recorder.url}/p/{{callId}}`),
+                    credentials: { token: SECRETS.token, apiKey: SECRETS.apiKey },
+                    call,
+                    send: true,
+                })
+                .expect(200);
             const unmask = { Authorization: `Bearer ${SECRETS.token}`, 'X-API-Key': SECRETS.apiKey };
             assertSameRequest(tested.body.request, recorder.arrived[0], unmask);
             assert.deepEqual(tested.body.request, preview.body.request);
@@ -253,7 +320,13 @@ describe('web service out node', () => {
             const tested = await helper
                 .request()
                 .post('/web-service-out/test')
-                .send({ id: 'ws', config: config(`${recorder.url}/stored`), credentials: { token: '__PWRD__', has_token: true }, call: sampleCall(), send: true })
+                .send({
+                    id: 'ws',
+                    config: config(`${recorder.url}/stored`),
+                    credentials: { token: '__PWRD__', has_token: true },
+                    call: sampleCall(),
+                    send: true,
+                })
                 .expect(200);
             assert.equal(tested.body.response.statusCode, 200);
             assert.equal(recorder.arrived[0].headers.authorization, `Bearer ${SECRETS.token}`);
@@ -276,10 +349,18 @@ describe('web service out node', () => {
 
         it('answers errors in plain words with their code', async () => {
             await helper.load(webServiceOut, flow({ url: `${recorder.url}/x` }));
-            const refused = await helper.request().post('/web-service-out/test').send({ config: { url: 'https://{{dnis}}/x', method: 'GET' }, send: false }).expect(200);
+            const refused = await helper
+                .request()
+                .post('/web-service-out/test')
+                .send({ config: { url: 'https://{{dnis}}/x', method: 'GET' }, send: false })
+                .expect(200);
             assert.equal(refused.body.code, 'config');
             assert.match(refused.body.error, /placeholders are not allowed/);
-            const notFound = await helper.request().post('/web-service-out/test').send({ config: { url: `${recorder.url}/status/404`, method: 'GET' }, call: sampleCall(), send: true }).expect(200);
+            const notFound = await helper
+                .request()
+                .post('/web-service-out/test')
+                .send({ config: { url: `${recorder.url}/status/404`, method: 'GET' }, call: sampleCall(), send: true })
+                .expect(200);
             assert.equal(notFound.body.code, 'http-4xx');
             assert.match(notFound.body.error, /the server answered 404/);
             assert.equal(notFound.body.response.statusCode, 404);

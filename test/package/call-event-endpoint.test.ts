@@ -18,10 +18,24 @@ describe('call event in endpoint in a real Node-RED with default roots', functio
         nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
         const flows = [
             { id: 'tab', type: 'tab', label: 'endpoint' },
-            { id: 'signed', z: 'tab', type: 'call-event-in', path: '/ccaas/signed', auth: 'standard-webhooks', tolerance: 300, events: [], wires: [[]], credentials: { secret: SECRET } },
+            {
+                id: 'signed',
+                z: 'tab',
+                type: 'call-event-in',
+                path: '/ccaas/signed',
+                auth: 'standard-webhooks',
+                tolerance: 300,
+                events: [],
+                wires: [[]],
+                credentials: { secret: SECRET },
+            },
             { id: 'open', z: 'tab', type: 'call-event-in', path: '/ccaas/open', auth: 'none', maxBody: 1, events: [], wires: [[]] },
         ];
-        const deployed = await fetch(`${nodeRed.url}/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
+        const deployed = await fetch(`${nodeRed.url}/flows`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+            body: JSON.stringify(flows),
+        });
         assert.equal(deployed.status, 204);
         await nodeRed.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
     });
@@ -29,7 +43,12 @@ describe('call event in endpoint in a real Node-RED with default roots', functio
     after(() => nodeRed?.stop());
 
     const post = (route: string, body: string, headers: Record<string, string> = {}) =>
-        fetch(`${nodeRed.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(5000) });
+        fetch(`${nodeRed.url}${route}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers },
+            body,
+            signal: AbortSignal.timeout(5000),
+        });
 
     it('verifies a Standard Webhooks signature over the exact bytes sent (odd spacing kept)', async () => {
         const body = '[ {"type":"presenting",   "callId":"real-1"} ]';
@@ -59,10 +78,33 @@ describe('Twilio callbacks to a real Node-RED with httpNodeRoot /hooks, signed b
         nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [], settings: "httpNodeRoot: '/hooks'," });
         const flows = [
             { id: 'tab', type: 'tab', label: 'twilio' },
-            { id: 'direct', z: 'tab', type: 'call-event-in', path: '/twilio/direct', source: 'twilio', events: [], wires: [[]], credentials: { platformSecret: token } },
-            { id: 'proxied', z: 'tab', type: 'call-event-in', path: '/twilio/proxied', source: 'twilio', publicUrl: 'https://public.example.com', events: [], wires: [[]], credentials: { platformSecret: token } },
+            {
+                id: 'direct',
+                z: 'tab',
+                type: 'call-event-in',
+                path: '/twilio/direct',
+                source: 'twilio',
+                events: [],
+                wires: [[]],
+                credentials: { platformSecret: token },
+            },
+            {
+                id: 'proxied',
+                z: 'tab',
+                type: 'call-event-in',
+                path: '/twilio/proxied',
+                source: 'twilio',
+                publicUrl: 'https://public.example.com',
+                events: [],
+                wires: [[]],
+                credentials: { platformSecret: token },
+            },
         ];
-        const deployed = await fetch(`${nodeRed.url}/flows`, { method: 'POST', headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
+        const deployed = await fetch(`${nodeRed.url}/flows`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+            body: JSON.stringify(flows),
+        });
         assert.equal(deployed.status, 204);
         await nodeRed.waitForLog(/Started flows[\s\S]*Updated flows[\s\S]*Started flows/);
     });
@@ -70,7 +112,12 @@ describe('Twilio callbacks to a real Node-RED with httpNodeRoot /hooks, signed b
     after(() => nodeRed?.stop());
 
     const postSigned = (route: string, signature: string) =>
-        fetch(`${nodeRed.url}${route}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature }, body, signal: AbortSignal.timeout(5000) });
+        fetch(`${nodeRed.url}${route}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-twilio-signature': signature },
+            body,
+            signal: AbortSignal.timeout(5000),
+        });
 
     it('posting straight to Node-RED, no Public base URL: verified from the request URL, httpNodeRoot included', async () => {
         const response = await postSigned('/hooks/twilio/direct?leg=1', signedFor(`${nodeRed.url}/hooks/twilio/direct?leg=1`));

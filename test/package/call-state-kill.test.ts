@@ -82,7 +82,22 @@ describe('call event in: a SIGKILL between complete and the recordings', functio
             { id: 'waits', z: 'tab', type: 'call-event-in', path: '/ccaas/waits', events: [], recordingWait: 10, wires: [['deliver']] },
             // Recordings that never come: the 6 s wait ends while Node-RED is down or just after it is back.
             { id: 'gives-up', z: 'tab', type: 'call-event-in', path: '/ccaas/gives-up', events: [], recordingWait: 0.1, wires: [['deliver']] },
-            { id: 'deliver', z: 'tab', type: 'http request', method: 'POST', ret: 'txt', paytoqs: 'ignore', url: receiver.url, tls: '', persist: false, proxy: '', authType: '', senderr: false, headers: [], wires: [[]] },
+            {
+                id: 'deliver',
+                z: 'tab',
+                type: 'http request',
+                method: 'POST',
+                ret: 'txt',
+                paytoqs: 'ignore',
+                url: receiver.url,
+                tls: '',
+                persist: false,
+                proxy: '',
+                authType: '',
+                senderr: false,
+                headers: [],
+                wires: [[]],
+            },
         ];
         nodeRed = await startNodeRed({ userDir, flows });
 

@@ -37,7 +37,11 @@ describe('web service out: a SIGKILL of Node-RED while requests are pending', fu
             const chunks: Buffer[] = [];
             req.on('data', (chunk: Buffer) => chunks.push(chunk));
             req.on('end', () => {
-                const arrival: Arrival = { label: JSON.parse(Buffer.concat(chunks).toString('utf8')).label, key: String(req.headers['idempotency-key']), status: 0 };
+                const arrival: Arrival = {
+                    label: JSON.parse(Buffer.concat(chunks).toString('utf8')).label,
+                    key: String(req.headers['idempotency-key']),
+                    status: 0,
+                };
                 arrivals.push(arrival);
                 if (phase === 'before-kill' && arrival.label === 'B1') return;
                 arrival.status = phase === 'after-restart' || arrival.label === 'A1' ? 200 : 503;
@@ -129,13 +133,27 @@ describe('web service out: a SIGKILL of Node-RED while requests are pending', fu
         nodeRed = await startNodeRed({ userDir });
         const labels = triggers.map(([, label]) => label!);
         const delivered = () => arrivals.filter((arrival) => arrival.status === 200);
-        await until(() => delivered().length >= labels.length, 20_000, () => JSON.stringify(arrivals));
+        await until(
+            () => delivered().length >= labels.length,
+            20_000,
+            () => JSON.stringify(arrivals),
+        );
         // Anything extra would arrive right behind.
         await new Promise((resolve) => setTimeout(resolve, 1000));
 
-        assert.deepEqual(delivered().map((arrival) => arrival.label).sort(), [...labels].sort(), 'each request delivered exactly once');
+        assert.deepEqual(
+            delivered()
+                .map((arrival) => arrival.label)
+                .sort(),
+            [...labels].sort(),
+            'each request delivered exactly once',
+        );
         const afterRestart = arrivals.slice(beforeRestart);
-        assert.deepEqual(afterRestart.map((arrival) => arrival.label).sort(), ['A2', 'A3', 'B1', 'B2', 'C1'], 'A1 was delivered before the kill and not sent again');
+        assert.deepEqual(
+            afterRestart.map((arrival) => arrival.label).sort(),
+            ['A2', 'A3', 'B1', 'B2', 'C1'],
+            'A1 was delivered before the kill and not sent again',
+        );
         assert.deepEqual(
             labels.filter((label) => seen(label).filter((arrival) => arrival.status !== 503).length > 1),
             ['B1'],
@@ -145,7 +163,11 @@ describe('web service out: a SIGKILL of Node-RED while requests are pending', fu
         assert.equal(new Set(arrivals.map((arrival) => arrival.key)).size, labels.length, 'one key per trigger');
         const order = delivered().map((arrival) => arrival.label);
         for (const call of ['A', 'B']) {
-            assert.deepEqual(order.filter((label) => label.startsWith(call)), labels.filter((label) => label.startsWith(call)), `call ${call} in order`);
+            assert.deepEqual(
+                order.filter((label) => label.startsWith(call)),
+                labels.filter((label) => label.startsWith(call)),
+                `call ${call} in order`,
+            );
         }
         assert.doesNotMatch(nodeRed.log(), /outbox.*dropped/);
     });

@@ -55,7 +55,8 @@ describe('npm start: the offline demo', function () {
         socket.addEventListener('message', (event) => {
             for (const message of JSON.parse(String(event.data)) as { topic: string; data: Record<string, unknown> }[]) {
                 if (message.topic.startsWith('status/')) statuses.set(message.topic.slice('status/'.length), message.data as NodeStatus);
-                if (message.topic === 'debug') debugMessages.push({ id: String(message.data.id), topic: String(message.data.topic ?? ''), msg: String(message.data.msg) });
+                if (message.topic === 'debug')
+                    debugMessages.push({ id: String(message.data.id), topic: String(message.data.topic ?? ''), msg: String(message.data.msg) });
             }
         });
         socket.send(JSON.stringify({ subscribe: 'status/#' }));
@@ -100,7 +101,13 @@ describe('npm start: the offline demo', function () {
         await waitFor(() => debugMessages.some((message) => message.msg.includes('JR')), 'the rendered bodies in the debug sidebar', 20_000);
         const rendered = debugMessages.filter((message) => message.msg.includes('JR')).map((message) => message.msg);
         // The caller name carries quotes: each format escapes them its own way.
-        assert.ok(rendered.some((text) => text.includes('&quot;JR&quot;')), `an XML body: ${rendered.join(' | ')}`);
-        assert.ok(rendered.some((text) => text.includes('%22JR%22')), `a form body: ${rendered.join(' | ')}`);
+        assert.ok(
+            rendered.some((text) => text.includes('&quot;JR&quot;')),
+            `an XML body: ${rendered.join(' | ')}`,
+        );
+        assert.ok(
+            rendered.some((text) => text.includes('%22JR%22')),
+            `a form body: ${rendered.join(' | ')}`,
+        );
     });
 });

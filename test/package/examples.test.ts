@@ -34,7 +34,11 @@ const examples = fs
     .filter((file) => /^\d\d .*\.json$/.test(file))
     .map((file) => ({ file, flow: JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8')) as FlowNode[] }));
 
-const slugOf = (flow: FlowNode[]): string => flow.find((node) => node.type === 'call-event-in')!.path!.split('/').pop()!;
+const slugOf = (flow: FlowNode[]): string =>
+    flow
+        .find((node) => node.type === 'call-event-in')!
+        .path!.split('/')
+        .pop()!;
 
 // Salesforce's Task goes to the instance_url of its token, which here is the loopback CRM's origin: it arrives under
 // Salesforce's REST path, where every other example's request arrives under the example's slug.
@@ -66,7 +70,12 @@ async function startProviders(crm: { url: string }, which = examples): Promise<M
  * Every example as deployed by a test: targets on the loopback CRM (under the example's slug), each OAuth 2.0
  * configuration on its loopback provider with the credentials it accepts, web service out credentials from `secrets`.
  */
-function loopbackFlows(crm: { url: string }, providers: Map<string, Provider>, secrets: (node: FlowNode, slug: string) => Record<string, string>, which = examples): FlowNode[] {
+function loopbackFlows(
+    crm: { url: string },
+    providers: Map<string, Provider>,
+    secrets: (node: FlowNode, slug: string) => Record<string, string>,
+    which = examples,
+): FlowNode[] {
     return which.flatMap(({ flow }) => {
         const slug = slugOf(flow);
         return flow.map((node) => {
@@ -97,7 +106,21 @@ function scriptedCalls(): RawEvent[][] {
     const agent = { name: 'John Doe', extension: '154' };
     return [
         [
-            { type: 'presenting', callId: a, eventId: 'a1', timestamp: at(0), direction: 'Inbound', callerName: 'Jane "JR" Roe & Co', externalNumber: '8015550000', location: 'Salt Lake City, UT', dnis: '8005551234', group: 'Sales', agent, startTime: at(0), reportCallId: '40213' },
+            {
+                type: 'presenting',
+                callId: a,
+                eventId: 'a1',
+                timestamp: at(0),
+                direction: 'Inbound',
+                callerName: 'Jane "JR" Roe & Co',
+                externalNumber: '8015550000',
+                location: 'Salt Lake City, UT',
+                dnis: '8005551234',
+                group: 'Sales',
+                agent,
+                startTime: at(0),
+                reportCallId: '40213',
+            },
             { type: 'connected', callId: a, eventId: 'a2', timestamp: at(5), agent },
             { type: 'accountCodes', callId: a, eventId: 'a3', timestamp: at(30), accountCodes: ['Opp Won'] },
             { type: 'complete', callId: a, eventId: 'a4', timestamp: at(60), pendingRecordings: 1 },
@@ -107,11 +130,33 @@ function scriptedCalls(): RawEvent[][] {
             { type: 'accountCodes', callId: a, eventId: 'a8', timestamp: at(140), accountCodes: ['Large Sale'] },
         ],
         [
-            { type: 'presenting', callId: b, eventId: 'b1', timestamp: at(0), direction: 'Inbound', callerName: 'Bob Smith', externalNumber: '3125550123', group: 'Support', agent: { name: 'Wei Chen', extension: '312' }, startTime: at(0) },
+            {
+                type: 'presenting',
+                callId: b,
+                eventId: 'b1',
+                timestamp: at(0),
+                direction: 'Inbound',
+                callerName: 'Bob Smith',
+                externalNumber: '3125550123',
+                group: 'Support',
+                agent: { name: 'Wei Chen', extension: '312' },
+                startTime: at(0),
+            },
             { type: 'complete', callId: b, eventId: 'b2', timestamp: at(20) },
         ],
         [
-            { type: 'presenting', callId: c, eventId: 'c1', timestamp: at(0), direction: 'Outbound', callerName: 'Acme Corp', externalNumber: '2125550147', group: 'Billing', agent, startTime: at(0) },
+            {
+                type: 'presenting',
+                callId: c,
+                eventId: 'c1',
+                timestamp: at(0),
+                direction: 'Outbound',
+                callerName: 'Acme Corp',
+                externalNumber: '2125550147',
+                group: 'Billing',
+                agent,
+                startTime: at(0),
+            },
             { type: 'connected', callId: c, eventId: 'c2', timestamp: at(3), agent },
             { type: 'complete', callId: c, eventId: 'c3', timestamp: at(40), pendingRecordings: 1 },
             { type: 'recording', callId: c, eventId: 'c4', timestamp: at(70), recordingUrl: 'https://rec.example.com/c.wav' },
@@ -148,7 +193,11 @@ describe('examples: each CRM receives what its example promises', function () {
         for (const { flow } of examples) {
             for (const call of scriptedCalls()) {
                 for (const event of call) {
-                    const response = await fetch(`${nodeRed.url}/ccaas/examples/${slugOf(flow)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+                    const response = await fetch(`${nodeRed.url}/ccaas/examples/${slugOf(flow)}`, {
+                        method: 'POST',
+                        headers: { 'content-type': 'application/json' },
+                        body: JSON.stringify(event),
+                    });
                     assert.equal(response.status, 202);
                 }
             }
@@ -186,10 +235,13 @@ describe('examples: each CRM receives what its example promises', function () {
 
     it('01 recording link: one POST per recorded call, bearer token, the recording link in the JSON body', () => {
         const requests = received('recording-link');
-        assert.deepEqual(requests.map((request) => [request.method, request.target, request.headers.authorization]), [
-            ['POST', '/recording-link', 'Bearer token-recording-link'],
-            ['POST', '/recording-link', 'Bearer token-recording-link'],
-        ]);
+        assert.deepEqual(
+            requests.map((request) => [request.method, request.target, request.headers.authorization]),
+            [
+                ['POST', '/recording-link', 'Bearer token-recording-link'],
+                ['POST', '/recording-link', 'Bearer token-recording-link'],
+            ],
+        );
         assert.deepEqual(requests.map(json), [
             { callId: 'call-a-1111', reportCallId: '40213', agent: 'John Doe (154)', recordingLink: 'https://rec.example.com/a.wav', recordingsMissing: false },
             { callId: 'call-c-3333', reportCallId: '', agent: 'John Doe (154)', recordingLink: 'https://rec.example.com/c.wav', recordingsMissing: false },
@@ -198,10 +250,13 @@ describe('examples: each CRM receives what its example promises', function () {
 
     it('02 CRM record: only inbound Sales/Support calls, when they complete', () => {
         const bodies = received('crm-record').map(json);
-        assert.deepEqual(bodies.map((body) => [body.callId, body.direction, body.group]), [
-            ['call-a-1111', 'Inbound', 'Sales'],
-            ['call-b-2222', 'Inbound', 'Support'],
-        ]);
+        assert.deepEqual(
+            bodies.map((body) => [body.callId, body.direction, body.group]),
+            [
+                ['call-a-1111', 'Inbound', 'Sales'],
+                ['call-b-2222', 'Inbound', 'Support'],
+            ],
+        );
         assert.equal(bodies[0].caller, 'Jane "JR" Roe & Co');
         assert.equal(bodies[0].startedAt, 1_732_482_000_000);
     });
@@ -210,7 +265,12 @@ describe('examples: each CRM receives what its example promises', function () {
         const requests = received('account-codes');
         assert.deepEqual(
             requests
-                .map((request) => [request.method, `${json(request).callId}:${json(request).updateSeq}`, request.headers['x-api-key'], json(request).accountCodes])
+                .map((request) => [
+                    request.method,
+                    `${json(request).callId}:${json(request).updateSeq}`,
+                    request.headers['x-api-key'],
+                    json(request).accountCodes,
+                ])
                 .sort((x, y) => String(x[1]).localeCompare(String(y[1]))),
             [
                 ['PUT', 'call-a-1111:1', 'key-account-codes', 'Opp Won'],
@@ -222,14 +282,20 @@ describe('examples: each CRM receives what its example promises', function () {
         );
         // One key per update: a receiver that drops keys it has seen still applies every update once.
         const keys = requests.map((request) => request.headers['idempotency-key']);
-        assert.ok(keys.every((key) => typeof key === 'string' && key.length >= 16), `keys: ${keys.join(', ')}`);
+        assert.ok(
+            keys.every((key) => typeof key === 'string' && key.length >= 16),
+            `keys: ${keys.join(', ')}`,
+        );
         assert.equal(new Set(keys).size, requests.length);
     });
 
     it('04 Slack: a message when each call rings and when it is answered', () => {
         const texts = received('slack').map((request) => json(request).text as string);
         assert.equal(texts.length, 5);
-        assert.ok(texts.includes(':telephone_receiver: Ringing John Doe (154): Jane "JR" Roe & Co 8015550000 (Salt Lake City, UT) for Sales'), texts.join('\n'));
+        assert.ok(
+            texts.includes(':telephone_receiver: Ringing John Doe (154): Jane "JR" Roe & Co 8015550000 (Salt Lake City, UT) for Sales'),
+            texts.join('\n'),
+        );
         assert.equal(texts.filter((text) => text.startsWith(':white_check_mark: John Doe (154) answered')).length, 2);
     });
 
@@ -237,18 +303,29 @@ describe('examples: each CRM receives what its example promises', function () {
         const provider = providers.get('salesforce-oauth2')!;
         // The refresh token flow with client auth Body, as Salesforce's token endpoint takes it.
         assert.equal(provider.seen.length, 1, 'one token for every Task: Salesforce gives no lifetime, so it is kept until a 401');
-        assert.deepEqual(provider.seen[0]!.form, { grant_type: 'refresh_token', refresh_token: 'refresh-token-0', client_id: provider.clientId, client_secret: provider.clientSecret });
+        assert.deepEqual(provider.seen[0]!.form, {
+            grant_type: 'refresh_token',
+            refresh_token: 'refresh-token-0',
+            client_id: provider.clientId,
+            client_secret: provider.clientSecret,
+        });
         assert.equal(provider.seen[0]!.headers.authorization, undefined);
         const requests = received('salesforce');
-        assert.deepEqual(requests.map((request) => [request.method, request.target, request.headers.authorization]), [
-            ['POST', SALESFORCE_TASKS, `Bearer ${provider.issued[0]}`],
-            ['POST', SALESFORCE_TASKS, `Bearer ${provider.issued[0]}`],
-        ]);
+        assert.deepEqual(
+            requests.map((request) => [request.method, request.target, request.headers.authorization]),
+            [
+                ['POST', SALESFORCE_TASKS, `Bearer ${provider.issued[0]}`],
+                ['POST', SALESFORCE_TASKS, `Bearer ${provider.issued[0]}`],
+            ],
+        );
         const bodies = requests.map(json);
-        assert.deepEqual(bodies.map((body) => [body.CallObject, body.CallType, body.TaskSubtype, body.CallDurationInSeconds]), [
-            ['call-a-1111', 'Inbound', 'Call', 60],
-            ['call-c-3333', 'Outbound', 'Call', 40],
-        ]);
+        assert.deepEqual(
+            bodies.map((body) => [body.CallObject, body.CallType, body.TaskSubtype, body.CallDurationInSeconds]),
+            [
+                ['call-a-1111', 'Inbound', 'Call', 60],
+                ['call-c-3333', 'Outbound', 'Call', 40],
+            ],
+        );
     });
 
     it('06 HubSpot: a call engagement per processed call', () => {
@@ -275,12 +352,23 @@ describe('examples: each CRM receives what its example promises', function () {
         });
         assert.equal(forms.length, 3);
         const a = forms.find((form) => form.call_id === 'call-a-1111')!;
-        assert.deepEqual(a, { call_id: 'call-a-1111', report_id: '40213', caller: 'Jane "JR" Roe & Co', phone: '8015550000', agent_ext: '154', codes: 'Opp Won', source: 'ccaas' });
+        assert.deepEqual(a, {
+            call_id: 'call-a-1111',
+            report_id: '40213',
+            caller: 'Jane "JR" Roe & Co',
+            phone: '8015550000',
+            agent_ext: '154',
+            codes: 'Opp Won',
+            source: 'ccaas',
+        });
     });
 
     it('09 lookup: a GET with percent-encoded URL parameters when a call is answered', () => {
         const requests = received('lookup');
-        assert.deepEqual(requests.map((request) => request.method), ['GET', 'GET']);
+        assert.deepEqual(
+            requests.map((request) => request.method),
+            ['GET', 'GET'],
+        );
         const query = new URLSearchParams(requests.find((request) => request.query.includes('call-a-1111'))!.query);
         assert.deepEqual(Object.fromEntries(query), { phone: '8015550000', name: 'Jane "JR" Roe & Co', agent: '154', callId: 'call-a-1111' });
     });
@@ -318,18 +406,57 @@ describe('examples: each CRM receives what its example promises', function () {
                 if (event.type === 'complete') completed.set(event.callId, event);
             },
         });
-        const wanted = [...completed.keys()].filter((callId) => firsts.get(callId)!.direction === 'Inbound' && ['Sales', 'Support'].includes(firsts.get(callId)!.group!));
+        const wanted = [...completed.keys()].filter(
+            (callId) => firsts.get(callId)!.direction === 'Inbound' && ['Sales', 'Support'].includes(firsts.get(callId)!.group!),
+        );
         const started = Date.now();
         while (received('crm-record').length < before + wanted.length && Date.now() - started < 10_000) await new Promise((resolve) => setTimeout(resolve, 50));
         await new Promise((resolve) => setTimeout(resolve, 300));
-        assert.deepEqual(received('crm-record').slice(before).map((request) => json(request).callId).sort(), wanted.sort());
+        assert.deepEqual(
+            received('crm-record')
+                .slice(before)
+                .map((request) => json(request).callId)
+                .sort(),
+            wanted.sort(),
+        );
     });
 });
 
 // Platforms leave fields out: no start time, no DNIS, no agent on a missed call, no recording, no caller name, no
 // tags or account codes. Whatever is missing, each example must still send a request its target accepts.
-type CallPart = 'reportCallId' | 'direction' | 'callerName' | 'dnis' | 'externalNumber' | 'location' | 'startTime' | 'timestamp' | 'agent' | 'agentName' | 'agentExtension' | 'group' | 'tags' | 'accountCodes' | 'recording';
-const OPTIONAL_PARTS: readonly CallPart[] = ['reportCallId', 'direction', 'callerName', 'dnis', 'externalNumber', 'location', 'startTime', 'timestamp', 'agent', 'agentName', 'agentExtension', 'group', 'tags', 'accountCodes', 'recording'];
+type CallPart =
+    | 'reportCallId'
+    | 'direction'
+    | 'callerName'
+    | 'dnis'
+    | 'externalNumber'
+    | 'location'
+    | 'startTime'
+    | 'timestamp'
+    | 'agent'
+    | 'agentName'
+    | 'agentExtension'
+    | 'group'
+    | 'tags'
+    | 'accountCodes'
+    | 'recording';
+const OPTIONAL_PARTS: readonly CallPart[] = [
+    'reportCallId',
+    'direction',
+    'callerName',
+    'dnis',
+    'externalNumber',
+    'location',
+    'startTime',
+    'timestamp',
+    'agent',
+    'agentName',
+    'agentExtension',
+    'group',
+    'tags',
+    'accountCodes',
+    'recording',
+];
 
 // What each example's criteria filter asks of the call: without it the call is rightly left out, so a variant
 // lacking one of these is not expected to reach that CRM.
@@ -358,8 +485,20 @@ function callsLacking(variant: string, missing: ReadonlySet<CallPart>): RawEvent
         return copy as unknown as RawEvent;
     };
     const presenting = (callId: string, eventId: string, agent: RawEvent['agent']): RawEvent => ({
-        type: 'presenting', callId, eventId, timestamp: at(0), direction: 'Inbound', callerName: 'Jane "JR" Roe & Co', externalNumber: '8015550000',
-        location: 'Salt Lake City, UT', dnis: '8005551234', group: 'Sales', agent, startTime: at(0), reportCallId: '40213', tags: ['VIP'],
+        type: 'presenting',
+        callId,
+        eventId,
+        timestamp: at(0),
+        direction: 'Inbound',
+        callerName: 'Jane "JR" Roe & Co',
+        externalNumber: '8015550000',
+        location: 'Salt Lake City, UT',
+        dnis: '8005551234',
+        group: 'Sales',
+        agent,
+        startTime: at(0),
+        reportCallId: '40213',
+        tags: ['VIP'],
     });
     const answered = `${variant}-answered`;
     const missed = `${variant}-missed`;
@@ -367,9 +506,13 @@ function callsLacking(variant: string, missing: ReadonlySet<CallPart>): RawEvent
     const answeredCall: RawEvent[] = [
         presenting(answered, 'a1', agent),
         { type: 'connected', callId: answered, eventId: 'a2', timestamp: at(5), agent },
-        ...(missing.has('accountCodes') ? [] : [{ type: 'accountCodes', callId: answered, eventId: 'a3', timestamp: at(30), accountCodes: ['Opp Won'] } as RawEvent]),
+        ...(missing.has('accountCodes')
+            ? []
+            : [{ type: 'accountCodes', callId: answered, eventId: 'a3', timestamp: at(30), accountCodes: ['Opp Won'] } as RawEvent]),
         { type: 'complete', callId: answered, eventId: 'a4', timestamp: at(60), ...(missing.has('recording') ? {} : { pendingRecordings: 1 }) },
-        ...(missing.has('recording') ? [] : [{ type: 'recording', callId: answered, eventId: 'a5', timestamp: at(90), recordingUrl: 'https://rec.example.com/a.wav' } as RawEvent]),
+        ...(missing.has('recording')
+            ? []
+            : [{ type: 'recording', callId: answered, eventId: 'a5', timestamp: at(90), recordingUrl: 'https://rec.example.com/a.wav' } as RawEvent]),
     ];
     // A missed call has no agent on it, whatever the variant.
     const missedCall: RawEvent[] = [presenting(missed, 'b1', undefined), { type: 'complete', callId: missed, eventId: 'b2', timestamp: at(20) }];
@@ -381,7 +524,8 @@ function assertJsonValues(value: unknown, numericKeys: readonly string[], where:
     assert.notEqual(value, null, `${where}: ${key || 'the body'} is null`);
     if (Array.isArray(value)) value.forEach((item, index) => assertJsonValues(item, numericKeys, where, `${key}[${index}]`));
     else if (typeof value === 'object') for (const [name, item] of Object.entries(value as object)) assertJsonValues(item, numericKeys, where, name);
-    else if (numericKeys.includes(key)) assert.ok(typeof value === 'number' && Number.isFinite(value), `${where}: ${key} must be a number, got ${JSON.stringify(value)}`);
+    else if (numericKeys.includes(key))
+        assert.ok(typeof value === 'number' && Number.isFinite(value), `${where}: ${key} must be a number, got ${JSON.stringify(value)}`);
     else assert.ok(['string', 'boolean', 'number'].includes(typeof value), `${where}: ${key} is ${typeof value}`);
 }
 
@@ -463,7 +607,10 @@ describe('examples: calls that lack optional fields still make requests each tar
         ...OPTIONAL_PARTS.map((part) => ({ name: `no-${part}`, missing: new Set([part]) })),
         { name: 'nothing-optional', missing: new Set(OPTIONAL_PARTS) },
         // Everything missing except what the criteria filters ask for, so every example's body is built from it.
-        { name: 'only-what-criteria-need', missing: new Set(OPTIONAL_PARTS.filter((part) => !['direction', 'group', 'externalNumber', 'recording'].includes(part))) },
+        {
+            name: 'only-what-criteria-need',
+            missing: new Set(OPTIONAL_PARTS.filter((part) => !['direction', 'group', 'externalNumber', 'recording'].includes(part))),
+        },
     ];
 
     before(async () => {
@@ -483,7 +630,11 @@ describe('examples: calls that lack optional fields still make requests each tar
             for (const { flow } of examples) {
                 for (const call of callsLacking(variant.name, variant.missing)) {
                     for (const event of call) {
-                        const response = await fetch(`${nodeRed.url}/ccaas/examples/${slugOf(flow)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+                        const response = await fetch(`${nodeRed.url}/ccaas/examples/${slugOf(flow)}`, {
+                            method: 'POST',
+                            headers: { 'content-type': 'application/json' },
+                            body: JSON.stringify(event),
+                        });
                         assert.equal(response.status, 202, `${variant.name}: ${await response.text()}`);
                     }
                 }
@@ -522,7 +673,14 @@ describe('examples: calls that lack optional fields still make requests each tar
                 requests.forEach((request, index) => {
                     const where = `${slug} ${variant.name} #${index + 1}`;
                     ACCEPTS[slug]!(request, where);
-                    if (oauth2) assert.ok(providers.get(oauth2.id)!.issued.map((token) => `Bearer ${token}`).includes(String(request.headers.authorization)), `${where}: a token of its provider`);
+                    if (oauth2)
+                        assert.ok(
+                            providers
+                                .get(oauth2.id)!
+                                .issued.map((token) => `Bearer ${token}`)
+                                .includes(String(request.headers.authorization)),
+                            `${where}: a token of its provider`,
+                        );
                 });
                 if (requests.length > 0) checked.push(variant.name);
             }
@@ -555,7 +713,13 @@ async function startSalesforceInstance(liveSession: (token: string) => boolean):
             tasks.push({ target: req.url ?? '', authorization, status, callObject: JSON.parse(Buffer.concat(chunks).toString('utf8')).CallObject });
             res.writeHead(status, { 'content-type': 'application/json' });
             // Salesforce's answers, as its REST API documents them.
-            res.end(JSON.stringify(live ? { id: `00T${String(tasks.length).padStart(15, '0')}`, success: true, errors: [] } : [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }]));
+            res.end(
+                JSON.stringify(
+                    live
+                        ? { id: `00T${String(tasks.length).padStart(15, '0')}`, success: true, errors: [] }
+                        : [{ message: 'Session expired or invalid', errorCode: 'INVALID_SESSION_ID' }],
+                ),
+            );
         });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -603,7 +767,11 @@ describe('examples: 05 Salesforce when the session of its token times out', func
     /** Plays one scripted call and waits (at most 10 s) until the instance has answered `count` Task requests. */
     async function play(call: RawEvent[], count: number): Promise<void> {
         for (const event of call) {
-            const response = await fetch(`${nodeRed.url}/ccaas/examples/salesforce`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+            const response = await fetch(`${nodeRed.url}/ccaas/examples/salesforce`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify(event),
+            });
             assert.equal(response.status, 202);
         }
         const started = Date.now();
@@ -624,10 +792,13 @@ describe('examples: 05 Salesforce when the session of its token times out', func
             { target: SALESFORCE_TASKS, authorization: `Bearer ${provider.issued[1]}`, status: 201, callObject: 'call-c-3333' },
         ]);
         // Salesforce does not rotate the refresh token unless the connected app enables it: both refreshes use the one entered.
-        assert.deepEqual(provider.seen.map((seen) => [seen.form.grant_type, seen.form.refresh_token]), [
-            ['refresh_token', 'refresh-token-0'],
-            ['refresh_token', 'refresh-token-0'],
-        ]);
+        assert.deepEqual(
+            provider.seen.map((seen) => [seen.form.grant_type, seen.form.refresh_token]),
+            [
+                ['refresh_token', 'refresh-token-0'],
+                ['refresh_token', 'refresh-token-0'],
+            ],
+        );
         assert.doesNotMatch(nodeRed.log(), /\[error\]/);
     });
 });

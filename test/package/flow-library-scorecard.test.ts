@@ -160,17 +160,26 @@ describe('Flow Library scorecard (node-red-dev validate, offline)', () => {
             }
         });
 
-        it("declares engines.node, compatible with the Node of every supported Node-RED", () => {
+        it('declares engines.node, compatible with the Node of every supported Node-RED', () => {
             const declared = pkg.engines?.node;
             assert.ok(typeof declared === 'string' && semver.validRange(declared), `engines.node: ${declared}`);
             // The tool's rule: the lowest Node the latest Node-RED runs on must be one the package accepts.
             const latestFloor = semver.minVersion(latestNodeRed.nodeRedEngines)!.version;
-            assert.ok(semver.satisfies(latestFloor, declared), `Node ${latestFloor}, the floor of Node-RED ${latestNodeRed.nodeRed} (${latestNodeRed.nodeRedEngines}), is outside engines.node ${declared}`);
+            assert.ok(
+                semver.satisfies(latestFloor, declared),
+                `Node ${latestFloor}, the floor of Node-RED ${latestNodeRed.nodeRed} (${latestNodeRed.nodeRedEngines}), is outside engines.node ${declared}`,
+            );
             // And towards the oldest supported Node-RED: the lowest Node the package accepts must run that Node-RED.
             const ourFloor = semver.minVersion(declared)!.version;
-            assert.ok(semver.satisfies(ourFloor, oldestNodeRed.nodeRedEngines), `Node ${ourFloor}, the floor of engines.node ${declared}, cannot run Node-RED ${oldestNodeRed.nodeRed} (${oldestNodeRed.nodeRedEngines})`);
+            assert.ok(
+                semver.satisfies(ourFloor, oldestNodeRed.nodeRedEngines),
+                `Node ${ourFloor}, the floor of engines.node ${declared}, cannot run Node-RED ${oldestNodeRed.nodeRed} (${oldestNodeRed.nodeRedEngines})`,
+            );
             for (const runtime of runtimes) {
-                assert.ok(semver.intersects(declared, runtime.nodeRedEngines), `no Node satisfies both engines.node ${declared} and Node-RED ${runtime.nodeRed}'s ${runtime.nodeRedEngines}`);
+                assert.ok(
+                    semver.intersects(declared, runtime.nodeRedEngines),
+                    `no Node satisfies both engines.node ${declared} and Node-RED ${runtime.nodeRed}'s ${runtime.nodeRedEngines}`,
+                );
             }
         });
 
@@ -183,7 +192,8 @@ describe('Flow Library scorecard (node-red-dev validate, offline)', () => {
     describe('declared ranges say exactly what the test matrix runs', () => {
         it('engines.node admits the Node of each matrix leg and no untested Node major', () => {
             const declared = pkg.engines.node as string;
-            for (const runtime of runtimes) assert.ok(semver.satisfies(runtime.node, declared), `${runtime.label} runs on Node ${runtime.node}, outside engines.node ${declared}`);
+            for (const runtime of runtimes)
+                assert.ok(semver.satisfies(runtime.node, declared), `${runtime.label} runs on Node ${runtime.node}, outside engines.node ${declared}`);
             const testedMajors = new Set(runtimes.map((runtime) => Number(runtime.node.split('.')[0])));
             for (let major = 0; major <= 40; major++) {
                 if (testedMajors.has(major)) continue;
@@ -196,19 +206,29 @@ describe('Flow Library scorecard (node-red-dev validate, offline)', () => {
             const testedLines = runtimes.map((runtime) => runtime.nodeRed.split('.').slice(0, 2).join('.'));
             // Node-RED 5 is tested at its latest 5.x; below 5, only the 4.x minor the matrix runs is claimed.
             assert.ok(!semver.intersects(declared, `<${testedLines[0]}.0`), `node-red.version ${declared} admits Node-RED below ${testedLines[0]}`);
-            assert.ok(!semver.intersects(declared, `>=${Number(testedLines[1].split('.')[0]) + 1}.0.0`), `node-red.version ${declared} admits a Node-RED major after ${testedLines[1]}`);
+            assert.ok(
+                !semver.intersects(declared, `>=${Number(testedLines[1].split('.')[0]) + 1}.0.0`),
+                `node-red.version ${declared} admits a Node-RED major after ${testedLines[1]}`,
+            );
         });
     });
 
     describe('nodes', () => {
         it('every node type package.json lists is registered by its editor file', () => {
-            assert.deepEqual(ourNodeTypes().map((definition) => definition.type).sort(), Object.keys(pkg['node-red'].nodes).sort());
+            assert.deepEqual(
+                ourNodeTypes()
+                    .map((definition) => definition.type)
+                    .sort(),
+                Object.keys(pkg['node-red'].nodes).sort(),
+            );
         });
 
         it("node type names do not clash with Node-RED's core nodes", () => {
             const core = coreNodeTypes();
             assert.ok(core.has('inject') && core.has('http request'), 'the core node types were read');
-            const clashes = ourNodeTypes().filter(({ type }) => core.has(type)).map(({ type, file }) => `${type} (${file})`);
+            const clashes = ourNodeTypes()
+                .filter(({ type }) => core.has(type))
+                .map(({ type, file }) => `${type} (${file})`);
             assert.deepEqual(clashes, []);
         });
 
@@ -221,7 +241,9 @@ describe('Flow Library scorecard (node-red-dev validate, offline)', () => {
                 assert.ok(Array.isArray(flow), `${path.relative(root, file)} is a flow export (an array of nodes)`);
                 for (const node of flow as Array<{ type?: unknown }>) if (typeof node.type === 'string') used.add(node.type);
             }
-            const missing = ourNodeTypes().filter(({ category, type }) => category !== 'config' && !used.has(type)).map(({ type }) => type);
+            const missing = ourNodeTypes()
+                .filter(({ category, type }) => category !== 'config' && !used.has(type))
+                .map(({ type }) => type);
             assert.deepEqual(missing, [], `node types no example uses: ${missing.join(', ')}`);
         });
     });

@@ -14,7 +14,12 @@ const DEPENDENCIES = path.join(root, 'scripts', 'dependencies.js');
 
 /** Runs a script with exactly this PATH (node itself is called by its absolute path) and these variables. */
 function run(script: string, args: string[], env: Record<string, string>): { status: number | null; output: string } {
-    const result = spawnSync(process.execPath, [script, ...args], { cwd: root, env: { HOME: process.env.HOME ?? '/tmp', ...env }, encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync(process.execPath, [script, ...args], {
+        cwd: root,
+        env: { HOME: process.env.HOME ?? '/tmp', ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+    });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
@@ -22,7 +27,10 @@ function run(script: string, args: string[], env: Record<string, string>): { sta
 function binWith(...programs: string[]): string {
     const dir = temporaryDirectory('bin');
     for (const program of programs) {
-        const found = (process.env.PATH ?? '').split(path.delimiter).map((entry) => path.join(entry, program)).find((file) => fs.existsSync(file));
+        const found = (process.env.PATH ?? '')
+            .split(path.delimiter)
+            .map((entry) => path.join(entry, program))
+            .find((file) => fs.existsSync(file));
         assert.ok(found, `${program} is on this machine's PATH`);
         fs.symlinkSync(found, path.join(dir, program));
     }
@@ -125,7 +133,9 @@ describe('fresh machine: the steps before npm start and npm test', function () {
         });
 
         it('package.json changed without the lockfile: says to run npm install instead of a failing npm ci', () => {
-            const { status, output } = run(DEPENDENCIES, ['--dry-run', '--dir', project('1.2.0', { tiny: '^1.0.0', other: '^3.0.0' })], { PATH: process.env.PATH! });
+            const { status, output } = run(DEPENDENCIES, ['--dry-run', '--dir', project('1.2.0', { tiny: '^1.0.0', other: '^3.0.0' })], {
+                PATH: process.env.PATH!,
+            });
             assert.equal(status, 1, output);
             assert.match(output, /package\.json dependencies differ from package-lock\.json/);
             assert.match(output, /run: npm install$/m);

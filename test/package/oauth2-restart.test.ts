@@ -64,8 +64,32 @@ describe('ccaas-oauth2: a rotated refresh token survives a restart (real Node-RE
                 credentials: { clientId: provider.clientId, clientSecret: provider.clientSecret, refreshToken },
             },
             // Fires once on every start, so each start needs a token (the cache is memory only).
-            { id: 'go', z: 'tab', type: 'inject', props: [{ p: 'call', v: '{"callId":"restart-1"}', vt: 'json' }], repeat: '', once: true, onceDelay: 0.5, topic: '', wires: [['ws']] },
-            { id: 'ws', z: 'tab', type: 'web-service-out', url: `${targetUrl}/calls/{{callId}}`, method: 'POST', bodyType: 'none', params: [], headers: [], form: [], retries: '', authType: 'oauth2', oauth2: 'oa', wires: [[]] },
+            {
+                id: 'go',
+                z: 'tab',
+                type: 'inject',
+                props: [{ p: 'call', v: '{"callId":"restart-1"}', vt: 'json' }],
+                repeat: '',
+                once: true,
+                onceDelay: 0.5,
+                topic: '',
+                wires: [['ws']],
+            },
+            {
+                id: 'ws',
+                z: 'tab',
+                type: 'web-service-out',
+                url: `${targetUrl}/calls/{{callId}}`,
+                method: 'POST',
+                bodyType: 'none',
+                params: [],
+                headers: [],
+                form: [],
+                retries: '',
+                authType: 'oauth2',
+                oauth2: 'oa',
+                wires: [[]],
+            },
         ];
         const response = await fetch(`${red.url}/flows`, {
             method: 'POST',
@@ -80,29 +104,46 @@ describe('ccaas-oauth2: a rotated refresh token survives a restart (real Node-RE
         const userDir = userDirWithPackage();
         nodeRed = await startNodeRed({ userDir, flows: [] });
         await deploy(nodeRed, 'refresh-token-0');
-        await until(() => answers.length === 1, 20_000, () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`);
+        await until(
+            () => answers.length === 1,
+            20_000,
+            () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`,
+        );
         assert.deepEqual(answers, [200]);
         assert.equal(provider.seen[0]!.form.refresh_token, 'refresh-token-0');
         const rotated = provider.refreshToken;
         const kept = path.join(userDir, 'ccaas-web-service', 'oauth2', 'oa', 'refresh-token.json');
-        await until(() => fs.existsSync(kept), 5000, () => `${kept} was not written`);
+        await until(
+            () => fs.existsSync(kept),
+            5000,
+            () => `${kept} was not written`,
+        );
         assert.ok(!fs.readFileSync(kept, 'latin1').includes(rotated), 'the kept refresh token is encrypted');
 
         await nodeRed.stop();
         nodeRed = await startNodeRed({ userDir });
-        await until(() => answers.length === 2, 20_000, () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`);
+        await until(
+            () => answers.length === 2,
+            20_000,
+            () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`,
+        );
         assert.equal(provider.seen[1]!.form.refresh_token, rotated, 'the restart used the rotated token, not the one in flows_cred.json');
         assert.deepEqual(answers, [200, 200]);
 
         // The provider's admin issues a new refresh token and the user enters it: the kept one must not win.
         provider.refreshToken = 'entered-by-the-user';
         await deploy(nodeRed, 'entered-by-the-user');
-        await until(() => answers.length === 3, 20_000, () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`);
+        await until(
+            () => answers.length === 3,
+            20_000,
+            () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`,
+        );
         assert.equal(provider.seen[2]!.form.refresh_token, 'entered-by-the-user');
         assert.deepEqual(answers, [200, 200, 200]);
 
         const log = nodeRed.log();
         assert.doesNotMatch(log, /invalid_grant|\[error\]/);
-        for (const secret of [provider.clientSecret, rotated, provider.refreshToken, ...provider.issued]) assert.ok(!log.includes(secret), 'a secret in the log');
+        for (const secret of [provider.clientSecret, rotated, provider.refreshToken, ...provider.issued])
+            assert.ok(!log.includes(secret), 'a secret in the log');
     });
 });

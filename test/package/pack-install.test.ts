@@ -18,7 +18,11 @@ describe('npm pack, installed into a plain Node-RED user directory', function ()
 
     before(() => {
         const packDir = temporaryDirectory('pack');
-        const output = execFileSync(npm, ['pack', '--json', '--pack-destination', packDir], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+        const output = execFileSync(npm, ['pack', '--json', '--pack-destination', packDir], {
+            cwd: root,
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+        });
         const [packed] = JSON.parse(output) as Array<{ filename: string; files: Array<{ path: string }> }>;
         tarball = path.join(packDir, packed.filename);
         userDir = temporaryDirectory('plain-user');
@@ -41,7 +45,10 @@ describe('npm pack, installed into a plain Node-RED user directory', function ()
             assert.ok(fs.existsSync(path.join(dir, 'locales', 'en-US', `${name}.html`)), `${type}: help`);
         }
         assert.ok(fs.readdirSync(path.join(installed, 'dist', 'nodes', 'icons')).length > 0, 'icons');
-        assert.ok(fs.readdirSync(path.join(installed, 'examples')).some((file) => file.endsWith('.json')), 'examples');
+        assert.ok(
+            fs.readdirSync(path.join(installed, 'examples')).some((file) => file.endsWith('.json')),
+            'examples',
+        );
         assert.ok(fs.existsSync(path.join(installed, 'resources', 'ccaas-editor.js')), "the dialogs' shared editor script");
         assert.ok(!fs.existsSync(path.join(installed, 'src')), 'TypeScript sources stay out of the package');
         assert.ok(!fs.existsSync(path.join(installed, 'test')), 'tests stay out of the package');

@@ -35,7 +35,11 @@ describe('call event in -> web service out: a SIGKILL while the CRM is down and 
             req.on('end', () => {
                 const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { callId: string; event: string; updateSeq: string };
                 const status = crmUp ? 200 : 503;
-                attempts.push({ trigger: `${body.callId}:${body.event}${body.updateSeq ? `#${body.updateSeq}` : ''}`, key: String(req.headers['idempotency-key']), status });
+                attempts.push({
+                    trigger: `${body.callId}:${body.event}${body.updateSeq ? `#${body.updateSeq}` : ''}`,
+                    key: String(req.headers['idempotency-key']),
+                    status,
+                });
                 res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
             });
         });
@@ -61,7 +65,19 @@ describe('call event in -> web service out: a SIGKILL while the CRM is down and 
         const crm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/crm`;
         const flows = [
             { id: 'tab', type: 'tab', label: 'pipeline kill test' },
-            { id: 'events', z: 'tab', type: 'call-event-in', path: '/events', source: 'raw', events: [], auth: 'none', recordingWait: 15, retention: 60, maxCalls: 1000, wires: [['send']] },
+            {
+                id: 'events',
+                z: 'tab',
+                type: 'call-event-in',
+                path: '/events',
+                source: 'raw',
+                events: [],
+                auth: 'none',
+                recordingWait: 15,
+                retention: 60,
+                maxCalls: 1000,
+                wires: [['send']],
+            },
             {
                 id: 'send',
                 z: 'tab',
@@ -92,7 +108,11 @@ describe('call event in -> web service out: a SIGKILL while the CRM is down and 
         ]);
         const tried = (trigger: string) => attempts.filter((attempt) => attempt.trigger === trigger);
         // The heads of both calls' queues are being retried against the down CRM; the rest wait behind them.
-        await until(() => tried('call-1:presenting').length >= 2 && tried('call-2:presenting').length >= 2, () => JSON.stringify(attempts), 20_000);
+        await until(
+            () => tried('call-1:presenting').length >= 2 && tried('call-2:presenting').length >= 2,
+            () => JSON.stringify(attempts),
+            20_000,
+        );
         assert.deepEqual([tried('call-1:connected').length, tried('call-1:complete').length, tried('call-2:connected').length], [0, 0, 0]);
         await nodeRed.stop('SIGKILL');
         nodeRed = undefined;
@@ -109,19 +129,26 @@ describe('call event in -> web service out: a SIGKILL while the CRM is down and 
             'call-2': ['call-2:presenting', 'call-2:connected', 'call-2:complete', 'call-2:processed', 'call-2:updated#1'],
         };
         const delivered = () => attempts.filter((attempt) => attempt.status === 200);
-        await until(() => delivered().length >= 10, () => JSON.stringify(delivered()), 30_000);
+        await until(
+            () => delivered().length >= 10,
+            () => JSON.stringify(delivered()),
+            30_000,
+        );
         // Anything sent twice would follow right behind.
         await new Promise((resolve) => setTimeout(resolve, 1000));
 
         for (const [callId, triggers] of Object.entries(expected)) {
             assert.deepEqual(
-                delivered().filter((attempt) => attempt.trigger.startsWith(`${callId}:`)).map((attempt) => attempt.trigger),
+                delivered()
+                    .filter((attempt) => attempt.trigger.startsWith(`${callId}:`))
+                    .map((attempt) => attempt.trigger),
                 triggers,
                 `${callId}: every trigger once, in order`,
             );
         }
         const triggers = Object.values(expected).flat();
-        for (const trigger of triggers) assert.equal(new Set(tried(trigger).map((attempt) => attempt.key)).size, 1, `${trigger}: one key over all its attempts`);
+        for (const trigger of triggers)
+            assert.equal(new Set(tried(trigger).map((attempt) => attempt.key)).size, 1, `${trigger}: one key over all its attempts`);
         assert.equal(new Set(attempts.map((attempt) => attempt.key)).size, triggers.length, 'a different key per trigger');
         assert.match(nodeRed.log(), /restored the state of 2 calls/);
     });

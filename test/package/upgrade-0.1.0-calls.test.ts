@@ -62,7 +62,9 @@ describe('upgrade from 0.1.0: a call waiting for its recording', function () {
     });
 
     it('restores the call from the 0.1.0 file and fires processed and updated when the recording comes', async () => {
-        const [saved] = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'call-event-in-flow.json'), 'utf8')) as Array<Record<string, unknown> & { id: string; z: string; path: string }>;
+        const [saved] = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'call-event-in-flow.json'), 'utf8')) as Array<
+            Record<string, unknown> & { id: string; z: string; path: string }
+        >;
         const stateDirectory = path.join(userDir, 'ccaas-web-service', 'calls', saved.id);
         fs.mkdirSync(stateDirectory, { recursive: true });
         fs.copyFileSync(path.join(FIXTURES, 'calls.log'), path.join(stateDirectory, 'calls.log'));
@@ -70,7 +72,22 @@ describe('upgrade from 0.1.0: a call waiting for its recording', function () {
             { id: saved.z, type: 'tab', label: 'demo' },
             // Every property as 0.1.0 saved it; only the wire goes to this test's receiver.
             { ...saved, wires: [['deliver']] },
-            { id: 'deliver', z: saved.z, type: 'http request', method: 'POST', ret: 'txt', paytoqs: 'ignore', url: receiver.url, tls: '', persist: false, proxy: '', authType: '', senderr: false, headers: [], wires: [[]] },
+            {
+                id: 'deliver',
+                z: saved.z,
+                type: 'http request',
+                method: 'POST',
+                ret: 'txt',
+                paytoqs: 'ignore',
+                url: receiver.url,
+                tls: '',
+                persist: false,
+                proxy: '',
+                authType: '',
+                senderr: false,
+                headers: [],
+                wires: [[]],
+            },
         ];
         nodeRed = await startNodeRed({ userDir, flows });
         await nodeRed.waitForLog(/\[call-event-in:demo-events\] restored the state of 1 call from /, 15_000);
@@ -86,7 +103,18 @@ describe('upgrade from 0.1.0: a call waiting for its recording', function () {
         };
         // The complete 0.1.0 recorded is still a duplicate: nothing fires again.
         assert.equal(await post([{ type: 'complete', callId: 'upgrade-call-1', eventId: 'u1-3', timestamp: 1764600065000, pendingRecordings: 1 }]), 202);
-        assert.equal(await post([{ type: 'recording', callId: 'upgrade-call-1', eventId: 'u1-4', timestamp: 1764600090000, recordingUrl: 'https://rec.example.com/upgrade-call-1.wav' }]), 202);
+        assert.equal(
+            await post([
+                {
+                    type: 'recording',
+                    callId: 'upgrade-call-1',
+                    eventId: 'u1-4',
+                    timestamp: 1764600090000,
+                    recordingUrl: 'https://rec.example.com/upgrade-call-1.wav',
+                },
+            ]),
+            202,
+        );
         await until(() => receiver.received.length >= 2, 'processed and updated', 10_000);
         const fired = receiver.received.map((call) => `${call.callId}:${call.event}`).sort();
         assert.deepEqual(fired, ['upgrade-call-1:processed', 'upgrade-call-1:updated']);

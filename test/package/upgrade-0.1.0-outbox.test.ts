@@ -71,7 +71,10 @@ describe('upgrade from 0.1.0: requests left in the outbox', function () {
         // The flow as 0.1.0 saved it, with its tab's CRM_URL set to this test's CRM, as its user sets it; the token
         // in plain flows_cred.json (credentialSecret: false).
         const crm = `http://127.0.0.1:${(server.address() as AddressInfo).port}/calls`;
-        const flows = JSON.parse(fs.readFileSync(path.join(FIXTURES, '01 Recording link to a CRM.json'), 'utf8')) as { type: string; env?: { name: string; value: string }[] }[];
+        const flows = JSON.parse(fs.readFileSync(path.join(FIXTURES, '01 Recording link to a CRM.json'), 'utf8')) as {
+            type: string;
+            env?: { name: string; value: string }[];
+        }[];
         for (const variable of flows.find((node) => node.type === 'tab')!.env!) if (variable.name === 'CRM_URL') variable.value = crm;
         fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
         fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify({ [NODE_ID]: { token: 'kept-since-0.1.0' } }));
@@ -81,7 +84,11 @@ describe('upgrade from 0.1.0: requests left in the outbox', function () {
 
         nodeRed = await startNodeRed({ userDir, settings: 'credentialSecret: false,' });
         const red = nodeRed;
-        await until(() => arrivals.length >= 3, 20_000, () => `${JSON.stringify(arrivals)}\n${red.log()}`);
+        await until(
+            () => arrivals.length >= 3,
+            20_000,
+            () => `${JSON.stringify(arrivals)}\n${red.log()}`,
+        );
         const log = red.log();
         await red.stop();
         nodeRed = undefined;
@@ -91,7 +98,11 @@ describe('upgrade from 0.1.0: requests left in the outbox', function () {
         for (const arrival of arrivals) {
             const n = arrival.body.n!;
             assert.deepEqual(arrival.body, { callId: `call-${n}`, n }, 'the payload 0.1.0 stored is the body');
-            assert.equal(arrival.key, idempotencyKey(NODE_ID, { callId: `call-${n}`, event: 'CallEnded', updateSeq: n }), 'the key this version would give it too');
+            assert.equal(
+                arrival.key,
+                idempotencyKey(NODE_ID, { callId: `call-${n}`, event: 'CallEnded', updateSeq: n }),
+                'the key this version would give it too',
+            );
             assert.equal(arrival.authorization, 'Bearer kept-since-0.1.0');
             assert.equal(arrival.path, '/calls');
         }

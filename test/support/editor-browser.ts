@@ -55,7 +55,10 @@ export async function openEditorSession(viewport: { width: number; height: numbe
 export class Editor {
     readonly errors: string[] = [];
 
-    constructor(readonly page: Page, readonly url: string) {
+    constructor(
+        readonly page: Page,
+        readonly url: string,
+    ) {
         page.on('pageerror', (err) => this.errors.push(err.message));
     }
 

@@ -69,10 +69,14 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
 `,
     );
     const redJs = options.nodeRedPath ?? require.resolve('node-red/red.js');
-    const child: ChildProcess = spawn(options.nodeBinary ?? process.execPath, [...(options.nodeArgs ?? []), redJs, '--userDir', userDir, '--settings', settingsFile], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, ...options.env },
-    });
+    const child: ChildProcess = spawn(
+        options.nodeBinary ?? process.execPath,
+        [...(options.nodeArgs ?? []), redJs, '--userDir', userDir, '--settings', settingsFile],
+        {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: { ...process.env, ...options.env },
+        },
+    );
     let output = '';
     const listeners = new Set<() => void>();
     const collect = (chunk: Buffer): void => {

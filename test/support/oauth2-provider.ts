@@ -48,7 +48,9 @@ function clientOf(headers: IncomingHttpHeaders, form: Record<string, string>): {
     return { id: decode(id), secret: decode(secret) };
 }
 
-export async function startProvider(options: { clientId?: string; clientSecret?: string; refreshToken?: string; expiresIn?: number; port?: number } = {}): Promise<Provider> {
+export async function startProvider(
+    options: { clientId?: string; clientSecret?: string; refreshToken?: string; expiresIn?: number; port?: number } = {},
+): Promise<Provider> {
     const server = new OAuth2Server();
     await server.issuer.keys.generate('RS256');
     // Two tokens issued in the same second would otherwise be the same JWT.
@@ -75,33 +77,37 @@ export async function startProvider(options: { clientId?: string; clientSecret?:
             await server.start(port, '127.0.0.1');
         },
     };
-    server.service.on('beforeResponse', (response: { statusCode: number; body: Record<string, unknown> }, req: { headers: IncomingHttpHeaders; body: Record<string, string> }) => {
-        const form = { ...req.body };
-        provider.seen.push({ headers: req.headers, form });
-        const refuse = (status: number, error: string, description: string): void => {
-            response.statusCode = status;
-            response.body = { error, error_description: description };
-        };
-        if (provider.failNext.count > 0) {
-            provider.failNext.count -= 1;
-            response.statusCode = provider.failNext.status;
-            response.body = { error: 'temporarily_unavailable' };
-            return;
-        }
-        if (provider.refuseWith) return refuse(provider.refuseWith.status, provider.refuseWith.error, provider.refuseWith.description);
-        const client = clientOf(req.headers, form);
-        if (client.id !== provider.clientId) return refuse(401, 'invalid_client', 'unknown client');
-        if (form.grant_type === 'client_credentials' && client.secret !== provider.clientSecret) return refuse(401, 'invalid_client', 'client authentication failed');
-        if (form.grant_type === 'refresh_token') {
-            if (provider.refreshNeedsSecret && client.secret !== provider.clientSecret) return refuse(400, 'invalid_client', 'invalid client credentials');
-            if (form.refresh_token !== provider.refreshToken) return refuse(400, 'invalid_grant', 'the refresh token is revoked or unknown');
-            if (provider.rotatesRefreshToken) provider.refreshToken = String(response.body.refresh_token);
-            else delete response.body.refresh_token;
-        }
-        if (provider.sendsExpiresIn) response.body.expires_in = provider.expiresIn;
-        else delete response.body.expires_in;
-        if (provider.instanceUrl) response.body.instance_url = provider.instanceUrl;
-        provider.issued.push(String(response.body.access_token));
-    });
+    server.service.on(
+        'beforeResponse',
+        (response: { statusCode: number; body: Record<string, unknown> }, req: { headers: IncomingHttpHeaders; body: Record<string, string> }) => {
+            const form = { ...req.body };
+            provider.seen.push({ headers: req.headers, form });
+            const refuse = (status: number, error: string, description: string): void => {
+                response.statusCode = status;
+                response.body = { error, error_description: description };
+            };
+            if (provider.failNext.count > 0) {
+                provider.failNext.count -= 1;
+                response.statusCode = provider.failNext.status;
+                response.body = { error: 'temporarily_unavailable' };
+                return;
+            }
+            if (provider.refuseWith) return refuse(provider.refuseWith.status, provider.refuseWith.error, provider.refuseWith.description);
+            const client = clientOf(req.headers, form);
+            if (client.id !== provider.clientId) return refuse(401, 'invalid_client', 'unknown client');
+            if (form.grant_type === 'client_credentials' && client.secret !== provider.clientSecret)
+                return refuse(401, 'invalid_client', 'client authentication failed');
+            if (form.grant_type === 'refresh_token') {
+                if (provider.refreshNeedsSecret && client.secret !== provider.clientSecret) return refuse(400, 'invalid_client', 'invalid client credentials');
+                if (form.refresh_token !== provider.refreshToken) return refuse(400, 'invalid_grant', 'the refresh token is revoked or unknown');
+                if (provider.rotatesRefreshToken) provider.refreshToken = String(response.body.refresh_token);
+                else delete response.body.refresh_token;
+            }
+            if (provider.sendsExpiresIn) response.body.expires_in = provider.expiresIn;
+            else delete response.body.expires_in;
+            if (provider.instanceUrl) response.body.instance_url = provider.instanceUrl;
+            provider.issued.push(String(response.body.access_token));
+        },
+    );
     return provider;
 }

@@ -90,4 +90,3 @@ export function serveEventEndpoint(RED: NodeAPI, nodeId: string, options: CallEv
         },
     };
 }
-

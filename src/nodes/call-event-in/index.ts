@@ -57,16 +57,24 @@ export = function register(RED: NodeAPI): void {
         };
         const tracking = problem
             ? undefined
-            : new ReopeningCallTracking(() => openCallTracking({ userDir: (RED.settings as { userDir?: unknown }).userDir, nodeId: node.id, tracker: { ...options!.tracker, onEviction: (eviction) => warn(evictionWarning(eviction, texts, RED._)) } }), {
-                  opened,
-                  failed: (err) => {
-                      const message = text('warnings.storeUnavailable', { problem: logText(errorText(err)) });
-                      // Said once per outage, not once per retry.
-                      if (storeProblem === undefined) node.error(message);
-                      storeProblem = message;
-                      showStatus();
+            : new ReopeningCallTracking(
+                  () =>
+                      openCallTracking({
+                          userDir: (RED.settings as { userDir?: unknown }).userDir,
+                          nodeId: node.id,
+                          tracker: { ...options!.tracker, onEviction: (eviction) => warn(evictionWarning(eviction, texts, RED._)) },
+                      }),
+                  {
+                      opened,
+                      failed: (err) => {
+                          const message = text('warnings.storeUnavailable', { problem: logText(errorText(err)) });
+                          // Said once per outage, not once per retry.
+                          if (storeProblem === undefined) node.error(message);
+                          storeProblem = message;
+                          showStatus();
+                      },
                   },
-              });
+              );
 
         const storeFailed = (err: unknown): void => {
             const message = text('warnings.notSaved', { problem: logText(errorText(err)) });
@@ -131,7 +139,15 @@ export = function register(RED: NodeAPI): void {
         if (options?.path) {
             const claim = serveEventEndpoint(RED, node.id, options, {
                 take: (events) => take(events, (messages) => node.send(messages)),
-                refused: (refusal) => warnRefused(text('warnings.refused', { ...refusal, method: logText(refusal.method), path: logText(refusal.path), problem: logText(refusal.problem) })),
+                refused: (refusal) =>
+                    warnRefused(
+                        text('warnings.refused', {
+                            ...refusal,
+                            method: logText(refusal.method),
+                            path: logText(refusal.path),
+                            problem: logText(refusal.problem),
+                        }),
+                    ),
                 failed: (failure) => node.error(text('warnings.failed', { path: logText(failure.path), problem: logText(failure.problem) })),
             });
             if (claim.taken) {
@@ -151,10 +167,17 @@ export = function register(RED: NodeAPI): void {
             } catch (err) {
                 return done(loggable(err));
             }
-            take(events, (messages) => send(messages)).then(() => done(), (err: unknown) => done(loggable(err)));
+            take(events, (messages) => send(messages)).then(
+                () => done(),
+                (err: unknown) => done(loggable(err)),
+            );
         });
 
-        node.playSampleCall = () => playSampleCall((events) => take(events, (messages) => node.send(messages)), () => !closed);
+        node.playSampleCall = () =>
+            playSampleCall(
+                (events) => take(events, (messages) => node.send(messages)),
+                () => !closed,
+            );
 
         node.on('close', (removed: boolean, done: () => void) => {
             closed = true;

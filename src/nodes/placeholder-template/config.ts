@@ -31,7 +31,11 @@ export function templateOutputOf(value: unknown): TemplateOutput {
 /** The node's options, validated; throws a ConfigError or the template's own CodedError naming the problem. */
 export function placeholderTemplateOptions(config: PlaceholderTemplateProperties): PlaceholderTemplateOptions {
     if (!isBodyFormat(config.format)) throw new ConfigError(`format: "${String(config.format)}" is not one of json, xml, form, text`);
-    return { compiled: compileTemplate(config.template ?? '', config.format), property: config.property || DEFAULT_PROPERTY, output: templateOutputOf(config.output) };
+    return {
+        compiled: compileTemplate(config.template ?? '', config.format),
+        property: config.property || DEFAULT_PROPERTY,
+        output: templateOutputOf(config.output),
+    };
 }
 
 /** Renders a template for a call the way the node does on a message: the one code path behind node and preview. */

@@ -73,7 +73,8 @@ export function registerTestRoute(RED: NodeAPI): void {
             secrets = SECRET_FIELDS.filter((field) => field !== 'user').map((field) => credentials[field] ?? '');
             prepared = prepareProfile(RED, config, credentials, body.send === true);
             // The token is a stored secret of the deployed config node: the same rule as the node's own secrets.
-            if (prepared.tokens) checkSameOrigin(id, config.url, 'oauth2: the OAuth 2.0 token', 'deploy this node to test another URL', 'the deployed URL of this node');
+            if (prepared.tokens)
+                checkSameOrigin(id, config.url, 'oauth2: the OAuth 2.0 token', 'deploy this node to test another URL', 'the deployed URL of this node');
         } catch (err) {
             answer({ error: errorText(err), code: err instanceof CodedError ? err.code : 'config' });
             return;
@@ -82,14 +83,18 @@ export function registerTestRoute(RED: NodeAPI): void {
         const payload = 'payload' in body ? body.payload : call;
         const key = idempotencyKey(String(id ?? ''), call);
         const decorate = (request: OutgoingRequest) => prepared.decorate(request, key);
-        const send = (grant?: RequestGrant) => exchange(prepared.builder, transport, call, payload, { timeoutMs: prepared.timeoutMs, send: body.send === true, decorate, grant });
+        const send = (grant?: RequestGrant) =>
+            exchange(prepared.builder, transport, call, payload, { timeoutMs: prepared.timeoutMs, send: body.send === true, decorate, grant });
         const { tokens } = prepared;
         const requestsBefore = tokens?.tokenRequests ?? 0;
         // With OAuth 2.0 the Test gets the token first (from the deployed config node, whose cache and rotated
         // refresh token it shares) and shows that step, masked.
         const sent: Promise<{ result: ExchangeResult; token?: Record<string, unknown> }> =
             tokens && transport
-                ? sendAuthorized(tokens, transport, send).then((authorized) => ({ result: authorized.result, token: describeGrant(tokens, authorized, requestsBefore) }))
+                ? sendAuthorized(tokens, transport, send).then((authorized) => ({
+                      result: authorized.result,
+                      token: describeGrant(tokens, authorized, requestsBefore),
+                  }))
                 : send().then((result) => ({ result }));
         void sent
             .then(({ result, token }) => {
@@ -97,7 +102,10 @@ export function registerTestRoute(RED: NodeAPI): void {
                 const shown: Record<string, unknown> = token ? { token, request: result.request } : { request: result.request };
                 if (result.response) {
                     const { body: responseBody } = result.response;
-                    shown.response = { ...result.response, body: Buffer.isBuffer(responseBody) ? `(${responseBody.length} bytes of binary data)` : responseBody };
+                    shown.response = {
+                        ...result.response,
+                        body: Buffer.isBuffer(responseBody) ? `(${responseBody.length} bytes of binary data)` : responseBody,
+                    };
                 }
                 if (result.error) {
                     shown.error = result.error.message;

@@ -16,10 +16,11 @@ import { prepareProfile } from './profile';
 import { reportedMessage, showStoreProblem, type Msg, type Waiting, type Warning } from './reports';
 import { DeliveryStatus } from './status';
 
-type WebServiceOutNode = DeployedWebServiceOut & Node<Record<(typeof SECRET_FIELDS)[number], unknown>> & {
-    /** What the delivery queue holds now (requests and bytes); undefined until the outbox is open. */
-    queueSnapshot?: () => ReturnType<Sender<Waiting>['snapshot']>;
-};
+type WebServiceOutNode = DeployedWebServiceOut &
+    Node<Record<(typeof SECRET_FIELDS)[number], unknown>> & {
+        /** What the delivery queue holds now (requests and bytes); undefined until the outbox is open. */
+        queueSnapshot?: () => ReturnType<Sender<Waiting>['snapshot']>;
+    };
 
 export = function register(RED: NodeAPI): void {
     registerEditorResources(RED);
@@ -32,7 +33,12 @@ export = function register(RED: NodeAPI): void {
         const credentials = (node.credentials ?? {}) as Credentials;
         let sender: Sender<Waiting> | undefined;
         let configError: Error | undefined;
-        const status = new DeliveryStatus(node, RED, { snapshot: () => sender?.snapshot(), get refusing() { return sender?.refusing ?? false; } });
+        const status = new DeliveryStatus(node, RED, {
+            snapshot: () => sender?.snapshot(),
+            get refusing() {
+                return sender?.refusing ?? false;
+            },
+        });
         const warnSometimes = rateLimitedWarning(node, MAX_ERROR_MESSAGE);
 
         /** A report must never throw into the queue: one that does is a bug, logged. */
@@ -76,7 +82,12 @@ export = function register(RED: NodeAPI): void {
                 nodeId: node.id,
                 userDir: (RED.settings as { userDir?: unknown }).userDir,
                 profile: prepared,
-                events: { delivered: guarded(delivered), failed: guarded(failed), changed: () => status.refresh(), storeProblem: (problem) => showStoreProblem(node, status, warning, warnSometimes, problem) },
+                events: {
+                    delivered: guarded(delivered),
+                    failed: guarded(failed),
+                    changed: () => status.refresh(),
+                    storeProblem: (problem) => showStoreProblem(node, status, warning, warnSometimes, problem),
+                },
             });
         } catch (err) {
             configError = err as Error;
@@ -102,11 +113,13 @@ export = function register(RED: NodeAPI): void {
                 done(err as Error);
                 return;
             }
-            sender.send({ call: call as Record<string, unknown>, payload: message.payload, topic: message.topic }, { msg: message, send, done }).catch((err: unknown) => {
-                // Refused whole (outbox unavailable, queue full, too large to keep), or it came while the node closes.
-                status.refresh();
-                done(err as Error);
-            });
+            sender
+                .send({ call: call as Record<string, unknown>, payload: message.payload, topic: message.topic }, { msg: message, send, done })
+                .catch((err: unknown) => {
+                    // Refused whole (outbox unavailable, queue full, too large to keep), or it came while the node closes.
+                    status.refresh();
+                    done(err as Error);
+                });
         });
 
         node.on('close', (removed: boolean, closed: () => void) => {
