@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/coded-error';
+import { errorText } from '../errors/error-text';
 import { parseOAuth2Settings, type OAuth2Credentials } from './oauth2-settings';
 import { nodeStateDirectory } from '../store/node-state-directory';
 import { RefreshTokenFile } from './refresh-token-file';
@@ -8,7 +9,8 @@ export interface ConfigNodeTokensOptions {
     nodeId: string;
     config: Record<string, unknown>;
     credentials: OAuth2Credentials;
-    userDir: string;
+    /** Node-RED's user directory; undefined in an embedded runtime without one (the token is then kept in memory). */
+    userDir?: string;
     /** Node-RED's credential secret (settings credentialSecret, else its generated _credentialSecret). */
     credentialSecret?: string;
     /** The runtime's copy of the node's credentials gets the rotated token too, so the next deploy saves it. */
@@ -31,9 +33,11 @@ export interface ConfigNodeTokens {
 export function openConfigNodeTokens(options: ConfigNodeTokensOptions): ConfigNodeTokens {
     const { credentials } = options;
     const settings = parseOAuth2Settings(options.config, credentials);
-    const file = options.credentialSecret
-        ? new RefreshTokenFile(nodeStateDirectory(options.userDir, 'oauth2', options.nodeId), options.credentialSecret)
-        : undefined;
+    // The one state policy (src/store/node-store.ts): no user directory, no file; memory until the next deploy.
+    const file =
+        options.credentialSecret && options.userDir
+            ? new RefreshTokenFile(nodeStateDirectory(options.userDir, 'oauth2', options.nodeId), options.credentialSecret)
+            : undefined;
     let refreshToken = credentials.refreshToken;
     if (settings.grant === 'refresh_token' && file) refreshToken = file.read(credentials.refreshToken, options.warn);
     let warnedNoSecret = false;
@@ -44,15 +48,15 @@ export function openConfigNodeTokens(options: ConfigNodeTokensOptions): ConfigNo
             if (!file) {
                 if (!warnedNoSecret)
                     options.warn(
-                        'the provider rotated the refresh token, but Node-RED has no credential secret to encrypt it with: it is kept in memory only until the next deploy',
+                        options.userDir
+                            ? 'the provider rotated the refresh token, but Node-RED has no credential secret to encrypt it with: it is kept in memory only until the next deploy'
+                            : 'the provider rotated the refresh token, but Node-RED has no user directory to keep it in: it is kept in memory only until the next deploy',
                     );
                 warnedNoSecret = true;
                 return;
             }
             file.write(rotated, credentials.refreshToken).catch((err: unknown) =>
-                options.error(
-                    `the rotated refresh token could not be written to ${file.path} (${(err as Error)?.message ?? String(err)}): a restart would use the previous one`,
-                ),
+                options.error(`the rotated refresh token could not be written to ${file.path} (${errorText(err)}): a restart would use the previous one`),
             );
         },
     });

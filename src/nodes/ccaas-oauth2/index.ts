@@ -1,5 +1,3 @@
-import os from 'node:os';
-import path from 'node:path';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { openConfigNodeTokens, type OAuth2Provider } from '../../auth/config-node-tokens';
 import type { OAuth2Credentials } from '../../auth/oauth2-settings';
@@ -25,14 +23,14 @@ export = function register(RED: NodeAPI): void {
     function OAuth2Node(this: OAuth2ConfigNode, config: NodeDef & Record<string, unknown>): void {
         RED.nodes.createNode(this, config);
         const node = this;
-        const userDir = (RED.settings as { userDir?: string }).userDir ?? path.join(os.homedir(), '.node-red');
+        const userDir = (RED.settings as { userDir?: unknown }).userDir;
         let removed: (() => void) | undefined;
         try {
             const opened = openConfigNodeTokens({
                 nodeId: node.id,
                 config,
                 credentials: { ...((node.credentials ?? {}) as OAuth2Credentials) },
-                userDir,
+                userDir: typeof userDir === 'string' && userDir ? userDir : undefined,
                 credentialSecret: credentialSecretOf(RED),
                 updateCredentials: (credentials) => void Promise.resolve(RED.nodes.addCredentials(node.id, credentials)).catch(() => {}),
                 warn: (message) => node.warn(message),
