@@ -2,41 +2,13 @@
 // helper stubs permission checks out): a read-only user gets 403 and nothing is computed, a body over the bound
 // gets 413, an exploding template gets a clear render error, and the runtime still answers afterwards.
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { MAX_ADMIN_BODY_BYTES } from '../../src/nodes/shared/admin-request';
 import { MAX_RENDER_STEPS } from '../../src/placeholders/template';
-import { startNodeRed, temporaryDirectory, type NodeRedProcess } from '../support/node-red-process';
+import { adminAuthSettings, adminToken } from '../support/admin-auth';
+import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
 
-const ROOT = path.resolve(__dirname, '../..');
 const NODES = ['call-event-in', 'criteria-filter', 'placeholder-template', 'web-service-out'];
-
-/** A nodes directory whose node files load our TypeScript sources, so no build is needed. */
-function nodesDirectory(): string {
-    const dir = temporaryDirectory('nodes');
-    fs.mkdirSync(path.join(dir, 'locales', 'en-US'), { recursive: true });
-    for (const name of NODES) {
-        fs.writeFileSync(
-            path.join(dir, `${name}.js`),
-            `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes', name, 'index.ts'))});\n`,
-        );
-        fs.copyFileSync(path.join(ROOT, 'nodes', `${name}.html`), path.join(dir, `${name}.html`));
-        for (const file of [`${name}.json`, `${name}.html`])
-            fs.copyFileSync(path.join(ROOT, 'nodes/locales/en-US', file), path.join(dir, 'locales/en-US', file));
-    }
-    return dir;
-}
-
-async function token(red: NodeRedProcess, username: string, scope: string): Promise<string> {
-    const response = await fetch(`${red.url}/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: 'pw' }).toString(),
-    });
-    assert.equal(response.status, 200, `login of ${username}`);
-    return ((await response.json()) as { access_token: string }).access_token;
-}
 
 function post(red: NodeRedProcess, route: string, body: unknown, bearer?: string): Promise<Response> {
     return fetch(`${red.url}${route}`, {
@@ -94,23 +66,15 @@ describe('admin endpoints: permissions, body bound, render budget (real Node-RED
     let viewer: string;
 
     before(async () => {
-        // Node-RED's own bcrypt, to hash the test users' password as adminAuth expects it.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string };
-        const hash = bcrypt.hashSync('pw', 4);
         red = await startNodeRed({
             flows: [
                 { id: 'tab', type: 'tab', label: 't' },
                 { id: 'in1', z: 'tab', type: 'call-event-in', path: '/ccaas/hostile', events: [], wires: [[]] },
             ],
-            settings: `nodesDir: ${JSON.stringify(nodesDirectory())},
-    adminAuth: { type: 'credentials', users: [
-        { username: 'admin', password: ${JSON.stringify(hash)}, permissions: '*' },
-        { username: 'viewer', password: ${JSON.stringify(hash)}, permissions: 'read' },
-    ] },`,
+            settings: adminAuthSettings(NODES, { admin: '*', viewer: 'read' }),
         });
-        admin = await token(red, 'admin', '*');
-        viewer = await token(red, 'viewer', 'read');
+        admin = await adminToken(red, 'admin', '*');
+        viewer = await adminToken(red, 'viewer', 'read');
     });
     after(async () => {
         await red?.stop();

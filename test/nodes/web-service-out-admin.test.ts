@@ -4,36 +4,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sampleCall } from '../../src/call/sample-call';
-import { startNodeRed, temporaryDirectory, type NodeRedProcess } from '../support/node-red-process';
+import { adminAuthSettings, adminToken } from '../support/admin-auth';
+import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
 import { startRecorder, type Recorder } from './web-service-out.recorder';
 
-const ROOT = path.resolve(__dirname, '../..');
 const SECRET = 'stored-token-never-shown';
-
-/** A nodes directory whose node file loads our TypeScript source, so no build is needed. */
-function nodesDirectory(): string {
-    const dir = temporaryDirectory('nodes');
-    fs.mkdirSync(path.join(dir, 'locales', 'en-US'), { recursive: true });
-    fs.writeFileSync(
-        path.join(dir, 'web-service-out.js'),
-        `require(${JSON.stringify(require.resolve('tsx/cjs'))});\nmodule.exports = require(${JSON.stringify(path.join(ROOT, 'src/nodes/web-service-out/index.ts'))});\n`,
-    );
-    fs.copyFileSync(path.join(ROOT, 'nodes/web-service-out.html'), path.join(dir, 'web-service-out.html'));
-    for (const file of ['web-service-out.json', 'web-service-out.html']) {
-        fs.copyFileSync(path.join(ROOT, 'nodes/locales/en-US', file), path.join(dir, 'locales/en-US', file));
-    }
-    return dir;
-}
-
-async function token(red: NodeRedProcess, username: string, scope: string): Promise<string> {
-    const response = await fetch(`${red.url}/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope, username, password: 'pw' }).toString(),
-    });
-    assert.equal(response.status, 200, `login of ${username}`);
-    return ((await response.json()) as { access_token: string }).access_token;
-}
 
 function post(red: NodeRedProcess, route: string, body: object, bearer?: string, extra: Record<string, string> = {}): Promise<Response> {
     return fetch(`${red.url}${route}`, {
@@ -50,17 +25,7 @@ describe('web service out Test endpoint with admin auth (real Node-RED)', functi
 
     before(async () => {
         recorder = await startRecorder();
-        // Node-RED's own bcrypt, to hash the test users' password as adminAuth expects it.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string };
-        const hash = bcrypt.hashSync('pw', 4);
-        red = await startNodeRed({
-            settings: `nodesDir: ${JSON.stringify(nodesDirectory())},
-    adminAuth: { type: 'credentials', users: [
-        { username: 'admin', password: ${JSON.stringify(hash)}, permissions: '*' },
-        { username: 'viewer', password: ${JSON.stringify(hash)}, permissions: 'read' },
-    ] },`,
-        });
+        red = await startNodeRed({ settings: adminAuthSettings(['web-service-out'], { admin: '*', viewer: 'read' }) });
     });
     after(async () => {
         await red?.stop();
@@ -76,7 +41,7 @@ describe('web service out Test endpoint with admin auth (real Node-RED)', functi
             red,
             '/web-service-out/test',
             { config: config(), credentials: { token: 't' }, send: false },
-            await token(red, 'viewer', 'read'),
+            await adminToken(red, 'viewer', 'read'),
         );
         // A known user without the permission is refused (403), not asked to log in again (401).
         assert.equal(viewer.status, 403);
@@ -84,7 +49,7 @@ describe('web service out Test endpoint with admin auth (real Node-RED)', functi
     });
 
     it('an admin tests a deployed node with its stored secret; the flow file never holds it', async () => {
-        const admin = await token(red, 'admin', '*');
+        const admin = await adminToken(red, 'admin', '*');
         const deployed = await post(
             red,
             '/flows',
