@@ -2,7 +2,7 @@ import { ConfigError } from '../errors/coded-error';
 import { errorText } from '../errors/error-text';
 import { parseOAuth2Settings, type OAuth2Credentials } from './oauth2-settings';
 import { nodeStateDirectory } from '../store/node-state-directory';
-import { RefreshTokenFile } from './refresh-token-file';
+import { RefreshTokenFile, type TokenFileProblem } from './refresh-token-file';
 import { TokenSource } from './token-source';
 
 export interface ConfigNodeTokensOptions {
@@ -15,8 +15,8 @@ export interface ConfigNodeTokensOptions {
     credentialSecret?: string;
     /** The runtime's copy of the node's credentials gets the rotated token too, so the next deploy saves it. */
     updateCredentials?: (credentials: OAuth2Credentials) => void;
-    warn: (message: string) => void;
-    error: (message: string) => void;
+    /** A problem with the kept refresh token; `writeFailed` is an error, the others warnings. */
+    problem: (report: TokenFileProblem) => void;
 }
 
 export interface ConfigNodeTokens {
@@ -39,24 +39,19 @@ export function openConfigNodeTokens(options: ConfigNodeTokensOptions): ConfigNo
             ? new RefreshTokenFile(nodeStateDirectory(options.userDir, 'oauth2', options.nodeId), options.credentialSecret)
             : undefined;
     let refreshToken = credentials.refreshToken;
-    if (settings.grant === 'refresh_token' && file) refreshToken = file.read(credentials.refreshToken, options.warn);
+    if (settings.grant === 'refresh_token' && file) refreshToken = file.read(credentials.refreshToken, options.problem);
     let warnedNoSecret = false;
     const tokens = new TokenSource(settings, credentials, {
         refreshToken,
         onRotated: (rotated) => {
             options.updateCredentials?.({ ...credentials, refreshToken: rotated });
             if (!file) {
-                if (!warnedNoSecret)
-                    options.warn(
-                        options.userDir
-                            ? 'the provider rotated the refresh token, but Node-RED has no credential secret to encrypt it with: it is kept in memory only until the next deploy'
-                            : 'the provider rotated the refresh token, but Node-RED has no user directory to keep it in: it is kept in memory only until the next deploy',
-                    );
+                if (!warnedNoSecret) options.problem({ kind: options.userDir ? 'noSecret' : 'noUserDir' });
                 warnedNoSecret = true;
                 return;
             }
             file.write(rotated, credentials.refreshToken).catch((err: unknown) =>
-                options.error(`the rotated refresh token could not be written to ${file.path} (${errorText(err)}): a restart would use the previous one`),
+                options.problem({ kind: 'writeFailed', path: file.path, reason: errorText(err) }),
             );
         },
     });

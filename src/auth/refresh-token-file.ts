@@ -6,6 +6,17 @@ import path from 'node:path';
 // (nodeStateDirectory(userDir, 'oauth2', id)): Node-RED's RED.nodes.addCredentials only changes the runtime's
 // memory, and flows_cred.json is written on the next deploy, so a restart before one would bring back the revoked
 // token.
+/**
+ * What can go wrong with the kept refresh token, as data: the node says it in the user's words (its message catalog),
+ * and in every case the refresh token of the credentials is used instead.
+ */
+export type TokenFileProblem =
+    | { kind: 'unreadable'; path: string; reason: string }
+    | { kind: 'undecryptable'; path: string }
+    | { kind: 'noSecret' }
+    | { kind: 'noUserDir' }
+    | { kind: 'writeFailed'; path: string; reason: string };
+
 const FILE_NAME = 'refresh-token.json';
 const KEY_INFO = 'ccaas-web-service oauth2 refresh token';
 
@@ -45,13 +56,12 @@ export class RefreshTokenFile {
      * flow's own (the user entered a new one since; the stale file is removed). A file that cannot be read or
      * decrypted is reported through `problem` and the flow's token is used.
      */
-    read(flowToken: string | undefined, problem: (message: string) => void = () => {}): string | undefined {
+    read(flowToken: string | undefined, problem: (report: TokenFileProblem) => void = () => {}): string | undefined {
         let stored: StoredToken;
         try {
             stored = JSON.parse(fs.readFileSync(this.path, 'utf8')) as StoredToken;
         } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-                problem(`${this.path} cannot be read (${(err as Error).message}): the refresh token of the credentials is used`);
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problem({ kind: 'unreadable', path: this.path, reason: (err as Error).message });
             return flowToken;
         }
         let token: string;
@@ -60,7 +70,7 @@ export class RefreshTokenFile {
             decipher.setAuthTag(Buffer.from(stored.tag, 'base64'));
             token = Buffer.concat([decipher.update(Buffer.from(stored.data, 'base64')), decipher.final()]).toString('utf8');
         } catch {
-            problem(`${this.path} cannot be decrypted (was the credential secret changed?): the refresh token of the credentials is used`);
+            problem({ kind: 'undecryptable', path: this.path });
             return flowToken;
         }
         if (token === flowToken || stored.replaces === this.fingerprint(flowToken)) return token;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sendAuthorized } from '../../src/auth/authorized-send';
 import { parseOAuth2Settings, type OAuth2Credentials } from '../../src/auth/oauth2-settings';
-import { RefreshTokenFile } from '../../src/auth/refresh-token-file';
+import { RefreshTokenFile, type TokenFileProblem } from '../../src/auth/refresh-token-file';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
 import { tokenRequest, TokenFailure } from '../../src/auth/token-request';
 import { EXPIRY_MARGIN_MS, TokenSource } from '../../src/auth/token-source';
@@ -299,13 +299,12 @@ describe('OAuth 2.0 rotated refresh token file', () => {
     it('a file that cannot be decrypted (another credential secret) is reported and the flow token used', async () => {
         const directory = nodeStateDirectory(userDir, 'oauth2', 'cfg');
         await new RefreshTokenFile(directory, 'one').write('rotated', 'flow');
-        const problems: string[] = [];
+        const problems: TokenFileProblem[] = [];
         assert.equal(
-            new RefreshTokenFile(directory, 'two').read('flow', (message) => problems.push(message)),
+            new RefreshTokenFile(directory, 'two').read('flow', (report) => problems.push(report)),
             'flow',
         );
-        assert.equal(problems.length, 1);
-        assert.match(problems[0]!, /cannot be decrypted/);
+        assert.deepEqual(problems, [{ kind: 'undecryptable', path: path.join(directory, 'refresh-token.json') }]);
     });
 });
 

@@ -148,6 +148,27 @@ describe('web service out with OAuth 2.0 (ccaas-oauth2)', () => {
         assertNothingSecret(messages);
     });
 
+    it('a rotated refresh token that cannot be kept (no credential secret) is said once, in the words of the catalog', async () => {
+        credentials.oa = { ...credentials.oa, refreshToken: provider.refreshToken };
+        await helper.load(nodes, flow({ tokenUrl: provider.tokenUrl, grant: 'refresh_token' }, { url: `${target.url}/calls/{{callId}}` }), credentials);
+        const delivered = collect('out', 1);
+        helper.getNode('ws').receive({ call: sampleCall() });
+        await delivered;
+        assert.equal(provider.seen.length, 1, 'one refresh');
+        const warnings = helper
+            .log()
+            .args.map((args: unknown[]) => args[0] as { level?: number; msg?: unknown })
+            .filter((entry: { level?: number }) => entry.level === helper.log().WARN)
+            .map((entry: { msg?: unknown }) => String(entry.msg));
+        const rotated = warnings.filter((text: string) => /rotated the refresh token/.test(text));
+        assert.equal(rotated.length, 1, warnings.join(' | '));
+        assert.match(
+            rotated[0]!,
+            /^the provider rotated the refresh token, but Node-RED has no (credential secret to encrypt it with|user directory to keep it in): it is kept in memory only until the next deploy$/,
+        );
+        assertNothingSecret();
+    });
+
     it('a burst of 50 requests causes exactly one token request', async () => {
         await helper.load(
             nodes,

@@ -33,8 +33,11 @@ export = function register(RED: NodeAPI): void {
                 userDir: typeof userDir === 'string' && userDir ? userDir : undefined,
                 credentialSecret: credentialSecretOf(RED),
                 updateCredentials: (credentials) => void Promise.resolve(RED.nodes.addCredentials(node.id, credentials)).catch(() => {}),
-                warn: (message) => node.warn(message),
-                error: (message) => node.error(message),
+                problem: (report) => {
+                    const text = RED._(`ccaas-oauth2.runtime.warnings.${report.kind}`, report as unknown as Record<string, string>);
+                    if (report.kind === 'writeFailed') node.error(text);
+                    else node.warn(text);
+                },
             });
             node.tokens = opened.tokens;
             removed = opened.removed;
