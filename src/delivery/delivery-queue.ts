@@ -14,6 +14,8 @@ export const DEFAULT_MAX_QUEUED = 10_000;
 export const MIB = 1024 * 1024;
 /** Bytes of outbox entries one node keeps at most: 10,000 requests of about 6 KiB, far above a typical call. */
 export const DEFAULT_MAX_QUEUED_BYTES = 64 * MIB;
+/** The largest value each delivery setting of web service out takes (the editor reads them from the runtime). */
+export const DELIVERY_SETTING_MAXIMA = { concurrency: 1000, maxQueued: 10_000_000, maxQueuedSize: 1024 * 1024 } as const;
 
 export type QueueBound = 'maxQueued' | 'maxQueuedSize';
 

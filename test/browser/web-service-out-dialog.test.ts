@@ -118,6 +118,16 @@ describe('editor: web service out dialog', function () {
         assert.match((await tip.textContent()) ?? '', /Retries: "soon" is not a duration like 30s, 2m or 1h/);
         await editor.openEditDialog(id);
         await editor.page.locator('#node-input-retries').fill('0.5, 2s, 1m');
+        // The largest concurrency the dialog accepts is the runtime's, read from its editor constants.
+        await editor.page.locator('#node-input-concurrency').fill('1001');
+        await editor.closeEditDialog('done');
+        await badge.waitFor();
+        await badge.hover();
+        const bound = editor.page.locator('.red-ui-flow-port-tooltip', { hasText: 'Concurrency' });
+        await bound.waitFor();
+        assert.match((await bound.textContent()) ?? '', /Concurrency must be a whole number from 1 to 1000/);
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-concurrency').fill('1000');
         await editor.closeEditDialog('done');
         await badge.waitFor({ state: 'hidden' });
     });

@@ -1,6 +1,8 @@
 // The constants the editors read from the runtime (resources/ccaas-editor.js), behind a real Node-RED process with
 // admin authentication on: the test helper stubs permission checks out, so only a real runtime shows them enforced.
 import assert from 'node:assert/strict';
+import { DELIVERY_SETTING_MAXIMA } from '../../src/delivery/delivery-queue';
+import { queueSettingsOf } from '../../src/nodes/web-service-out/config';
 import { HEADER_NAME } from '../../src/request/build-request';
 import { adminAuthSettings, adminToken } from '../support/admin-auth';
 import { startNodeRed, type NodeRedProcess } from '../support/node-red-process';
@@ -26,8 +28,13 @@ describe('editor admin routes: constants and the web service out check (real Nod
             headers: { authorization: `Bearer ${await adminToken(red, 'viewer', 'read')}` },
         });
         assert.equal(response.status, 200);
-        const constants = (await response.json()) as { headerName: string };
-        assert.deepEqual(constants, { headerName: HEADER_NAME.source });
+        const constants = (await response.json()) as { headerName: string; deliveryMaxima: Record<string, number> };
+        assert.deepEqual(constants, { headerName: HEADER_NAME.source, deliveryMaxima: DELIVERY_SETTING_MAXIMA });
+        // The bounds the editor checks are the ones deploy enforces.
+        for (const [property, max] of Object.entries(constants.deliveryMaxima)) {
+            assert.doesNotThrow(() => queueSettingsOf({ [property]: max }), property);
+            assert.throws(() => queueSettingsOf({ [property]: max + 1 }), new RegExp(`^${property}: `));
+        }
         const editorPattern = new RegExp(constants.headerName);
         for (const name of ['X-API-Key', 'Idempotency-Key', 'x~y', 'Bad Header', 'a:b', '', 'Ä']) {
             assert.equal(editorPattern.test(name), HEADER_NAME.test(name), name);

@@ -2,13 +2,14 @@ import type { NodeAPI } from 'node-red';
 import { CALL_FIELDS } from '../../call/call-fields';
 import { sampleCall } from '../../call/sample-call';
 import { TRIGGER_EVENTS } from '../../call/trigger-events';
+import { DELIVERY_SETTING_MAXIMA } from '../../delivery/delivery-queue';
 import { HEADER_NAME } from '../../request/build-request';
 import { settingProblems, type SettingsToCheck } from '../../request/validation';
 import { computingAdminRoute } from './admin-request';
 
 /** What the editors (resources/ccaas-editor.js) read from the runtime instead of keeping copies of its rules. */
-export function editorConstants(): { headerName: string } {
-    return { headerName: HEADER_NAME.source };
+export function editorConstants(): { headerName: string; deliveryMaxima: typeof DELIVERY_SETTING_MAXIMA } {
+    return { headerName: HEADER_NAME.source, deliveryMaxima: DELIVERY_SETTING_MAXIMA };
 }
 
 let registeredWith: unknown;

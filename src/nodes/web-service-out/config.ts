@@ -2,7 +2,7 @@
 // flow saved before a property existed (0.1.0 has no retries, concurrency, rate, idempotency header or bounds)
 // gets the default, which is what that version did.
 import type { NodeDef } from 'node-red';
-import { DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUED, DEFAULT_MAX_QUEUED_BYTES, MIB } from '../../delivery/delivery-queue';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUED, DEFAULT_MAX_QUEUED_BYTES, DELIVERY_SETTING_MAXIMA, MIB } from '../../delivery/delivery-queue';
 import { DEFAULT_TIMEOUT_MS } from '../../delivery/http-transport';
 import { DEFAULT_IDEMPOTENCY_HEADER } from '../../delivery/idempotency';
 import { parseRetries } from '../../delivery/retry-schedule';
@@ -70,10 +70,10 @@ function rateOf(value: unknown): number | undefined {
 export function queueSettingsOf(config: Partial<WebServiceOutConfig>): QueueSettings {
     return {
         schedule: parseRetries(config.retries),
-        concurrency: boundOf('concurrency', config.concurrency, DEFAULT_CONCURRENCY, 1000),
+        concurrency: boundOf('concurrency', config.concurrency, DEFAULT_CONCURRENCY, DELIVERY_SETTING_MAXIMA.concurrency),
         ratePerSecond: rateOf(config.rate),
-        maxQueued: boundOf('maxQueued', config.maxQueued, DEFAULT_MAX_QUEUED, 10_000_000),
-        maxQueuedBytes: boundOf('maxQueuedSize', config.maxQueuedSize, DEFAULT_MAX_QUEUED_BYTES / MIB, 1024 * 1024) * MIB,
+        maxQueued: boundOf('maxQueued', config.maxQueued, DEFAULT_MAX_QUEUED, DELIVERY_SETTING_MAXIMA.maxQueued),
+        maxQueuedBytes: boundOf('maxQueuedSize', config.maxQueuedSize, DEFAULT_MAX_QUEUED_BYTES / MIB, DELIVERY_SETTING_MAXIMA.maxQueuedSize) * MIB,
     };
 }
 
