@@ -70,13 +70,13 @@ function standInCrm() {
         y: 100 + index * 40,
         wires: [['demo-crm-answer']],
     }));
-    // Salesforce's REST path below the instance URL that the stand-in token endpoint hands out.
+    // Salesforce's REST path below the instance URL the stand-in token endpoint hands out: an origin, this Node-RED.
     const salesforce = {
         id: 'demo-crm-sobjects',
         type: 'http in',
         z: tab,
         name: '',
-        url: '/crm/:example/services/data/:version/sobjects/:object',
+        url: '/services/data/:version/sobjects/:object',
         method: 'post',
         upload: false,
         x: 150,
@@ -107,7 +107,7 @@ function standInCrm() {
                     t: 'set',
                     p: 'payload',
                     pt: 'msg',
-                    to: `{"access_token":"demo-access-" & $string($millis()),"token_type":"Bearer","expires_in":3600,"instance_url":"${base}/crm/" & req.params.example}`,
+                    to: `{"access_token":"demo-access-" & $string($millis()),"token_type":"Bearer","expires_in":3600,"instance_url":"${base}"}`,
                     tot: 'jsonata',
                 },
             ],
