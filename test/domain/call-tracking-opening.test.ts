@@ -4,14 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { openCallTracking, ReopeningCallTracking, type CallTrackingOpening } from '../../src/lifecycle/call-tracking-opening';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const started = Date.now();
-    while (!check()) {
-        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-}
+import { until } from '../support/wait';
 
 describe('opening call tracking (lifecycle)', () => {
     let userDir: string;

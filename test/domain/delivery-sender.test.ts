@@ -12,6 +12,7 @@ import type { CodedError } from '../../src/errors/coded-error';
 import { compileRequest } from '../../src/request/build-request';
 import { openFileStore } from '../../src/store/file-store';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
+import { until } from '../support/wait';
 
 interface Receiver {
     url: string;
@@ -34,14 +35,6 @@ async function startReceiver(): Promise<Receiver> {
         keys,
         close: () => new Promise((resolve) => server.close(() => resolve())),
     };
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
 }
 
 function senderOf(url: string, userDir: unknown, reopenMs?: number) {

@@ -8,20 +8,13 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
 import { helper, servedNodeModule, statusNode } from '../support/node-red-runtime';
+import { until } from '../support/wait';
 
 const callEventIn = servedNodeModule('call-event-in');
 
 interface Out {
     event: string;
     call: { callId: string; updateSeq?: number; recordingsMissing?: boolean; recordingLink: string[] };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const started = Date.now();
-    while (!check()) {
-        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,6 +5,7 @@ import type { NodeAPI } from 'node-red';
 import { Webhook } from 'standardwebhooks';
 import { signWebhook } from '../../src/signing/standard-webhooks';
 import { catchNode, helper, servedNodeModule } from '../support/node-red-runtime';
+import { until } from '../support/wait';
 
 const callEventIn = servedNodeModule('call-event-in');
 
@@ -35,14 +36,6 @@ function collect(id: string): Out[] {
     const received: Out[] = [];
     helper.getNode(id).on('input', (msg: Out) => received.push(msg));
     return received;
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-    const started = Date.now();
-    while (!check()) {
-        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
 }
 
 const answered = (callId: string) => [

@@ -2,10 +2,10 @@
 // flow it saved load unchanged, and the recording that arrives after the upgrade fires processed and updated.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
+import { until } from '../support/wait';
+import { startJsonReceiver, type JsonReceiver } from '../support/json-receiver';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/0.1.0');
 
@@ -18,40 +18,14 @@ interface Received {
     recordingLink?: string[];
 }
 
-async function startReceiver(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
-    const received: Received[] = [];
-    const server = http.createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () => {
-            received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Received);
-            res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-        });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-        received,
-        close: () => new Promise((resolve) => server.close(() => resolve())),
-    };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs: number): Promise<void> {
-    const started = Date.now();
-    while (!check()) {
-        if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-}
-
 describe('upgrade from 0.1.0: a call waiting for its recording', function () {
     this.timeout(60_000);
     let nodeRed: NodeRedProcess | undefined;
-    let receiver: Awaited<ReturnType<typeof startReceiver>>;
+    let receiver: JsonReceiver<Received>;
     let userDir: string;
 
     before(async () => {
-        receiver = await startReceiver();
+        receiver = await startJsonReceiver<Received>();
         userDir = userDirWithPackage();
     });
 
