@@ -226,3 +226,17 @@ export function isConnectionProblem(err: unknown): boolean {
     const message = err instanceof Error ? err.message : String(err);
     return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|enableOfflineQueue|LOADING|MASTERDOWN|READONLY/i.test(message);
 }
+
+/**
+ * Connects once with `settings`, asks the server about itself and disconnects: the dialog's Test connection. Fails
+ * with the connection's own problem (refused, wrong password, TLS) within `timeoutMs`, without retrying.
+ */
+export async function probeRedis(settings: RedisSettings, timeoutMs = 5000): Promise<RedisServerInfo> {
+    const connection = new RedisConnection(settings, { connectTimeoutMs: timeoutMs, maxReconnectWaitMs: timeoutMs, clientName: 'ccaas-test-connection' });
+    try {
+        await connection.ready(timeoutMs);
+        return await connection.serverInfo();
+    } finally {
+        connection.client.disconnect();
+    }
+}

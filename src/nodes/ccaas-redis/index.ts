@@ -1,0 +1,57 @@
+// Node-RED glue of the ccaas-redis config node: one shared Redis connection (src/store/redis) for the call event in
+// and web service out nodes whose Store names it.
+import type { NodeAPI, NodeDef } from 'node-red';
+import { errorText } from '../../errors/error-text';
+import { logText } from '../../logging/log-text';
+import { ConnectionShare } from '../../store/redis/connection-share';
+import type { RedisConnection } from '../../store/redis/redis-connection';
+import { registerTestConnectionRoute } from './admin';
+import { redisSettingsOf, type RedisConfigNode, type RedisNodeCredentials, type RedisNodeProperties } from './config';
+
+export = function register(RED: NodeAPI): void {
+    const text = (key: string, values?: Record<string, string>): string => RED._(`ccaas-redis.runtime.${key}`, values);
+
+    function RedisNode(this: RedisConfigNode, config: NodeDef & RedisNodeProperties): void {
+        RED.nodes.createNode(this, config);
+        const node = this;
+        let share: ConnectionShare | undefined;
+        node.redisUrl = String(config.url ?? '');
+        try {
+            const settings = redisSettingsOf(config, (node.credentials ?? {}) as RedisNodeCredentials);
+            node.redisUrl = settings.url;
+            share = new ConnectionShare(settings, { clientName: `node-red-ccaas-${node.id}` }, (connection) => warnWithoutPersistence(connection));
+        } catch (err) {
+            node.configError = err as Error;
+            node.error(errorText(err));
+        }
+
+        // Said once per connection: with no AOF and no RDB a Redis restart forgets every call and queued request.
+        function warnWithoutPersistence(connection: RedisConnection): void {
+            connection.serverInfo().then(
+                (info) => {
+                    const values = { url: logText(node.redisUrl), version: info.version };
+                    if (!info.aof && !info.rdb) node.warn(text('warnings.noPersistence', values));
+                    else if (info.aof) node.log(text('log.connectedAof', { ...values, fsync: info.aof.fsync }));
+                    else node.log(text('log.connectedRdb', values));
+                },
+                (err: unknown) => node.log(text('log.infoUnavailable', { problem: logText(errorText(err)) })),
+            );
+        }
+
+        node.acquire = () => {
+            if (!share) throw node.configError ?? new Error('ccaas-redis is not configured');
+            return share.acquire();
+        };
+
+        node.on('close', (done: () => void) => {
+            // Users still settling their work keep the connection until they give it back (ConnectionShare).
+            void (share?.close() ?? Promise.resolve()).catch(() => undefined);
+            done();
+        });
+    }
+
+    RED.nodes.registerType('ccaas-redis', RedisNode, {
+        credentials: { username: { type: 'text' }, password: { type: 'password' } },
+    });
+    registerTestConnectionRoute(RED);
+};
