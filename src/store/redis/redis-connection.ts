@@ -233,9 +233,12 @@ export function isConnectionProblem(err: unknown): boolean {
  */
 export async function probeRedis(settings: RedisSettings, timeoutMs = 5000): Promise<RedisServerInfo> {
     const connection = new RedisConnection(settings, { connectTimeoutMs: timeoutMs, maxReconnectWaitMs: timeoutMs, clientName: 'ccaas-test-connection' });
+    // The first error is the answer (refused, wrong password, TLS): a test does not wait for reconnections.
+    const failed = new Promise<never>((_, reject) => connection.client.once('error', (err: Error) => reject(new StoreError(err.message, { cause: err }))));
+    failed.catch(() => undefined);
     try {
-        await connection.ready(timeoutMs);
-        return await connection.serverInfo();
+        await Promise.race([connection.ready(timeoutMs), failed]);
+        return await Promise.race([connection.serverInfo(), failed]);
     } finally {
         connection.client.disconnect();
     }
