@@ -2,12 +2,48 @@
 // its Test connection answer, the same-server rule for a stored password, ACL users and the start-up warning for a
 // Redis without persistence.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import helper from 'node-red-node-test-helper';
+import { temporaryDirectory } from '../support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { nodeModule } from '../support/node-red-runtime';
 import { until } from '../support/wait';
 
 const redisNode = nodeModule('ccaas-redis');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tlsConfigNode: unknown = require(require.resolve('@node-red/nodes/core/network/05-tls.js', { paths: [path.dirname(require.resolve('node-red'))] }));
+
+/** A self-signed certificate for 127.0.0.1, made with openssl for this run. */
+function selfSignedCertificate(): { certFile: string; keyFile: string } {
+    const dir = temporaryDirectory('redis-tls');
+    const certFile = path.join(dir, 'cert.pem');
+    const keyFile = path.join(dir, 'key.pem');
+    const made = spawnSync(
+        'openssl',
+        [
+            'req',
+            '-x509',
+            '-newkey',
+            'rsa:2048',
+            '-nodes',
+            '-keyout',
+            keyFile,
+            '-out',
+            certFile,
+            '-days',
+            '2',
+            '-subj',
+            '/CN=127.0.0.1',
+            '-addext',
+            'subjectAltName=IP:127.0.0.1',
+        ],
+        { encoding: 'utf8' },
+    );
+    assert.equal(made.status, 0, made.stderr);
+    return { certFile, keyFile };
+}
 
 interface Answer {
     version?: string;
@@ -100,6 +136,35 @@ describe('ccaas-redis', function () {
         await until(() => warnings.length > 0, 'the persistence warning', 10_000);
         assert.match(warnings[0]!, /has no persistence \(no append-only file, no RDB snapshots\): a Redis restart loses every call state and queued request/);
         await lease.release();
+    });
+
+    it('connects over TLS (rediss://) with the CA of a tls-config node, and refuses an unknown certificate', async () => {
+        const certificate = selfSignedCertificate();
+        const tlsServer = await startRedisServer({ tls: certificate, persistence: 'always' });
+        try {
+            const flow = [
+                { id: 'ca', type: 'tls-config', cert: '', key: '', ca: certificate.certFile, verifyservercert: true },
+                { id: 'r4', type: 'ccaas-redis', url: tlsServer.url, prefix: 'ccaas', tls: 'ca' },
+            ];
+            await helper.load([tlsConfigNode, redisNode], flow);
+            assert.match(tlsServer.url, /^rediss:/);
+            const trusted = await test({ url: tlsServer.url, tls: 'ca' });
+            assert.deepEqual(trusted.aof, { fsync: 'always' }, JSON.stringify(trusted));
+            const untrusted = await test({ url: tlsServer.url });
+            assert.match(untrusted.error ?? '', /self[- ]signed|unable to verify|certificate/i);
+            const node = helper.getNode('r4') as unknown as {
+                acquire(): { connection: { ready(): Promise<void>; client: { ping(): Promise<string> } }; release(): Promise<void> };
+            };
+            const lease = node.acquire();
+            await lease.connection.ready();
+            assert.equal(await lease.connection.client.ping(), 'PONG');
+            await lease.release();
+        } finally {
+            await helper.unload();
+            await tlsServer.stop();
+            removeRedisDir(tlsServer);
+            fs.rmSync(path.dirname(certificate.certFile), { recursive: true, force: true });
+        }
     });
 
     it('refuses a configuration that cannot work, naming the field', async () => {

@@ -13,6 +13,8 @@ export interface RedisServerOptions {
     config?: string[];
     port?: number;
     dir?: string;
+    /** Serve TLS only (no plain port), with this certificate and key (PEM files). */
+    tls?: { certFile: string; keyFile: string };
 }
 
 export interface RedisServer {
@@ -35,7 +37,21 @@ export function redisServerPath(): string {
 
 function argumentsOf(options: RedisServerOptions, port: number, dir: string): string[] {
     const persistence = options.persistence ?? 'always';
-    const args = ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--protected-mode', 'no'];
+    const listen = options.tls
+        ? [
+              '--port',
+              '0',
+              '--tls-port',
+              String(port),
+              '--tls-cert-file',
+              options.tls.certFile,
+              '--tls-key-file',
+              options.tls.keyFile,
+              '--tls-auth-clients',
+              'no',
+          ]
+        : ['--port', String(port)];
+    const args = ['--bind', '127.0.0.1', ...listen, '--dir', dir, '--save', '', '--protected-mode', 'no'];
     if (persistence === 'off') args.push('--appendonly', 'no');
     else args.push('--appendonly', 'yes', '--appendfsync', persistence);
     for (const line of options.config ?? []) {
@@ -85,7 +101,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         await exited;
     };
     return {
-        url: `redis://127.0.0.1:${port}`,
+        url: `${options.tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
         port,
         dir,
         log: () => output,

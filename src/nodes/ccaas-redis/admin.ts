@@ -4,7 +4,7 @@ import { errorText } from '../../errors/error-text';
 import { logText } from '../../logging/log-text';
 import { parseRedisUrl, probeRedis } from '../../store/redis/redis-connection';
 import { computingAdminRoute } from '../shared/admin-request';
-import { redisSettingsOf, type RedisNodeCredentials } from './config';
+import { redisSettingsOf, tlsOptionsFrom, type RedisNodeCredentials } from './config';
 
 // The editor sends this in place of a password it never received.
 const STORED_SECRET = '__PWRD__';
@@ -46,7 +46,12 @@ export function registerTestConnectionRoute(RED: NodeAPI): void {
                     credentials[field] = stored[field];
                 }
             }
-            const settings = redisSettingsOf({ url, prefix: String(body.prefix ?? '') }, credentials);
+            const tls = typeof body.tls === 'string' && body.tls && body.tls !== '_ADD_' ? body.tls : undefined;
+            const settings = redisSettingsOf(
+                { url, prefix: String(body.prefix ?? ''), tls },
+                credentials,
+                tlsOptionsFrom((tlsId) => RED.nodes.getNode(tlsId)),
+            );
             const info = await probeRedis(settings);
             return { version: info.version, aof: info.aof, rdb: info.rdb, url: settings.url };
         };

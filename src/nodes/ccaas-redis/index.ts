@@ -6,7 +6,7 @@ import { logText } from '../../logging/log-text';
 import { ConnectionShare } from '../../store/redis/connection-share';
 import type { RedisConnection } from '../../store/redis/redis-connection';
 import { registerTestConnectionRoute } from './admin';
-import { redisSettingsOf, type RedisConfigNode, type RedisNodeCredentials, type RedisNodeProperties } from './config';
+import { redisSettingsOf, tlsOptionsFrom, type RedisConfigNode, type RedisNodeCredentials, type RedisNodeProperties } from './config';
 
 export = function register(RED: NodeAPI): void {
     const text = (key: string, values?: Record<string, string>): string => RED._(`ccaas-redis.runtime.${key}`, values);
@@ -17,7 +17,11 @@ export = function register(RED: NodeAPI): void {
         let share: ConnectionShare | undefined;
         node.redisUrl = String(config.url ?? '');
         try {
-            const settings = redisSettingsOf(config, (node.credentials ?? {}) as RedisNodeCredentials);
+            const settings = redisSettingsOf(
+                config,
+                (node.credentials ?? {}) as RedisNodeCredentials,
+                tlsOptionsFrom((id) => RED.nodes.getNode(id)),
+            );
             node.redisUrl = settings.url;
             share = new ConnectionShare(settings, { clientName: `node-red-ccaas-${node.id}` }, (connection) => warnWithoutPersistence(connection));
         } catch (err) {

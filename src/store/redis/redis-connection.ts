@@ -1,4 +1,5 @@
 import Redis, { type RedisOptions } from 'ioredis';
+import { isIP } from 'node:net';
 import { ConfigError } from '../../errors/coded-error';
 import { StoreError } from '../durable-store';
 
@@ -110,7 +111,8 @@ export class RedisConnection {
             maxRetriesPerRequest: 0,
             lazyConnect: false,
             retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 10), maxWait),
-            ...(address.tls ? { tls: { ...(checked.tls ?? {}), servername: checked.tls?.servername ?? address.host } } : {}),
+            // SNI carries host names only (RFC 6066): an IP address is checked against the certificate without it.
+            ...(address.tls ? { tls: { ...(checked.tls ?? {}), servername: checked.tls?.servername ?? (isIP(address.host) ? undefined : address.host) } } : {}),
         };
         this.client = new Redis(redisOptions);
         this.client.on('ready', () => this.become('ready'));
