@@ -61,6 +61,7 @@ export class SharedCallTracking implements CallTracking {
     private counts = { calls: 0, unfinished: 0 };
     private lastFailure: unknown;
     private closed = false;
+    private ticking: Promise<void> | undefined;
     /** Commits redone because another commit changed one of their calls first: how contended the calls are. */
     conflicts = 0;
 
@@ -106,9 +107,19 @@ export class SharedCallTracking implements CallTracking {
 
     /**
      * Re-emits the pending triggers of instances that did not acknowledge them within the lease, fires the recording
-     * waits that ended (one emit per batch), and refreshes the counts.
+     * waits that ended (one emit per batch), and refreshes the counts. A tick asked for while one is running is that
+     * one (its emit is the one used): a timer's ticks never pile up behind a slow Redis.
      */
     tick(emit: (triggers: Trigger[]) => void): Promise<void> {
+        if (this.ticking) return this.ticking;
+        const ticking = this.runTick(emit).finally(() => {
+            this.ticking = undefined;
+        });
+        this.ticking = ticking;
+        return ticking;
+    }
+
+    private runTick(emit: (triggers: Trigger[]) => void): Promise<void> {
         return this.guarded(async () => {
             const now = this.now();
             for (const batch of await this.state.claimPending(now, this.leaseMs, this.claimLimit)) {

@@ -315,6 +315,19 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         assert.deepEqual(nodes.firedFor('wait').slice(4), ['updated']);
     });
 
+    it('a tick asked for while one runs is the same tick: a slow Redis does not pile ticks up', async () => {
+        const nodes = cluster();
+        const a = await nodes.add('a');
+        await nodes.take(a, [event('t', 'presenting', 'p', 1)]);
+        const first = nodes.tick(a);
+        assert.equal(nodes.tick(a), first);
+        await first;
+        const next = nodes.tick(a);
+        assert.notEqual(next, first, 'a tick after the last one ended is a new one');
+        await next;
+        assert.equal(a.tracking.size, 1);
+    });
+
     it('every key it writes carries a TTL: a record its retention or stale limit, the indexes a safety net', async () => {
         const retentionMs = 3_600_000;
         const staleMs = 7_200_000;
