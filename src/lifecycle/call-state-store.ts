@@ -47,6 +47,8 @@ export interface CallCommit {
     pending?: PendingBatch;
     /** The cluster-wide bound on calls: beyond it the commit forgets the least recently active, finished ones first. */
     maxCalls: number;
+    /** The same for the bytes of the stored records; the calls the commit writes are never the ones forgotten. */
+    maxBytes: number;
     now: number;
     expiry: CallExpiry;
 }
@@ -60,9 +62,18 @@ export interface PendingBatch {
     triggers: Trigger[];
 }
 
-export type CommitOutcome = { committed: false } | { committed: true; evicted: Array<{ callId: string; processed: boolean }> };
+export type CommitOutcome = { committed: false } | { committed: true; evicted: CallEviction[] };
+
+/** A call the commit forgot to hold a bound. */
+export interface CallEviction {
+    callId: string;
+    processed: boolean;
+    reason: 'calls' | 'bytes';
+}
 
 export interface CallCounts {
     calls: number;
     unfinished: number;
+    /** Bytes of the stored records (their JSON). */
+    bytes: number;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RawEvent } from '../call/raw-event';
 import { logText } from '../logging/log-text';
 import { StoreError } from '../store/durable-store';
-import type { CallExpiry, CallStateStore, CallWrite, PendingBatch } from './call-state-store';
+import type { CallCounts, CallEviction, CallExpiry, CallStateStore, CallWrite, PendingBatch } from './call-state-store';
 import { CallTracker, DEFAULT_TRACKER_OPTIONS, type TrackedCall, type TrackerOptions, type Trigger } from './call-tracker';
 import type { CallTracking } from './call-tracking';
 import { isTrackedCall } from './durable-call-tracking';
@@ -45,20 +45,20 @@ const newToken = (): string => randomBytes(12).toString('base64url');
  * ended, with the snapshots as first fired: at least once across a crash, with the same idempotency key, and exactly
  * once without one. Recording waits are claimed the same way, so each fires once in the cluster.
  *
- * The cluster-wide bounds are the store's: maxCalls (finished calls first, least recently active first), the
- * retention and the stale limit as expiries of the records. maxBytes is not enforced across the cluster; the
- * per-call bounds (limits.maxCallBytes) are.
+ * The cluster-wide bounds are the store's: maxCalls and maxBytes (of the records' JSON as stored; finished calls go
+ * first, least recently active first), the retention and the stale limit as expiries of the records.
  */
 export class SharedCallTracking implements CallTracking {
     private readonly trackerOptions: Partial<TrackerOptions>;
     private readonly expiry: CallExpiry;
     private readonly maxCalls: number;
+    private readonly maxBytes: number;
     private readonly leaseMs: number;
     private readonly maxAttempts: number;
     private readonly claimLimit: number;
     private readonly now: () => number;
     private readonly inFlight = new Set<Promise<unknown>>();
-    private counts = { calls: 0, unfinished: 0 };
+    private counts: CallCounts = { calls: 0, unfinished: 0, bytes: 0 };
     private lastFailure: unknown;
     private closed = false;
     private ticking: Promise<void> | undefined;
@@ -76,6 +76,7 @@ export class SharedCallTracking implements CallTracking {
         this.now = options.now ?? Date.now;
         this.expiry = { finishedMs: Math.min(resolved.retentionMs, resolved.staleMs), unfinishedMs: resolved.staleMs };
         this.maxCalls = resolved.maxCalls;
+        this.maxBytes = resolved.maxBytes;
         // The store holds the cluster-wide bounds; a tracker of a batch's few calls must never evict one of them.
         const { instanceId: _instance, leaseMs: _lease, maxAttempts: _attempts, claimLimit: _claims, onUnreadable: _unreadable, ...tracker } = options;
         this.trackerOptions = { ...tracker, maxCalls: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY, onEviction: undefined };
@@ -90,6 +91,11 @@ export class SharedCallTracking implements CallTracking {
 
     get unfinished(): number {
         return this.counts.unfinished;
+    }
+
+    /** Bytes of call state in the store (the records' JSON), as of the last tick. */
+    get bytes(): number {
+        return this.counts.bytes;
     }
 
     /** The failure of the last store operation, cleared by the next one that succeeds: Redis reconnects by itself. */
@@ -167,10 +173,10 @@ export class SharedCallTracking implements CallTracking {
             });
             const pending: PendingBatch | undefined =
                 triggers.length > 0 ? { batchId: newToken(), instanceId: this.options.instanceId, leaseUntil: now + this.leaseMs, triggers } : undefined;
-            const outcome = await this.state.commit({ writes, pending, maxCalls: this.maxCalls, now, expiry: this.expiry });
+            const outcome = await this.state.commit({ writes, pending, maxCalls: this.maxCalls, maxBytes: this.maxBytes, now, expiry: this.expiry });
             if (outcome.committed) {
                 for (const callId of unreadable) this.reportUnreadable(callId);
-                for (const eviction of outcome.evicted) this.reportEviction(eviction.callId, eviction.processed);
+                for (const eviction of outcome.evicted) this.reportEviction(eviction);
                 return { triggers, batchId: pending?.batchId };
             }
             this.conflicts += 1;
@@ -197,14 +203,17 @@ export class SharedCallTracking implements CallTracking {
         else this.options.onWarning?.(`dropped the stored state of call ${logText(callId)}: it is not a call record of this version`);
     }
 
-    private reportEviction(callId: string, processed: boolean): void {
+    private reportEviction({ callId, processed, reason }: CallEviction): void {
+        const limit = reason === 'calls' ? this.maxCalls : this.maxBytes;
         if (this.options.onEviction) {
-            this.options.onEviction({ reason: 'calls', limit: this.maxCalls, callId, processed });
+            this.options.onEviction({ reason, limit, callId, processed });
             return;
         }
+        const bound = reason === 'calls' ? `${limit} calls` : `${limit} bytes of call state`;
+        const raise = reason === 'calls' ? 'Max tracked calls' : 'Tracked state (MiB)';
         this.options.onWarning?.(
-            `tracking limit of ${this.maxCalls} calls reached: forgot ${processed ? 'finished' : 'unfinished'} call ${logText(callId)}` +
-                (processed ? '' : ' before it was processed (raise "Max tracked calls" if calls are being cut short)'),
+            `tracking limit of ${bound} reached: forgot ${processed ? 'finished' : 'unfinished'} call ${logText(callId)}` +
+                (processed ? '' : ` before it was processed (raise "${raise}" if calls are being cut short)`),
         );
     }
 

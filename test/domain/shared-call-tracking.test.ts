@@ -344,7 +344,19 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         );
         const keys = nodes.keys();
         const names = keys.map((key) => key.slice(`${PREFIX}:calls:{${nodes.nodeId}}:`.length)).sort();
-        assert.deepEqual(names, ['call:done', 'call:open', 'call:orphan', 'call:waiting', 'deadlines', 'finished', 'leases', 'pending', 'unfinished']);
+        assert.deepEqual(names, [
+            'bytes',
+            'call:done',
+            'call:open',
+            'call:orphan',
+            'call:waiting',
+            'deadlines',
+            'finished',
+            'leases',
+            'pending',
+            'sizes',
+            'unfinished',
+        ]);
         for (const key of keys) {
             const ttl = Number(server.cli('PTTL', key));
             assert.ok(ttl > 0, `${key} has no TTL (${ttl})`);
@@ -366,6 +378,7 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         assert.equal(a.tracking.size, 1);
         assert.equal(a.tracking.unfinished, 1);
         assert.equal(server.cli('ZCARD', `${PREFIX}:calls:{${nodes.nodeId}}:finished`), '0');
+        assert.equal(a.tracking.bytes, Number(server.cli('HSTRLEN', a.state.recordKey('long'), 'r')), 'the expired bytes left the total');
     });
 
     it('holds maxCalls across the cluster, forgetting finished calls first, oldest first, and says so', async () => {
@@ -397,6 +410,37 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         );
         await nodes.tick(b);
         assert.equal(b.tracking.size, 5);
+    });
+
+    it('holds maxBytes of stored records across the cluster, and keeps the byte total equal to what is stored', async () => {
+        const clock = { now: Date.now() };
+        const lifeOf = (callId: string): RawEvent[] => [event(callId, 'presenting', 'p', 1, { callerName: 'Jane' })];
+        const alone = new CallTracker(trackerOptions(clock));
+        alone.apply(lifeOf('b1'));
+        const recordBytes = JSON.stringify(alone.get('b1')).length;
+        const evicted: Array<{ callId: string; reason: string }> = [];
+        const nodes = cluster({
+            maxBytes: Math.floor(2.5 * recordBytes),
+            onEviction: (eviction) => evicted.push({ callId: eviction.callId, reason: eviction.reason }),
+        });
+        nodes.clock.now = clock.now;
+        const a = await nodes.add('a');
+        const b = await nodes.add('b');
+        await nodes.take(a, lifeOf('b1'));
+        nodes.clock.now += 1;
+        await nodes.take(b, lifeOf('b2'));
+        await nodes.tick(a);
+        assert.equal(a.tracking.bytes, 2 * recordBytes, 'the total is the JSON stored');
+        nodes.clock.now += 1;
+        await nodes.take(a, lifeOf('b3'));
+        assert.deepEqual(evicted, [{ callId: 'b1', reason: 'bytes' }]);
+        // A call that grows counts its new size, not both.
+        nodes.clock.now += 1;
+        await nodes.take(b, [event('b3', 'update', 'u', 2, { tags: ['x'] })]);
+        await nodes.tick(b);
+        const stored = ['b2', 'b3'].map((callId) => Number(server.cli('HSTRLEN', b.state.recordKey(callId), 'r')));
+        assert.equal(b.tracking.bytes, stored[0] + stored[1]);
+        assert.equal(b.tracking.size, 2);
     });
 
     it('drops a stored record that is not a call state, with a report, and starts the call afresh', async () => {

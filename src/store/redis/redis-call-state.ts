@@ -1,4 +1,13 @@
-import type { CallCommit, CallCounts, CallExpiry, CallStateStore, CommitOutcome, PendingBatch, StoredCall } from '../../lifecycle/call-state-store';
+import type {
+    CallCommit,
+    CallCounts,
+    CallEviction,
+    CallExpiry,
+    CallStateStore,
+    CommitOutcome,
+    PendingBatch,
+    StoredCall,
+} from '../../lifecycle/call-state-store';
 import { errorText } from '../../errors/error-text';
 import { StoreError } from '../durable-store';
 import type { RedisConnection } from './redis-connection';
@@ -9,16 +18,29 @@ import { RedisScript } from './redis-script';
 // stays short however many calls expired at once, and the tick's count catches up within seconds.
 const SWEEP_LIMIT = 64;
 
-// Drops, from an activity index, the calls idle since before the cutoff whose record has expired (a record whose
-// expiry moved, on a clock a little off, stays until its key is really gone).
-const SWEEP = `
-local function sweep(index, cutoff, prefix, deadlines)
+// The indexes of the calls, KEYS[1] to KEYS[5] of every script that keeps them: finished and unfinished calls by last
+// activity, recording deadlines, each call's stored bytes, and the total of those bytes.
+const INDEXES = `
+local FINISHED, UNFINISHED, DEADLINES, SIZES, BYTES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+
+-- Takes a call out of every index, its bytes out of the total.
+local function unindex(member)
+    redis.call('ZREM', FINISHED, member)
+    redis.call('ZREM', UNFINISHED, member)
+    redis.call('ZREM', DEADLINES, member)
+    local size = redis.call('ZSCORE', SIZES, member)
+    if size then
+        redis.call('ZREM', SIZES, member)
+        redis.call('DECRBY', BYTES, size)
+    end
+end
+
+-- Drops the calls idle since before the cutoff whose record has expired (a record whose expiry moved, on a clock a
+-- little off, stays until its key is really gone).
+local function sweep(index, cutoff, prefix)
     local idle = redis.call('ZRANGEBYSCORE', index, '-inf', cutoff, 'LIMIT', 0, ${SWEEP_LIMIT})
     for _, member in ipairs(idle) do
-        if redis.call('EXISTS', prefix .. member) == 0 then
-            redis.call('ZREM', index, member)
-            redis.call('ZREM', deadlines, member)
-        end
+        if redis.call('EXISTS', prefix .. member) == 0 then unindex(member) end
     end
 end
 `;
@@ -33,74 +55,89 @@ end
 return out
 `);
 
+const INDEX_KEYS = 5;
 const WRITE_ARGS = 9;
-// KEYS: finished, unfinished, deadlines, pending, leases, then one record key per write.
-// ARGV: writes, maxCalls (-1: none), index TTL, record key prefix, finished cutoff, unfinished cutoff, batch id,
-// pending JSON, lease end, then per write: member, kind, expected version, version, record JSON, expires at,
-// processed (1/0), deadline ('' for none), last activity.
-const COMMIT = new RedisScript(`${SWEEP}
+// KEYS: the five indexes, pending, leases, then one record key per write.
+// ARGV: writes, maxCalls (-1: none), maxBytes (-1: none), index TTL, record key prefix, finished cutoff, unfinished
+// cutoff, batch id, pending JSON, lease end, then per write: member, kind, expected version, version, record JSON,
+// expires at, processed (1/0), deadline ('' for none), last activity.
+const COMMIT = new RedisScript(`${INDEXES}
+local PENDING, LEASES = KEYS[6], KEYS[7]
 local writes = tonumber(ARGV[1])
 local maxCalls = tonumber(ARGV[2])
-local indexTtl = ARGV[3]
-local prefix = ARGV[4]
-local FIRST = 9
+local maxBytes = tonumber(ARGV[3])
+local indexTtl = ARGV[4]
+local prefix = ARGV[5]
+local FIRST, RECORDS = 10, 7
 for i = 1, writes do
-    local current = redis.call('HGET', KEYS[5 + i], 'v') or ''
+    local current = redis.call('HGET', KEYS[RECORDS + i], 'v') or ''
     if current ~= ARGV[FIRST + (i - 1) * ${WRITE_ARGS} + 3] then return {0} end
 end
+local written = {}
 for i = 1, writes do
     local at = FIRST + (i - 1) * ${WRITE_ARGS}
-    local key = KEYS[5 + i]
+    local key = KEYS[RECORDS + i]
     local member = ARGV[at + 1]
     local kind = ARGV[at + 2]
+    written[member] = true
     if kind == 'put' then
-        redis.call('HSET', key, 'v', ARGV[at + 4], 'r', ARGV[at + 5])
+        local json = ARGV[at + 5]
+        redis.call('HSET', key, 'v', ARGV[at + 4], 'r', json)
         redis.call('PEXPIREAT', key, ARGV[at + 6])
-        local into, from = KEYS[2], KEYS[1]
-        if ARGV[at + 7] == '1' then into, from = KEYS[1], KEYS[2] end
+        local into, from = UNFINISHED, FINISHED
+        if ARGV[at + 7] == '1' then into, from = FINISHED, UNFINISHED end
         redis.call('ZREM', from, member)
         redis.call('ZADD', into, ARGV[at + 9], member)
+        local size = tonumber(redis.call('ZSCORE', SIZES, member) or '0')
+        redis.call('ZADD', SIZES, #json, member)
+        redis.call('INCRBY', BYTES, #json - size)
+        if ARGV[at + 8] ~= '' then redis.call('ZADD', DEADLINES, ARGV[at + 8], member) else redis.call('ZREM', DEADLINES, member) end
     elseif kind == 'delete' then
         redis.call('DEL', key)
-        redis.call('ZREM', KEYS[1], member)
-        redis.call('ZREM', KEYS[2], member)
-    end
-    if kind ~= 'delete' and ARGV[at + 8] ~= '' then
-        redis.call('ZADD', KEYS[3], ARGV[at + 8], member)
+        unindex(member)
+    elseif ARGV[at + 8] ~= '' then
+        redis.call('ZADD', DEADLINES, ARGV[at + 8], member)
     else
-        redis.call('ZREM', KEYS[3], member)
+        redis.call('ZREM', DEADLINES, member)
     end
 end
-if ARGV[7] ~= '' then
-    redis.call('HSET', KEYS[4], ARGV[7], ARGV[8])
-    redis.call('ZADD', KEYS[5], ARGV[9], ARGV[7])
-    redis.call('PEXPIRE', KEYS[4], indexTtl)
-    redis.call('PEXPIRE', KEYS[5], indexTtl)
+if ARGV[8] ~= '' then
+    redis.call('HSET', PENDING, ARGV[8], ARGV[9])
+    redis.call('ZADD', LEASES, ARGV[10], ARGV[8])
+    redis.call('PEXPIRE', PENDING, indexTtl)
+    redis.call('PEXPIRE', LEASES, indexTtl)
 end
-sweep(KEYS[1], ARGV[5], prefix, KEYS[3])
-sweep(KEYS[2], ARGV[6], prefix, KEYS[3])
+sweep(FINISHED, ARGV[6], prefix)
+sweep(UNFINISHED, ARGV[7], prefix)
+
+-- The least recently active call, finished ones first, passing over the calls this commit wrote.
+local function oldest()
+    for _, index in ipairs({FINISHED, UNFINISHED}) do
+        local first = redis.call('ZRANGE', index, 0, 0)[1]
+        if first and not written[first] then return first, index == FINISHED end
+    end
+    return nil
+end
 local out = {1}
-if maxCalls >= 0 then
-    local excess = redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) - maxCalls
-    while excess > 0 do
-        local processed = '1'
-        local victim = redis.call('ZRANGE', KEYS[1], 0, 0)[1]
-        if not victim then
-            processed = '0'
-            victim = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
-        end
-        if not victim then break end
-        redis.call('ZREM', KEYS[1], victim)
-        redis.call('ZREM', KEYS[2], victim)
-        redis.call('ZREM', KEYS[3], victim)
-        if redis.call('DEL', prefix .. victim) == 1 then
-            out[#out + 1] = victim
-            out[#out + 1] = processed
-        end
-        excess = excess - 1
+while true do
+    local reason
+    if maxCalls >= 0 and redis.call('ZCARD', FINISHED) + redis.call('ZCARD', UNFINISHED) > maxCalls then
+        reason = 'calls'
+    elseif maxBytes >= 0 and tonumber(redis.call('GET', BYTES) or '0') > maxBytes then
+        reason = 'bytes'
+    else
+        break
+    end
+    local victim, processed = oldest()
+    if not victim then break end
+    unindex(victim)
+    if redis.call('DEL', prefix .. victim) == 1 then
+        out[#out + 1] = victim
+        out[#out + 1] = processed and '1' or '0'
+        out[#out + 1] = reason
     end
 end
-for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], indexTtl) end
+for i = 1, ${INDEX_KEYS} do redis.call('PEXPIRE', KEYS[i], indexTtl) end
 return out
 `);
 
@@ -135,12 +172,12 @@ for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
 return due
 `);
 
-// KEYS: finished, unfinished, deadlines. ARGV: record key prefix, finished cutoff, unfinished cutoff.
-const COUNT = new RedisScript(`${SWEEP}
-sweep(KEYS[1], ARGV[2], ARGV[1], KEYS[3])
-sweep(KEYS[2], ARGV[3], ARGV[1], KEYS[3])
-local unfinished = redis.call('ZCARD', KEYS[2])
-return {redis.call('ZCARD', KEYS[1]) + unfinished, unfinished}
+// KEYS: the five indexes. ARGV: record key prefix, finished cutoff, unfinished cutoff.
+const COUNT = new RedisScript(`${INDEXES}
+sweep(FINISHED, ARGV[2], ARGV[1])
+sweep(UNFINISHED, ARGV[3], ARGV[1])
+local unfinished = redis.call('ZCARD', UNFINISHED)
+return {redis.call('ZCARD', FINISHED) + unfinished, unfinished, tonumber(redis.call('GET', BYTES) or '0')}
 `);
 
 /** Whatever a Redis command failed with, as the package's store failure (code `store`, reason `io`). */
@@ -174,7 +211,8 @@ export const DEFAULT_INDEX_TTL_MS = 7 * 24 * 60 * 60_000;
  * - `<prefix>:calls:{<node>}:call:<call>`: a hash, `v` the version (a random token per commit, so a record
  *   expired and made again never matches an old read) and `r` the TrackedCall JSON; it expires at the call's
  *   last activity plus the retention (processed) or the stale limit (unprocessed);
- * - `:finished`, `:unfinished`: sorted sets of calls by last activity, for the maxCalls bound and the counts;
+ * - `:finished`, `:unfinished`: sorted sets of calls by last activity, for the bounds and the counts;
+ * - `:sizes` (a sorted set of each call's stored bytes) and `:bytes` (their total), for the maxBytes bound;
  * - `:deadlines`: a sorted set of calls by recording deadline (or by the end of a claim on it);
  * - `:pending`, `:leases`: triggers committed and not yet acknowledged, by batch, and each batch's lease end.
  * Every write is one Lua script, so a failure (Redis gone mid-way) leaves all of it or none of it.
@@ -194,9 +232,13 @@ export class RedisCallState implements CallStateStore {
         this.indexTtlMs = options.indexTtlMs ?? DEFAULT_INDEX_TTL_MS;
     }
 
-    /** Every key this state may write but the records: for tests and an operator's cleanup. */
-    get indexKeys(): string[] {
-        return ['finished', 'unfinished', 'deadlines', 'pending', 'leases'].map((name) => `${this.base}:${name}`);
+    /** The keys of the indexes, in the order the scripts take them (KEYS[1] to KEYS[5]). */
+    private get indexes(): string[] {
+        return ['finished', 'unfinished', 'deadlines', 'sizes', 'bytes'].map((name) => `${this.base}:${name}`);
+    }
+
+    private get pendingKeys(): [pending: string, leases: string] {
+        return [`${this.base}:pending`, `${this.base}:leases`];
     }
 
     recordKey(callId: string): string {
@@ -218,11 +260,12 @@ export class RedisCallState implements CallStateStore {
     }
 
     async commit(commit: CallCommit): Promise<CommitOutcome> {
-        const [finished, unfinished, deadlines, pending, leases] = this.indexKeys;
-        const keys = [finished, unfinished, deadlines, pending, leases];
+        const keys = [...this.indexes, ...this.pendingKeys];
+        const bound = (limit: number): number => (Number.isFinite(limit) ? limit : -1);
         const args: Array<string | number> = [
             commit.writes.length,
-            Number.isFinite(commit.maxCalls) ? commit.maxCalls : -1,
+            bound(commit.maxCalls),
+            bound(commit.maxBytes),
             this.indexTtlMs,
             this.recordPrefix,
             ...this.cutoffs(commit.now, commit.expiry),
@@ -248,20 +291,24 @@ export class RedisCallState implements CallStateStore {
         }
         const reply = (await this.run(COMMIT, keys, args)) as Array<number | string>;
         if (reply[0] !== 1) return { committed: false };
-        const evicted: Array<{ callId: string; processed: boolean }> = [];
-        for (let index = 1; index + 1 < reply.length; index += 2) {
-            evicted.push({ callId: textOfKeyPart(String(reply[index])), processed: reply[index + 1] === '1' });
+        const evicted: CallEviction[] = [];
+        for (let index = 1; index + 2 < reply.length; index += 3) {
+            evicted.push({
+                callId: textOfKeyPart(String(reply[index])),
+                processed: reply[index + 1] === '1',
+                reason: reply[index + 2] === 'bytes' ? 'bytes' : 'calls',
+            });
         }
         return { committed: true, evicted };
     }
 
     async acknowledge(batchId: string): Promise<void> {
-        const [, , , pending, leases] = this.indexKeys;
+        const [pending, leases] = this.pendingKeys;
         await this.run(ACKNOWLEDGE, [pending, leases], [batchId]);
     }
 
     async claimPending(now: number, leaseMs: number, limit: number): Promise<PendingBatch[]> {
-        const [, , , pending, leases] = this.indexKeys;
+        const [pending, leases] = this.pendingKeys;
         const reply = (await this.run(CLAIM_PENDING, [pending, leases], [now, now + leaseMs, limit])) as string[];
         const batches: PendingBatch[] = [];
         for (let index = 0; index + 1 < reply.length; index += 2) {
@@ -274,15 +321,13 @@ export class RedisCallState implements CallStateStore {
     }
 
     async claimDue(now: number, leaseMs: number, limit: number): Promise<string[]> {
-        const [, , deadlines] = this.indexKeys;
-        const reply = (await this.run(CLAIM_DUE, [deadlines], [now, now + leaseMs, limit])) as string[];
+        const reply = (await this.run(CLAIM_DUE, [this.indexes[2]], [now, now + leaseMs, limit])) as string[];
         return reply.map(textOfKeyPart);
     }
 
     async count(now: number, expiry: CallExpiry): Promise<CallCounts> {
-        const [finished, unfinished, deadlines] = this.indexKeys;
-        const [calls, open] = (await this.run(COUNT, [finished, unfinished, deadlines], [this.recordPrefix, ...this.cutoffs(now, expiry)])) as number[];
-        return { calls, unfinished: open };
+        const [calls, open, bytes] = (await this.run(COUNT, this.indexes, [this.recordPrefix, ...this.cutoffs(now, expiry)])) as number[];
+        return { calls, unfinished: open, bytes };
     }
 
     /** The activity scores before which a call has expired; a call kept for ever has none. */
