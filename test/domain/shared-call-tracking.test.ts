@@ -454,6 +454,17 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         assert.equal((await nodes.record('odd'))?.format, 2);
     });
 
+    it('sends its scripts again when the server has forgotten them', async () => {
+        const nodes = cluster();
+        const a = await nodes.add('a');
+        await nodes.take(a, [event('flush', 'presenting', 'p', 1)]);
+        server.cli('SCRIPT', 'FLUSH');
+        await nodes.take(a, [event('flush', 'connected', 'c', 2)]);
+        await nodes.tick(a);
+        assert.deepEqual(nodes.firedFor('flush'), ['presenting', 'connected']);
+        assert.equal(a.tracking.size, 1);
+    });
+
     it('keeps call ids Redis would confuse apart: colons, globs, newlines, lone surrogates', async () => {
         const nodes = cluster();
         const a = await nodes.add('a');
