@@ -1,6 +1,7 @@
 import type { RawEvent } from '../call/raw-event';
 import { StoreError, type DurableStore } from '../store/durable-store';
 import { CallTracker, TRACKED_CALL_FORMAT, type TrackedCall, type TrackerOptions, type Trigger } from './call-tracker';
+import type { CallTracking } from './call-tracking';
 
 /**
  * A CallTracker whose per-call state follows it into a durable store (one record per call, keyed by call id), so a
@@ -13,7 +14,7 @@ import { CallTracker, TRACKED_CALL_FORMAT, type TrackedCall, type TrackerOptions
  * overdue on restart); saving first would make the same crash lose those triggers for good. The repeats carry the
  * same call, trigger and updateSeq, so a receiver can recognise them.
  */
-export class DurableCallTracking {
+export class DurableCallTracking implements CallTracking {
     private lastSave: Promise<void> = Promise.resolve();
     private latched: unknown;
 
@@ -67,8 +68,31 @@ export class DurableCallTracking {
         return this.tracker.apply(events);
     }
 
-    tick(): Trigger[] {
-        return this.tracker.tick();
+    /**
+     * Takes in a batch as the node does: applies it, emits its triggers, then resolves once the state is saved
+     * (sending before saving is the at-least-once order explained above).
+     */
+    take(events: readonly RawEvent[], emit: (triggers: Trigger[]) => void): Promise<void> {
+        // A refused batch rejects, as the shared tracking's does, rather than throwing before a promise exists.
+        try {
+            emit(this.tracker.apply(events));
+        } catch (err) {
+            return Promise.reject(err);
+        }
+        return this.save();
+    }
+
+    /**
+     * Without `emit`, returns what is due (the older use); with it, emits what is due and resolves once the state
+     * that fired it is saved.
+     */
+    tick(): Trigger[];
+    tick(emit: (triggers: Trigger[]) => void): Promise<void>;
+    tick(emit?: (triggers: Trigger[]) => void): Trigger[] | Promise<void> {
+        const triggers = this.tracker.tick();
+        if (!emit) return triggers;
+        emit(triggers);
+        return this.save();
     }
 
     nextDeadline(): number | undefined {

@@ -1,0 +1,235 @@
+import { randomBytes } from 'node:crypto';
+import type { RawEvent } from '../call/raw-event';
+import { logText } from '../logging/log-text';
+import { StoreError } from '../store/durable-store';
+import type { CallCounts, CallEviction, CallExpiry, CallStateStore, CallWrite, PendingBatch } from './call-state-store';
+import { CallTracker, DEFAULT_TRACKER_OPTIONS, type TrackedCall, type TrackerOptions, type Trigger } from './call-tracker';
+import type { CallTracking } from './call-tracking';
+import { isTrackedCall } from './durable-call-tracking';
+
+export interface SharedCallTrackingOptions extends Partial<TrackerOptions> {
+    /** This instance, named in the pending triggers it commits (a process's host and pid, say). */
+    instanceId: string;
+    /**
+     * How long an instance has to emit what it committed, and to finish a recording wait it claimed, before another
+     * instance takes over (ms). Far longer than a commit takes; a takeover re-emits, so it is what a crash costs.
+     */
+    leaseMs?: number;
+    /** Commits tried for one batch while other instances keep changing its calls; then a StoreError. */
+    maxAttempts?: number;
+    /** Pending batches and due calls one tick takes on, so a tick stays short after an outage. */
+    claimLimit?: number;
+    /** A stored record that is not a call's state (another version's, damaged): it is dropped, and reported here. */
+    onUnreadable?: (callId: string) => void;
+}
+
+export const DEFAULT_LEASE_MS = 30_000;
+const DEFAULT_MAX_ATTEMPTS = 25;
+const DEFAULT_CLAIM_LIMIT = 100;
+
+interface Transaction {
+    triggers: Trigger[];
+    batchId?: string;
+}
+
+const newToken = (): string => randomBytes(12).toString('base64url');
+
+/**
+ * The call state of one call event in node shared by every instance that runs the same flow: any instance may take
+ * any event of any call, and the cluster fires what one CallTracker would. For a batch it reads the batch's calls,
+ * runs a CallTracker made of just those records (the one copy of the trigger rules), and commits every changed call
+ * in one atomic check-and-set; a conflict (another instance changed one of them meanwhile) reads and runs again.
+ *
+ * The commit also records the batch's triggers as pending under a lease; they are emitted, then acknowledged. An
+ * instance that dies between the two leaves them pending, and another instance's tick emits them once the lease has
+ * ended, with the snapshots as first fired: at least once across a crash, with the same idempotency key, and exactly
+ * once without one. Recording waits are claimed the same way, so each fires once in the cluster.
+ *
+ * The cluster-wide bounds are the store's: maxCalls and maxBytes (of the records' JSON as stored; finished calls go
+ * first, least recently active first), the retention and the stale limit as expiries of the records.
+ */
+export class SharedCallTracking implements CallTracking {
+    private readonly trackerOptions: Partial<TrackerOptions>;
+    private readonly expiry: CallExpiry;
+    private readonly maxCalls: number;
+    private readonly maxBytes: number;
+    private readonly leaseMs: number;
+    private readonly maxAttempts: number;
+    private readonly claimLimit: number;
+    private readonly now: () => number;
+    private readonly inFlight = new Set<Promise<unknown>>();
+    private counts: CallCounts = { calls: 0, unfinished: 0, bytes: 0 };
+    private lastFailure: unknown;
+    private closed = false;
+    private ticking: Promise<void> | undefined;
+    /** Commits redone because another commit changed one of their calls first: how contended the calls are. */
+    conflicts = 0;
+
+    constructor(
+        private readonly state: CallStateStore,
+        private readonly options: SharedCallTrackingOptions,
+    ) {
+        const resolved = { ...DEFAULT_TRACKER_OPTIONS, ...options };
+        for (const name of ['retentionMs', 'staleMs'] as const) {
+            if (!Number.isFinite(resolved[name]) || resolved[name] <= 0) throw new RangeError(`${name} must be a positive number of ms for shared call state`);
+        }
+        this.now = options.now ?? Date.now;
+        this.expiry = { finishedMs: Math.min(resolved.retentionMs, resolved.staleMs), unfinishedMs: resolved.staleMs };
+        this.maxCalls = resolved.maxCalls;
+        this.maxBytes = resolved.maxBytes;
+        // The store holds the cluster-wide bounds; a tracker of a batch's few calls must never evict one of them.
+        const { instanceId: _instance, leaseMs: _lease, maxAttempts: _attempts, claimLimit: _claims, onUnreadable: _unreadable, ...tracker } = options;
+        this.trackerOptions = { ...tracker, maxCalls: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY, onEviction: undefined };
+        this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+        this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+        this.claimLimit = options.claimLimit ?? DEFAULT_CLAIM_LIMIT;
+    }
+
+    get size(): number {
+        return this.counts.calls;
+    }
+
+    get unfinished(): number {
+        return this.counts.unfinished;
+    }
+
+    /** Bytes of call state in the store (the records' JSON), as of the last tick. */
+    get bytes(): number {
+        return this.counts.bytes;
+    }
+
+    /** The failure of the last store operation, cleared by the next one that succeeds: Redis reconnects by itself. */
+    get failure(): unknown {
+        return this.lastFailure;
+    }
+
+    take(events: readonly RawEvent[], emit: (triggers: Trigger[]) => void): Promise<void> {
+        const callIds = [...new Set(events.map((event) => event.callId))];
+        return this.guarded(async () => {
+            const done = await this.transact(callIds, (tracker) => tracker.apply(events));
+            await this.deliver(done, emit);
+        });
+    }
+
+    /**
+     * Re-emits the pending triggers of instances that did not acknowledge them within the lease, fires the recording
+     * waits that ended (one emit per batch), and refreshes the counts. A tick asked for while one is running is that
+     * one (its emit is the one used): a timer's ticks never pile up behind a slow Redis.
+     */
+    tick(emit: (triggers: Trigger[]) => void): Promise<void> {
+        if (this.ticking) return this.ticking;
+        const ticking = this.runTick(emit).finally(() => {
+            this.ticking = undefined;
+        });
+        this.ticking = ticking;
+        return ticking;
+    }
+
+    private runTick(emit: (triggers: Trigger[]) => void): Promise<void> {
+        return this.guarded(async () => {
+            const now = this.now();
+            for (const batch of await this.state.claimPending(now, this.leaseMs, this.claimLimit)) {
+                await this.deliver({ triggers: batch.triggers, batchId: batch.batchId }, emit);
+            }
+            for (const callId of await this.state.claimDue(now, this.leaseMs, this.claimLimit)) {
+                const done = await this.transact([callId], (tracker) => tracker.tick());
+                if (done.triggers.length > 0) await this.deliver(done, emit);
+            }
+            this.counts = await this.state.count(this.now(), this.expiry);
+        });
+    }
+
+    /** Waits for the operations under way; the store's connection is its owner's to close. */
+    async close(): Promise<void> {
+        this.closed = true;
+        await Promise.allSettled([...this.inFlight]);
+    }
+
+    /** Reads the calls, runs `step` on a tracker of just them, and commits the outcome with its triggers pending. */
+    private async transact(callIds: readonly string[], step: (tracker: CallTracker) => Trigger[]): Promise<Transaction> {
+        for (let attempt = 1; attempt <= this.maxAttempts; attempt += 1) {
+            const stored = await this.state.read(callIds);
+            const now = this.now();
+            const records: TrackedCall[] = [];
+            const unreadable = new Set<string>();
+            for (const [callId, { record }] of stored) {
+                if (isTrackedCall(record) && record.callId === callId) records.push(record);
+                else unreadable.add(callId);
+            }
+            const tracker = new CallTracker({ ...this.trackerOptions, now: () => now }, { version: 1, calls: records });
+            // A LimitExceededError leaves here, before anything is written.
+            const triggers = step(tracker);
+            const { changed, forgotten } = tracker.takeChanges();
+            const changedById = new Map(changed.map((record) => [record.callId, record]));
+            const writes: CallWrite[] = callIds.map((callId): CallWrite => {
+                const expected = stored.get(callId)?.version;
+                const record = changedById.get(callId);
+                if (record) {
+                    const idleMs = record.processed ? this.expiry.finishedMs : this.expiry.unfinishedMs;
+                    return { kind: 'put', callId, expected, version: newToken(), record, expiresAt: record.lastActivity + idleMs };
+                }
+                if (expected !== undefined && (forgotten.includes(callId) || unreadable.has(callId))) return { kind: 'delete', callId, expected };
+                return { kind: 'keep', callId, expected, deadline: tracker.get(callId)?.recordingDeadline };
+            });
+            const pending: PendingBatch | undefined =
+                triggers.length > 0 ? { batchId: newToken(), instanceId: this.options.instanceId, leaseUntil: now + this.leaseMs, triggers } : undefined;
+            const outcome = await this.state.commit({ writes, pending, maxCalls: this.maxCalls, maxBytes: this.maxBytes, now, expiry: this.expiry });
+            if (outcome.committed) {
+                for (const callId of unreadable) this.reportUnreadable(callId);
+                for (const eviction of outcome.evicted) this.reportEviction(eviction);
+                return { triggers, batchId: pending?.batchId };
+            }
+            this.conflicts += 1;
+            // A short random pause, longer with each attempt, so two instances racing on one call stop colliding.
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
+        }
+        throw new StoreError(`the state of ${callIds.length === 1 ? 'a call' : `${callIds.length} calls`} kept changing under ${this.maxAttempts} attempts`, {
+            reason: 'io',
+        });
+    }
+
+    /**
+     * Emits, then acknowledges. An emit that throws leaves the batch pending (another tick re-emits it after the
+     * lease); an acknowledgement that fails only means one more emission later, so the caller is not failed for it.
+     */
+    private async deliver(done: Transaction, emit: (triggers: Trigger[]) => void): Promise<void> {
+        emit(done.triggers);
+        if (done.batchId === undefined) return;
+        await this.state.acknowledge(done.batchId).catch(() => undefined);
+    }
+
+    private reportUnreadable(callId: string): void {
+        if (this.options.onUnreadable) this.options.onUnreadable(callId);
+        else this.options.onWarning?.(`dropped the stored state of call ${logText(callId)}: it is not a call record of this version`);
+    }
+
+    private reportEviction({ callId, processed, reason }: CallEviction): void {
+        const limit = reason === 'calls' ? this.maxCalls : this.maxBytes;
+        if (this.options.onEviction) {
+            this.options.onEviction({ reason, limit, callId, processed });
+            return;
+        }
+        const bound = reason === 'calls' ? `${limit} calls` : `${limit} bytes of call state`;
+        const raise = reason === 'calls' ? 'Max tracked calls' : 'Tracked state (MiB)';
+        this.options.onWarning?.(
+            `tracking limit of ${bound} reached: forgot ${processed ? 'finished' : 'unfinished'} call ${logText(callId)}` +
+                (processed ? '' : ` before it was processed (raise "${raise}" if calls are being cut short)`),
+        );
+    }
+
+    /** Runs one operation: refused once closed, awaited by close, and its store failure kept as `failure`. */
+    private async guarded(operation: () => Promise<void>): Promise<void> {
+        if (this.closed) throw new StoreError('the shared call state is closed', { reason: 'closed' });
+        const running = operation();
+        this.inFlight.add(running);
+        try {
+            await running;
+            this.lastFailure = undefined;
+        } catch (err) {
+            if (err instanceof StoreError) this.lastFailure = err;
+            throw err;
+        } finally {
+            this.inFlight.delete(running);
+        }
+    }
+}
