@@ -41,6 +41,8 @@ export interface CallEventInProperties {
     maxCallSize?: number | string;
     /** MiB of all tracked call state. */
     maxStateSize?: number | string;
+    /** The id of a ccaas-redis node sharing the call state with other instances; empty (or absent) for the file store. */
+    store?: string;
 }
 
 export interface CallEventInCredentials {
@@ -62,6 +64,8 @@ export interface CallEventInOptions {
     auth: EndpointAuth;
     adapter?: WebhookAdapter;
     publicUrl?: string;
+    /** The ccaas-redis node holding the call state; undefined for the file store under the user directory. */
+    store?: string;
 }
 
 const KIB = 1024;
@@ -156,5 +160,16 @@ export function callEventInOptions(config: CallEventInProperties, credentials: C
     const maxBodyBytes = Math.floor(positive(config.maxBody, DEFAULT_MAX_BODY_KIB, 'body limit') * KIB);
     const auth = authOf(config, credentials);
     const adapter = adapterOf(config, credentials);
-    return { path: config.path ?? '', wanted, limits, tracker, maxBodyBytes, auth, adapter, publicUrl: config.publicUrl || undefined };
+    const store = typeof config.store === 'string' && config.store.trim() !== '' && config.store !== '_ADD_' ? config.store.trim() : undefined;
+    return {
+        path: config.path ?? '',
+        wanted,
+        limits,
+        tracker,
+        maxBodyBytes,
+        auth,
+        adapter,
+        publicUrl: config.publicUrl || undefined,
+        ...(store ? { store } : {}),
+    };
 }

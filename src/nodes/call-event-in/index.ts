@@ -1,9 +1,8 @@
-import { rm } from 'node:fs/promises';
 import type { NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow } from 'node-red';
 import type { RawEvent } from '../../call/raw-event';
 import { CodedError, ConfigError } from '../../errors/coded-error';
 import { errorText } from '../../errors/error-text';
-import { openCallTracking, ReopeningCallTracking, type CallTrackingOpening } from '../../lifecycle/call-tracking-opening';
+import type { TrackerEviction, Trigger } from '../../lifecycle/call-tracker';
 import { validateRawEvents } from '../../lifecycle/raw-event-validation';
 import { logText } from '../../logging/log-text';
 import { registerEditorResources } from '../shared/editor-resources';
@@ -11,7 +10,9 @@ import { rateLimitedWarning } from '../shared/rate-limited-warning';
 import { playSampleCall, registerSimulateRoute, type SimulatingNode } from './admin';
 import { callEventInOptions, type CallEventInCredentials, type CallEventInOptions, type CallEventInProperties } from './config';
 import { serveEventEndpoint } from './endpoint-route';
-import { evictionWarning, reportOpening, type RuntimeTexts } from './recovery-report';
+import { evictionWarning, type RuntimeTexts } from './recovery-report';
+import { fileTrackingSource, sharedTrackingSource, type TrackingSource } from './tracking-source';
+import type { RedisConfigNode } from '../ccaas-redis/config';
 import { triggerMessages } from './trigger-messages';
 
 /**
@@ -34,8 +35,6 @@ export = function register(RED: NodeAPI): void {
         const node = this;
         let options: CallEventInOptions | undefined;
         let problem: string | undefined;
-        let storeProblem: string | undefined;
-        let recoveryNote: string | undefined;
         let eventsThisSecond = 0;
         let eventsPerSecond = 0;
         let closed = false;
@@ -48,84 +47,81 @@ export = function register(RED: NodeAPI): void {
             problem = errorText(err);
         }
 
-        const opened = (opening: CallTrackingOpening): void => {
-            storeProblem = undefined;
-            recoveryNote = reportOpening(node, opening, texts);
-            // Deadlines that passed while Node-RED was down (or the store was unavailable) fire as soon as it is back.
-            if (!closed) tick();
-            showStatus();
-        };
-        const tracking = problem
-            ? undefined
-            : new ReopeningCallTracking(
-                  () =>
-                      openCallTracking({
-                          userDir: (RED.settings as { userDir?: unknown }).userDir,
-                          nodeId: node.id,
-                          tracker: { ...options!.tracker, onEviction: (eviction) => warn(evictionWarning(eviction, texts, RED._)) },
-                      }),
-                  {
-                      opened,
-                      failed: (err) => {
-                          const message = text('warnings.storeUnavailable', { problem: logText(errorText(err)) });
-                          // Said once per outage, not once per retry.
-                          if (storeProblem === undefined) node.error(message);
-                          storeProblem = message;
-                          showStatus();
-                      },
-                  },
-              );
+        const source = problem ? undefined : openSource();
 
-        const storeFailed = (err: unknown): void => {
-            const message = text('warnings.notSaved', { problem: logText(errorText(err)) });
-            // Only a failed flush latches the store (it then refuses every write): one error says it, not one per
-            // event. A save that failed for its own record alone leaves the store usable for the next request.
-            if (tracking?.tracking?.failure === undefined) {
-                warn(message);
-                return;
+        /** The file store under the user directory, or the Redis the Store property names. */
+        function openSource(): TrackingSource | undefined {
+            const tracker = options!.tracker;
+            const hooks = {
+                texts,
+                onEviction: (eviction: TrackerEviction) => warn(evictionWarning(eviction, texts, RED._)),
+                changed: (opened: boolean) => {
+                    // Deadlines that passed while Node-RED was down (or the store was unavailable) fire once it is back.
+                    if (opened && !closed) tick();
+                    showStatus();
+                },
+            };
+            if (!options!.store) return fileTrackingSource(node, (RED.settings as { userDir?: unknown }).userDir, tracker, hooks);
+            const redis = RED.nodes.getNode(options!.store) as RedisConfigNode | null;
+            try {
+                if (!redis?.acquire) throw new ConfigError(text('warnings.storeMissing', { store: logText(options!.store) }));
+                return sharedTrackingSource(node, redis.acquire(), tracker, hooks);
+            } catch (err) {
+                problem = `store: ${errorText(err)}`;
+                return undefined;
             }
-            if (storeProblem === undefined) node.error(message);
-            storeProblem ??= message;
+        }
+
+        const emit = (triggers: Trigger[], send: (msg: NodeMessage[]) => void): void => {
+            // One send per message keeps each trigger its own message, in order.
+            for (const message of triggerMessages(triggers, options!.wanted, RED.util.generateId)) send([message]);
         };
 
-        const emit = (messages: NodeMessage[], send: (msg: NodeMessage[]) => void): void => {
-            // One send per message keeps each trigger its own message, in order.
-            for (const message of messages) send([message]);
+        // Only a store that refuses every write (a latched disk failure, Redis away) is said as an error, once; a save
+        // that failed for its own record alone leaves the store usable for the next request.
+        let reportedTrouble: string | undefined;
+        const storeFailed = (err: unknown): void => {
+            const trouble = source?.trouble();
+            if (trouble === undefined) warn(text('warnings.notSaved', { problem: logText(errorText(err)) }));
+            else if (trouble !== reportedTrouble) node.error(trouble);
+            reportedTrouble = trouble;
+            showStatus();
         };
 
         /**
-         * Applies the events, sends their triggers, and resolves once the calls' state is durable: the endpoint's 202
-         * and the input's done() mean "will not be forgotten by a restart". Sending before saving is the
-         * at-least-once order (see DurableCallTracking).
+         * Takes the events in, sends their triggers, and resolves once the calls' state is durable: the endpoint's 202
+         * and the input's done() mean "will not be forgotten by a restart" (see CallTracking for the order).
          */
         const take = async (events: RawEvent[], send: (msg: NodeMessage[]) => void): Promise<void> => {
-            await tracking?.ready;
-            const current = tracking?.tracking;
-            if (!current) throw new CodedError('store', storeProblem ?? text('warnings.storeUnavailable', { problem: tracking?.failure ?? '' }));
+            await source?.ready;
+            const current = source?.current();
+            if (!current) throw new CodedError('store', source?.trouble() ?? text('warnings.storeUnavailable', { problem: '' }));
             eventsThisSecond += events.length;
-            emit(triggerMessages(current.apply(events), options!.wanted, RED.util.generateId), send);
-            await current.save().catch((err: unknown) => {
-                storeFailed(err);
-                throw new CodedError('store', `call state not saved: ${errorText(err)}`, { cause: err });
-            });
+            await current
+                .take(events, (triggers) => emit(triggers, send))
+                .catch((err: unknown) => {
+                    if (!(err instanceof CodedError) || err.code !== 'store') throw err;
+                    storeFailed(err);
+                    throw new CodedError('store', `call state not saved: ${errorText(err)}`, { cause: err });
+                });
         };
 
         const clip = (status: string): string => logText(status, 60);
         function showStatus(): void {
-            const trouble = problem ?? storeProblem;
+            const trouble = problem ?? source?.trouble();
             if (trouble) return node.status({ fill: 'red', shape: 'ring', text: clip(trouble) });
-            const current = tracking?.tracking;
+            const current = source?.current();
             if (!current) return node.status({ fill: 'grey', shape: 'ring', text: text('status.restoring') });
             const values = { calls: current.size, rate: eventsPerSecond };
-            if (recoveryNote) node.status({ fill: 'yellow', shape: 'dot', text: clip(text('status.countsNoted', { ...values, note: recoveryNote })) });
+            const note = source?.note();
+            if (note) node.status({ fill: 'yellow', shape: 'dot', text: clip(text('status.countsNoted', { ...values, note })) });
             else node.status({ fill: 'green', shape: 'dot', text: text('status.counts', values) });
         }
 
         function tick(): void {
-            const current = tracking?.tracking;
-            if (!current) return;
-            emit(triggerMessages(current.tick(), options!.wanted, RED.util.generateId), (messages) => node.send(messages));
-            current.save().catch(storeFailed);
+            const current = source?.current();
+            if (!current || source?.trouble()) return;
+            current.tick((triggers) => emit(triggers, (messages) => node.send(messages))).catch(storeFailed);
         }
 
         const timer = setInterval(() => {
@@ -183,17 +179,7 @@ export = function register(RED: NodeAPI): void {
             closed = true;
             clearInterval(timer);
             releaseEndpoint?.();
-            // A redeploy keeps the state for the node that replaces this one; only deleting the node deletes it.
-            const finish = async (): Promise<void> => {
-                const opening = await tracking?.stop();
-                if (!opening) return;
-                const unfinished = removed ? opening.tracking.unfinished : 0;
-                await opening.tracking.close().catch((err: unknown) => node.error(text('warnings.notSavedOnClose', { problem: logText(errorText(err)) })));
-                if (!removed || !opening.directory) return;
-                await rm(opening.directory, { recursive: true, force: true });
-                if (unfinished > 0) node.warn(texts.counted('warnings.deletedUnfinished', unfinished));
-            };
-            finish().then(done, (err: unknown) => {
+            (source?.stop(removed) ?? Promise.resolve()).then(done, (err: unknown) => {
                 node.error(text('warnings.closing', { problem: logText(errorText(err)) }));
                 done();
             });

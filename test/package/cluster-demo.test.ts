@@ -1,0 +1,52 @@
+// `npm run demo:cluster` is how a user watches the cluster work: this runs the very script, checks that calls go
+// through the proxy to both instances and on to the stand-in CRM, kills one instance as the script invites, and
+// checks that the CRM goes on receiving from the survivor.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { temporaryDirectory } from '../support/node-red-process';
+import { until } from '../support/wait';
+
+const root = path.resolve(__dirname, '../..');
+
+describe('npm run demo:cluster: two instances behind a round-robin proxy', function () {
+    this.timeout(150_000);
+    let demo: ChildProcess | undefined;
+    let output = '';
+    const dir = temporaryDirectory('cluster-demo');
+
+    after(async () => {
+        if (demo && demo.exitCode === null && demo.signalCode === null) {
+            const ended = new Promise((resolve) => demo!.once('exit', resolve));
+            demo.kill('SIGTERM');
+            await ended;
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const crmRequests = (): number => {
+        const counts = [...output.matchAll(/CRM got (\d+) requests/g)].map((match) => Number(match[1]));
+        return counts.length ? counts[counts.length - 1]! : 0;
+    };
+
+    it('keeps the CRM fed after one instance is killed', async () => {
+        // A base port of its own (the script uses base, +1, +2, +10, +20), away from the usual 1880.
+        const base = 21_000 + Math.floor(Math.random() * 20_000);
+        demo = spawn(process.execPath, [path.join(root, 'scripts', 'start-cluster-demo.js')], {
+            env: { ...process.env, PORT: String(base), CLUSTER_DEMO_DIR: dir },
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        demo.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        demo.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        await until(() => /try: kill (\d+)/.test(output), `the demo to announce itself:\n${output}`, 90_000, 100);
+        await until(() => crmRequests() >= 5, `requests at the stand-in CRM:\n${output}`, 40_000, 100);
+        const pid = Number(/try: kill (\d+)/.exec(output)![1]);
+        process.kill(pid, 'SIGKILL');
+        await until(() => /instance a \(pid \d+\) ended/.test(output), 'the demo to see instance a end', 10_000, 100);
+        const afterKill = crmRequests();
+        await until(() => crmRequests() >= afterKill + 5, `the CRM to go on receiving from instance b:\n${output}`, 40_000, 100);
+        assert.match(output.slice(output.lastIndexOf('instances:')), /a down, b up/);
+        assert.doesNotMatch(output, /no instance answers/);
+    });
+});
