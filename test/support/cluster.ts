@@ -56,7 +56,7 @@ export function clusterFlow(options: ClusterFlowOptions): object[] {
     ];
     if (options.logCaught) {
         flow.push(
-            { id: 'catch', z: 'tab', type: 'catch', scope: ['send'], uncaught: false, wires: [['caught']] },
+            { id: 'catcher', z: 'tab', type: 'catch', scope: ['send'], uncaught: false, wires: [['caught']] },
             {
                 id: 'caught',
                 z: 'tab',
