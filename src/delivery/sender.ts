@@ -36,6 +36,8 @@ export const DEFAULT_REOPEN_MS = 30_000;
  * a slow Redis reply, short enough that a request of an instance that died is sent again within seconds.
  */
 export const LEASE_MARGIN_MS = 10_000;
+/** How long a request waits for a shared outbox's first connection to Redis before it is refused. */
+export const FIRST_CONNECTION_WAIT_MS = 5_000;
 
 /** How requests are built and sent: the node's profile, compiled once. */
 export interface SenderProfile {
@@ -170,7 +172,10 @@ export class Sender<C> {
 
     /** True while the outbox cannot be opened, or its Redis does not answer (requests are refused). */
     get refusing(): boolean {
-        if (this.options.store?.kind === 'redis') return this.options.store.connection.state !== 'ready';
+        if (this.options.store?.kind === 'redis') {
+            const { state, problem } = this.options.store.connection;
+            return state === 'reconnecting' || state === 'closed' || (state === 'connecting' && problem !== undefined);
+        }
         return this.unavailable !== undefined;
     }
 
@@ -183,6 +188,9 @@ export class Sender<C> {
             if (this.unavailable) throw this.unavailable;
             if (!this.queue) throw new StoreError('the outbox is closed', { reason: 'closed' });
             const { call } = outgoing;
+            const connection = this.options.store?.connection;
+            // A message that comes while the first connection is under way waits for it, as for a file outbox opening.
+            if (connection?.state === 'connecting') await connection.ready(FIRST_CONNECTION_WAIT_MS).catch(() => undefined);
             // The context is attached as the job gets its key, before this process can attempt or settle it.
             await this.queue.enqueue(
                 {

@@ -128,13 +128,14 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         try {
             reply = await this.outbox.enqueue(lane, body, { maxQueued: this.maxQueued, maxQueuedBytes: this.maxQueuedBytes });
         } catch (error) {
-            throw new StoreError(`the shared outbox in Redis is unavailable (${errorText(error)}): the request is refused, not queued`, { cause: error });
+            const reason = error instanceof StoreError && error.cause !== undefined ? errorText(error.cause) : errorText(error);
+            throw new StoreError(`the shared outbox in Redis is unavailable (${reason}): the request is refused, not queued`, { cause: error });
         }
         this.noteCounts(reply.counts);
         const { queued, queuedBytes } = reply.counts;
         if (reply.kind === 'full') {
             this.refused = true;
-            this.options.onChange?.();
+            this.changed();
             const message =
                 reply.bound === 'maxQueued'
                     ? `queue full: ${queued} requests are queued in the cluster, the most this node keeps (maxQueued ${this.maxQueued}); new messages are refused until some are delivered`
@@ -148,7 +149,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         register?.(job);
         this.refused = false;
         this.wake();
-        this.options.onChange?.();
+        this.changed();
         return job;
     }
 
@@ -288,10 +289,10 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
                 this.inFlightKeys.delete(job.key);
                 this.inFlight.delete(work);
                 this.wake();
-                this.options.onChange?.();
+                this.changed();
             });
         this.inFlight.add(work);
-        this.options.onChange?.();
+        this.changed();
     }
 
     private async dropUnreadable(job: ClaimedJob): Promise<void> {
@@ -376,7 +377,16 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         this.counts = counts;
         this.clockOffset = counts.now - Date.now();
         if (!before || before.queued !== counts.queued || before.queuedBytes !== counts.queuedBytes || before.nextReadyAt !== counts.nextReadyAt) {
+            this.changed();
+        }
+    }
+
+    /** A status callback that throws must not stop the claim loop or leave a lease unsettled. */
+    private changed(): void {
+        try {
             this.options.onChange?.();
+        } catch {
+            // The caller's own report failed; the queue's state is already up to date.
         }
     }
 

@@ -228,6 +228,8 @@ end
 return missing
 `);
 
+export const DEFAULT_REPLY_TIMEOUT_MS = 10_000;
+
 type RawReply = [string, string, number, string, string, ...string[]];
 
 function countsOf(raw: RawReply): OutboxCounts {
@@ -242,6 +244,8 @@ export class RedisOutbox {
     constructor(
         private readonly connection: RedisConnection,
         nodeId: string,
+        /** A script not answered in this long fails; it may still run (its effect is then found by the next call). */
+        private readonly replyTimeoutMs = DEFAULT_REPLY_TIMEOUT_MS,
     ) {
         const base = (name: string) => connection.key('outbox', `{${nodeId}}`, name);
         this.keys = ['entries', 'ready', 'leases', 'owners', 'rate', 'seq', 'bytes'].map(base);
@@ -311,10 +315,17 @@ export class RedisOutbox {
     }
 
     private async run<T = RawReply>(script: RedisScript, args: (string | number)[]): Promise<T> {
+        let timer: NodeJS.Timeout | undefined;
+        // A connection that died without a reset leaves a command unanswered for as long as TCP takes to notice.
+        const unanswered = new Promise<never>((_resolve, reject) => {
+            timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.replyTimeoutMs} ms`)), this.replyTimeoutMs);
+        });
         try {
-            return (await script.run(this.connection.client, this.keys, [this.lanePrefix, OUTBOX_KEY_TTL_MS, ...args])) as T;
+            return (await Promise.race([script.run(this.connection.client, this.keys, [this.lanePrefix, OUTBOX_KEY_TTL_MS, ...args]), unanswered])) as T;
         } catch (error) {
             throw storeErrorOf(error);
+        } finally {
+            clearTimeout(timer);
         }
     }
 }
