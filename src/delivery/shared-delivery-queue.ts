@@ -29,6 +29,11 @@ export const DEFAULT_POLL_MS = 200;
 export const DEFAULT_SWEEP_MS = 60_000;
 /** The wait between two tries of a claim or a settle while Redis does not answer. */
 const UNREACHABLE_RETRY_MS = 500;
+/**
+ * How long close() keeps trying to record an outcome while Redis does not answer: Node-RED gives a closing node
+ * 15 s. A request left unrecorded is sent again by another instance once its lease runs out.
+ */
+const CLOSE_SETTLE_WAIT_MS = 5_000;
 /** Job keys asked about in one sweep script. */
 const SWEEP_BATCH = 1000;
 
@@ -336,7 +341,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
     /**
      * Records an attempt's outcome, trying again while Redis does not answer: the lease is still this instance's
      * until another claims it after the outage. Gives up when the connection is closed for good or, during close,
-     * after one lease: then the lease runs out and another instance attempts the request again.
+     * after CLOSE_SETTLE_WAIT_MS: then the lease runs out and another instance attempts the request again.
      */
     private async recordSettle(job: ClaimedJob, outcome: 'done' | 'retry', delayMs: number): Promise<'settled' | 'lost' | 'unrecorded'> {
         let giveUpAt: number | undefined;
@@ -351,7 +356,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
             }
             if (this.options.connection.state === 'closed') return 'unrecorded';
             if (this.closing) {
-                giveUpAt ??= Date.now() + this.options.leaseMs;
+                giveUpAt ??= Date.now() + Math.min(this.options.leaseMs, CLOSE_SETTLE_WAIT_MS);
                 if (Date.now() >= giveUpAt) return 'unrecorded';
             }
             await delay(UNREACHABLE_RETRY_MS);

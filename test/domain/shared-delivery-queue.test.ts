@@ -278,6 +278,26 @@ describe('shared delivery queue (Redis)', function () {
         assert.equal(first.delivered.length + first.failed.length, 0);
     });
 
+    it('close waits for the attempt in flight and records it; the shared keys of queued requests stay', async () => {
+        const one = start('one');
+        await one.connection.ready();
+        sink.answer = (arrival) => ({ status: 200, delayMs: arrival.callId === 'slow' ? 300 : 0 });
+        await one.sender.send(outgoing('slow', 0), 'slow');
+        await until(() => sink.arrivals.length === 1, 'the attempt in flight');
+        sink.answer = () => ({ status: 200, hold: true });
+        await one.sender.close(false);
+        assert.equal(one.delivered.length, 1, 'the attempt in flight was reported');
+        assert.equal(redis.cli('HLEN', `${PREFIX}:outbox:{${NODE_ID}}:entries`), '0', 'and settled in Redis');
+        const two = start('two');
+        await two.connection.ready();
+        // A request accepted now waits in Redis for whichever instance runs next, once this one closes.
+        sink.answer = () => ({ status: 503 });
+        await two.sender.send(outgoing('later', 0), 'later');
+        await until(() => sink.arrivals.length === 2, 'its first attempt');
+        await two.sender.close(false);
+        assert.equal(redis.cli('HLEN', `${PREFIX}:outbox:{${NODE_ID}}:entries`), '1', 'the waiting request stays for the next start');
+    });
+
     it('gives up after the last scheduled attempt, wherever it is made, and reports the failure once', async () => {
         const cluster = ['a', 'b'].map((name) => start(name, { schedule: [20, 20] }));
         await Promise.all(cluster.map((each) => each.connection.ready()));

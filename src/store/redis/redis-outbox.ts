@@ -71,6 +71,8 @@ export interface ClaimLimits {
 
 // Shared head of every script: the keys, the clock, the safety TTL and the counts every reply ends with.
 const PRELUDE = `
+-- Redis 3.2 to 4 replicate a script that reads TIME only as its effects; 5 and later always do.
+if redis.replicate_commands then redis.replicate_commands() end
 local entries, ready, leases, owners, rate, seq, bytes = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local lanePrefix = ARGV[1]
 local ttl = ARGV[2]
