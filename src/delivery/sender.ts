@@ -8,7 +8,7 @@ import type { RequestBuilder, RequestGrant } from '../request/build-request';
 import { StoreError } from '../store/durable-store';
 import { FileStore } from '../store/file-store';
 import { openNodeStore, type OpenedNodeStore } from '../store/node-store';
-import type { RedisConnection } from '../store/redis/redis-connection';
+import { isConnectionProblem, type RedisConnection } from '../store/redis/redis-connection';
 import { DeliveryError } from './delivery-error';
 import type { Decorate } from './delivery-headers';
 import { DeliveryQueue, type AttemptOutcome, type DeliveryQueueOptions, type Job, type QueueSnapshot } from './delivery-queue';
@@ -268,7 +268,11 @@ export class Sender<C> {
             attempt: (job) => this.attempt(job),
             onSettled: (job, outcome, delivered) => this.settled(job, outcome, delivered),
             onChange: () => events.changed(),
-            onStoreError: (err) => events.storeProblem({ kind: 'write', reason: logText(errorText(err), MAX_ERROR_MESSAGE) }),
+            onStoreError: (err) => {
+                // Redis being away is said once by redis-unavailable; what is left is Redis refusing (OOM, ACL).
+                if (connection.state !== 'ready' || isConnectionProblem(err)) return;
+                events.storeProblem({ kind: 'write', reason: logText(errorText(err), MAX_ERROR_MESSAGE) });
+            },
             onSettledElsewhere: (keys) => {
                 for (const key of keys) this.contexts.delete(key);
             },
