@@ -464,6 +464,31 @@ describe('shared delivery queue: requests accepted on one instance, settled on a
     });
 });
 
+describe('shared delivery queue on a Redis that refuses writes', function () {
+    this.timeout(20_000);
+    it('refuses the request with a store error naming why, and does not call Redis away', async () => {
+        const redis = await startRedisServer({ config: ['maxmemory 1', 'maxmemory-policy noeviction'] });
+        const sink = await startSink();
+        const refusing = instance(redis, sink, 'oom');
+        try {
+            await refusing.connection.ready();
+            await assert.rejects(refusing.sender.send(outgoing('o1', 0), 'o1'), (err: CodedError) => err.code === 'store' && /OOM/.test(err.message));
+            assert.deepEqual(
+                refusing.problems.filter((problem) => problem.kind === 'redis-unavailable'),
+                [],
+                'the msg carries the reason; Redis is not away',
+            );
+            assert.equal(refusing.sender.refusing, false, 'Redis answers: the status does not say it is away');
+            assert.equal(sink.arrivals.length, 0);
+        } finally {
+            await refusing.close();
+            await sink.close();
+            await redis.stop();
+            removeRedisDir(redis);
+        }
+    });
+});
+
 describe('shared delivery queue without Redis', () => {
     it('enqueue rejects with a store error while Redis cannot be reached, and nothing is accepted', async () => {
         const connection = new RedisConnection({ url: 'redis://127.0.0.1:1', prefix: PREFIX }, { maxReconnectWaitMs: 50 });
