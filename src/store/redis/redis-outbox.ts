@@ -16,8 +16,9 @@ import { RedisScript } from './redis-script';
  * - `leases` sorted set: call id -> when the lease on its head expires; `owners` hash: call id -> "<token> <key>".
  * - `bytes`: the sum of the entries' JSON lengths; deleted with the last entry.
  * - `rate`: the cluster's next rate slot, set with an expiry at that slot.
- * - `settled:<key>`: who settled a job, for ten minutes (SETTLED_MARK_MS), so a settle whose reply was lost and
- *   that is sent again knows it succeeded.
+ * - `settled` sorted set: "<token> <key>" of the jobs settled in the last ten minutes (SETTLED_MARK_MS), so a
+ *   settle whose reply was lost and that is sent again knows it succeeded; trimmed by each settle, and it expires
+ *   ten minutes after the last one.
  * - `seq`: the job key counter; kept (with the safety TTL) so that a key is not handed out again soon after its
  *   job left, while an instance may still hold that job's context.
  * Collections are deleted by Redis when they empty; besides, every write sets an expiry of OUTBOX_KEY_TTL_MS on
@@ -167,10 +168,11 @@ return reply('idle', {})
 // ARGV: lanePrefix, ttl, token, lane, key, 'done' | 'retry', delayMs
 const SETTLE = new RedisScript(`${PRELUDE}
 local token, lane, key, outcome, delay = ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
-local settledMark = base .. 'settled:' .. key
-if redis.call('HGET', owners, lane) ~= token .. ' ' .. key then
+local settled = base .. 'settled'
+local owner = token .. ' ' .. key
+if redis.call('HGET', owners, lane) ~= owner then
     -- This caller's own settle ran before and only its reply was lost: it did settle the job.
-    if redis.call('GET', settledMark) == token then return reply('settled', {}) end
+    if redis.call('ZSCORE', settled, owner) then return reply('settled', {}) end
     return reply('lost', {})
 end
 redis.call('ZREM', leases, lane)
@@ -185,7 +187,9 @@ local size = redis.call('HSTRLEN', entries, key)
 redis.call('HDEL', entries, key)
 redis.call('LREM', laneKey, 1, key)
 if redis.call('HLEN', entries) == 0 then redis.call('DEL', bytes) else redis.call('DECRBY', bytes, size) end
-redis.call('SET', settledMark, token, 'PX', ${SETTLED_MARK_MS})
+redis.call('ZREMRANGEBYSCORE', settled, '-inf', int(now - ${SETTLED_MARK_MS}))
+redis.call('ZADD', settled, int(now), owner)
+redis.call('PEXPIRE', settled, ${SETTLED_MARK_MS})
 if redis.call('LLEN', laneKey) > 0 then
     redis.call('ZADD', ready, int(now), lane)
     keep(ready, laneKey)
