@@ -2,6 +2,7 @@ import { CodedError, InputError } from '../errors/coded-error';
 import type { DurableStore } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
 import { entryBytes, migratedEntry, OUTBOX_FORMAT, type OutboxEntry } from './outbox';
+import type { NewRequest, OutboxQueue } from './outbox-queue';
 import { jittered } from './retry-schedule';
 import type { Verdict } from './retry-policy';
 
@@ -117,7 +118,8 @@ function laneOf(call: Record<string, unknown>): string {
  * store before its first attempt and leaves it when it settles, so after a crash `open` resumes exactly the jobs
  * that had not settled; a job in flight at the crash is attempted again (at-least-once), under the same key.
  */
-export class DeliveryQueue<R> {
+export class DeliveryQueue<R> implements OutboxQueue {
+    readonly shared = false;
     private readonly lanes = new Map<string, Lane>();
     /** Lanes whose head may start, in the order they became ready. */
     private ready: Lane[] = [];
@@ -188,7 +190,7 @@ export class DeliveryQueue<R> {
      * changes nothing, when its entry cannot be kept (InputError: not JSON, or larger than one store record) or the
      * queue is full (QueueFullError).
      */
-    enqueue(input: Omit<OutboxEntry, 'format' | 'attempts' | 'queuedAt' | 'seq'>): Job {
+    enqueue(input: NewRequest, register?: (job: Job) => void): Job {
         if (this.closing) throw new Error('the delivery queue is closed');
         const entry: OutboxEntry = { ...input, format: OUTBOX_FORMAT, attempts: 0, queuedAt: this.now(), seq: this.nextSeq };
         const bytes = this.admit(entry);
@@ -202,6 +204,7 @@ export class DeliveryQueue<R> {
         }
         recorded = recorded.catch((error: unknown) => this.options.onStoreError?.(error));
         const job: Job = { key, entry, recorded, bytes };
+        register?.(job);
         this.refused = false;
         this.add(job);
         this.pump();

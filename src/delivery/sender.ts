@@ -8,9 +8,12 @@ import type { RequestBuilder, RequestGrant } from '../request/build-request';
 import { StoreError } from '../store/durable-store';
 import { FileStore } from '../store/file-store';
 import { openNodeStore, type OpenedNodeStore } from '../store/node-store';
+import { isConnectionProblem, type RedisConnection } from '../store/redis/redis-connection';
 import { DeliveryError } from './delivery-error';
 import type { Decorate } from './delivery-headers';
 import { DeliveryQueue, type AttemptOutcome, type DeliveryQueueOptions, type Job, type QueueSnapshot } from './delivery-queue';
+import type { OutboxQueue } from './outbox-queue';
+import { SharedDeliveryQueue } from './shared-delivery-queue';
 import { exchange, type ExchangeResult } from './exchange';
 import { HttpTransport, type TlsOptions } from './http-transport';
 import { idempotencyKey } from './idempotency';
@@ -28,6 +31,13 @@ export const MAX_ERROR_MESSAGE = 1000;
  * the time a person takes to look, rarely enough that a broken one costs nothing.
  */
 export const DEFAULT_REOPEN_MS = 30_000;
+/**
+ * A shared outbox's lease outlasts the request timeout by this much by default: enough for a token request and
+ * a slow Redis reply, short enough that a request of an instance that died is sent again within seconds.
+ */
+export const LEASE_MARGIN_MS = 10_000;
+/** How long a request waits for a shared outbox's first connection to Redis before it is refused. */
+export const FIRST_CONNECTION_WAIT_MS = 5_000;
 
 /** How requests are built and sent: the node's profile, compiled once. */
 export interface SenderProfile {
@@ -59,8 +69,12 @@ export type StoreProblem =
     /** The outbox cannot be opened: requests are refused with a `store` error until a later try opens it. */
     | { kind: 'unavailable'; reason: string; retryMs: number }
     | { kind: 'reopened' }
-    /** A change could not be recorded: delivery goes on from memory. */
-    | { kind: 'write'; reason: string };
+    /** A change could not be recorded: delivery goes on from memory (file store), or is tried again (Redis). */
+    | { kind: 'write'; reason: string }
+    /** The shared outbox's Redis does not answer: requests are refused with a `store` error until it is back. */
+    | { kind: 'redis-unavailable'; reason: string }
+    /** Redis answers again: requests are accepted and delivery goes on by itself. */
+    | { kind: 'redis-reconnected' };
 
 export interface SenderEvents<C> {
     delivered(request: SettledRequest<C>): void;
@@ -80,6 +94,18 @@ export interface SenderOptions<C> extends Pick<
     profile: SenderProfile;
     events: SenderEvents<C>;
     reopenMs?: number;
+    /** Where the outbox lives: absent, the node's own file (see openNodeStore); `redis`, shared by every instance. */
+    store?: SharedOutboxStore;
+}
+
+/** The outbox in Redis, shared by the instances that run the same node id against the same Redis and prefix. */
+export interface SharedOutboxStore {
+    kind: 'redis';
+    connection: RedisConnection;
+    /** How long a claimed attempt is this instance's before another may take it over; default timeoutMs + 10 s. */
+    leaseMs?: number;
+    /** How often an idle instance asks for ready work (ms); default 200. */
+    pollMs?: number;
 }
 
 /** What a request is made of: the message's call, payload and topic. */
@@ -108,7 +134,7 @@ function finalError(error: CodedError, attempts: number, sinceMs: number): Coded
  * of Node-RED: it reports what happened through `events`, and the node turns that into msgs, done() and status.
  */
 export class Sender<C> {
-    private queue: DeliveryQueue<ExchangeResult> | undefined;
+    private queue: OutboxQueue | undefined;
     private opened: OpenedNodeStore<OutboxEntry> | undefined;
     /** Settles once the current try to open the outbox has ended; requests wait on it, so they keep their order. */
     private opening: Promise<void>;
@@ -119,10 +145,24 @@ export class Sender<C> {
     // Sends after a 401 with a new token, per request: they count in the attempts, not in the schedule.
     private readonly resends = new Map<string, number>();
     private readonly transport: HttpTransport;
+    private stopWatchingRedis: (() => void) | undefined;
+    /** The shared outbox's Redis was reported unavailable and has not been reported back since. */
+    private redisDown = false;
 
     constructor(private readonly options: SenderOptions<C>) {
         this.transport = new HttpTransport({ tls: options.profile.tls, maxSockets: options.concurrency });
-        this.opening = this.openOrRefuse();
+        if (options.store?.kind === 'redis') {
+            this.queue = this.sharedQueue(options.store);
+            this.opening = Promise.resolve();
+        } else this.opening = this.openOrRefuse();
+    }
+
+    /**
+     * True when the outbox is shared in Redis: `send` resolves once the request is stored there, so the node calls
+     * done() at once (done means "durable"), and whichever instance makes the final attempt reports the outcome.
+     */
+    get shared(): boolean {
+        return this.queue?.shared ?? this.options.store?.kind === 'redis';
     }
 
     /** What the queue holds now; undefined while the outbox is not open. */
@@ -130,8 +170,12 @@ export class Sender<C> {
         return this.queue?.snapshot();
     }
 
-    /** True while the outbox cannot be opened (requests are refused). */
+    /** True while the outbox cannot be opened, or its Redis does not answer (requests are refused). */
     get refusing(): boolean {
+        if (this.options.store?.kind === 'redis') {
+            const { state, problem } = this.options.store.connection;
+            return state === 'reconnecting' || state === 'closed' || (state === 'connecting' && problem !== undefined);
+        }
         return this.unavailable !== undefined;
     }
 
@@ -140,17 +184,23 @@ export class Sender<C> {
      * the outbox cannot be opened (StoreError, code `store`), the queue is full, or the request cannot be kept.
      */
     send(outgoing: Outgoing, context: C): Promise<void> {
-        const queued = this.opening.then(() => {
+        const queued = this.opening.then(async () => {
             if (this.unavailable) throw this.unavailable;
             if (!this.queue) throw new StoreError('the outbox is closed', { reason: 'closed' });
             const { call } = outgoing;
-            const job = this.queue.enqueue({
-                call,
-                ...storedPayload(outgoing.payload),
-                ...(typeof outgoing.topic === 'string' ? { topic: outgoing.topic } : {}),
-                idempotencyKey: idempotencyKey(this.options.nodeId, call),
-            });
-            this.contexts.set(job.key, context);
+            const connection = this.options.store?.connection;
+            // A message that comes while the first connection is under way waits for it, as for a file outbox opening.
+            if (connection?.state === 'connecting') await connection.ready(FIRST_CONNECTION_WAIT_MS).catch(() => undefined);
+            // The context is attached as the job gets its key, before this process can attempt or settle it.
+            await this.queue.enqueue(
+                {
+                    call,
+                    ...storedPayload(outgoing.payload),
+                    ...(typeof outgoing.topic === 'string' ? { topic: outgoing.topic } : {}),
+                    idempotencyKey: idempotencyKey(this.options.nodeId, call),
+                },
+                (job) => this.contexts.set(job.key, context),
+            );
         });
         return queued.catch((err: unknown) => {
             throw err instanceof CodedError ? loggableError(err) : err;
@@ -164,6 +214,13 @@ export class Sender<C> {
     async close(removed: boolean): Promise<number> {
         this.closed = true;
         clearTimeout(this.reopenTimer);
+        this.stopWatchingRedis?.();
+        if (this.queue?.shared) {
+            // The shared outbox belongs to every instance: removing the node here deletes nothing of it.
+            const left = await this.queue.close();
+            this.transport.close();
+            return left;
+        }
         await this.opening;
         let left = this.queue ? await this.queue.close() : 0;
         this.transport.close();
@@ -180,6 +237,48 @@ export class Sender<C> {
         }
         if (directory) await fs.rm(directory, { recursive: true, force: true });
         return left;
+    }
+
+    /** The queue of a shared outbox, and the reports of its Redis going away and coming back. */
+    private sharedQueue(store: SharedOutboxStore): SharedDeliveryQueue<ExchangeResult> {
+        const { events } = this.options;
+        const { connection } = store;
+        this.stopWatchingRedis = connection.onChange(() => {
+            if (connection.state === 'ready' && this.redisDown) {
+                this.redisDown = false;
+                events.storeProblem({ kind: 'redis-reconnected' });
+            } else if (!this.redisDown && (connection.state === 'reconnecting' || (connection.state === 'connecting' && connection.problem !== undefined))) {
+                // Lost, or never reached: a first connection still under way is not a problem yet.
+                this.redisDown = true;
+                const reason = connection.problem ?? 'the connection to Redis was lost';
+                events.storeProblem({ kind: 'redis-unavailable', reason: logText(reason, MAX_ERROR_MESSAGE) });
+            }
+            events.changed();
+        });
+        return new SharedDeliveryQueue<ExchangeResult>({
+            connection,
+            nodeId: this.options.nodeId,
+            leaseMs: store.leaseMs ?? this.options.profile.timeoutMs + LEASE_MARGIN_MS,
+            pollMs: store.pollMs,
+            schedule: this.options.schedule,
+            concurrency: this.options.concurrency,
+            ratePerSecond: this.options.ratePerSecond,
+            maxQueued: this.options.maxQueued,
+            maxQueuedBytes: this.options.maxQueuedBytes,
+            attempt: (job) => this.attempt(job),
+            onSettled: (job, outcome, delivered) => this.settled(job, outcome, delivered),
+            onChange: () => events.changed(),
+            onStoreError: (err) => {
+                // Redis being away is said once by redis-unavailable; what is left is Redis refusing (OOM, ACL).
+                if (connection.state !== 'ready' || isConnectionProblem(err)) return;
+                events.storeProblem({ kind: 'write', reason: logText(errorText(err), MAX_ERROR_MESSAGE) });
+            },
+            onSettledElsewhere: (keys) => {
+                for (const key of keys) this.contexts.delete(key);
+            },
+            onLeaseLost: (job) => this.resends.delete(job.key),
+            onUnreadable: () => events.storeProblem({ kind: 'unreadable', count: 1 }),
+        });
     }
 
     private storeRequest() {

@@ -79,6 +79,7 @@ describe('delivery sender: the outbox state policy', () => {
         await sender.send({ call: call('b'), payload: { b: 1 } }, 'second');
         await until(() => delivered.length === 2, 'two deliveries');
         assert.deepEqual(problems, [{ kind: 'memory' }]);
+        assert.equal(sender.shared, false, 'done() comes when the request settles');
         assert.deepEqual(delivered.map((request) => request.context).sort(), ['first', 'second']);
         assert.equal(await sender.close(true), 0);
     });

@@ -2,23 +2,24 @@ import { createHash } from 'node:crypto';
 import type Redis from 'ioredis';
 
 /**
- * A Lua script run by its SHA1, sent whole only when the server does not know it (first use, or a restart emptied
- * the script cache). Either way the server runs it at most once per call: the connection never resends a command.
+ * A Lua script run by its SHA1 (EVALSHA), loaded with EVAL the first time a server does not know it (after a restart
+ * or a SCRIPT FLUSH). The connection never resends a command whose reply was lost, so a script runs at most once per
+ * call: a write whose fate is unknown fails instead of being applied twice.
  */
 export class RedisScript {
-    private readonly sha: string;
+    readonly sha: string;
 
-    constructor(private readonly lua: string) {
+    constructor(readonly lua: string) {
         this.sha = createHash('sha1').update(lua).digest('hex');
     }
 
-    async run(client: Redis, keys: readonly string[], args: ReadonlyArray<string | number>): Promise<unknown> {
+    async run(client: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
         try {
             return await client.evalsha(this.sha, keys.length, ...keys, ...args);
-        } catch (err) {
-            // NOSCRIPT means the script did not run, so sending it whole cannot run it twice.
-            if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-            return await client.eval(this.lua, keys.length, ...keys, ...args);
+        } catch (error) {
+            // NOSCRIPT is answered before anything ran, so running the script's text now cannot apply it twice.
+            if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+            return client.eval(this.lua, keys.length, ...keys, ...args);
         }
     }
 }

@@ -1,0 +1,27 @@
+import type { Job, QueueSnapshot } from './delivery-queue';
+import type { OutboxEntry } from './outbox';
+
+/** A request as the Sender hands it to a queue: the queue adds format, attempts, queuedAt and seq. */
+export type NewRequest = Omit<OutboxEntry, 'format' | 'attempts' | 'queuedAt' | 'seq'>;
+
+/**
+ * The queue the Sender drives, whatever keeps its outbox: DeliveryQueue on the node's own file, SharedDeliveryQueue
+ * in Redis for several instances. Another engine (PostgreSQL, say) is one more implementation of this.
+ */
+export interface OutboxQueue {
+    /**
+     * True when instances share the queue: `enqueue` resolves once the request is durable in the shared store,
+     * and whichever instance makes the final attempt reports the outcome.
+     */
+    readonly shared: boolean;
+    /**
+     * Accepts a request, or refuses it with nothing queued (InputError, QueueFullError, StoreError). `register`
+     * is called with the job as soon as it has its key, before this process can attempt or settle it, so the caller
+     * can attach what it needs to report the outcome.
+     */
+    enqueue(input: NewRequest, register?: (job: Job) => void): Job | Promise<Job>;
+    /** What the queue holds now. */
+    snapshot(): QueueSnapshot;
+    /** Stops starting attempts, lets those in flight end and records them; resolves with the jobs left queued. */
+    close(): Promise<number>;
+}

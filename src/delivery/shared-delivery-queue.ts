@@ -1,0 +1,403 @@
+import { randomUUID } from 'node:crypto';
+import { CodedError, InputError } from '../errors/coded-error';
+import { errorText } from '../errors/error-text';
+import { StoreError } from '../store/durable-store';
+import { MAX_VALUE_BYTES } from '../store/log-format';
+import type { RedisConnection } from '../store/redis/redis-connection';
+import { ENTRY_HEAD, RedisOutbox, type ClaimReply, type OutboxCounts } from '../store/redis/redis-outbox';
+import {
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MAX_QUEUED,
+    DEFAULT_MAX_QUEUED_BYTES,
+    formatBytes,
+    QueueFullError,
+    type AttemptOutcome,
+    type DeliveryQueueOptions,
+    type Job,
+    type QueueSnapshot,
+} from './delivery-queue';
+import { migratedEntry, OUTBOX_FORMAT, type OutboxEntry } from './outbox';
+import type { NewRequest, OutboxQueue } from './outbox-queue';
+import { jittered } from './retry-schedule';
+
+/**
+ * How long an idle instance waits before it asks Redis for ready work again. Work accepted on this instance wakes
+ * it at once; work accepted elsewhere, a slot freed elsewhere or a lease to take back waits at most this long.
+ */
+export const DEFAULT_POLL_MS = 200;
+/** How often the contexts of requests accepted here but settled by another instance are looked for and dropped. */
+export const DEFAULT_SWEEP_MS = 60_000;
+/** The wait between two tries of a claim or a settle while Redis does not answer. */
+const UNREACHABLE_RETRY_MS = 500;
+/**
+ * How long close() keeps trying to record an outcome while Redis does not answer: Node-RED gives a closing node
+ * 15 s. A request left unrecorded is sent again by another instance once its lease runs out.
+ */
+const CLOSE_SETTLE_WAIT_MS = 5_000;
+/** Job keys asked about in one sweep script. */
+const SWEEP_BATCH = 1000;
+
+export interface SharedDeliveryQueueOptions<R> extends Omit<DeliveryQueueOptions<R>, 'now'> {
+    connection: RedisConnection;
+    /** The node id: instances running the same node share its outbox. */
+    nodeId: string;
+    /**
+     * How long a claim holds a call's head before another instance may take it back. It is renewed every third of
+     * it while the attempt runs, so only an instance that died (or lost Redis for this long) loses it.
+     */
+    leaseMs: number;
+    pollMs?: number;
+    sweepMs?: number;
+    /** Requests accepted here that another instance settled (their outcome was reported there). */
+    onSettledElsewhere?(keys: string[]): void;
+    /** This instance's lease on an attempt it made was taken back; another instance attempts it again. */
+    onLeaseLost?(job: Job): void;
+    /** A stored entry no format of this version reads (damaged, or from a later version): removed. */
+    onUnreadable?(key: string): void;
+}
+
+/** A claimed head: its lane (call id) comes with it, since the settle names both. */
+interface ClaimedJob extends Job {
+    readonly lane: string;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The outbox of one web service out node shared by every instance that runs it, in Redis (see RedisOutbox). The
+ * cluster keeps DeliveryQueue's promises: head-of-line per call, `concurrency` and `rate` over all calls (here of
+ * all instances), retries on the schedule with attempts, backoff and Retry-After carried in Redis, so whichever
+ * instance makes the next attempt goes on where the last one stopped. A request is accepted once Redis replied
+ * (durable with `appendfsync always`); an instance that died during an attempt loses its lease, and another sends
+ * the request again under the same idempotency key.
+ */
+export class SharedDeliveryQueue<R> implements OutboxQueue {
+    readonly shared = true;
+    private readonly outbox: RedisOutbox;
+    /** Names this queue's leases, so a settle after a takeover cannot clobber the new owner's. */
+    private readonly token = randomUUID();
+    private counts: OutboxCounts | undefined;
+    /** Redis clock minus this one, from the last reply: nextRetryAt is shown in local time. */
+    private clockOffset = 0;
+    private running = 0;
+    private readonly inFlight = new Set<Promise<void>>();
+    private readonly inFlightKeys = new Set<string>();
+    /** Keys of requests accepted here and not settled here, whose context the caller holds. */
+    private readonly acceptedHere = new Set<string>();
+    private refused = false;
+    private closing = false;
+    private closed: Promise<number> | undefined;
+    private readonly loop: Promise<void>;
+    private sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+    private woken = false;
+    /** A failure was reported and nothing has succeeded since: one report per outage, not one per poll. */
+    private failing = false;
+    /** A claim failed: Redis may have run it and only its reply was lost, leaving a lease held for nothing. */
+    private mayHoldOrphans = false;
+    private readonly sweepTimer: NodeJS.Timeout;
+    private readonly stopListening: () => void;
+    private readonly concurrency: number;
+    private readonly maxQueued: number;
+    private readonly maxQueuedBytes: number;
+    private readonly maxEntryBytes: number;
+    private readonly pollMs: number;
+    private readonly random: () => number;
+
+    constructor(private readonly options: SharedDeliveryQueueOptions<R>) {
+        this.outbox = new RedisOutbox(options.connection, options.nodeId);
+        this.concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_CONCURRENCY));
+        this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
+        this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+        // The same bound as the file store's, so a request one store takes the other takes too.
+        this.maxEntryBytes = Math.min(options.maxEntryBytes ?? MAX_VALUE_BYTES, MAX_VALUE_BYTES);
+        this.pollMs = Math.max(1, options.pollMs ?? DEFAULT_POLL_MS);
+        this.random = options.random ?? Math.random;
+        this.stopListening = options.connection.onChange(() => {
+            if (options.connection.state === 'ready') this.wake();
+        });
+        this.sweepTimer = setInterval(() => void this.sweep(), options.sweepMs ?? DEFAULT_SWEEP_MS);
+        this.sweepTimer.unref();
+        this.loop = this.claimLoop();
+    }
+
+    /**
+     * Accepts a request once Redis has stored it, within the cluster's bounds. Rejects with nothing stored when
+     * the entry cannot be kept (InputError), the cluster's queue is full (QueueFullError) or Redis did not answer
+     * (StoreError, code `store`).
+     */
+    async enqueue(input: NewRequest, register?: (job: Job) => void): Promise<Job> {
+        if (this.closing) throw new Error('the delivery queue is closed');
+        const body = this.bodyOf(input);
+        const lane = String(input.call.callId);
+        let reply: Awaited<ReturnType<RedisOutbox['enqueue']>>;
+        try {
+            reply = await this.outbox.enqueue(lane, body, { maxQueued: this.maxQueued, maxQueuedBytes: this.maxQueuedBytes });
+        } catch (error) {
+            const reason = error instanceof StoreError && error.cause !== undefined ? errorText(error.cause) : errorText(error);
+            throw new StoreError(`the shared outbox in Redis is unavailable (${reason}): the request is refused, not queued`, { cause: error });
+        }
+        this.noteCounts(reply.counts);
+        const { queued, queuedBytes } = reply.counts;
+        if (reply.kind === 'full') {
+            this.refused = true;
+            this.changed();
+            const message =
+                reply.bound === 'maxQueued'
+                    ? `queue full: ${queued} requests are queued in the cluster, the most this node keeps (maxQueued ${this.maxQueued}); new messages are refused until some are delivered`
+                    : `queue full: ${queued} queued requests take ${formatBytes(queuedBytes)} in the cluster and this one ${formatBytes(Buffer.byteLength(body))}, beyond what this node keeps (maxQueuedSize ${formatBytes(this.maxQueuedBytes)}); new messages are refused until some are delivered`;
+            throw new QueueFullError(reply.bound, queued, queuedBytes, message);
+        }
+        const entry: OutboxEntry = { format: OUTBOX_FORMAT, attempts: 0, seq: reply.seq, queuedAt: reply.queuedAt, ...input };
+        const bytes = Buffer.byteLength(`${ENTRY_HEAD}0,"seq":${reply.seq},"queuedAt":${reply.queuedAt},`) + Buffer.byteLength(body) - 1;
+        const job: Job = { key: reply.key, entry, recorded: Promise.resolve(), bytes };
+        this.acceptedHere.add(job.key);
+        register?.(job);
+        this.refused = false;
+        this.wake();
+        this.changed();
+        return job;
+    }
+
+    /** The JSON of the request's own fields, or an InputError when the outbox could not keep it. */
+    private bodyOf(input: NewRequest): string {
+        let body: string;
+        try {
+            body = JSON.stringify(input);
+        } catch (error) {
+            throw new InputError(`msg.call or msg.payload cannot be kept in the outbox: ${errorText(error)}`);
+        }
+        // What the script adds in front (format, attempts, seq, queuedAt) takes well under 100 bytes.
+        const bytes = Buffer.byteLength(body) + 100;
+        if (bytes > this.maxEntryBytes) {
+            throw new InputError(
+                `the message is too large to keep in the outbox: msg.call and msg.payload take ${formatBytes(bytes)} (${bytes} bytes), one request may take at most ${formatBytes(this.maxEntryBytes)} (${this.maxEntryBytes} bytes)`,
+            );
+        }
+        if (bytes > this.maxQueuedBytes) {
+            this.refused = true;
+            throw new QueueFullError(
+                'maxQueuedSize',
+                this.counts?.queued ?? 0,
+                this.counts?.queuedBytes ?? 0,
+                `queue full: this request takes ${formatBytes(bytes)}, more than the whole queue may keep (maxQueuedSize ${formatBytes(this.maxQueuedBytes)})`,
+            );
+        }
+        return body;
+    }
+
+    /** Cluster-wide counts as of this instance's last reply from Redis (one poll old at most while it runs). */
+    snapshot(): QueueSnapshot {
+        const queued = this.counts?.queued ?? 0;
+        const queuedBytes = this.counts?.queuedBytes ?? 0;
+        const nextReadyAt = this.counts?.nextReadyAt;
+        const full = this.refused || queued >= this.maxQueued || queuedBytes >= this.maxQueuedBytes;
+        return { queued, queuedBytes, full, inFlight: this.running, ...(nextReadyAt !== undefined ? { nextRetryAt: nextReadyAt - this.clockOffset } : {}) };
+    }
+
+    /**
+     * Stops claiming, waits for this instance's attempts in flight and records their outcome; the shared keys stay
+     * for the other instances and the next start. Resolves with the requests left in the cluster's outbox.
+     */
+    close(): Promise<number> {
+        this.closed ??= (async () => {
+            this.closing = true;
+            clearInterval(this.sweepTimer);
+            this.stopListening();
+            this.wake();
+            await this.loop;
+            while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+            return this.counts?.queued ?? 0;
+        })();
+        return this.closed;
+    }
+
+    private async claimLoop(): Promise<void> {
+        while (!this.closing) {
+            if (this.running >= this.concurrency || this.options.connection.state !== 'ready') {
+                await this.sleep(this.pollMs);
+                continue;
+            }
+            let reply: ClaimReply;
+            try {
+                if (this.mayHoldOrphans) {
+                    await this.outbox.releaseOrphans(this.token, [...this.inFlightKeys]);
+                    this.mayHoldOrphans = false;
+                }
+                reply = await this.outbox.claim(this.token, {
+                    leaseMs: this.options.leaseMs,
+                    concurrency: this.concurrency,
+                    rateIntervalMs: this.options.ratePerSecond ? 1000 / this.options.ratePerSecond : 0,
+                });
+            } catch (error) {
+                this.mayHoldOrphans = true;
+                this.reportFailure(error);
+                await this.sleep(UNREACHABLE_RETRY_MS);
+                continue;
+            }
+            this.failing = false;
+            this.noteCounts(reply.counts);
+            if (reply.kind === 'claimed') {
+                this.start(reply);
+                continue;
+            }
+            let waitMs = this.pollMs;
+            if (reply.kind === 'rate') waitMs = reply.slotAt - reply.counts.now;
+            else if (reply.kind === 'idle' && reply.counts.nextReadyAt !== undefined) waitMs = reply.counts.nextReadyAt - reply.counts.now;
+            await this.sleep(Math.min(this.pollMs, Math.max(1, Math.ceil(waitMs))));
+        }
+    }
+
+    /** Waits `ms`, or less when woken (local enqueue, a local slot freed, Redis back, close). */
+    private sleep(ms: number): Promise<void> {
+        if (this.woken || this.closing) {
+            this.woken = false;
+            return Promise.resolve();
+        }
+        return new Promise((resolve) => {
+            this.sleeper = {
+                timer: setTimeout(() => {
+                    this.sleeper = undefined;
+                    resolve();
+                }, ms),
+                resolve,
+            };
+        });
+    }
+
+    private wake(): void {
+        const { sleeper } = this;
+        if (!sleeper) {
+            // The loop is waiting for Redis: it asks again at once instead of sleeping after this answer.
+            this.woken = true;
+            return;
+        }
+        this.sleeper = undefined;
+        clearTimeout(sleeper.timer);
+        sleeper.resolve();
+    }
+
+    private start(claimed: Extract<ClaimReply, { kind: 'claimed' }>): void {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(claimed.json);
+        } catch {
+            parsed = undefined;
+        }
+        const entry = migratedEntry(parsed);
+        const job: ClaimedJob = { key: claimed.key, lane: claimed.lane, entry: entry!, recorded: Promise.resolve(), bytes: Buffer.byteLength(claimed.json) };
+        this.running += 1;
+        this.inFlightKeys.add(job.key);
+        const work = (entry ? this.attemptAndSettle(job) : this.dropUnreadable(job))
+            .catch((error: unknown) => this.options.onStoreError?.(error))
+            .finally(() => {
+                this.running -= 1;
+                this.inFlightKeys.delete(job.key);
+                this.inFlight.delete(work);
+                this.wake();
+                this.changed();
+            });
+        this.inFlight.add(work);
+        this.changed();
+    }
+
+    private async dropUnreadable(job: ClaimedJob): Promise<void> {
+        if ((await this.recordSettle(job, 'done', 0)) === 'settled') {
+            this.acceptedHere.delete(job.key);
+            this.options.onUnreadable?.(job.key);
+        }
+    }
+
+    private async attemptAndSettle(job: ClaimedJob): Promise<void> {
+        const { leaseMs } = this.options;
+        const renewal = setInterval(() => {
+            this.outbox.renew(this.token, job.lane, job.key, leaseMs).catch(() => undefined);
+        }, leaseMs / 3);
+        let outcome: AttemptOutcome<R>;
+        try {
+            outcome = await this.options.attempt(job);
+        } finally {
+            clearInterval(renewal);
+        }
+        const { verdict } = outcome;
+        const { attempts } = job.entry;
+        const waitsLeft = this.options.schedule.length - (attempts - 1);
+        const retry = verdict.kind === 'retry' && waitsLeft > 0;
+        const delayMs = retry ? (verdict.retryAfterMs ?? jittered(this.options.schedule[attempts - 1]!, this.random)) : 0;
+        const recorded = await this.recordSettle(job, retry ? 'retry' : 'done', delayMs);
+        if (recorded === 'unrecorded') return;
+        if (recorded === 'lost') {
+            this.options.onLeaseLost?.(job);
+            return;
+        }
+        if (retry) {
+            this.options.onRetry?.(job, outcome, delayMs);
+            return;
+        }
+        this.acceptedHere.delete(job.key);
+        this.refused = false;
+        this.options.onSettled(job, outcome, verdict.kind === 'delivered');
+    }
+
+    /**
+     * Records an attempt's outcome, trying again while Redis does not answer: the lease is still this instance's
+     * until another claims it after the outage. Gives up when the connection is closed for good or, during close,
+     * after CLOSE_SETTLE_WAIT_MS: then the lease runs out and another instance attempts the request again.
+     */
+    private async recordSettle(job: ClaimedJob, outcome: 'done' | 'retry', delayMs: number): Promise<'settled' | 'lost' | 'unrecorded'> {
+        let giveUpAt: number | undefined;
+        for (;;) {
+            try {
+                const reply = await this.outbox.settle(this.token, job.lane, job.key, outcome, delayMs);
+                this.failing = false;
+                this.noteCounts(reply.counts);
+                return reply.kind;
+            } catch (error) {
+                this.reportFailure(error);
+            }
+            if (this.options.connection.state === 'closed') return 'unrecorded';
+            if (this.closing) {
+                giveUpAt ??= Date.now() + Math.min(this.options.leaseMs, CLOSE_SETTLE_WAIT_MS);
+                if (Date.now() >= giveUpAt) return 'unrecorded';
+            }
+            await delay(UNREACHABLE_RETRY_MS);
+        }
+    }
+
+    /** Tells the caller which requests accepted here were settled by another instance, so it can let go of them. */
+    private async sweep(): Promise<void> {
+        const candidates = [...this.acceptedHere].filter((key) => !this.inFlightKeys.has(key));
+        const gone: string[] = [];
+        try {
+            for (let index = 0; index < candidates.length; index += SWEEP_BATCH)
+                gone.push(...(await this.outbox.gone(candidates.slice(index, index + SWEEP_BATCH))));
+        } catch {
+            return; // Redis away: the next sweep asks again.
+        }
+        const settledElsewhere = gone.filter((key) => this.acceptedHere.delete(key) && !this.inFlightKeys.has(key));
+        if (settledElsewhere.length > 0) this.options.onSettledElsewhere?.(settledElsewhere);
+    }
+
+    private noteCounts(counts: OutboxCounts): void {
+        const before = this.counts;
+        this.counts = counts;
+        this.clockOffset = counts.now - Date.now();
+        if (!before || before.queued !== counts.queued || before.queuedBytes !== counts.queuedBytes || before.nextReadyAt !== counts.nextReadyAt) {
+            this.changed();
+        }
+    }
+
+    /** A status callback that throws must not stop the claim loop or leave a lease unsettled. */
+    private changed(): void {
+        try {
+            this.options.onChange?.();
+        } catch {
+            // The caller's own report failed; the queue's state is already up to date.
+        }
+    }
+
+    private reportFailure(error: unknown): void {
+        if (this.failing) return;
+        this.failing = true;
+        this.options.onStoreError?.(error instanceof CodedError ? error : new StoreError(errorText(error), { cause: error }));
+    }
+}
