@@ -29,6 +29,13 @@ export interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     maxQueued?: number | string;
     /** MiB of queued outbox entries at most; missing or empty: 64. */
     maxQueuedSize?: number | string;
+    /** The id of a ccaas-redis node sharing the outbox with other instances; empty or missing: the file store. */
+    store?: string;
+}
+
+/** The ccaas-redis node a flow names as Store, or undefined for the file store (flows before 0.3.0 name none). */
+export function storeIdOf(config: { store?: unknown }): string | undefined {
+    return typeof config.store === 'string' && config.store.trim() !== '' && config.store !== '_ADD_' ? config.store.trim() : undefined;
 }
 
 export type Credentials = RequestCredentials & { signingSecret?: string };

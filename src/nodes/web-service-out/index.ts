@@ -11,7 +11,10 @@ import { callOf } from '../shared/msg-call';
 import { rateLimitedWarning } from '../shared/rate-limited-warning';
 import { registerEditorResources } from '../shared/editor-resources';
 import { registerTestRoute, type DeployedWebServiceOut } from './admin';
-import { originOf, queueSettingsOf, SECRET_FIELDS, type Credentials, type WebServiceOutConfig } from './config';
+import { originOf, queueSettingsOf, SECRET_FIELDS, storeIdOf, type Credentials, type WebServiceOutConfig } from './config';
+import type { RedisConfigNode } from '../ccaas-redis/config';
+import type { ConnectionLease } from '../../store/redis/connection-share';
+import { ConfigError } from '../../errors/coded-error';
 import { prepareProfile } from './profile';
 import { reportedMessage, showStoreProblem, type Msg, type Waiting, type Warning } from './reports';
 import { DeliveryStatus } from './status';
@@ -37,6 +40,9 @@ export = function register(RED: NodeAPI): void {
             snapshot: () => sender?.snapshot(),
             get refusing() {
                 return sender?.refusing ?? false;
+            },
+            get shared() {
+                return sender?.shared ?? false;
             },
         });
         const warnSometimes = rateLimitedWarning(node, MAX_ERROR_MESSAGE);
@@ -74,11 +80,23 @@ export = function register(RED: NodeAPI): void {
             else node.error(error, msg);
         }
 
+        let lease: ConnectionLease | undefined;
         try {
             const prepared = prepareProfile(RED, config, credentials);
             const queue = queueSettingsOf(config);
+            const storeId = storeIdOf(config);
+            if (storeId) {
+                const redis = RED.nodes.getNode(storeId) as RedisConfigNode | null;
+                if (!redis?.acquire) throw new ConfigError(`store: ${warning('storeMissing', { store: logText(storeId) })}`);
+                try {
+                    lease = redis.acquire();
+                } catch (err) {
+                    throw new ConfigError(`store: ${errorText(err)}`);
+                }
+            }
             sender = new Sender<Waiting>({
                 ...queue,
+                ...(lease ? { store: { kind: 'redis' as const, connection: lease.connection } } : {}),
                 nodeId: node.id,
                 userDir: (RED.settings as { userDir?: unknown }).userDir,
                 profile: prepared,
@@ -113,8 +131,15 @@ export = function register(RED: NodeAPI): void {
                 done(err as Error);
                 return;
             }
+            const shared = sender.shared;
+            // Shared in Redis, done() means "durable" and comes once the request is stored; the instance that makes the
+            // final attempt reports the outcome, a failure through node.error so a Catch node still sees it.
+            const context: Waiting = shared ? { msg: message, send, done: (err?: Error) => err && node.error(err, message) } : { msg: message, send, done };
             sender
-                .send({ call: call as Record<string, unknown>, payload: message.payload, topic: message.topic }, { msg: message, send, done })
+                .send({ call: call as Record<string, unknown>, payload: message.payload, topic: message.topic }, context)
+                .then(() => {
+                    if (shared) done();
+                })
                 .catch((err: unknown) => {
                     // Refused whole (outbox unavailable, queue full, too large to keep), or it came while the node closes.
                     status.refresh();
@@ -128,12 +153,16 @@ export = function register(RED: NodeAPI): void {
                 closed();
                 return;
             }
+            const shared = sender.shared;
             sender
                 .close(removed)
                 .then((left) => {
-                    if (removed && left > 0) node.warn(warning(left === 1 ? 'deletedOne' : 'deleted', { count: left }));
+                    // A shared outbox stays in Redis for the other instances that run this node.
+                    if (removed && left > 0 && !shared) node.warn(warning(left === 1 ? 'deletedOne' : 'deleted', { count: left }));
                 })
                 .catch((err: unknown) => node.error(warning('closeFailed', { reason: logText(errorText(err), MAX_ERROR_MESSAGE) })))
+                .then(() => lease?.release())
+                .catch(() => undefined)
                 .finally(() => closed());
         });
     }

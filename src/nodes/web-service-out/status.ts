@@ -8,6 +8,8 @@ import { STATUS_INTERVAL_MS } from '../shared/throttled-status';
 export interface StatusSource {
     snapshot(): QueueSnapshot | undefined;
     readonly refusing: boolean;
+    /** The outbox is shared in Redis: refusing then means Redis is away, not a file that will not open. */
+    readonly shared?: boolean;
 }
 
 function clock(): string {
@@ -63,7 +65,7 @@ export class DeliveryStatus {
     }
 
     private current(): NodeStatus {
-        if (this.source.refusing) return { fill: 'red', shape: 'ring', text: this.text('outboxUnavailable') };
+        if (this.source.refusing) return { fill: 'red', shape: 'ring', text: this.text(this.source.shared ? 'redisUnavailable' : 'outboxUnavailable') };
         const snapshot = this.source.snapshot();
         if (!snapshot || snapshot.queued === 0) {
             if (this.notice) return { fill: 'yellow', shape: 'ring', text: this.notice };
