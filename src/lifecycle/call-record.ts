@@ -79,14 +79,13 @@ export interface CallLists {
 /**
  * A call as the tracker holds it, shaped for memory as much as for speed (a tracker may hold 100,000 of them):
  * lists as Sets and Maps so that merging an event costs what the event holds, not what the call already has, but
- * shared empty ones until a call has a member; every last-wins field present from the start, so `values` keeps one
- * fixed shape with no overflow storage; the times as one array of doubles, which V8 stores unboxed where a number
+ * shared empty ones until a call has a member; the last-wins values as fields of the call itself, every one present
+ * from the start, so that every call has one fixed shape with no overflow storage; the times as one array of doubles, which V8 stores unboxed where a number
  * field would hold a heap number each; the seen keys as one string (see seen-event-keys). `bytes` follows every
  * change so the memory bound never needs a JSON.stringify.
  */
-export interface LiveCall extends ActivityLinks<LiveCall> {
+export interface LiveCall extends ActivityLinks<LiveCall>, LastWinsValues {
     callId: string;
-    values: LastWinsValues;
     /** FIRST_EVENT_AT, LAST_EVENT_AT, LAST_ACTIVITY, then each value's time (NEVER while it has none). */
     times: number[];
     lists: CallLists;
@@ -211,18 +210,27 @@ export function listBytes(members: Iterable<string>): number {
 function recordBytes(call: LiveCall): number {
     const { tags, accountCodesBytes, recordings } = call.lists;
     let bytes = baseBytes(call.callId) + listBytes(tags) + accountCodesBytes + (call.seen.length / EVENT_KEY_LENGTH) * SEEN_KEY_BYTES;
-    for (const field of LAST_WINS) bytes += valueBytes(field, call.values[field]);
+    for (const field of LAST_WINS) bytes += valueBytes(field, call[field]);
     for (const url of recordings.keys()) bytes += recordingBytes(url);
     return bytes;
 }
 
 // Every field is written here, in this order, so that every call has one shape (see LiveCall).
-function liveCall(callId: string, values: LastWinsValues, times: number[], lists: CallLists): LiveCall {
+function liveCall(callId: string, times: number[], lists: CallLists): LiveCall {
     return {
         older: undefined,
         newer: undefined,
         callId,
-        values,
+        reportCallId: undefined,
+        direction: undefined,
+        callerName: undefined,
+        dnis: undefined,
+        externalNumber: undefined,
+        location: undefined,
+        startTime: undefined,
+        agentName: undefined,
+        agentExtension: undefined,
+        group: undefined,
         times,
         lists,
         complete: undefined,
@@ -236,19 +244,6 @@ function liveCall(callId: string, values: LastWinsValues, times: number[], lists
         bytes: 0,
     };
 }
-
-const noValues = (): LastWinsValues => ({
-    reportCallId: undefined,
-    direction: undefined,
-    callerName: undefined,
-    dnis: undefined,
-    externalNumber: undefined,
-    location: undefined,
-    startTime: undefined,
-    agentName: undefined,
-    agentExtension: undefined,
-    group: undefined,
-});
 
 // A literal of numbers (NEVER is not a small integer) makes an array of unboxed doubles.
 const newTimes = (firstEventAt: number, lastEventAt: number, lastActivity: number): number[] => [
@@ -268,7 +263,7 @@ const newTimes = (firstEventAt: number, lastEventAt: number, lastActivity: numbe
 ];
 
 export function newLiveCall(callId: string, now: number, at: number): LiveCall {
-    const call = liveCall(callId, noValues(), newTimes(at, at, now), NO_LISTS);
+    const call = liveCall(callId, newTimes(at, at, now), NO_LISTS);
     call.bytes = baseBytes(callId);
     return call;
 }
@@ -297,15 +292,13 @@ function listsFrom(record: TrackedCall): CallLists {
 /** A stored record (of this format or of 0.1.0) as the tracker holds it. */
 export function liveCallFrom(record: TrackedCall): LiveCall {
     const keys = record.format === undefined ? record.seen.map(migratedKey) : record.seen;
-    const values = noValues();
-    const times = newTimes(record.firstEventAt, record.lastEventAt, record.lastActivity);
+    const call = liveCall(record.callId, newTimes(record.firstEventAt, record.lastEventAt, record.lastActivity), listsFrom(record));
     LAST_WINS.forEach((field, index) => {
         const value = record.values[field];
         if (value === undefined) return;
-        values[field] = value;
-        times[valueTimeIndex(index)] = record.valueTimes[field] ?? NEVER;
+        call[field] = value;
+        call.times[valueTimeIndex(index)] = record.valueTimes[field] ?? NEVER;
     });
-    const call = liveCall(record.callId, values, times, listsFrom(record));
     call.complete = record.complete && { at: record.complete.at, pending: record.complete.pending };
     call.recordingsSinceComplete = record.complete ? countRecordingsSince(call.lists.recordings, record.complete.at) : 0;
     call.recordingDeadline = record.recordingDeadline;
@@ -323,7 +316,7 @@ export function recordOf(call: LiveCall): TrackedCall {
     const values: TrackedCall['values'] = {};
     const valueTimes: TrackedCall['valueTimes'] = {};
     LAST_WINS.forEach((field, index) => {
-        const value = call.values[field];
+        const value = call[field];
         if (value === undefined) return;
         values[field] = value;
         // A restored value may have come without its time: it still has none (JSON would write -Infinity as null).

@@ -293,7 +293,7 @@ export class CallTracker {
                 const value = incoming[field];
                 if (value === undefined) continue;
                 // Which of the values wins depends on the times; the largest is the bound.
-                const current = projection.values[field] ?? valueBytes(field, call?.values[field]);
+                const current = projection.values[field] ?? valueBytes(field, call?.[field]);
                 const bytes = valueBytes(field, value);
                 if (bytes > current) {
                     projection.values[field] = bytes;
@@ -478,12 +478,12 @@ export class CallTracker {
     /** Applies the event's fields; returns whether the account codes changed. */
     private merge(call: LiveCall, event: RawEvent, at: number): boolean {
         const incoming = lastWinsValues(event);
-        const { values, times } = call;
+        const times = call.times;
         LAST_WINS.forEach((field, index) => {
             const value = incoming[field];
             if (value === undefined || times[valueTimeIndex(index)] > at) return;
-            this.grow(call, valueBytes(field, value) - valueBytes(field, values[field]));
-            values[field] = value;
+            this.grow(call, valueBytes(field, value) - valueBytes(field, call[field]));
+            call[field] = value;
             times[valueTimeIndex(index)] = at;
         });
         for (const tag of event.tags ?? []) {
@@ -567,25 +567,25 @@ export class CallTracker {
     }
 
     private snapshot(call: LiveCall, event: TriggerEventId): Call {
-        const { values, lists } = call;
+        const lists = call.lists;
         const lastEventAt = call.times[LAST_EVENT_AT];
         // The platform's start time when it sent one, else the first event of the call: "Time" is never empty.
-        const startTime = (values.startTime as number | undefined) ?? call.times[FIRST_EVENT_AT];
-        const agentName = values.agentName as string | undefined;
-        const agentExtension = values.agentExtension as string | undefined;
+        const startTime = (call.startTime as number | undefined) ?? call.times[FIRST_EVENT_AT];
+        const agentName = call.agentName as string | undefined;
+        const agentExtension = call.agentExtension as string | undefined;
         return compact<Call>({
             callId: call.callId,
-            reportCallId: values.reportCallId as string | undefined,
-            direction: values.direction as CallDirection | undefined,
-            callerName: values.callerName as string | undefined,
-            dnis: values.dnis as string | undefined,
-            externalNumber: values.externalNumber as string | undefined,
-            location: values.location as string | undefined,
+            reportCallId: call.reportCallId as string | undefined,
+            direction: call.direction as CallDirection | undefined,
+            callerName: call.callerName as string | undefined,
+            dnis: call.dnis as string | undefined,
+            externalNumber: call.externalNumber as string | undefined,
+            location: call.location as string | undefined,
             time: startTime,
             agent: agentDisplayName(agentName, agentExtension),
             agentName,
             agentExtension,
-            group: values.group as string | undefined,
+            group: call.group as string | undefined,
             tags: this.view(call, 'tags', lists.tags, lists.tags.size) as string[],
             accountCodes: this.view(call, 'accountCodes', lists.accountCodes, lists.accountCodes.size) as string[],
             recordingLink: this.view(call, 'recordingLink', lists.recordings.keys(), lists.recordings.size) as string[],
