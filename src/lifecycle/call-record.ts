@@ -152,9 +152,12 @@ export function withView(views: CallLists['views'], list: ListView, view: readon
     return { ...views, [list]: view };
 }
 
+// Printable ASCII other than the quote and the backslash: JSON writes it as it is, a byte a character (most ids and names).
+const VERBATIM_IN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** UTF-8 bytes of a string as JSON writes it (quotes and escapes included). */
 export function jsonBytes(text: string): number {
-    return Buffer.byteLength(JSON.stringify(text), 'utf8');
+    return VERBATIM_IN_JSON.test(text) ? text.length + 2 : Buffer.byteLength(JSON.stringify(text), 'utf8');
 }
 
 // The widest finite number JSON can hold: the estimate counts every number at this width.
