@@ -10,7 +10,9 @@ export interface ActivityLinks<T> {
  *
  * A Map used the same way is not: V8 leaves a hole where an entry was deleted until the table is rebuilt, and an
  * iterator skips the holes one by one, so taking the first entry after many evictions from the front costs about
- * as many steps as there were evictions (measured: 36 µs per evict-and-add at 100,000 entries, 7 µs at 10,000).
+ * as many steps as there were evictions. A Map kept at N entries by deleting its first and adding one took 7 µs
+ * per step at N = 10,000 and 36 µs at N = 100,000 on the 2-core benchmark machine; the tracker's evicting event
+ * went from 35 to 66 µs between the same sizes, and stays at 32 µs with this list.
  */
 export class ActivityOrder<T extends ActivityLinks<T>> {
     private first: T | undefined;
