@@ -182,6 +182,12 @@ export class CallTracker {
         const restored = [...(state?.calls ?? [])].sort((a, b) => a.lastActivity - b.lastActivity);
         for (const record of restored) {
             const call = liveCallFrom(record);
+            // A state listing a call twice keeps its most recent record: the other must leave its order too.
+            const previous = this.calls.get(call.callId);
+            if (previous) {
+                this.order(previous).remove(previous);
+                this.totalBytes -= previous.bytes;
+            }
             this.calls.set(call.callId, call);
             this.order(call).append(call);
             this.totalBytes += call.bytes;

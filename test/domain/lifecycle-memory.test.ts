@@ -121,6 +121,19 @@ describe('call tracking memory: what calls share', () => {
 });
 
 describe('call tracking memory: eviction and activity order', () => {
+    it('a state that lists a call twice restores its most recent record once', () => {
+        const tracker = new CallTracker();
+        tracker.apply([{ type: 'presenting', callId: 'twice', callerName: 'Old' }]);
+        const older = tracker.get('twice')!;
+        const newer: TrackedCall = { ...older, values: { callerName: 'New' }, lastActivity: older.lastActivity + 1 };
+        const restored = new CallTracker({ maxCalls: 2 }, { version: 1, calls: [newer, older] });
+        assert.equal(restored.size, 1);
+        assert.equal(restored.get('twice')?.values.callerName, 'New');
+        assert.equal(restored.stats().bytes, restored.bytesOf('twice'));
+        for (const callId of ['x', 'y', 'z']) restored.apply([{ type: 'presenting', callId }]);
+        assert.deepEqual([restored.size, restored.get('twice'), restored.stats().evictionExamined], [2, undefined, 2]);
+    });
+
     it('at maxCalls every new call examines one call, when all are unfinished and when finished ones exist', () => {
         const maxCalls = 5000;
         const tracker = new CallTracker({ maxCalls });
