@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
-import type { RawEvent } from '../call/raw-event';
+import type { ActivityLinks } from './activity-order';
+import { EVENT_KEY_LENGTH, migratedKey, NO_SEEN_KEYS, seenFrom, seenList, type SeenKeys } from './seen-event-keys';
+
+export { eventKey, SEEN_PER_CALL } from './seen-event-keys';
 
 // Fields where the last event wins. Each keeps the time of the event it came from, so an older event that
 // arrives late never overwrites a newer value.
@@ -19,9 +21,6 @@ export type LastWinsField = (typeof LAST_WINS)[number];
 
 /** Written on every record since 0.2.0; a record without it was written by 0.1.0 and is migrated on load. */
 export const TRACKED_CALL_FORMAT = 2;
-
-// Duplicate detection keeps this many event keys per call: far more than a real call's life has events.
-export const SEEN_PER_CALL = 256;
 
 /**
  * The whole state of one call as it is stored (plain JSON). A public format: a state file written by an older
@@ -53,46 +52,79 @@ export interface TrackedCall {
     seen: string[];
 }
 
-/**
- * A call as the tracker holds it: lists as Sets and Maps so that merging an event costs what the event holds, not
- * what the call already has; `bytes` follows every change so the memory bound never needs a JSON.stringify.
- */
-export interface LiveCall {
-    callId: string;
-    values: Partial<Record<LastWinsField, string | number>>;
-    valueTimes: Partial<Record<LastWinsField, number>>;
+export type LastWinsValues = Record<LastWinsField, string | number | undefined>;
+
+/** Where a call's own times sit in LiveCall.times; each last-wins value's time follows, in LAST_WINS order. */
+export const FIRST_EVENT_AT = 0;
+export const LAST_EVENT_AT = 1;
+/** Wall-clock ms of the last event taken in: retention and the memory cap go by it. */
+export const LAST_ACTIVITY = 2;
+export const valueTimeIndex = (fieldIndex: number): number => 3 + fieldIndex;
+/** The time of a last-wins value no event has given yet: any event's time wins over it. */
+export const NEVER = Number.NEGATIVE_INFINITY;
+
+/** A call's tags, account codes and recordings; most calls have none and share NO_LISTS (see ownLists). */
+export interface CallLists {
     tags: ReadonlySet<string>;
     accountCodes: ReadonlySet<string>;
     accountCodesBytes: number;
+    /** Time of the event the account codes came from; -1 before any. */
     accountCodesAt: number;
     /** Recording link -> time of its event, in arrival order. */
     recordings: ReadonlyMap<string, number>;
+    /** Frozen copies of the non-empty lists handed out with triggers, made again only after the list changed. */
+    views: Partial<Record<ListView, readonly string[]>>;
+}
+
+/**
+ * A call as the tracker holds it, shaped for memory as much as for speed (a tracker may hold 100,000 of them):
+ * lists as Sets and Maps so that merging an event costs what the event holds, not what the call already has, but
+ * shared empty ones until a call has a member; the last-wins values as fields of the call itself, every one present
+ * from the start, so that every call has one fixed shape with no overflow storage; the times as one array of doubles, which V8 stores unboxed where a number
+ * field would hold a heap number each; the seen keys as one string (see seen-event-keys). `bytes` follows every
+ * change so the memory bound never needs a JSON.stringify.
+ */
+export interface LiveCall extends ActivityLinks<LiveCall>, LastWinsValues {
+    callId: string;
+    /** FIRST_EVENT_AT, LAST_EVENT_AT, LAST_ACTIVITY, then each value's time (NEVER while it has none). */
+    times: number[];
+    lists: CallLists;
+    complete: { at: number; pending: number } | undefined;
     /** Recordings whose event is not older than the disconnect: the ones that count against `pending`. */
     recordingsSinceComplete: number;
-    complete?: { at: number; pending: number };
+    /** Wall-clock ms at which "processed" fires without the missing recordings. */
+    recordingDeadline: number | undefined;
     processed: boolean;
-    recordingDeadline?: number;
     recordingsMissing: boolean;
     answered: boolean;
     updateSeq: number;
-    firstEventAt: number;
-    lastEventAt: number;
-    lastActivity: number;
-    /** Insertion-ordered, so the oldest key is the first one: a FIFO with O(1) membership. */
-    seen: Set<string>;
+    seen: SeenKeys;
     /** An upper estimate of the UTF-8 bytes of this call's record as JSON (see recordBytes). */
     bytes: number;
-    /** Frozen copies of the lists handed out with triggers, made again only after the list changed. */
-    views: Partial<Record<ListView, readonly string[]>>;
 }
 
 export type ListView = 'tags' | 'accountCodes' | 'recordingLink';
 
-// Most calls never get a tag, an account code or a recording: they share these empty ones (never added to: see
-// withMember) instead of holding three empty collections of their own, a third of a call's memory.
 const NO_MEMBERS: ReadonlySet<string> = new Set();
 const NO_RECORDINGS: ReadonlyMap<string, number> = new Map();
-const NO_VIEWS: LiveCall['views'] = Object.freeze({});
+const NO_VIEWS: CallLists['views'] = Object.freeze({});
+/** Shared by every call without tags, account codes or recordings; never written to (see ownLists). */
+const NO_LISTS: CallLists = Object.freeze({
+    tags: NO_MEMBERS,
+    accountCodes: NO_MEMBERS,
+    accountCodesBytes: 0,
+    accountCodesAt: -1,
+    recordings: NO_RECORDINGS,
+    views: NO_VIEWS,
+});
+/** The view of every empty list: a trigger of a call without tags carries this one rather than an array of its own. */
+export const EMPTY_VIEW: readonly string[] = Object.freeze([]);
+
+/** The call's lists, made its own (in place of the shared empty ones) so that they can be written to. */
+export function ownLists(call: LiveCall): CallLists {
+    if (call.lists === NO_LISTS) call.lists = { ...NO_LISTS };
+    return call.lists;
+}
 
 /** The set with `member` added: the set itself, or a new one in place of the shared empty set. */
 export function withMember(set: ReadonlySet<string>, member: string): ReadonlySet<string> {
@@ -110,30 +142,22 @@ export function withRecording(recordings: ReadonlyMap<string, number>, url: stri
 export const membersOf = (list: readonly string[]): ReadonlySet<string> => (list.length === 0 ? NO_MEMBERS : new Set(list));
 
 /** The views with one list's view gone (the list changed): a new object, since calls share the empty one. */
-export function withoutView(views: LiveCall['views'], list: ListView): LiveCall['views'] {
+export function withoutView(views: CallLists['views'], list: ListView): CallLists['views'] {
     if (views[list] === undefined) return views;
     const { [list]: _dropped, ...kept } = views;
     return kept;
 }
 
-export function withView(views: LiveCall['views'], list: ListView, view: readonly string[]): LiveCall['views'] {
+export function withView(views: CallLists['views'], list: ListView, view: readonly string[]): CallLists['views'] {
     return { ...views, [list]: view };
 }
 
-const hash = (text: string): string => createHash('sha1').update(text).digest('base64');
-
-/**
- * The duplicate key of an event: a hash of its id, or, without one, of the whole (canonical) event, since a
- * byte-identical event is the same event delivered twice. Every key has the same 28 characters, so the seen list
- * of a call has a fixed size in bytes whatever the ids look like.
- */
-export function eventKey(event: RawEvent): string {
-    return hash(event.eventId ? `id:${event.eventId}` : JSON.stringify(event));
-}
+// Printable ASCII other than the quote and the backslash: JSON writes it as it is, a byte a character (most ids and names).
+const VERBATIM_IN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /** UTF-8 bytes of a string as JSON writes it (quotes and escapes included). */
 export function jsonBytes(text: string): number {
-    return Buffer.byteLength(JSON.stringify(text), 'utf8');
+    return VERBATIM_IN_JSON.test(text) ? text.length + 2 : Buffer.byteLength(JSON.stringify(text), 'utf8');
 }
 
 // The widest finite number JSON can hold: the estimate counts every number at this width.
@@ -170,7 +194,7 @@ export const baseBytes = (callId: string): number => SKELETON_BYTES + jsonBytes(
 /** What one member of tags, accountCodes or seen adds (the text and a comma). */
 export const memberBytes = (member: string): number => jsonBytes(member) + 1;
 /** Every event key has the same size (see eventKey). */
-export const SEEN_KEY_BYTES = memberBytes(hash(''));
+export const SEEN_KEY_BYTES = EVENT_KEY_LENGTH + 3;
 export const recordingBytes = (url: string): number => RECORDING_BYTES + jsonBytes(url) - 2;
 /** What a last-wins value adds: its entry in `values` and its time in `valueTimes` (each with a comma). */
 export function valueBytes(field: LastWinsField, value: string | number | undefined): number {
@@ -187,34 +211,64 @@ export function listBytes(members: Iterable<string>): number {
 
 /** The estimate of a whole call, computed from scratch: for a call restored from the store. */
 function recordBytes(call: LiveCall): number {
-    let bytes = baseBytes(call.callId) + listBytes(call.tags) + call.accountCodesBytes + listBytes(call.seen);
-    for (const field of LAST_WINS) bytes += valueBytes(field, call.values[field]);
-    for (const url of call.recordings.keys()) bytes += recordingBytes(url);
+    const { tags, accountCodesBytes, recordings } = call.lists;
+    let bytes = baseBytes(call.callId) + listBytes(tags) + accountCodesBytes + (call.seen.length / EVENT_KEY_LENGTH) * SEEN_KEY_BYTES;
+    for (const field of LAST_WINS) bytes += valueBytes(field, call[field]);
+    for (const url of recordings.keys()) bytes += recordingBytes(url);
     return bytes;
 }
 
-export function newLiveCall(callId: string, now: number, at: number): LiveCall {
+// Every field is written here, in this order, so that every call has one shape (see LiveCall).
+function liveCall(callId: string, times: number[], lists: CallLists): LiveCall {
     return {
+        older: undefined,
+        newer: undefined,
         callId,
-        values: {},
-        valueTimes: {},
-        tags: NO_MEMBERS,
-        accountCodes: NO_MEMBERS,
-        accountCodesBytes: 0,
-        accountCodesAt: -1,
-        recordings: NO_RECORDINGS,
+        reportCallId: undefined,
+        direction: undefined,
+        callerName: undefined,
+        dnis: undefined,
+        externalNumber: undefined,
+        location: undefined,
+        startTime: undefined,
+        agentName: undefined,
+        agentExtension: undefined,
+        group: undefined,
+        times,
+        lists,
+        complete: undefined,
         recordingsSinceComplete: 0,
+        recordingDeadline: undefined,
         processed: false,
         recordingsMissing: false,
         answered: false,
         updateSeq: 0,
-        firstEventAt: at,
-        lastEventAt: at,
-        lastActivity: now,
-        seen: new Set(),
-        bytes: baseBytes(callId),
-        views: NO_VIEWS,
+        seen: NO_SEEN_KEYS,
+        bytes: 0,
     };
+}
+
+// A literal of numbers (NEVER is not a small integer) makes an array of unboxed doubles.
+const newTimes = (firstEventAt: number, lastEventAt: number, lastActivity: number): number[] => [
+    firstEventAt,
+    lastEventAt,
+    lastActivity,
+    NEVER,
+    NEVER,
+    NEVER,
+    NEVER,
+    NEVER,
+    NEVER,
+    NEVER,
+    NEVER,
+    NEVER,
+    NEVER,
+];
+
+export function newLiveCall(callId: string, now: number, at: number): LiveCall {
+    const call = liveCall(callId, newTimes(at, at, now), NO_LISTS);
+    call.bytes = baseBytes(callId);
+    return call;
 }
 
 export function countRecordingsSince(recordings: ReadonlyMap<string, number>, since: number): number {
@@ -223,63 +277,73 @@ export function countRecordingsSince(recordings: ReadonlyMap<string, number>, si
     return count;
 }
 
-/** 0.1.0 kept `id:<eventId>` or `sha1:<hash of the event>`; both map onto the key eventKey gives the same event now. */
-function migratedKey(key: string): string {
-    return key.startsWith('sha1:') ? key.slice('sha1:'.length) : hash(key);
-}
-
-/** A stored record (of this format or of 0.1.0) as the tracker holds it. */
-export function liveCallFrom(record: TrackedCall): LiveCall {
-    const keys = record.format === undefined ? record.seen.map(migratedKey) : record.seen;
+function listsFrom(record: TrackedCall): CallLists {
+    if (record.tags.length === 0 && record.accountCodes.length === 0 && record.recordings.length === 0 && record.accountCodesAt === -1) return NO_LISTS;
     const accountCodes = membersOf(record.accountCodes);
     let recordings = NO_RECORDINGS;
     for (const { url, at } of record.recordings) if (!recordings.has(url)) recordings = withRecording(recordings, url, at);
-    const call: LiveCall = {
-        callId: record.callId,
-        values: { ...record.values },
-        valueTimes: { ...record.valueTimes },
+    return {
         tags: membersOf(record.tags),
         accountCodes,
         accountCodesBytes: listBytes(accountCodes),
         accountCodesAt: record.accountCodesAt,
         recordings,
-        recordingsSinceComplete: record.complete ? countRecordingsSince(recordings, record.complete.at) : 0,
-        complete: record.complete && { ...record.complete },
-        processed: record.processed,
-        recordingDeadline: record.recordingDeadline,
-        recordingsMissing: record.recordingsMissing,
-        answered: record.answered,
-        updateSeq: record.updateSeq,
-        firstEventAt: record.firstEventAt,
-        lastEventAt: record.lastEventAt,
-        lastActivity: record.lastActivity,
-        seen: new Set(keys.slice(-SEEN_PER_CALL)),
-        bytes: 0,
         views: NO_VIEWS,
     };
+}
+
+/** A stored record (of this format or of 0.1.0) as the tracker holds it. */
+export function liveCallFrom(record: TrackedCall): LiveCall {
+    const keys = record.format === undefined ? record.seen.map(migratedKey) : record.seen;
+    const call = liveCall(record.callId, newTimes(record.firstEventAt, record.lastEventAt, record.lastActivity), listsFrom(record));
+    LAST_WINS.forEach((field, index) => {
+        const value = record.values[field];
+        if (value === undefined) return;
+        call[field] = value;
+        call.times[valueTimeIndex(index)] = record.valueTimes[field] ?? NEVER;
+    });
+    call.complete = record.complete && { at: record.complete.at, pending: record.complete.pending };
+    call.recordingsSinceComplete = record.complete ? countRecordingsSince(call.lists.recordings, record.complete.at) : 0;
+    call.recordingDeadline = record.recordingDeadline;
+    call.processed = record.processed;
+    call.recordingsMissing = record.recordingsMissing;
+    call.answered = record.answered;
+    call.updateSeq = record.updateSeq;
+    call.seen = seenFrom(keys);
     call.bytes = recordBytes(call);
     return call;
 }
 
 /** The record to store (a fresh object sharing nothing with the live call). */
 export function recordOf(call: LiveCall): TrackedCall {
+    const values: TrackedCall['values'] = {};
+    const valueTimes: TrackedCall['valueTimes'] = {};
+    LAST_WINS.forEach((field, index) => {
+        const value = call[field];
+        if (value === undefined) return;
+        values[field] = value;
+        // A restored value may have come without its time: it still has none (JSON would write -Infinity as null).
+        const time = call.times[valueTimeIndex(index)];
+        if (time !== NEVER) valueTimes[field] = time;
+    });
+    const { tags, accountCodes, accountCodesAt, recordings } = call.lists;
     const record: TrackedCall = {
         format: TRACKED_CALL_FORMAT,
         callId: call.callId,
-        values: { ...call.values },
-        valueTimes: { ...call.valueTimes },
-        tags: [...call.tags],
-        accountCodes: [...call.accountCodes],
-        accountCodesAt: call.accountCodesAt,
-        recordings: Array.from(call.recordings, ([url, at]) => ({ url, at })),
+        values,
+        valueTimes,
+        tags: [...tags],
+        accountCodes: [...accountCodes],
+        accountCodesAt,
+        recordings: Array.from(recordings, ([url, at]) => ({ url, at })),
         processed: call.processed,
         recordingsMissing: call.recordingsMissing,
         answered: call.answered,
         updateSeq: call.updateSeq,
-        firstEventAt: call.firstEventAt,
-        lastEventAt: call.lastEventAt,
-        lastActivity: call.lastActivity,
-        seen: [...call.seen],
+        firstEventAt: call.times[FIRST_EVENT_AT],
+        lastEventAt: call.times[LAST_EVENT_AT],
+        lastActivity: call.times[LAST_ACTIVITY],
+        seen: seenList(call.seen),
     };
     if (call.complete) record.complete = { ...call.complete };
     if (call.recordingDeadline !== undefined) record.recordingDeadline = call.recordingDeadline;

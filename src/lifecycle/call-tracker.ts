@@ -1,21 +1,26 @@
 import { agentDisplayName, type Call, type CallDirection, type TriggerEventId } from '../call/call';
 import type { RawEvent } from '../call/raw-event';
 import { logText } from '../logging/log-text';
+import { ActivityOrder } from './activity-order';
 import {
     baseBytes,
     countRecordingsSince,
-    eventKey,
+    EMPTY_VIEW,
+    FIRST_EVENT_AT,
+    LAST_ACTIVITY,
+    LAST_EVENT_AT,
     LAST_WINS,
     listBytes,
     liveCallFrom,
     memberBytes,
     membersOf,
     newLiveCall,
+    ownLists,
     recordingBytes,
     recordOf,
     SEEN_KEY_BYTES,
-    SEEN_PER_CALL,
     valueBytes,
+    valueTimeIndex,
     withMember,
     withoutView,
     withRecording,
@@ -25,6 +30,7 @@ import {
     type LiveCall,
     type TrackedCall,
 } from './call-record';
+import { eventKey, hasSeen, SEEN_PER_CALL, seenCount, withSeen } from './seen-event-keys';
 import { LimitExceededError, resolveEventLimits, type EventLimits } from './event-limits';
 
 export { TRACKED_CALL_FORMAT, type TrackedCall } from './call-record';
@@ -111,9 +117,11 @@ function sameMembers(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
     return true;
 }
 
-function compact<T extends object>(value: T): T {
-    for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
-    return value;
+/** The object without its undefined fields, built anew: deleting them would turn every snapshot into a slow dictionary. */
+function definedOnly<T extends object>(value: T): T {
+    const kept = {} as T;
+    for (const key of Object.keys(value) as (keyof T)[]) if (value[key] !== undefined) kept[key] = value[key];
+    return kept;
 }
 
 function lastWinsValues(event: RawEvent): Partial<Record<LastWinsField, string | number | undefined>> {
@@ -149,14 +157,14 @@ interface Projection {
  * code: time comes from `now()` and deadlines are acted on when `tick()` is called, so tests control the clock
  * and the node drives it with one timer.
  *
- * Work per event is what the event holds: lists merge into Sets, duplicates are found in a Set, and calls are kept
- * in two activity-ordered maps (finished, unfinished) so eviction takes the first of one of them.
+ * Work per event is what the event holds: lists merge into Sets, duplicates are found among at most SEEN_PER_CALL
+ * keys, and calls are kept in two activity orders (finished, unfinished) so eviction takes the oldest of one.
  */
 export class CallTracker {
     private readonly calls = new Map<string, LiveCall>();
-    // Insertion order is activity order: a call is moved to the end whenever an event touches it.
-    private readonly finished = new Map<string, LiveCall>();
-    private readonly unfinished = new Map<string, LiveCall>();
+    // A call is moved to the end of its order whenever an event touches it.
+    private readonly finished = new ActivityOrder<LiveCall>();
+    private readonly unfinished = new ActivityOrder<LiveCall>();
     private readonly waiting = new Set<string>();
     private readonly changed = new Set<string>();
     private readonly forgotten = new Set<string>();
@@ -174,8 +182,14 @@ export class CallTracker {
         const restored = [...(state?.calls ?? [])].sort((a, b) => a.lastActivity - b.lastActivity);
         for (const record of restored) {
             const call = liveCallFrom(record);
+            // A state listing a call twice keeps its most recent record: the other must leave its order too.
+            const previous = this.calls.get(call.callId);
+            if (previous) {
+                this.order(previous).remove(previous);
+                this.totalBytes -= previous.bytes;
+            }
             this.calls.set(call.callId, call);
-            this.order(call).set(call.callId, call);
+            this.order(call).append(call);
             this.totalBytes += call.bytes;
             if (call.recordingDeadline !== undefined) this.waiting.add(call.callId);
         }
@@ -234,7 +248,13 @@ export class CallTracker {
      * of more than `maxCallBytes`. Changes nothing; O(what the events hold).
      */
     check(events: readonly RawEvent[]): void {
+        this.project(events);
+    }
+
+    /** What `check` does; returns each event's key, so that taking the events in does not hash them again. */
+    private project(events: readonly RawEvent[]): string[] {
         const { maxCallListMembers, maxCallBytes } = this.limits;
+        const keys: string[] = [];
         const projections = new Map<string, Projection>();
         events.forEach((event, index) => {
             const call = this.calls.get(event.callId);
@@ -242,25 +262,27 @@ export class CallTracker {
             if (!projection) {
                 projection = {
                     keys: new Set(),
-                    seen: call?.seen.size ?? 0,
+                    seen: call ? seenCount(call.seen) : 0,
                     tags: new Set(),
-                    tagCount: call?.tags.size ?? 0,
+                    tagCount: call?.lists.tags.size ?? 0,
                     recordings: new Set(),
-                    recordingCount: call?.recordings.size ?? 0,
-                    accountCodesBytes: call?.accountCodesBytes ?? 0,
+                    recordingCount: call?.lists.recordings.size ?? 0,
+                    accountCodesBytes: call?.lists.accountCodesBytes ?? 0,
                     values: {},
                     bytes: call?.bytes ?? baseBytes(event.callId),
                 };
                 projections.set(event.callId, projection);
             }
             const key = eventKey(event);
+            keys.push(key);
             this.counters.memberOps += 2;
-            const duplicate = call?.seen.has(key) || projection.keys.has(key);
+            const duplicate = (call !== undefined && hasSeen(call.seen, key)) || projection.keys.has(key);
             projection.keys.add(key);
             const where = `event ${index}`;
-            const callName = logText(event.callId);
+            // Only an error quotes the call id, so it is escaped only then.
+            const callName = (): string => logText(event.callId);
             const tooMany = (field: string, count: number, noun: string): LimitExceededError =>
-                new LimitExceededError(where, field, `would give call ${callName} ${count} ${noun}, over the limit of ${maxCallListMembers} per call`);
+                new LimitExceededError(where, field, `would give call ${callName()} ${count} ${noun}, over the limit of ${maxCallListMembers} per call`);
             // The field that adds most to the record, named if the record grows over its bound.
             let largest = { field: 'seen', bytes: 0 };
             const grow = (field: string, bytes: number): void => {
@@ -280,7 +302,7 @@ export class CallTracker {
                 const value = incoming[field];
                 if (value === undefined) continue;
                 // Which of the values wins depends on the times; the largest is the bound.
-                const current = projection.values[field] ?? valueBytes(field, call?.values[field]);
+                const current = projection.values[field] ?? valueBytes(field, call?.[field]);
                 const bytes = valueBytes(field, value);
                 if (bytes > current) {
                     projection.values[field] = bytes;
@@ -289,7 +311,7 @@ export class CallTracker {
             }
             for (const tag of event.tags ?? []) {
                 this.counters.memberOps += 2;
-                if (call?.tags.has(tag) || projection.tags.has(tag)) continue;
+                if (call?.lists.tags.has(tag) || projection.tags.has(tag)) continue;
                 projection.tags.add(tag);
                 projection.tagCount += 1;
                 if (projection.tagCount > maxCallListMembers) throw tooMany('tags', projection.tagCount, 'tags');
@@ -308,7 +330,7 @@ export class CallTracker {
             if (event.type === 'recording' && event.recordingUrl !== undefined) {
                 const url = event.recordingUrl;
                 this.counters.memberOps += 2;
-                if (!call?.recordings.has(url) && !projection.recordings.has(url)) {
+                if (!call?.lists.recordings.has(url) && !projection.recordings.has(url)) {
                     projection.recordings.add(url);
                     projection.recordingCount += 1;
                     if (projection.recordingCount > maxCallListMembers) throw tooMany('recordingUrl', projection.recordingCount, 'recordings');
@@ -319,10 +341,11 @@ export class CallTracker {
                 throw new LimitExceededError(
                     where,
                     largest.field,
-                    `would give call ${callName} a record of ${projection.bytes} bytes, over the limit of ${maxCallBytes} per call`,
+                    `would give call ${callName()} a record of ${projection.bytes} bytes, over the limit of ${maxCallBytes} per call`,
                 );
             }
         });
+        return keys;
     }
 
     /**
@@ -330,9 +353,9 @@ export class CallTracker {
      * no trigger). Returns the triggers fired, in order.
      */
     apply(events: readonly RawEvent[]): Trigger[] {
-        this.check(events);
+        const keys = this.project(events);
         const triggers: Trigger[] = [];
-        for (const event of events) triggers.push(...this.take(event));
+        events.forEach((event, index) => triggers.push(...this.take(event, keys[index])));
         return triggers;
     }
 
@@ -367,20 +390,20 @@ export class CallTracker {
         return next;
     }
 
-    private take(event: RawEvent): Trigger[] {
+    private take(event: RawEvent, key: string): Trigger[] {
         const now = this.now();
         const at = event.timestamp ?? now;
-        const key = eventKey(event);
         this.counters.memberOps += 1;
         const existing = this.calls.get(event.callId);
-        if (existing?.seen.has(key)) return [];
+        if (existing && hasSeen(existing.seen, key)) return [];
         const call = existing ?? this.create(event.callId, now, at);
         this.remember(call, key);
         this.markChanged(call.callId);
 
-        call.firstEventAt = Math.min(call.firstEventAt, at);
-        call.lastEventAt = Math.max(call.lastEventAt, at);
-        call.lastActivity = now;
+        const times = call.times;
+        times[FIRST_EVENT_AT] = Math.min(times[FIRST_EVENT_AT], at);
+        times[LAST_EVENT_AT] = Math.max(times[LAST_EVENT_AT], at);
+        times[LAST_ACTIVITY] = now;
         this.touch(call);
         const codesChanged = this.merge(call, event, at);
         if (event.type === 'connected') call.answered = true;
@@ -396,7 +419,7 @@ export class CallTracker {
                 if (!call.complete) {
                     call.complete = { at, pending: event.pendingRecordings ?? 0 };
                     // Once per call: recordings that overtook their complete count too.
-                    call.recordingsSinceComplete = countRecordingsSince(call.recordings, at);
+                    call.recordingsSinceComplete = countRecordingsSince(call.lists.recordings, at);
                     fired.push('complete');
                     if (this.recordingsRemaining(call) > 0) {
                         call.recordingDeadline = now + this.options.recordingWaitMs;
@@ -407,10 +430,11 @@ export class CallTracker {
             case 'recording': {
                 const url = event.recordingUrl!;
                 this.counters.memberOps += 1;
-                if (!call.recordings.has(url)) {
-                    call.recordings = withRecording(call.recordings, url, at);
+                if (!call.lists.recordings.has(url)) {
+                    const lists = ownLists(call);
+                    lists.recordings = withRecording(lists.recordings, url, at);
                     this.grow(call, recordingBytes(url));
-                    call.views = withoutView(call.views, 'recordingLink');
+                    lists.views = withoutView(lists.views, 'recordingLink');
                     if (call.complete && at >= call.complete.at) call.recordingsSinceComplete += 1;
                     // A recording that comes after processing changes what the receiver has: it is an update.
                     if (call.processed) fired.push('updated');
@@ -433,20 +457,18 @@ export class CallTracker {
         if (this.calls.size >= this.options.maxCalls) this.evictOne('calls');
         const call = newLiveCall(callId, now, at);
         this.calls.set(callId, call);
-        this.unfinished.set(callId, call);
+        this.unfinished.append(call);
         this.totalBytes += call.bytes;
         return call;
     }
 
-    private order(call: LiveCall): Map<string, LiveCall> {
+    private order(call: LiveCall): ActivityOrder<LiveCall> {
         return call.processed ? this.finished : this.unfinished;
     }
 
     /** Moves the call to the end of its activity order, which expiry and eviction rely on. */
     private touch(call: LiveCall): void {
-        const order = this.order(call);
-        order.delete(call.callId);
-        order.set(call.callId, call);
+        this.order(call).moveToEnd(call);
     }
 
     private grow(call: LiveCall, bytes: number): void {
@@ -455,46 +477,43 @@ export class CallTracker {
     }
 
     private remember(call: LiveCall, key: string): void {
-        call.seen.add(key);
-        this.grow(call, SEEN_KEY_BYTES);
-        this.counters.memberOps += 1;
-        if (call.seen.size > SEEN_PER_CALL) {
-            const oldest = call.seen.values().next().value as string;
-            call.seen.delete(oldest);
-            this.grow(call, -memberBytes(oldest));
-            this.counters.memberOps += 1;
-        }
+        // A full list drops its oldest key for the new one: every key has the same size, so the bytes stay.
+        const full = seenCount(call.seen) >= SEEN_PER_CALL;
+        call.seen = withSeen(call.seen, key);
+        if (!full) this.grow(call, SEEN_KEY_BYTES);
+        this.counters.memberOps += full ? 2 : 1;
     }
 
     /** Applies the event's fields; returns whether the account codes changed. */
     private merge(call: LiveCall, event: RawEvent, at: number): boolean {
         const incoming = lastWinsValues(event);
-        for (const field of LAST_WINS) {
+        const times = call.times;
+        LAST_WINS.forEach((field, index) => {
             const value = incoming[field];
-            if (value === undefined) continue;
-            if ((call.valueTimes[field] ?? Number.NEGATIVE_INFINITY) <= at) {
-                this.grow(call, valueBytes(field, value) - valueBytes(field, call.values[field]));
-                call.values[field] = value;
-                call.valueTimes[field] = at;
-            }
-        }
+            if (value === undefined || times[valueTimeIndex(index)] > at) return;
+            this.grow(call, valueBytes(field, value) - valueBytes(field, call[field]));
+            call[field] = value;
+            times[valueTimeIndex(index)] = at;
+        });
         for (const tag of event.tags ?? []) {
             this.counters.memberOps += 1;
-            if (call.tags.has(tag)) continue;
-            call.tags = withMember(call.tags, tag);
+            if (call.lists.tags.has(tag)) continue;
+            const lists = ownLists(call);
+            lists.tags = withMember(lists.tags, tag);
             this.grow(call, memberBytes(tag));
-            call.views = withoutView(call.views, 'tags');
+            lists.views = withoutView(lists.views, 'tags');
         }
-        if (event.accountCodes && at >= call.accountCodesAt) {
+        if (event.accountCodes && at >= call.lists.accountCodesAt) {
+            const lists = ownLists(call);
             const codes = membersOf(event.accountCodes);
             this.counters.memberOps += event.accountCodes.length;
-            const changed = !sameMembers(call.accountCodes, codes);
+            const changed = !sameMembers(lists.accountCodes, codes);
             const bytes = listBytes(codes);
-            this.grow(call, bytes - call.accountCodesBytes);
-            call.accountCodes = codes;
-            call.accountCodesBytes = bytes;
-            call.accountCodesAt = at;
-            if (changed) call.views = withoutView(call.views, 'accountCodes');
+            this.grow(call, bytes - lists.accountCodesBytes);
+            lists.accountCodes = codes;
+            lists.accountCodesBytes = bytes;
+            lists.accountCodesAt = at;
+            if (changed) lists.views = withoutView(lists.views, 'accountCodes');
             return changed;
         }
         return false;
@@ -515,7 +534,7 @@ export class CallTracker {
         const call = this.calls.get(callId);
         if (!call) return;
         this.calls.delete(callId);
-        this.order(call).delete(callId);
+        this.order(call).remove(call);
         this.totalBytes -= call.bytes;
         this.waiting.delete(callId);
         this.changed.delete(callId);
@@ -524,9 +543,9 @@ export class CallTracker {
 
     private process(call: LiveCall, missing: boolean): TriggerEventId[] {
         this.markChanged(call.callId);
-        this.unfinished.delete(call.callId);
+        this.unfinished.remove(call);
         call.processed = true;
-        this.finished.set(call.callId, call);
+        this.finished.append(call);
         call.recordingsMissing = missing;
         call.recordingDeadline = undefined;
         this.waiting.delete(call.callId);
@@ -544,41 +563,44 @@ export class CallTracker {
      * O(1) unless its event changed a list; with at most `maxCallListMembers` members per list, a request of
      * `maxEvents` events copies at most maxEvents x maxCallListMembers members however it is built.
      */
-    private view(call: LiveCall, list: ListView, members: Iterable<string>): readonly string[] {
-        let view = call.views[list];
+    private view(call: LiveCall, list: ListView, members: Iterable<string>, size: number): readonly string[] {
+        if (size === 0) return EMPTY_VIEW;
+        const lists = ownLists(call);
+        let view = lists.views[list];
         if (!view) {
             view = Object.freeze(Array.from(members));
             this.counters.snapshotMembers += view.length;
-            call.views = withView(call.views, list, view);
+            lists.views = withView(lists.views, list, view);
         }
         return view;
     }
 
     private snapshot(call: LiveCall, event: TriggerEventId): Call {
-        const values = call.values;
+        const lists = call.lists;
+        const lastEventAt = call.times[LAST_EVENT_AT];
         // The platform's start time when it sent one, else the first event of the call: "Time" is never empty.
-        const startTime = (values.startTime as number | undefined) ?? call.firstEventAt;
-        const agentName = values.agentName as string | undefined;
-        const agentExtension = values.agentExtension as string | undefined;
-        return compact<Call>({
+        const startTime = (call.startTime as number | undefined) ?? call.times[FIRST_EVENT_AT];
+        const agentName = call.agentName as string | undefined;
+        const agentExtension = call.agentExtension as string | undefined;
+        return definedOnly<Call>({
             callId: call.callId,
-            reportCallId: values.reportCallId as string | undefined,
-            direction: values.direction as CallDirection | undefined,
-            callerName: values.callerName as string | undefined,
-            dnis: values.dnis as string | undefined,
-            externalNumber: values.externalNumber as string | undefined,
-            location: values.location as string | undefined,
+            reportCallId: call.reportCallId as string | undefined,
+            direction: call.direction as CallDirection | undefined,
+            callerName: call.callerName as string | undefined,
+            dnis: call.dnis as string | undefined,
+            externalNumber: call.externalNumber as string | undefined,
+            location: call.location as string | undefined,
             time: startTime,
             agent: agentDisplayName(agentName, agentExtension),
             agentName,
             agentExtension,
-            group: values.group as string | undefined,
-            tags: this.view(call, 'tags', call.tags) as string[],
-            accountCodes: this.view(call, 'accountCodes', call.accountCodes) as string[],
-            recordingLink: this.view(call, 'recordingLink', call.recordings.keys()) as string[],
+            group: call.group as string | undefined,
+            tags: this.view(call, 'tags', lists.tags, lists.tags.size) as string[],
+            accountCodes: this.view(call, 'accountCodes', lists.accountCodes, lists.accountCodes.size) as string[],
+            recordingLink: this.view(call, 'recordingLink', lists.recordings.keys(), lists.recordings.size) as string[],
             event,
             answered: call.answered,
-            duration: call.lastEventAt >= startTime ? Math.round((call.lastEventAt - startTime) / 1000) : undefined,
+            duration: lastEventAt >= startTime ? Math.round((lastEventAt - startTime) / 1000) : undefined,
             recordingsMissing: (event === 'processed' || event === 'updated') && call.recordingsMissing ? true : undefined,
             updateSeq: event === 'updated' ? call.updateSeq : undefined,
         });
@@ -607,8 +629,8 @@ export class CallTracker {
     }
 
     /** The least recently active call of one order, passing over `spare`: looks at two calls at most. */
-    private oldest(order: Map<string, LiveCall>, spare: string | undefined): LiveCall | undefined {
-        for (const call of order.values()) {
+    private oldest(order: ActivityOrder<LiveCall>, spare: string | undefined): LiveCall | undefined {
+        for (let call = order.oldest; call; call = call.newer) {
             this.counters.evictionExamined += 1;
             if (call.callId !== spare) return call;
         }
@@ -621,10 +643,10 @@ export class CallTracker {
         this.expireIdle(this.unfinished, now, staleMs);
     }
 
-    private expireIdle(order: Map<string, LiveCall>, now: number, idleMs: number): void {
-        for (const call of order.values()) {
+    private expireIdle(order: ActivityOrder<LiveCall>, now: number, idleMs: number): void {
+        for (let call = order.oldest; call; call = order.oldest) {
             this.counters.expiryExamined += 1;
-            if (now - call.lastActivity < idleMs) break;
+            if (now - call.times[LAST_ACTIVITY] < idleMs) break;
             this.forget(call.callId);
         }
     }
