@@ -2,7 +2,7 @@
 // here is the node's default), so the benchmark measures the package as users get it, delivery guarantees included.
 
 /** The screen-pop job both pipelines do: every inbound call that rings is posted to the CRM as JSON. */
-export const PATHS = { ours: '/bench/ours', core: '/bench/core', drain: '/bench/drain' } as const;
+export const PATHS = { ours: '/bench/ours', core: '/bench/core', drain: '/bench/drain', redis: '/bench/redis' } as const;
 
 // The body posted to the sink. `sent` is the hrtime stamp the event carried (in reportCallId), so the sink can time
 // each request; the rest is what a CRM screen pop needs.
@@ -122,6 +122,18 @@ export function ourFlow(sinkUrl: string, tab = 'bench-ours', path: string = PATH
         },
         crmOut(tab, sinkUrl, [], timeoutSeconds),
     ];
+}
+
+/**
+ * A with its call state and outbox in Redis (issue 17): the same nodes, Store set on call event in and web service
+ * out. Every instance of a cluster deploys exactly this flow (the same node ids), so they share one call state and
+ * one outbox.
+ */
+export function redisFlow(sinkUrl: string, redisUrl: string): FlowNode[] {
+    const tab = 'bench-redis';
+    const flow = ourFlow(sinkUrl, tab, PATHS.redis);
+    for (const node of flow) if (node.type === 'call-event-in' || node.type === 'web-service-out') node.store = `${tab}-store`;
+    return [...flow, { id: `${tab}-store`, type: 'ccaas-redis', url: redisUrl, prefix: 'bench' }];
 }
 
 /**

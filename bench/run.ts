@@ -2,10 +2,13 @@
 // `npm run bench`: our pipeline against the same job done with Node-RED's core nodes and against a bare HTTP client,
 // in one run on 127.0.0.1. The README's Performance section says what each number means.
 //
-//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--out FILE] [--profile DIR] [--latency-rate N] [--only ours,outAlone,core,bare,latency,drain,tracker]
+//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--out FILE] [--profile DIR] [--latency-rate N]
+//       [--only ours,outAlone,core,bare,redis1,redis2,nr5,latency,drain,tracker]
 //
 // --profile DIR runs both Node-RED processes with --cpu-prof (summarise with bench/profile-summary.ts); --only runs
-// some of the parts, e.g. to profile one scenario alone.
+// some of the parts, e.g. to profile one scenario alone. redis1/redis2 run A with its state in a redis-server of the
+// run's own (one instance, then two behind a round robin); nr5 runs A and B again on Node-RED 5 / Node 22 from
+// .matrix/node-red-5 (installed by `node scripts/test-matrix.js --install`).
 //
 // The load client is this process; Node-RED and the sink each run in a process of their own.
 import { fork, spawnSync } from 'node:child_process';
@@ -14,7 +17,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../test/support/node-red-process';
-import { benchEvent, coreFlow, crmBody, ourFlow, outAloneFlow, PATHS } from './flows';
+import { removeRedisDir, startRedisServer, type RedisServer } from '../test/support/redis-server';
+import { benchEvent, coreFlow, crmBody, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
 import { watchProcess, type ProcessUsage } from './proc-stats';
 import type { SinkCommand, SinkMessage, SinkReport } from './sink';
 import type { TrackerMemory } from './tracker-memory';
@@ -25,7 +29,7 @@ interface Options {
     smoke: boolean;
     rounds: number;
     /** Events per round and scenario; a round also stops after `seconds`. */
-    counts: { ours: number; outAlone: number; core: number; bare: number };
+    counts: { ours: number; outAlone: number; core: number; bare: number; redis: number };
     seconds: number;
     /** Connections of the load client (and of the bare client). */
     connections: number;
@@ -42,7 +46,7 @@ interface Options {
     only: Set<Part>;
 }
 
-const PARTS = ['ours', 'outAlone', 'core', 'bare', 'latency', 'drain', 'tracker'] as const;
+const PARTS = ['ours', 'outAlone', 'core', 'bare', 'redis1', 'redis2', 'nr5', 'latency', 'drain', 'tracker'] as const;
 type Part = (typeof PARTS)[number];
 
 function parseOptions(argv: string[]): Options {
@@ -58,7 +62,7 @@ function parseOptions(argv: string[]): Options {
         ? {
               smoke,
               rounds: 1,
-              counts: { ours: 40, outAlone: 40, core: 40, bare: 40 },
+              counts: { ours: 40, outAlone: 40, core: 40, bare: 40, redis: 40 },
               seconds: 30,
               connections: 4,
               window: 16,
@@ -73,7 +77,7 @@ function parseOptions(argv: string[]): Options {
         : {
               smoke,
               rounds: 3,
-              counts: { ours: 20_000, outAlone: 30_000, core: 6_000, bare: 40_000 },
+              counts: { ours: 20_000, outAlone: 30_000, core: 6_000, bare: 40_000, redis: 10_000 },
               seconds: 10,
               connections: 32,
               window: 1024,
@@ -321,6 +325,8 @@ interface RoundResult {
 interface Measured {
     sink: Sink;
     nodeRedPid?: number;
+    /** More Node-RED processes doing the work (a cluster): their CPU is added to the first one's. */
+    moreNodeRedPids?: number[];
     count: number;
     /** Wait this long at most for what was sent to arrive. */
     arriveSeconds: number;
@@ -342,7 +348,7 @@ function clientUsage(): { stop(): ProcessUsage } {
 
 async function measure(scenario: Measured): Promise<RoundResult> {
     await scenario.sink.reset();
-    const nodeRed = scenario.nodeRedPid ? watchProcess(scenario.nodeRedPid) : undefined;
+    const nodeRed = scenario.nodeRedPid ? watchProcesses([scenario.nodeRedPid, ...(scenario.moreNodeRedPids ?? [])]) : undefined;
     const sink = watchProcess(scenario.sink.pid);
     const client = clientUsage();
     const load = await scenario.run();
@@ -370,6 +376,38 @@ async function measure(scenario: Measured): Promise<RoundResult> {
             : null,
         ...usage,
     };
+}
+
+/** Several processes watched as one: CPU added up, the largest peak RSS. */
+function watchProcesses(pids: number[]): { stop(): ProcessUsage } {
+    const watches = pids.map((pid) => watchProcess(pid));
+    return {
+        stop() {
+            const usages = watches.map((watch) => watch.stop());
+            return {
+                cpuPercent: usages.reduce((sum, usage) => sum + usage.cpuPercent, 0),
+                cpuSeconds: usages.reduce((sum, usage) => sum + usage.cpuSeconds, 0),
+                peakRssMb: Math.max(...usages.map((usage) => usage.peakRssMb)),
+            };
+        },
+    };
+}
+
+/** One load client over several instances, as a round-robin load balancer spreads it. */
+function roundRobin(pools: Pool[]): Pool {
+    let next = 0;
+    return { request: (options: Parameters<Pool['request']>[0]) => pools[next++ % pools.length].request(options) } as unknown as Pool;
+}
+
+/** Node-RED 5 on Node 22 from the test matrix's install, if it is there. */
+function nodeRed5(): { nodeRedPath: string; nodeBinary: string; version: string } | undefined {
+    const dir = path.join(root, '.matrix', 'node-red-5', 'node_modules');
+    const nodeRedPath = path.join(dir, 'node-red', 'red.js');
+    const nodeBinary = path.join(dir, 'node', 'bin', 'node');
+    if (!fs.existsSync(nodeRedPath) || !fs.existsSync(nodeBinary)) return undefined;
+    const version = (JSON.parse(fs.readFileSync(path.join(dir, 'node-red', 'package.json'), 'utf8')) as { version: string }).version;
+    const node = spawnSync(nodeBinary, ['--version'], { encoding: 'utf8' }).stdout.trim();
+    return { nodeRedPath, nodeBinary, version: `${version} on Node ${node}` };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -423,7 +461,7 @@ interface ScenarioSummary {
     label: string;
     rounds: RoundResult[];
     eventsPerSecond: number;
-    latencyMs: { p50: number; p99: number } | null;
+    latencyMs: { p50: number; p99: number; max: number } | null;
     /** CPU ms per event of the sending side: Node-RED, or the bare client for C. */
     cpuMsPerEvent: number;
     nodeRedCpuPercent?: number;
@@ -439,7 +477,11 @@ function summarise(label: string, rounds: RoundResult[]): ScenarioSummary {
         rounds,
         eventsPerSecond: Math.round(median(rounds.map((round) => round.eventsPerSecond))),
         latencyMs: withLatency.length
-            ? { p50: median(withLatency.map((round) => round.latencyMs!.p50)), p99: median(withLatency.map((round) => round.latencyMs!.p99)) }
+            ? {
+                  p50: median(withLatency.map((round) => round.latencyMs!.p50)),
+                  p99: median(withLatency.map((round) => round.latencyMs!.p99)),
+                  max: median(withLatency.map((round) => round.latencyMs!.max)),
+              }
             : null,
         cpuMsPerEvent: median(rounds.map((round) => round.cpuMsPerEvent)),
         nodeRedCpuPercent: rounds[0]?.nodeRed ? Math.round(median(rounds.map((round) => round.nodeRed!.cpuPercent))) : undefined,
@@ -460,15 +502,39 @@ async function main(): Promise<void> {
     const sink = await Sink.start();
     const nodeArgs = (name: string): string[] => (options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(options.profileDir, name)] : []);
     log(`sink on ${sink.url}; starting Node-RED ${nodeRedVersion()} twice (ours, core)`);
+    // A redis-server of the run's own, persisting as the README's guarantees need (AOF, fsync always).
+    const redis: RedisServer | undefined =
+        options.only.has('redis1') || options.only.has('redis2') ? await startRedisServer({ persistence: 'always' }) : undefined;
+    const clusterFlows = redis ? redisFlow(sink.url, redis.url) : [];
     const drainFlow = ourFlow(sink.url, 'bench-drain', PATHS.drain, 600);
-    const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlow];
+    const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlow, ...clusterFlows];
     const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, nodeArgs: nodeArgs('ours') });
     const core = await startNodeRed({ flows: coreFlow(sink.url), nodeArgs: nodeArgs('core') });
+    // The second instance of the cluster runs the Redis flow only while R2 is measured, so R1 is one instance.
+    const second =
+        redis && options.only.has('redis2') ? await startNodeRed({ userDir: userDirWithPackage(), flows: [], nodeArgs: nodeArgs('second') }) : undefined;
+    const nr5 = options.only.has('nr5') ? nodeRed5() : undefined;
+    if (options.only.has('nr5') && !nr5) log('nr5: .matrix/node-red-5 is not installed (node scripts/test-matrix.js --install): skipped');
+    const on5 = nr5 ? { nodeRedPath: nr5.nodeRedPath, nodeBinary: nr5.nodeBinary } : undefined;
+    const ours5 = on5 ? await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlow(sink.url), ...on5, nodeArgs: nodeArgs('ours5') }) : undefined;
+    const core5 = on5 ? await startNodeRed({ flows: coreFlow(sink.url), ...on5, nodeArgs: nodeArgs('core5') }) : undefined;
     const toOurs = new Pool(ours.url, { connections: options.connections });
     const toCore = new Pool(core.url, { connections: options.connections });
     const toSink = new Pool(sink.url, { connections: options.connections });
+    const toSecond = second ? new Pool(second.url, { connections: options.connections }) : undefined;
+    const toOurs5 = ours5 ? new Pool(ours5.url, { connections: options.connections }) : undefined;
+    const toCore5 = core5 ? new Pool(core5.url, { connections: options.connections }) : undefined;
 
-    const results: Record<'ours' | 'outAlone' | 'core' | 'bare', RoundResult[]> = { ours: [], outAlone: [], core: [], bare: [] };
+    const results: Record<'ours' | 'outAlone' | 'core' | 'bare' | 'redis1' | 'redis2' | 'ours5' | 'core5', RoundResult[]> = {
+        ours: [],
+        outAlone: [],
+        core: [],
+        bare: [],
+        redis1: [],
+        redis2: [],
+        ours5: [],
+        core5: [],
+    };
     const eventBody = (prefix: string) => (index: number, sentNs: bigint) => JSON.stringify(benchEvent(`${prefix}-${index}`, sentNs));
     const crmBodyOf = (prefix: string) => (index: number, sentNs: bigint) => JSON.stringify(crmBody(benchEvent(`${prefix}-${index}`, sentNs)));
     try {
@@ -570,6 +636,70 @@ async function main(): Promise<void> {
                 results.bare.push(c);
                 log(`round ${round} C bare undici Pool: ${c.eventsPerSecond} requests/s (${c.received}/${c.sent} arrived)`);
             }
+
+            const pipeline =
+                (pool: Pool, pathName: string, prefix: string, count: number, expectStatus = 202) =>
+                () =>
+                    closedLoop({
+                        pool,
+                        path: pathName,
+                        count,
+                        seconds: options.seconds,
+                        concurrency: options.connections,
+                        window: options.window,
+                        sink,
+                        expectStatus,
+                        body: eventBody(`${prefix}-${round}`),
+                    });
+            if (redis && options.only.has('redis1')) {
+                await deploy(ours, ourFlows);
+                redis.cli('FLUSHALL');
+                const r1 = await measure({
+                    sink,
+                    nodeRedPid: ours.pid,
+                    count: options.counts.redis,
+                    arriveSeconds: 60,
+                    run: pipeline(toOurs, PATHS.redis, 'redis1', options.counts.redis),
+                });
+                results.redis1.push(r1);
+                log(`round ${round} R1 A on Redis, one instance: ${r1.eventsPerSecond} events/s (${r1.received}/${r1.sent} arrived)`);
+            }
+            if (redis && second && toSecond) {
+                await deploy(ours, ourFlows);
+                await deploy(second, clusterFlows);
+                redis.cli('FLUSHALL');
+                const r2 = await measure({
+                    sink,
+                    nodeRedPid: ours.pid,
+                    moreNodeRedPids: [second.pid],
+                    count: options.counts.redis,
+                    arriveSeconds: 60,
+                    run: pipeline(roundRobin([toOurs, toSecond]), PATHS.redis, 'redis2', options.counts.redis),
+                });
+                await deploy(second, []);
+                results.redis2.push(r2);
+                log(`round ${round} R2 A on Redis, two instances: ${r2.eventsPerSecond} events/s (${r2.received}/${r2.sent} arrived)`);
+            }
+            if (ours5 && core5 && toOurs5 && toCore5) {
+                await deploy(ours5, ourFlow(sink.url));
+                const a5 = await measure({
+                    sink,
+                    nodeRedPid: ours5.pid,
+                    count: options.counts.ours,
+                    arriveSeconds: 60,
+                    run: pipeline(toOurs5, PATHS.ours, 'ours5', options.counts.ours),
+                });
+                results.ours5.push(a5);
+                const b5 = await measure({
+                    sink,
+                    nodeRedPid: core5.pid,
+                    count: options.counts.core,
+                    arriveSeconds: 60,
+                    run: pipeline(toCore5, PATHS.core, 'core5', options.counts.core, 200),
+                });
+                results.core5.push(b5);
+                log(`round ${round} Node-RED 5: A ${a5.eventsPerSecond} events/s, B ${b5.eventsPerSecond} events/s`);
+            }
         }
 
         const scenarios = {
@@ -577,11 +707,17 @@ async function main(): Promise<void> {
             outAlone: summarise('W  web service out alone (fed inside Node-RED)', results.outAlone),
             core: summarise('B  http in -> switch -> template -> http request -> http response', results.core),
             bare: summarise('C  bare undici Pool -> sink', results.bare),
+            redis1: summarise('R1 A with call state and outbox in Redis, one instance', results.redis1),
+            redis2: summarise('R2 A with call state and outbox in Redis, two instances (round robin)', results.redis2),
+            ours5: summarise(`A5 A on Node-RED ${nr5?.version ?? '5'}`, results.ours5),
+            core5: summarise(`B5 B on Node-RED ${nr5?.version ?? '5'}`, results.core5),
         };
 
-        // Latency at half of A's peak: the added latency a flow sees under a load it handles comfortably.
-        const latencyRate = options.latencyRate ?? (Math.round(scenarios.ours.eventsPerSecond / 2) || 100);
+        // Latency at half of B's peak, a rate both pipelines sustain: the added latency a flow sees under a load it
+        // handles comfortably.
+        const latencyRate = options.latencyRate ?? (Math.round(scenarios.core.eventsPerSecond / 2) || 100);
         const latencyOurs: RoundResult[] = [];
+        const latencyCore: RoundResult[] = [];
         const latencyBare: RoundResult[] = [];
         for (let round = 1; options.only.has('latency') && round <= options.rounds; round++) {
             await deploy(ours, ourFlows);
@@ -603,6 +739,23 @@ async function main(): Promise<void> {
                         }),
                 }),
             );
+            latencyCore.push(
+                await measure({
+                    sink,
+                    nodeRedPid: core.pid,
+                    count,
+                    arriveSeconds: 30,
+                    run: () =>
+                        paced({
+                            pool: toCore,
+                            path: PATHS.core,
+                            rate: latencyRate,
+                            seconds: options.latencySeconds,
+                            expectStatus: 200,
+                            body: eventBody(`latcore-${round}`),
+                        }),
+                }),
+            );
             latencyBare.push(
                 await measure({
                     sink,
@@ -619,12 +772,16 @@ async function main(): Promise<void> {
                         }),
                 }),
             );
-            log(`round ${round} latency at ${latencyRate}/s: A p50 ${latencyOurs.at(-1)!.latencyMs?.p50} ms p99 ${latencyOurs.at(-1)!.latencyMs?.p99} ms`);
+            log(
+                `round ${round} latency at ${latencyRate}/s: A p50 ${latencyOurs.at(-1)!.latencyMs?.p50} ms p99 ${latencyOurs.at(-1)!.latencyMs?.p99} ms; ` +
+                    `B p50 ${latencyCore.at(-1)!.latencyMs?.p50} ms p99 ${latencyCore.at(-1)!.latencyMs?.p99} ms`,
+            );
         }
         const latency = {
             rate: latencyRate,
             seconds: options.latencySeconds,
-            ours: summarise('A at half its peak', latencyOurs),
+            ours: summarise("A at half of B's peak", latencyOurs),
+            core: summarise('B at half of its peak', latencyCore),
             bare: summarise('C at the same rate (one hop, the floor)', latencyBare),
         };
 
@@ -636,21 +793,34 @@ async function main(): Promise<void> {
             oursOverCore: ratio(scenarios.ours.eventsPerSecond, scenarios.core.eventsPerSecond),
             oursOverBare: ratio(scenarios.ours.eventsPerSecond, scenarios.bare.eventsPerSecond),
             outAloneOverBare: ratio(scenarios.outAlone.eventsPerSecond, scenarios.bare.eventsPerSecond),
+            oursCpuOverCore: ratio(scenarios.ours.cpuMsPerEvent, scenarios.core.cpuMsPerEvent),
+            p99OursOverCore: ratio(latency.ours.latencyMs?.p99 ?? NaN, latency.core.latencyMs?.p99 ?? NaN),
+            drainOverOutAlone: ratio(drain.length ? Math.min(...drain.map((mode) => mode.requestsPerSecond)) : NaN, scenarios.outAlone.eventsPerSecond),
+            redis1OverOurs: ratio(scenarios.redis1.eventsPerSecond, scenarios.ours.eventsPerSecond),
+            redis2OverRedis1: ratio(scenarios.redis2.eventsPerSecond, scenarios.redis1.eventsPerSecond),
+            ours5OverCore5: ratio(scenarios.ours5.eventsPerSecond, scenarios.core5.eventsPerSecond),
         };
         const goals = [
             { goal: 'A >= 3x B (events/s)', value: ratios.oursOverCore, target: 3, met: ratios.oursOverCore >= 3 },
-            { goal: 'web service out alone >= 0.5x C', value: ratios.outAloneOverBare, target: 0.5, met: ratios.outAloneOverBare >= 0.5 },
+            { goal: 'A Node-RED CPU per event <= 1/3 of B (ratio)', value: ratios.oursCpuOverCore, target: 0.33, met: ratios.oursCpuOverCore <= 1 / 3 },
+            { goal: 'W web service out alone >= 0.5x C', value: ratios.outAloneOverBare, target: 0.5, met: ratios.outAloneOverBare >= 0.5 },
             {
-                goal: 'p99 latency < 5 ms at half of A’s peak (ms)',
-                value: latency.ours.latencyMs?.p99 ?? NaN,
-                target: 5,
-                met: (latency.ours.latencyMs?.p99 ?? Infinity) < 5,
+                goal: "A p99 latency <= half of B's at half of B's peak (ratio)",
+                value: ratios.p99OursOverCore,
+                target: 0.5,
+                met: ratios.p99OursOverCore <= 0.5,
             },
             {
-                goal: `${options.trackerCalls} tracked calls <= 150 MB (MB)`,
+                goal: "backlog drains >= 0.8x W's steady rate (ratio, slower mode)",
+                value: ratios.drainOverOutAlone,
+                target: 0.8,
+                met: ratios.drainOverOutAlone >= 0.8,
+            },
+            {
+                goal: `${options.trackerCalls} tracked calls <= 64 MB more heap (MB)`,
                 value: tracker ? Math.round(tracker.heapMb * 10) / 10 : NaN,
-                target: 150,
-                met: !!tracker && tracker.heapMb <= 150,
+                target: 64,
+                met: !!tracker && tracker.heapMb <= 64,
             },
         ];
         const result = {
@@ -680,9 +850,13 @@ async function main(): Promise<void> {
         printTable(result);
         log(`\nJSON: ${path.relative(process.cwd(), options.out)}`);
     } finally {
-        await Promise.allSettled([toOurs.close(), toCore.close(), toSink.close()]);
-        await Promise.allSettled([ours.stop('SIGINT'), core.stop('SIGINT')]);
+        await Promise.allSettled([toOurs, toCore, toSink, toSecond, toOurs5, toCore5].map((pool) => pool?.close()));
+        await Promise.allSettled([ours, core, second, ours5, core5].map((instance) => instance?.stop('SIGINT')));
         sink.stop();
+        if (redis) {
+            await redis.stop();
+            removeRedisDir(redis);
+        }
     }
 }
 
@@ -787,7 +961,7 @@ function printTable(result: {
     machine: { cpus: number; cpuModel?: string; node: string; nodeRed: string; loadAverageAtStart: number[] };
     scenarios: Record<string, ScenarioSummary>;
     ratios: Record<string, number>;
-    latency: { rate: number; ours: ScenarioSummary; bare: ScenarioSummary };
+    latency: { rate: number; ours: ScenarioSummary; core: ScenarioSummary; bare: ScenarioSummary };
     drain: DrainResult[];
     tracker?: TrackerMemory;
     goals: Array<{ goal: string; value: number; target: number; met: boolean }>;
@@ -801,27 +975,32 @@ function printTable(result: {
     lines.push('latency = event sent by the client -> request arrived at the sink');
     lines.push('');
     const head = ['scenario', 'events/s', 'rounds', 'CPU ms/event', 'Node-RED CPU %', 'Node-RED peak RSS MB', 'exact'];
-    const rows = Object.values(result.scenarios).map((scenario) => [
-        scenario.label,
-        String(scenario.eventsPerSecond),
-        scenario.rounds.map((round) => round.eventsPerSecond).join(' '),
-        fixed(scenario.cpuMsPerEvent, 3),
-        scenario.nodeRedCpuPercent === undefined ? '-' : String(scenario.nodeRedCpuPercent),
-        scenario.nodeRedPeakRssMb === undefined ? '-' : String(scenario.nodeRedPeakRssMb),
-        scenario.exact ? 'yes' : 'NO',
-    ]);
+    const rows = Object.values(result.scenarios)
+        .filter((scenario) => scenario.rounds.length > 0)
+        .map((scenario) => [
+            scenario.label,
+            String(scenario.eventsPerSecond),
+            scenario.rounds.map((round) => round.eventsPerSecond).join(' '),
+            fixed(scenario.cpuMsPerEvent, 3),
+            scenario.nodeRedCpuPercent === undefined ? '-' : String(scenario.nodeRedCpuPercent),
+            scenario.nodeRedPeakRssMb === undefined ? '-' : String(scenario.nodeRedPeakRssMb),
+            scenario.exact ? 'yes' : 'NO',
+        ]);
     const widths = head.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
     const format = (row: string[]): string =>
         row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join('  ');
     lines.push(format(head));
     for (const row of rows) lines.push(format(row));
     lines.push('');
-    lines.push(`A/B ${fixed(result.ratios.oursOverCore)}   A/C ${fixed(result.ratios.oursOverBare)}   W/C ${fixed(result.ratios.outAloneOverBare)}`);
-    const { ours, bare } = result.latency;
+    const r = result.ratios;
     lines.push(
-        `latency at ${result.latency.rate} events/s: A p50 ${fixed(ours.latencyMs?.p50 ?? NaN)} ms, p99 ${fixed(ours.latencyMs?.p99 ?? NaN)} ms; ` +
-            `C (one hop) p50 ${fixed(bare.latencyMs?.p50 ?? NaN)} ms, p99 ${fixed(bare.latencyMs?.p99 ?? NaN)} ms`,
+        `A/B ${fixed(r.oursOverCore)}   A/C ${fixed(r.oursOverBare)}   W/C ${fixed(r.outAloneOverBare)}   A/B CPU per event ${fixed(r.oursCpuOverCore)}` +
+            `   R1/A ${fixed(r.redis1OverOurs)}   R2/R1 ${fixed(r.redis2OverRedis1)}   A5/B5 ${fixed(r.ours5OverCore5)}`,
     );
+    const { ours, core, bare } = result.latency;
+    const spread = (summary: ScenarioSummary): string =>
+        `p50 ${fixed(summary.latencyMs?.p50 ?? NaN)} ms, p99 ${fixed(summary.latencyMs?.p99 ?? NaN)} ms, max ${fixed(summary.latencyMs?.max ?? NaN)} ms`;
+    lines.push(`latency at ${result.latency.rate} events/s: A ${spread(ours)}; B ${spread(core)}; C (one hop) ${spread(bare)}`);
     for (const drain of result.drain) {
         lines.push(
             `backlog drain (${drain.mode}: ${drain.description}): ${drain.delivered}/${drain.backlog} delivered, ` +
