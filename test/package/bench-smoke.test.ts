@@ -77,7 +77,7 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
 
         assert.equal(result.tracker.calls, 2000);
         assert.ok(result.tracker.bytesPerCall > 0);
-        assert.equal(result.goals.length, 4);
+        assert.equal(result.goals.length, 6);
         for (const goal of result.goals) assert.equal(typeof goal.met, 'boolean', goal.goal);
     });
 });
