@@ -28,20 +28,13 @@ const BROTLI_OPTIONS = { flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlu
  * The content codings axios's http adapter decodes. Deflate comes zlib-wrapped (RFC 9110) or, from some servers,
  * raw; the first byte tells which.
  */
-function decoderFor(coding: string, firstByte: number): BodyDecoder | undefined {
-    switch (coding) {
-        case 'gzip':
-        case 'x-gzip':
-        case 'compress':
-        case 'x-compress':
-            return zlib.createUnzip(ZLIB_OPTIONS);
-        case 'deflate':
-            return (firstByte & 0x0f) === 8 ? zlib.createInflate(ZLIB_OPTIONS) : zlib.createInflateRaw(ZLIB_OPTIONS);
-        case 'br':
-            return zlib.createBrotliDecompress(BROTLI_OPTIONS);
-        default:
-            return undefined;
-    }
+const DECODED = new Set(['gzip', 'x-gzip', 'compress', 'x-compress', 'deflate', 'br']);
+
+/** Deflate comes zlib-wrapped (RFC 9110) or, from some servers, raw; the first byte tells which. */
+function decoderFor(coding: string, firstByte: number): BodyDecoder {
+    if (coding === 'br') return zlib.createBrotliDecompress(BROTLI_OPTIONS);
+    if (coding === 'deflate') return (firstByte & 0x0f) === 8 ? zlib.createInflate(ZLIB_OPTIONS) : zlib.createInflateRaw(ZLIB_OPTIONS);
+    return zlib.createUnzip(ZLIB_OPTIONS);
 }
 
 /** Node's http client joins repeated headers with ", " except Set-Cookie; undici lists them: keep what axios gave. */
@@ -56,10 +49,8 @@ function nodeStyleHeaders(headers: IncomingHttpHeaders): Record<string, string |
 }
 
 function requestHeaders(config: InternalAxiosRequestConfig): Record<string, string> {
-    const headers: Record<string, string> = {};
-    const source = AxiosHeaders.from(config.headers).toJSON(true) as Record<string, string>;
-    for (const name in source) headers[name] = source[name];
-    return headers;
+    // toJSON leaves out the headers set to false (axios's way of saying "send none").
+    return AxiosHeaders.from(config.headers).toJSON(true) as Record<string, string>;
 }
 
 function requestBody(data: unknown): Buffer | string | undefined {
@@ -125,22 +116,23 @@ class Exchange implements Dispatcher.DispatchHandler {
         const coding = this.headers['content-encoding'];
         const method = (this.config.method ?? 'get').toUpperCase();
         if (this.config.decompress !== false && typeof coding === 'string') {
-            // Nothing to decode, but a header claiming an encoding would mislead whoever reads the response.
-            if (method === 'HEAD' || statusCode === 204) delete this.headers['content-encoding'];
-            else this.coding = coding.trim().toLowerCase();
+            const name = coding.trim().toLowerCase();
+            // The codings axios's http adapter decodes; another one is passed on as it came, header and all. A
+            // body-less answer has nothing to decode, but a header claiming an encoding would mislead its reader.
+            if (DECODED.has(name) || method === 'HEAD' || statusCode === 204) delete this.headers['content-encoding'];
+            if (DECODED.has(name) && method !== 'HEAD' && statusCode !== 204) this.coding = name;
         }
     }
 
-    onResponseData(_: Dispatcher.DispatchController, chunk: Buffer): void {
+    onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
         if (this.settled) return;
-        if (this.coding) {
-            if (!this.decoder) this.startDecoding(chunk[0]);
-            if (this.decoder) {
-                this.decoder.write(chunk);
-                return;
-            }
+        if (!this.coding) return this.take(chunk);
+        this.decoder ??= this.startDecoding(chunk[0]);
+        // A fast server must not pile compressed bytes up in front of a slower decoder.
+        if (!this.decoder.write(chunk)) {
+            controller.pause();
+            this.decoder.once('drain', () => controller.resume());
         }
-        this.take(chunk);
     }
 
     onResponseEnd(): void {
@@ -154,13 +146,11 @@ class Exchange implements Dispatcher.DispatchHandler {
         this.fail(error);
     }
 
-    private startDecoding(firstByte: number): void {
+    private startDecoding(firstByte: number): BodyDecoder {
         const decoder = decoderFor(this.coding, firstByte);
-        if (!decoder) return; // an unknown coding: the body is passed on as it came, header and all
-        delete this.headers['content-encoding'];
         decoder.on('data', (chunk: Buffer) => this.take(chunk));
         decoder.on('error', (error) => this.fail(AxiosError.from(error, AxiosError.ERR_BAD_RESPONSE, this.config)));
-        this.decoder = decoder;
+        return decoder;
     }
 
     /** Counts what the body decodes to, so a small compressed body cannot grow without bound in memory either. */
