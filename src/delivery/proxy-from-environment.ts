@@ -15,6 +15,10 @@ function noProxyEntries(): string[] {
  * adds, a loopback name in `no_proxy` covers every loopback address (`localhost` also bypasses 127.0.0.1).
  */
 export function proxyFor(url: URL): string | undefined {
+    // Most installations set no proxy: two variables answer that without parsing no_proxy for every request.
+    const scheme = url.protocol === 'https:' ? 'https' : 'http';
+    const env = process.env;
+    if (!(env[`${scheme}_proxy`] || env[`${scheme.toUpperCase()}_PROXY`] || env.all_proxy || env.ALL_PROXY)) return undefined;
     const proxy = getProxyForUrl(url);
     if (!proxy) return undefined;
     if (LOOPBACK.test(url.hostname) && noProxyEntries().some((entry) => LOOPBACK.test(entry.replace(/:\d+$/, '')))) return undefined;
