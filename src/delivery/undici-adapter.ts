@@ -206,8 +206,9 @@ export function createUndiciTransport(options: UndiciAdapterOptions): UndiciTran
     const direct = new Agent({ ...poolOptions, connect: { ...tls } });
     const proxies = new Map<string, ProxyAgent>();
 
-    const dispatcherFor = (url: URL): Dispatcher => {
-        const proxy = proxyFor(url);
+    const dispatcherFor = (url: URL, config: InternalAxiosRequestConfig): Dispatcher => {
+        // `proxy: false` turns the environment's proxy off, as it does for axios's http adapter.
+        const proxy = config.proxy === false ? undefined : proxyFor(url);
         if (!proxy) return direct;
         let agent = proxies.get(proxy);
         if (!agent) {
@@ -228,7 +229,7 @@ export function createUndiciTransport(options: UndiciAdapterOptions): UndiciTran
                     throw new AxiosError(`Unsupported protocol ${url.protocol}`, AxiosError.ERR_BAD_REQUEST, config);
                 }
                 const body = requestBody(config.data);
-                dispatcherFor(url).dispatch(
+                dispatcherFor(url, config).dispatch(
                     {
                         origin: url.origin,
                         path: `${url.pathname}${url.search}`,

@@ -11,7 +11,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import zlib from 'node:zlib';
+import axios, { AxiosError } from 'axios';
 import { HttpTransport, MAX_RESPONSE_BYTES, type TransportOptions } from '../../src/delivery/http-transport';
+import { createUndiciTransport } from '../../src/delivery/undici-adapter';
 import { compileRequest, type OutgoingRequest } from '../../src/request/build-request';
 import { until } from '../support/wait';
 
@@ -226,6 +228,47 @@ describe('undici transport', function () {
             const proxiedOutcome = await sender.send(post(`http://127.0.0.1:${directPort}/x`));
             assert.ok(proxiedOutcome.ok);
             assert.deepEqual(proxied, [`POST http://127.0.0.1:${directPort}/x`]);
+        });
+    });
+
+    describe('the adapter under plain axios', () => {
+        let server: http.Server;
+        let url: string;
+        before(async () => {
+            server = http.createServer((req, res) => {
+                req.resume();
+                res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-type': 'text/plain' }).end(`at ${req.url}`);
+            });
+            url = `http://127.0.0.1:${await listen(server)}`;
+        });
+        after(() => shut(server));
+
+        it("settles by axios's validateStatus and goes direct with proxy: false whatever the environment says", async () => {
+            const undici = createUndiciTransport({ connections: 2 });
+            const restore = withEnvironment({ http_proxy: `http://127.0.0.1:${await closedPort()}` });
+            try {
+                const client = axios.create({ adapter: undici.adapter, responseType: 'arraybuffer' });
+                const answer = await client.get(`${url}/found`, { proxy: false });
+                assert.equal(answer.status, 200);
+                assert.equal(Buffer.from(answer.data).toString(), 'at /found');
+                const failure = await client.get(`${url}/missing`, { proxy: false }).then(
+                    () => undefined,
+                    (error: unknown) => error,
+                );
+                assert.ok(failure instanceof AxiosError);
+                assert.equal(failure.code, AxiosError.ERR_BAD_REQUEST);
+                assert.equal(failure.response?.status, 404);
+                // Without proxy: false the request goes to the proxy of the environment, which refuses.
+                const proxied = await client.get(`${url}/found`).then(
+                    () => undefined,
+                    (error: unknown) => error,
+                );
+                assert.ok(proxied instanceof AxiosError);
+                assert.equal(proxied.code, 'ECONNREFUSED');
+            } finally {
+                restore();
+                await undici.close();
+            }
         });
     });
 
