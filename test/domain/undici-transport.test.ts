@@ -356,10 +356,14 @@ describe('undici transport', function () {
     describe('the timer over the whole exchange', () => {
         let server: http.Server;
         let url: string;
+        let arrivedPaths: string[];
         before(async () => {
+            arrivedPaths = [];
             server = http.createServer((req, res) => {
                 req.resume();
+                arrivedPaths.push(req.url ?? '');
                 if (req.url === '/hang') return;
+                if (req.url === '/ok') return void res.writeHead(200).end('ok');
                 res.writeHead(200, { 'content-type': 'text/plain' });
                 const timer = setInterval(() => res.write('.'), 50);
                 res.on('close', () => clearInterval(timer));
@@ -368,17 +372,29 @@ describe('undici transport', function () {
         });
         after(() => shut(server));
 
-        it('ends a trickling body, a silent server and a request still waiting for a connection at the timeout', async () => {
+        it('ends a trickling body, a silent server and a request still waiting for a connection at its timeout', async () => {
             const sender = transport({ maxSockets: 1 });
             const started = Date.now();
-            // The second waits behind the first for the one connection; its timer runs all the same.
-            const outcomes = await Promise.all([sender.send(get(`${url}/trickle`), { timeoutMs: 400 }), sender.send(get(`${url}/hang`), { timeoutMs: 400 })]);
-            for (const outcome of outcomes) {
+            // The second waits behind the first for the one connection and times out before it is free.
+            const [trickled, waited] = await Promise.all([
+                sender.send(get(`${url}/trickle`), { timeoutMs: 600 }),
+                sender.send(get(`${url}/waits`), { timeoutMs: 300 }),
+            ]);
+            for (const [outcome, ms] of [
+                [trickled, 600],
+                [waited, 300],
+            ] as const) {
                 assert.ok(!outcome.ok);
                 assert.equal(outcome.error.code, 'timeout');
-                assert.match(outcome.error.message, /no complete answer within 400 ms/);
+                assert.match(outcome.error.message, new RegExp(`no complete answer within ${ms} ms`));
             }
+            const silent = await sender.send(get(`${url}/hang`), { timeoutMs: 300 });
+            assert.ok(!silent.ok);
+            assert.equal(silent.error.code, 'timeout');
             assert.ok(Date.now() - started < 5000);
+            // The one that timed out while it waited was never sent once the connection came free.
+            assert.ok((await sender.send(get(`${url}/ok`), { timeoutMs: 2000 })).ok);
+            assert.deepEqual(arrivedPaths, ['/trickle', '/hang', '/ok']);
         });
     });
 
