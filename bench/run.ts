@@ -3,6 +3,7 @@
 // in one run on 127.0.0.1. The README's Performance section says what each number means.
 //
 //   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--out FILE] [--profile DIR] [--latency-rate N] [--only ours,outAlone,core,bare,latency,drain,tracker]
+//   (--only also takes the scenario letters of the table: --only W,C is outAlone,bare)
 //
 // --profile DIR runs both Node-RED processes with --cpu-prof (summarise with bench/profile-summary.ts); --only runs
 // some of the parts, e.g. to profile one scenario alone.
@@ -44,6 +45,8 @@ interface Options {
 
 const PARTS = ['ours', 'outAlone', 'core', 'bare', 'latency', 'drain', 'tracker'] as const;
 type Part = (typeof PARTS)[number];
+/** The letters the table prints, accepted by --only as well: `--only W,C`. */
+const SCENARIO_LETTERS: Record<string, Part> = { A: 'ours', W: 'outAlone', B: 'core', C: 'bare' };
 
 function parseOptions(argv: string[]): Options {
     const flag = (name: string): boolean => argv.includes(name);
@@ -52,7 +55,7 @@ function parseOptions(argv: string[]): Options {
         return index >= 0 ? argv[index + 1] : undefined;
     };
     const smoke = flag('--smoke');
-    const only = new Set((value('--only') ?? PARTS.join(',')).split(',') as Part[]);
+    const only = new Set((value('--only') ?? PARTS.join(',')).split(',').map((name) => SCENARIO_LETTERS[name] ?? name) as Part[]);
     for (const part of only) if (!PARTS.includes(part)) throw new Error(`--only: "${part}" is not one of ${PARTS.join(', ')}`);
     const options: Options = smoke
         ? {
