@@ -4,6 +4,7 @@
 //
 //   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--out FILE] [--profile DIR] [--latency-rate N]
 //       [--only ours,outAlone,core,bare,redis1,redis2,nr5,latency,drain,tracker]
+//   (--only also takes the scenario letters of the table: --only W,C is outAlone,bare; R1, R2)
 //
 // --profile DIR runs both Node-RED processes with --cpu-prof (summarise with bench/profile-summary.ts); --only runs
 // some of the parts, e.g. to profile one scenario alone. redis1/redis2 run A with its state in a redis-server of the
@@ -48,6 +49,8 @@ interface Options {
 
 const PARTS = ['ours', 'outAlone', 'core', 'bare', 'redis1', 'redis2', 'nr5', 'latency', 'drain', 'tracker'] as const;
 type Part = (typeof PARTS)[number];
+/** The letters the table prints, accepted by --only as well: `--only W,C`. */
+const SCENARIO_LETTERS: Record<string, Part> = { A: 'ours', W: 'outAlone', B: 'core', C: 'bare', R1: 'redis1', R2: 'redis2' };
 
 function parseOptions(argv: string[]): Options {
     const flag = (name: string): boolean => argv.includes(name);
@@ -56,7 +59,7 @@ function parseOptions(argv: string[]): Options {
         return index >= 0 ? argv[index + 1] : undefined;
     };
     const smoke = flag('--smoke');
-    const only = new Set((value('--only') ?? PARTS.join(',')).split(',') as Part[]);
+    const only = new Set((value('--only') ?? PARTS.join(',')).split(',').map((name) => SCENARIO_LETTERS[name] ?? name) as Part[]);
     for (const part of only) if (!PARTS.includes(part)) throw new Error(`--only: "${part}" is not one of ${PARTS.join(', ')}`);
     const options: Options = smoke
         ? {

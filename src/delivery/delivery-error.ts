@@ -47,6 +47,10 @@ function systemCode(err: unknown, depth = 0): string | undefined {
     return undefined;
 }
 
+// undici's own codes for a timer of its that fired and for a connection the other side closed.
+const UNDICI_TIMEOUT = /^UND_ERR_(CONNECT|HEADERS|BODY)_TIMEOUT$/;
+const UNDICI_CLOSED = 'UND_ERR_SOCKET';
+
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|EPROTO$)|SELF_SIGNED|UNABLE_TO_|DEPTH_ZERO|ERR_OSSL/;
 
 function reasonOf(err: unknown): string {
@@ -75,9 +79,10 @@ export function classifyFailure(err: unknown, target: string, timeoutMs: number,
         return new DeliveryError('dns', `${target}: the host name could not be resolved (${code})`);
     }
     if (code === 'ECONNREFUSED') return new DeliveryError('refused', `${target}: ${host} refused the connection`);
-    if (code === 'ETIMEDOUT') return new DeliveryError('timeout', `${target}: no complete answer within ${timeoutMs} ms`);
+    if (code === 'ETIMEDOUT' || (code && UNDICI_TIMEOUT.test(code)))
+        return new DeliveryError('timeout', `${target}: no complete answer within ${timeoutMs} ms`);
     if (code && TLS_CODE.test(code)) return new DeliveryError('tls', `${target}: the TLS connection failed: ${reasonOf(err)} (${code})`);
-    if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/i.test(reasonOf(err))) {
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === UNDICI_CLOSED || /socket hang up/i.test(reasonOf(err))) {
         return new DeliveryError('reset', `${target}: the connection was closed before a complete answer (${code ?? 'socket hang up'})`);
     }
     return new DeliveryError('network', `${target}: ${reasonOf(err)}${code ? ` (${code})` : ''}`);

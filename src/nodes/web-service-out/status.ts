@@ -12,12 +12,18 @@ export interface StatusSource {
     readonly shared?: boolean;
 }
 
-function clock(): string {
-    return new Date().toTimeString().slice(0, 8);
+function clock(at: number): string {
+    return new Date(at).toTimeString().slice(0, 8);
 }
 
+/**
+ * The last outcome as it happened; its text is made only when the status is shown. Under load hundreds of requests
+ * end between two shows, and translating and formatting each one's text cost more CPU than its HTTP exchange.
+ */
+type Outcome = { delivered: true; statusCode: number; timeMs: number; at: number } | { delivered: false; what: string; at: number };
+
 export class DeliveryStatus {
-    private lastOutcome: NodeStatus | undefined;
+    private lastOutcome: Outcome | undefined;
     /** A lasting condition of the outbox (recovered with losses, kept in memory), shown while the queue is empty. */
     notice: string | undefined;
     private timer: NodeJS.Timeout | undefined;
@@ -34,13 +40,20 @@ export class DeliveryStatus {
     }
 
     delivered(statusCode: number, timeMs: number): void {
-        this.lastOutcome = { fill: 'green', shape: 'dot', text: this.text('delivered', { statusCode, timeMs, time: clock() }) };
+        this.lastOutcome = { delivered: true, statusCode, timeMs, at: Date.now() };
         this.refresh();
     }
 
     failed(what: string): void {
-        this.lastOutcome = { fill: 'red', shape: 'ring', text: this.text('failed', { what, time: clock() }) };
+        this.lastOutcome = { delivered: false, what, at: Date.now() };
         this.refresh();
+    }
+
+    private outcomeStatus(outcome: Outcome): NodeStatus {
+        const time = clock(outcome.at);
+        if (outcome.delivered)
+            return { fill: 'green', shape: 'dot', text: this.text('delivered', { statusCode: outcome.statusCode, timeMs: outcome.timeMs, time }) };
+        return { fill: 'red', shape: 'ring', text: this.text('failed', { what: outcome.what, time }) };
     }
 
     /** At once when the queue is idle (the last outcome is what the user looks for), throttled while busy. */
@@ -69,7 +82,7 @@ export class DeliveryStatus {
         const snapshot = this.source.snapshot();
         if (!snapshot || snapshot.queued === 0) {
             if (this.notice) return { fill: 'yellow', shape: 'ring', text: this.notice };
-            return this.lastOutcome ?? {};
+            return this.lastOutcome ? this.outcomeStatus(this.lastOutcome) : {};
         }
         const { queued, inFlight, nextRetryAt } = snapshot;
         if (snapshot.full) return { fill: 'red', shape: 'dot', text: this.RED._('web-service-out.status.queueFull', { queued }) };
