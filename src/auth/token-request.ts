@@ -56,7 +56,8 @@ export function tokenRequest(settings: OAuth2Settings, credentials: OAuth2Creden
     const clientSecret = credentials.clientSecret ?? '';
     const secrets = [clientSecret, refreshToken ?? '', credentials.refreshToken ?? ''].filter(Boolean);
     const headers: Record<string, string> = {
-        Host: new URL(settings.tokenUrl).host,
+        host: new URL(settings.tokenUrl).host,
+        connection: 'keep-alive',
         'User-Agent': DEFAULT_USER_AGENT,
         Accept: 'application/json',
     };
@@ -72,8 +73,7 @@ export function tokenRequest(settings: OAuth2Settings, credentials: OAuth2Creden
     const body = Buffer.from(form.toString(), 'utf8');
     for (const value of [...secrets]) secrets.push(formEncode(value));
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    headers['Content-Length'] = String(body.length);
-    headers.Connection = 'keep-alive';
+    headers['content-length'] = String(body.length);
     return { method: 'POST', url: settings.tokenUrl, headers, body, secrets };
 }
 

@@ -4,7 +4,7 @@ import { signWebhook } from '../signing/standard-webhooks';
 
 const SIGNATURE_HEADERS = ['webhook-id', 'webhook-timestamp', 'webhook-signature'];
 // These close the header list of a built request; the delivery headers go before them.
-const TRAILING = new Set(['content-length', 'accept-encoding', 'connection']);
+const TRAILING = new Set(['accept-encoding', 'content-length']);
 
 export interface DeliveryHeaderOptions {
     /** Header for the idempotency key; empty: none. */

@@ -241,7 +241,8 @@ export function compileRequest(config: Partial<RequestConfig>, credentials: Requ
             // dropped here, where the shown request is made.
             for (const header of headers) own[header.name] = header.template.render(call).replace(/^[ \t]+|[ \t]+$/g, '');
             const ownKeys = new Set(Object.keys(own).map((name) => name.toLowerCase()));
-            const sent: Record<string, string> = { Host: host };
+            // Named and placed as undici writes them: host and connection first, content-length last.
+            const sent: Record<string, string> = { host, connection: 'keep-alive' };
             for (const [name, value] of Object.entries(defaults)) if (!ownKeys.has(name.toLowerCase())) sent[name] = value;
             Object.assign(sent, own, secretHeaders);
             const sentSecrets = [...secrets];
@@ -251,10 +252,9 @@ export function compileRequest(config: Partial<RequestConfig>, credentials: Requ
             }
             if (contentType && !ownKeys.has('content-type')) sent['Content-Type'] = contentType;
             // Node's client announces an empty body for these methods itself; listing it keeps the shown request whole.
-            if (body) sent['Content-Length'] = String(body.length);
-            else if (method === 'POST' || method === 'PUT' || method === 'PATCH') sent['Content-Length'] = '0';
             sent['Accept-Encoding'] = ACCEPT_ENCODING;
-            sent.Connection = 'keep-alive';
+            if (body) sent['content-length'] = String(body.length);
+            else if (method === 'POST' || method === 'PUT' || method === 'PATCH') sent['content-length'] = '0';
             return { method: method as HttpMethod, url: target, headers: sent, body, secrets: sentSecrets };
         },
     };

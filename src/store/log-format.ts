@@ -83,5 +83,5 @@ function checksum(lengthBytes: Buffer, payload: Buffer): number {
     return crc32(payload, crc32(lengthBytes, 0));
 }
 
-// zlib.crc32 (Node 20.15+, the package's floor) is the standard CRC-32, so a log reads the same on every Node.
+// zlib.crc32 (Node 20.15+; the package needs 20.18.1 for undici) is the standard CRC-32, so a log reads the same on every Node.
 const crc32 = (data: Buffer, initial: number): number => zlib.crc32(data, initial);

@@ -344,7 +344,7 @@ describe('OAuth 2.0 client authentication encoding (RFC 6749 2.3.1, Appendix B)'
                     ['refresh_token', clientId, clientSecret, refreshToken, 'a b'],
                 );
                 assert.equal(request.headers.Authorization, undefined);
-                assert.equal(request.headers['Content-Length'], String(request.body!.length));
+                assert.equal(request.headers['content-length'], String(request.body!.length));
             }),
             { numRuns: 200 },
         );

@@ -133,13 +133,13 @@ describe('request building', () => {
                 }),
             ).build({ callId: 'c', callerName: 'Jane "J" Roe' });
             assert.deepEqual(Object.entries(request.headers), [
-                ['Host', 'crm.example.com'],
+                ['host', 'crm.example.com'],
+                ['connection', 'keep-alive'],
                 ['User-Agent', DEFAULT_USER_AGENT],
                 ['X-Caller', 'Jane "J" Roe'],
                 ['Accept', 'application/xml'],
-                ['Content-Length', '0'],
                 ['Accept-Encoding', 'gzip, deflate, br'],
-                ['Connection', 'keep-alive'],
+                ['content-length', '0'],
             ]);
         });
 
@@ -198,7 +198,7 @@ describe('request building', () => {
             ).build({ callId: 'x y', callerName: HOSTILE });
             assert.equal(request.headers['Content-Type'], 'application/x-www-form-urlencoded');
             const text = request.body!.toString('utf8');
-            assert.equal(request.headers['Content-Length'], String(request.body!.length));
+            assert.equal(request.headers['content-length'], String(request.body!.length));
             const parsed = new URLSearchParams(text);
             assert.deepEqual(
                 [...parsed.entries()],
@@ -238,8 +238,8 @@ describe('request building', () => {
             assert.equal(none.body, undefined);
             assert.equal(none.headers['Content-Type'], undefined);
             // A POST without a body still says so, as Node's client would.
-            assert.equal(none.headers['Content-Length'], '0');
-            assert.equal(compileRequest(profile({ method: 'GET' })).build({ callId: 'c' }).headers['Content-Length'], undefined);
+            assert.equal(none.headers['content-length'], '0');
+            assert.equal(compileRequest(profile({ method: 'GET' })).build({ callId: 'c' }).headers['content-length'], undefined);
         });
     });
 
