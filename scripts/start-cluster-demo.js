@@ -15,8 +15,8 @@ const root = path.resolve(__dirname, '..');
 const base = process.env.CLUSTER_DEMO_DIR ? path.resolve(process.env.CLUSTER_DEMO_DIR) : path.join(root, '.node-red-cluster');
 const port = Number(process.env.PORT || 1880);
 const ports = { proxy: port, instances: [port + 1, port + 2], crm: port + 10, redis: port + 20 };
-const pkg = require(path.join(root, 'package.json'));
 const { simulateCalls } = require(path.join(root, 'dist', 'simulator', 'simulate.js'));
+const { linkPackage } = require('./link-package');
 const children = [];
 
 function say(line) {
@@ -136,14 +136,7 @@ module.exports = {
 
 function startInstance(name, instancePort) {
     const userDir = path.join(base, name);
-    fs.mkdirSync(path.join(userDir, 'node_modules', '@ccaas'), { recursive: true });
-    const link = path.join(userDir, 'node_modules', pkg.name);
-    fs.rmSync(link, { recursive: true, force: true });
-    fs.symlinkSync(root, link, 'dir');
-    fs.writeFileSync(
-        path.join(userDir, 'package.json'),
-        JSON.stringify({ name: 'node-red-project', private: true, dependencies: { [pkg.name]: `file:${root}` } }),
-    );
+    linkPackage(userDir, root);
     fs.writeFileSync(path.join(userDir, 'settings.js'), settingsFor(instancePort));
     fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows(), null, 2));
     const child = spawn(process.execPath, [require.resolve('node-red/red.js'), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js')], {

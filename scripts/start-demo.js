@@ -13,17 +13,10 @@ const userDir = process.env.DEMO_USER_DIR ? path.resolve(process.env.DEMO_USER_D
 const host = process.env.HOST || '127.0.0.1';
 const port = Number(process.env.PORT || 1880);
 const base = `http://${host}:${port}`;
-const pkg = require(path.join(root, 'package.json'));
 const { simulateCalls } = require(path.join(root, 'dist', 'simulator', 'simulate.js'));
+const { linkPackage } = require('./link-package');
 
-fs.mkdirSync(path.join(userDir, 'node_modules', '@ccaas'), { recursive: true });
-const link = path.join(userDir, 'node_modules', pkg.name);
-fs.rmSync(link, { recursive: true, force: true });
-fs.symlinkSync(root, link, 'dir');
-fs.writeFileSync(
-    path.join(userDir, 'package.json'),
-    JSON.stringify({ name: 'node-red-project', private: true, dependencies: { [pkg.name]: `file:${root}` } }, null, 2),
-);
+linkPackage(userDir, root);
 fs.writeFileSync(
     path.join(userDir, 'settings.js'),
     `// Written by scripts/start-demo.js on each start.

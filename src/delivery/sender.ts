@@ -260,14 +260,7 @@ export class Sender<C> {
             nodeId: this.options.nodeId,
             leaseMs: store.leaseMs ?? this.options.profile.timeoutMs + LEASE_MARGIN_MS,
             pollMs: store.pollMs,
-            schedule: this.options.schedule,
-            concurrency: this.options.concurrency,
-            ratePerSecond: this.options.ratePerSecond,
-            maxQueued: this.options.maxQueued,
-            maxQueuedBytes: this.options.maxQueuedBytes,
-            attempt: (job) => this.attempt(job),
-            onSettled: (job, outcome, delivered) => this.settled(job, outcome, delivered),
-            onChange: () => events.changed(),
+            ...this.queueOptions(),
             onStoreError: (err) => {
                 // Redis being away is said once by redis-unavailable; what is left is Redis refusing (OOM, ACL).
                 if (connection.state !== 'ready' || isConnectionProblem(err)) return;
@@ -279,6 +272,20 @@ export class Sender<C> {
             onLeaseLost: (job) => this.resends.delete(job.key),
             onUnreadable: () => events.storeProblem({ kind: 'unreadable', count: 1 }),
         });
+    }
+
+    /** What every queue of this sender runs with, whichever store keeps it: the node's settings and the attempt. */
+    private queueOptions(): Omit<DeliveryQueueOptions<ExchangeResult>, 'onStoreError'> {
+        return {
+            schedule: this.options.schedule,
+            concurrency: this.options.concurrency,
+            ratePerSecond: this.options.ratePerSecond,
+            maxQueued: this.options.maxQueued,
+            maxQueuedBytes: this.options.maxQueuedBytes,
+            attempt: (job) => this.attempt(job),
+            onSettled: (job, outcome, delivered) => this.settled(job, outcome, delivered),
+            onChange: () => this.options.events.changed(),
+        };
     }
 
     private storeRequest() {
@@ -307,14 +314,7 @@ export class Sender<C> {
         let resumed: Awaited<ReturnType<typeof DeliveryQueue.open<ExchangeResult>>>;
         try {
             resumed = await DeliveryQueue.open<ExchangeResult>(store, {
-                schedule: this.options.schedule,
-                concurrency: this.options.concurrency,
-                ratePerSecond: this.options.ratePerSecond,
-                maxQueued: this.options.maxQueued,
-                maxQueuedBytes: this.options.maxQueuedBytes,
-                attempt: (job) => this.attempt(job),
-                onSettled: (job, outcome, delivered) => this.settled(job, outcome, delivered),
-                onChange: () => events.changed(),
+                ...this.queueOptions(),
                 onStoreError: (err) => events.storeProblem({ kind: 'write', reason: logText(errorText(err), MAX_ERROR_MESSAGE) }),
             });
         } catch (err) {

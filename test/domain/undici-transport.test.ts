@@ -2,7 +2,6 @@
 // environment, one timer over the whole exchange, no redirects, a bounded and decoded body, masked secrets, and the
 // error codes flows branch on. Every server here is real and on 127.0.0.1.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -15,39 +14,14 @@ import axios, { AxiosError } from 'axios';
 import { HttpTransport, MAX_RESPONSE_BYTES, type TransportOptions } from '../../src/delivery/http-transport';
 import { createUndiciTransport } from '../../src/delivery/undici-adapter';
 import { compileRequest, type OutgoingRequest } from '../../src/request/build-request';
+import { selfSignedCertificate, type SelfSignedCertificate } from '../support/self-signed-certificate';
 import { until } from '../support/wait';
 
-interface Certificate {
-    cert: string;
-    key: string;
-}
+type Certificate = Pick<SelfSignedCertificate, 'cert' | 'key'>;
 
 /** A self-signed certificate for `crm.test` only, so that reaching it as 127.0.0.1 needs `servername`. */
 function selfSigned(directory: string): Certificate {
-    const keyFile = path.join(directory, 'key.pem');
-    const certFile = path.join(directory, 'cert.pem');
-    execFileSync(
-        'openssl',
-        [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-keyout',
-            keyFile,
-            '-out',
-            certFile,
-            '-days',
-            '2',
-            '-subj',
-            '/CN=crm.test',
-            '-addext',
-            'subjectAltName=DNS:crm.test',
-        ],
-        { stdio: 'ignore' },
-    );
-    return { cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') };
+    return selfSignedCertificate(directory, 'crm.test', 'DNS:crm.test');
 }
 
 async function listen(server: net.Server): Promise<number> {

@@ -2,47 +2,22 @@
 // its Test connection answer, the same-server rule for a stored password, ACL users and the start-up warning for a
 // Redis without persistence.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import helper from 'node-red-node-test-helper';
 import { temporaryDirectory } from '../support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { nodeModule } from '../support/node-red-runtime';
+import { selfSignedCertificate, type SelfSignedCertificate } from '../support/self-signed-certificate';
 import { until } from '../support/wait';
 
 const redisNode = nodeModule('ccaas-redis');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const tlsConfigNode: unknown = require(require.resolve('@node-red/nodes/core/network/05-tls.js', { paths: [path.dirname(require.resolve('node-red'))] }));
 
-/** A self-signed certificate for 127.0.0.1, made with openssl for this run. */
-function selfSignedCertificate(): { certFile: string; keyFile: string } {
-    const dir = temporaryDirectory('redis-tls');
-    const certFile = path.join(dir, 'cert.pem');
-    const keyFile = path.join(dir, 'key.pem');
-    const made = spawnSync(
-        'openssl',
-        [
-            'req',
-            '-x509',
-            '-newkey',
-            'rsa:2048',
-            '-nodes',
-            '-keyout',
-            keyFile,
-            '-out',
-            certFile,
-            '-days',
-            '2',
-            '-subj',
-            '/CN=127.0.0.1',
-            '-addext',
-            'subjectAltName=IP:127.0.0.1',
-        ],
-        { encoding: 'utf8' },
-    );
-    assert.equal(made.status, 0, made.stderr);
-    return { certFile, keyFile };
+/** A self-signed certificate for 127.0.0.1. */
+function selfSigned(): SelfSignedCertificate {
+    return selfSignedCertificate(temporaryDirectory('redis-tls'), '127.0.0.1', 'IP:127.0.0.1');
 }
 
 interface Answer {
@@ -139,7 +114,7 @@ describe('ccaas-redis', function () {
     });
 
     it('connects over TLS (rediss://) with the CA of a tls-config node, and refuses an unknown certificate', async () => {
-        const certificate = selfSignedCertificate();
+        const certificate = selfSigned();
         const tlsServer = await startRedisServer({ tls: certificate, persistence: 'always' });
         try {
             const flow = [
