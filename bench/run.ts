@@ -20,6 +20,7 @@ import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../test/s
 import { removeRedisDir, startRedisServer, type RedisServer } from '../test/support/redis-server';
 import { benchEvent, coreFlow, crmBody, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
 import { watchProcess, type ProcessUsage } from './proc-stats';
+import type { LoopDelaySummary } from './loop-delay';
 import type { SinkCommand, SinkMessage, SinkReport } from './sink';
 import type { TrackerMemory } from './tracker-memory';
 
@@ -411,6 +412,71 @@ function nodeRed5(): { nodeRedPath: string; nodeBinary: string; version: string 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Event-loop delay and GC of a Node-RED process (bench/loop-delay.ts, preloaded)
+
+/** bench/loop-delay.ts as plain JS in a temporary file: Node-RED runs without tsx, so it cannot preload a .ts. */
+function compiledLoopDelay(): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ts = require('typescript') as typeof import('typescript');
+    const source = fs.readFileSync(path.join(__dirname, 'loop-delay.ts'), 'utf8');
+    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-bench-')), 'loop-delay.js');
+    fs.writeFileSync(file, js);
+    return file;
+}
+
+/** Reads a process's loop-delay summaries: `mark()` starts a period, `read()` ends it and returns its summary. */
+class LoopDelayProbe {
+    private seq = 0;
+
+    constructor(
+        readonly pid: number,
+        readonly file: string,
+    ) {}
+
+    private async signal(): Promise<LoopDelaySummary | undefined> {
+        process.kill(this.pid, 'SIGWINCH');
+        const deadline = performance.now() + 5000;
+        while (performance.now() < deadline) {
+            try {
+                const summary = JSON.parse(fs.readFileSync(this.file, 'utf8')) as LoopDelaySummary;
+                if (summary.seq > this.seq) {
+                    this.seq = summary.seq;
+                    return summary;
+                }
+            } catch {
+                // Not written yet.
+            }
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return undefined;
+    }
+
+    async mark(): Promise<void> {
+        await this.signal();
+    }
+
+    read(): Promise<LoopDelaySummary | undefined> {
+        return this.signal();
+    }
+}
+
+/** The round whose loop-delay p99 is the median of the rounds (one real round, not a blend of several). */
+function medianLoopDelay(rounds: Array<LoopDelaySummary | undefined>): LoopDelaySummary | undefined {
+    const known = rounds.filter((round): round is LoopDelaySummary => round !== undefined).sort((a, b) => a.delayMs.p99 - b.delayMs.p99);
+    return known[Math.floor((known.length - 1) / 2)];
+}
+
+function loopDelayText(summary: LoopDelaySummary | undefined): string {
+    if (!summary) return 'loop delay n/a';
+    const { delayMs, gc } = summary;
+    return (
+        `loop delay p50 ${fixed(delayMs.p50)} p99 ${fixed(delayMs.p99)} max ${fixed(delayMs.max)} ms, ` +
+        `GC ${gc.count} pauses ${fixed(gc.totalMs)} ms total max ${fixed(gc.maxMs)} ms, CPU ${Math.round(summary.cpuMs)} ms`
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Node-RED
 
 async function deploy(nodeRed: NodeRedProcess, flows: object[]): Promise<void> {
@@ -501,6 +567,13 @@ async function main(): Promise<void> {
     const runStarted = performance.now();
     const sink = await Sink.start();
     const nodeArgs = (name: string): string[] => (options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(options.profileDir, name)] : []);
+    // The two processes whose latency is compared carry the loop-delay probe, the same for both.
+    const loopDelayJs = compiledLoopDelay();
+    const probed = (name: string): { nodeArgs: string[]; env: NodeJS.ProcessEnv } => ({
+        nodeArgs: [...nodeArgs(name), '--require', loopDelayJs],
+        env: { CCAAS_LOOP_DELAY_FILE: path.join(path.dirname(loopDelayJs), `${name}.json`) },
+    });
+    const probeOf = (instance: NodeRedProcess, name: string): LoopDelayProbe => new LoopDelayProbe(instance.pid, path.join(path.dirname(loopDelayJs), `${name}.json`));
     log(`sink on ${sink.url}; starting Node-RED ${nodeRedVersion()} twice (ours, core)`);
     // A redis-server of the run's own, persisting as the README's guarantees need (AOF, fsync always).
     const redis: RedisServer | undefined =
@@ -508,8 +581,10 @@ async function main(): Promise<void> {
     const clusterFlows = redis ? redisFlow(sink.url, redis.url) : [];
     const drainFlow = ourFlow(sink.url, 'bench-drain', PATHS.drain, 600);
     const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlow, ...clusterFlows];
-    const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, nodeArgs: nodeArgs('ours') });
-    const core = await startNodeRed({ flows: coreFlow(sink.url), nodeArgs: nodeArgs('core') });
+    const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, ...probed('ours') });
+    const core = await startNodeRed({ flows: coreFlow(sink.url), ...probed('core') });
+    const oursProbe = probeOf(ours, 'ours');
+    const coreProbe = probeOf(core, 'core');
     // The second instance of the cluster runs the Redis flow only while R2 is measured, so R1 is one instance.
     const second =
         redis && options.only.has('redis2') ? await startNodeRed({ userDir: userDirWithPackage(), flows: [], nodeArgs: nodeArgs('second') }) : undefined;
@@ -719,9 +794,12 @@ async function main(): Promise<void> {
         const latencyOurs: RoundResult[] = [];
         const latencyCore: RoundResult[] = [];
         const latencyBare: RoundResult[] = [];
+        const loopOurs: Array<LoopDelaySummary | undefined> = [];
+        const loopCore: Array<LoopDelaySummary | undefined> = [];
         for (let round = 1; options.only.has('latency') && round <= options.rounds; round++) {
             await deploy(ours, ourFlows);
             const count = Math.max(1, Math.round(latencyRate * options.latencySeconds));
+            await oursProbe.mark();
             latencyOurs.push(
                 await measure({
                     sink,
@@ -739,6 +817,8 @@ async function main(): Promise<void> {
                         }),
                 }),
             );
+            loopOurs.push(await oursProbe.read());
+            await coreProbe.mark();
             latencyCore.push(
                 await measure({
                     sink,
@@ -756,6 +836,7 @@ async function main(): Promise<void> {
                         }),
                 }),
             );
+            loopCore.push(await coreProbe.read());
             latencyBare.push(
                 await measure({
                     sink,
@@ -776,6 +857,8 @@ async function main(): Promise<void> {
                 `round ${round} latency at ${latencyRate}/s: A p50 ${latencyOurs.at(-1)!.latencyMs?.p50} ms p99 ${latencyOurs.at(-1)!.latencyMs?.p99} ms; ` +
                     `B p50 ${latencyCore.at(-1)!.latencyMs?.p50} ms p99 ${latencyCore.at(-1)!.latencyMs?.p99} ms`,
             );
+            log(`  A ${loopDelayText(loopOurs.at(-1))}`);
+            log(`  B ${loopDelayText(loopCore.at(-1))}`);
         }
         const latency = {
             rate: latencyRate,
@@ -783,6 +866,8 @@ async function main(): Promise<void> {
             ours: summarise("A at half of B's peak", latencyOurs),
             core: summarise('B at half of its peak', latencyCore),
             bare: summarise('C at the same rate (one hop, the floor)', latencyBare),
+            /** Per round: the event-loop delay and GC pauses of each Node-RED process during its latency run. */
+            loopDelay: { ours: loopOurs, core: loopCore },
         };
 
         const drain = options.only.has('drain') ? await measureDrain(ours, sink, options) : [];
@@ -961,7 +1046,13 @@ function printTable(result: {
     machine: { cpus: number; cpuModel?: string; node: string; nodeRed: string; loadAverageAtStart: number[] };
     scenarios: Record<string, ScenarioSummary>;
     ratios: Record<string, number>;
-    latency: { rate: number; ours: ScenarioSummary; core: ScenarioSummary; bare: ScenarioSummary };
+    latency: {
+        rate: number;
+        ours: ScenarioSummary;
+        core: ScenarioSummary;
+        bare: ScenarioSummary;
+        loopDelay: { ours: Array<LoopDelaySummary | undefined>; core: Array<LoopDelaySummary | undefined> };
+    };
     drain: DrainResult[];
     tracker?: TrackerMemory;
     goals: Array<{ goal: string; value: number; target: number; met: boolean }>;
@@ -1001,6 +1092,8 @@ function printTable(result: {
     const spread = (summary: ScenarioSummary): string =>
         `p50 ${fixed(summary.latencyMs?.p50 ?? NaN)} ms, p99 ${fixed(summary.latencyMs?.p99 ?? NaN)} ms, max ${fixed(summary.latencyMs?.max ?? NaN)} ms`;
     lines.push(`latency at ${result.latency.rate} events/s: A ${spread(ours)}; B ${spread(core)}; C (one hop) ${spread(bare)}`);
+    const { loopDelay } = result.latency;
+    if (loopDelay.ours.length) lines.push(`  during it, A ${loopDelayText(medianLoopDelay(loopDelay.ours))}; B ${loopDelayText(medianLoopDelay(loopDelay.core))}`);
     for (const drain of result.drain) {
         lines.push(
             `backlog drain (${drain.mode}: ${drain.description}): ${drain.delivered}/${drain.backlog} delivered, ` +
