@@ -75,7 +75,9 @@ if (file) {
                 count: gc.count,
                 totalMs: round(gc.totalMs),
                 maxMs: round(gc.maxMs),
-                byKind: Object.fromEntries(Object.entries(gc.byKind).map(([kind, t]) => [kind, { count: t.count, totalMs: round(t.totalMs), maxMs: round(t.maxMs) }])),
+                byKind: Object.fromEntries(
+                    Object.entries(gc.byKind).map(([kind, t]) => [kind, { count: t.count, totalMs: round(t.totalMs), maxMs: round(t.maxMs) }]),
+                ),
             },
             cpuMs: round((cpu.user + cpu.system) / 1000),
         };

@@ -419,7 +419,9 @@ function compiledLoopDelay(): string {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const ts = require('typescript') as typeof import('typescript');
     const source = fs.readFileSync(path.join(__dirname, 'loop-delay.ts'), 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText;
+    const js = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-bench-')), 'loop-delay.js');
     fs.writeFileSync(file, js);
     return file;
@@ -589,7 +591,8 @@ async function main(): Promise<void> {
         nodeArgs: [...nodeArgs(name), '--require', loopDelayJs],
         env: { CCAAS_LOOP_DELAY_FILE: path.join(path.dirname(loopDelayJs), `${name}.json`) },
     });
-    const probeOf = (instance: NodeRedProcess, name: string): LoopDelayProbe => new LoopDelayProbe(instance.pid, path.join(path.dirname(loopDelayJs), `${name}.json`));
+    const probeOf = (instance: NodeRedProcess, name: string): LoopDelayProbe =>
+        new LoopDelayProbe(instance.pid, path.join(path.dirname(loopDelayJs), `${name}.json`));
     log(`sink on ${sink.url}; starting Node-RED ${nodeRedVersion()} twice (ours, core)`);
     // A redis-server of the run's own, persisting as the README's guarantees need (AOF, fsync always).
     const redis: RedisServer | undefined =
@@ -1117,7 +1120,8 @@ function printTable(result: {
         `p50 ${fixed(summary.latencyMs?.p50 ?? NaN)} ms, p99 ${fixed(summary.latencyMs?.p99 ?? NaN)} ms, max ${fixed(summary.latencyMs?.max ?? NaN)} ms`;
     lines.push(`latency at ${result.latency.rate} events/s: A ${spread(ours)}; B ${spread(core)}; C (one hop) ${spread(bare)}`);
     const { loopDelay } = result.latency;
-    if (loopDelay.ours.length) lines.push(`  during it, A ${loopDelayText(medianLoopDelay(loopDelay.ours))}; B ${loopDelayText(medianLoopDelay(loopDelay.core))}`);
+    if (loopDelay.ours.length)
+        lines.push(`  during it, A ${loopDelayText(medianLoopDelay(loopDelay.ours))}; B ${loopDelayText(medianLoopDelay(loopDelay.core))}`);
     for (const drain of result.drain) {
         lines.push(
             `backlog drain (${drain.mode}: ${drain.description}): ${drain.delivered}/${drain.backlog} delivered, ` +

@@ -70,6 +70,12 @@ export async function openFileStore<V>(options: FileStoreOptions): Promise<FileS
  */
 export class FileStore<V> implements DurableStore<V> {
     private readonly frames: Map<string, Buffer>;
+    /**
+     * The values recovery parsed while checking the log, kept for the first `load` (which every user makes right
+     * after opening), so a restore parses each record once, not twice. Dropped by that load; a key written since
+     * leaves it.
+     */
+    private recovered: Map<string, unknown> | undefined;
     private liveBytes: number;
     private logBytes: number;
     private file: StoreFile;
@@ -91,10 +97,12 @@ export class FileStore<V> implements DurableStore<V> {
         logBytes: number,
         frames: Map<string, Buffer>,
         readonly recovery: RecoveryReport,
+        recovered?: Map<string, unknown>,
     ) {
         this.file = file;
         this.logBytes = logBytes;
         this.frames = frames;
+        this.recovered = recovered;
         this.liveBytes = 0;
         for (const framed of frames.values()) this.liveBytes += framed.length;
         this.compactMinBytes = options.compaction?.minBytes ?? 1024 * 1024;
@@ -133,10 +141,16 @@ export class FileStore<V> implements DurableStore<V> {
 
         let offset = LOG_HEADER.length;
         let records = 0;
+        const recovered = new Map<string, unknown>();
         for (let read = readRecord(log, offset); read.ok; read = readRecord(log, offset)) {
             // Copies, so the buffer of the whole old log is not kept alive by the live records.
-            if (read.record.op === 'put') frames.set(read.record.key, Buffer.from(read.frame));
-            else frames.delete(read.record.key);
+            if (read.record.op === 'put') {
+                frames.set(read.record.key, Buffer.from(read.frame));
+                recovered.set(read.record.key, read.record.value);
+            } else {
+                frames.delete(read.record.key);
+                recovered.delete(read.record.key);
+            }
             records += 1;
             offset = read.next;
         }
@@ -162,7 +176,7 @@ export class FileStore<V> implements DurableStore<V> {
             throw error;
         }
         const recovery = report(frames.size, records, dropped, discardedCompaction);
-        const store = new FileStore<V>(directory, logPath, fileSystem, options, file, offset, frames, recovery);
+        const store = new FileStore<V>(directory, logPath, fileSystem, options, file, offset, frames, recovery, recovered);
         if (store.shouldCompact()) {
             try {
                 await store.compact();
@@ -175,14 +189,17 @@ export class FileStore<V> implements DurableStore<V> {
     }
 
     async load(): Promise<Map<string, V>> {
+        const recovered = this.recovered;
+        this.recovered = undefined;
         const entries = new Map<string, V>();
-        for (const [key, framed] of this.frames) entries.set(key, decodePutValue(framed) as V);
+        for (const [key, framed] of this.frames) entries.set(key, (recovered?.has(key) ? recovered.get(key) : decodePutValue(framed)) as V);
         return entries;
     }
 
     async put(key: string, value: V): Promise<void> {
         this.assertWritable();
         const framed = encodePut(key, value);
+        this.recovered?.delete(key);
         this.liveBytes += framed.length - (this.frames.get(key)?.length ?? 0);
         this.frames.set(key, framed);
         return this.enqueue(framed);
@@ -192,6 +209,7 @@ export class FileStore<V> implements DurableStore<V> {
         this.assertWritable();
         const previous = this.frames.get(key);
         if (!previous) return;
+        this.recovered?.delete(key);
         this.liveBytes -= previous.length;
         this.frames.delete(key);
         return this.enqueue(encodeDelete(key));

@@ -154,6 +154,45 @@ describe('file store: delete', () => {
     });
 });
 
+describe('file store: values read back after a restart', () => {
+    it('the first load after opening gives what the log holds, with puts and deletes made since opening', async () => {
+        const directory = freshDirectory();
+        const first = await reopen(directory);
+        for (const key of ['a', 'b', 'c', 'd']) await first.put(key, { callId: key, attempt: 1 });
+        await first.put('b', { callId: 'b', attempt: 2 });
+        await first.delete('d');
+        await first.close();
+
+        const store = await reopen(directory);
+        await store.put('a', { callId: 'a', attempt: 3 });
+        await store.delete('c');
+        await store.put('e', { callId: 'e', attempt: 1 });
+        const loaded = await store.load();
+        assert.deepEqual(Object.fromEntries(loaded), {
+            a: { callId: 'a', attempt: 3 },
+            b: { callId: 'b', attempt: 2 },
+            e: { callId: 'e', attempt: 1 },
+        });
+        await store.close();
+    });
+
+    it('every load gives fresh copies: changing what one load returned changes neither the store nor the next load', async () => {
+        const directory = freshDirectory();
+        const first = await reopen(directory);
+        await first.put('a', { callId: 'a', attempt: 1 });
+        await first.close();
+
+        const store = await reopen(directory);
+        const once = await store.load();
+        once.get('a')!.attempt = 99;
+        const twice = await store.load();
+        assert.deepEqual(twice.get('a'), { callId: 'a', attempt: 1 });
+        assert.notEqual(twice.get('a'), once.get('a'));
+        await store.close();
+        assert.deepEqual((await contents(directory)).get('a'), { callId: 'a', attempt: 1 });
+    });
+});
+
 describe('file store: group commit', () => {
     it('50 puts made together cost one write and one flush', async () => {
         const { fileSystem, counts } = instrumentedFileSystem();
