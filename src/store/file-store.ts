@@ -44,6 +44,13 @@ interface LogClaim {
 }
 const openLogs = new Map<string, LogClaim>();
 
+/**
+ * Reading a large log back (a redeploy of a node tracking thousands of calls reads megabytes) gives the event loop a
+ * turn after this much work, so the rest of Node-RED goes on answering meanwhile instead of stalling for the whole
+ * read: with 14,000 tracked calls that read is about 200 ms here.
+ */
+const RECOVERY_SLICE_MS = 8;
+
 /** Opens (creating when needed) the log in `options.directory`, recovering whatever a crash left behind. */
 export async function openFileStore<V>(options: FileStoreOptions): Promise<FileStore<V>> {
     const directory = path.resolve(options.directory);
@@ -142,7 +149,12 @@ export class FileStore<V> implements DurableStore<V> {
         let offset = LOG_HEADER.length;
         let records = 0;
         const recovered = new Map<string, unknown>();
+        let sliceStarted = performance.now();
         for (let read = readRecord(log, offset); read.ok; read = readRecord(log, offset)) {
+            if (records % 256 === 0 && performance.now() - sliceStarted > RECOVERY_SLICE_MS) {
+                await new Promise((turn) => setImmediate(turn));
+                sliceStarted = performance.now();
+            }
             // Copies, so the buffer of the whole old log is not kept alive by the live records.
             if (read.record.op === 'put') {
                 frames.set(read.record.key, Buffer.from(read.frame));
