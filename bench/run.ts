@@ -1079,6 +1079,7 @@ function printTable(result: {
         core: ScenarioSummary;
         bare: ScenarioSummary;
         loopDelay: { ours: Array<LoopDelaySummary | undefined>; core: Array<LoopDelaySummary | undefined> };
+        firstEventMs: Array<{ ours: number; core: number }>;
     };
     drain: DrainResult[];
     tracker?: TrackerMemory;
@@ -1122,6 +1123,11 @@ function printTable(result: {
     const { loopDelay } = result.latency;
     if (loopDelay.ours.length)
         lines.push(`  during it, A ${loopDelayText(medianLoopDelay(loopDelay.ours))}; B ${loopDelayText(medianLoopDelay(loopDelay.core))}`);
+    const firstEvents = result.latency.firstEventMs;
+    if (firstEvents.length)
+        lines.push(
+            `  before it, after each redeploy the first event arrived in ${firstEvents.map((round) => round.ours).join(', ')} ms (A, restoring its call state)`,
+        );
     for (const drain of result.drain) {
         lines.push(
             `backlog drain (${drain.mode}: ${drain.description}): ${drain.delivered}/${drain.backlog} delivered, ` +
