@@ -21,6 +21,7 @@ import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../test/s
 import { removeRedisDir, startRedisServer, type RedisServer } from '../test/support/redis-server';
 import { benchEvent, coreFlow, crmBody, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
 import { watchProcess, type ProcessUsage } from './proc-stats';
+import type { LoopDelaySummary } from './loop-delay';
 import type { SinkCommand, SinkMessage, SinkReport } from './sink';
 import type { TrackerMemory } from './tracker-memory';
 
@@ -414,6 +415,73 @@ function nodeRed5(): { nodeRedPath: string; nodeBinary: string; version: string 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Event-loop delay and GC of a Node-RED process (bench/loop-delay.ts, preloaded)
+
+/** bench/loop-delay.ts as plain JS in a temporary file: Node-RED runs without tsx, so it cannot preload a .ts. */
+function compiledLoopDelay(): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ts = require('typescript') as typeof import('typescript');
+    const source = fs.readFileSync(path.join(__dirname, 'loop-delay.ts'), 'utf8');
+    const js = ts.transpileModule(source, {
+        compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    }).outputText;
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-bench-')), 'loop-delay.js');
+    fs.writeFileSync(file, js);
+    return file;
+}
+
+/** Reads a process's loop-delay summaries: `mark()` starts a period, `read()` ends it and returns its summary. */
+class LoopDelayProbe {
+    private seq = 0;
+
+    constructor(
+        readonly pid: number,
+        readonly file: string,
+    ) {}
+
+    private async signal(): Promise<LoopDelaySummary | undefined> {
+        process.kill(this.pid, 'SIGWINCH');
+        const deadline = performance.now() + 5000;
+        while (performance.now() < deadline) {
+            try {
+                const summary = JSON.parse(fs.readFileSync(this.file, 'utf8')) as LoopDelaySummary;
+                if (summary.seq > this.seq) {
+                    this.seq = summary.seq;
+                    return summary;
+                }
+            } catch {
+                // Not written yet.
+            }
+            await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return undefined;
+    }
+
+    async mark(): Promise<void> {
+        await this.signal();
+    }
+
+    read(): Promise<LoopDelaySummary | undefined> {
+        return this.signal();
+    }
+}
+
+/** The round whose loop-delay p99 is the median of the rounds (one real round, not a blend of several). */
+function medianLoopDelay(rounds: Array<LoopDelaySummary | undefined>): LoopDelaySummary | undefined {
+    const known = rounds.filter((round): round is LoopDelaySummary => round !== undefined).sort((a, b) => a.delayMs.p99 - b.delayMs.p99);
+    return known[Math.floor((known.length - 1) / 2)];
+}
+
+function loopDelayText(summary: LoopDelaySummary | undefined): string {
+    if (!summary) return 'loop delay n/a';
+    const { delayMs, gc } = summary;
+    return (
+        `loop delay p50 ${fixed(delayMs.p50)} p99 ${fixed(delayMs.p99)} max ${fixed(delayMs.max)} ms, ` +
+        `GC ${gc.count} pauses ${fixed(gc.totalMs)} ms total max ${fixed(gc.maxMs)} ms, CPU ${Math.round(summary.cpuMs)} ms`
+    );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Node-RED
 
 async function deploy(nodeRed: NodeRedProcess, flows: object[]): Promise<void> {
@@ -434,6 +502,22 @@ async function deploy(nodeRed: NodeRedProcess, flows: object[]): Promise<void> {
 async function inject(nodeRed: NodeRedProcess, id: string): Promise<void> {
     const response = await fetch(`${nodeRed.url}/inject/${id}`, { method: 'POST' });
     if (response.status !== 200) throw new Error(`inject ${id} answered ${response.status}`);
+}
+
+/** Sends one event and waits for it at the sink: ms from sending to its arrival (NaN when it never came). */
+async function warmUp(sink: Sink, pool: Pool, pathName: string, expectStatus: number): Promise<number> {
+    await sink.reset();
+    const started = performance.now();
+    const response = await pool.request({
+        path: pathName,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(benchEvent(`warm-up-${Date.now()}`, process.hrtime.bigint())),
+    });
+    await response.body.dump();
+    if (response.statusCode !== expectStatus) throw new Error(`warm-up event answered ${response.statusCode}`);
+    const arrived = await sink.waitFor(1, 60_000);
+    return arrived ? Math.round(performance.now() - started) : NaN;
 }
 
 /** Resolves when the process used under 10% of a core over 250 ms (or after `timeoutMs`). */
@@ -504,6 +588,14 @@ async function main(): Promise<void> {
     const runStarted = performance.now();
     const sink = await Sink.start();
     const nodeArgs = (name: string): string[] => (options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.join(options.profileDir, name)] : []);
+    // The two processes whose latency is compared carry the loop-delay probe, the same for both.
+    const loopDelayJs = compiledLoopDelay();
+    const probed = (name: string): { nodeArgs: string[]; env: NodeJS.ProcessEnv } => ({
+        nodeArgs: [...nodeArgs(name), '--require', loopDelayJs],
+        env: { CCAAS_LOOP_DELAY_FILE: path.join(path.dirname(loopDelayJs), `${name}.json`) },
+    });
+    const probeOf = (instance: NodeRedProcess, name: string): LoopDelayProbe =>
+        new LoopDelayProbe(instance.pid, path.join(path.dirname(loopDelayJs), `${name}.json`));
     log(`sink on ${sink.url}; starting Node-RED ${nodeRedVersion()} twice (ours, core)`);
     // A redis-server of the run's own, persisting as the README's guarantees need (AOF, fsync always).
     const redis: RedisServer | undefined =
@@ -511,8 +603,10 @@ async function main(): Promise<void> {
     const clusterFlows = redis ? redisFlow(sink.url, redis.url) : [];
     const drainFlow = ourFlow(sink.url, 'bench-drain', PATHS.drain, 600);
     const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlow, ...clusterFlows];
-    const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, nodeArgs: nodeArgs('ours') });
-    const core = await startNodeRed({ flows: coreFlow(sink.url), nodeArgs: nodeArgs('core') });
+    const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, ...probed('ours') });
+    const core = await startNodeRed({ flows: coreFlow(sink.url), ...probed('core') });
+    const oursProbe = probeOf(ours, 'ours');
+    const coreProbe = probeOf(core, 'core');
     // The second instance of the cluster runs the Redis flow only while R2 is measured, so R1 is one instance.
     const second =
         redis && options.only.has('redis2') ? await startNodeRed({ userDir: userDirWithPackage(), flows: [], nodeArgs: nodeArgs('second') }) : undefined;
@@ -722,9 +816,18 @@ async function main(): Promise<void> {
         const latencyOurs: RoundResult[] = [];
         const latencyCore: RoundResult[] = [];
         const latencyBare: RoundResult[] = [];
+        const loopOurs: Array<LoopDelaySummary | undefined> = [];
+        const loopCore: Array<LoopDelaySummary | undefined> = [];
+        const firstEventMs: Array<{ ours: number; core: number }> = [];
         for (let round = 1; options.only.has('latency') && round <= options.rounds; round++) {
             await deploy(ours, ourFlows);
+            // The redeploy restores the call state earlier rounds left (thousands of calls): the clock starts once an
+            // event has gone through end to end, so the rate is measured on a pipeline that is up, as B's is.
+            const readyMs = { ours: await warmUp(sink, toOurs, PATHS.ours, 202), core: await warmUp(sink, toCore, PATHS.core, 200) };
+            log(`round ${round} latency: first event through after the deploy in ${readyMs.ours} ms (A), ${readyMs.core} ms (B)`);
+            firstEventMs.push(readyMs);
             const count = Math.max(1, Math.round(latencyRate * options.latencySeconds));
+            await oursProbe.mark();
             latencyOurs.push(
                 await measure({
                     sink,
@@ -742,6 +845,8 @@ async function main(): Promise<void> {
                         }),
                 }),
             );
+            loopOurs.push(await oursProbe.read());
+            await coreProbe.mark();
             latencyCore.push(
                 await measure({
                     sink,
@@ -759,6 +864,7 @@ async function main(): Promise<void> {
                         }),
                 }),
             );
+            loopCore.push(await coreProbe.read());
             latencyBare.push(
                 await measure({
                     sink,
@@ -779,6 +885,8 @@ async function main(): Promise<void> {
                 `round ${round} latency at ${latencyRate}/s: A p50 ${latencyOurs.at(-1)!.latencyMs?.p50} ms p99 ${latencyOurs.at(-1)!.latencyMs?.p99} ms; ` +
                     `B p50 ${latencyCore.at(-1)!.latencyMs?.p50} ms p99 ${latencyCore.at(-1)!.latencyMs?.p99} ms`,
             );
+            log(`  A ${loopDelayText(loopOurs.at(-1))}`);
+            log(`  B ${loopDelayText(loopCore.at(-1))}`);
         }
         const latency = {
             rate: latencyRate,
@@ -786,6 +894,10 @@ async function main(): Promise<void> {
             ours: summarise("A at half of B's peak", latencyOurs),
             core: summarise('B at half of its peak', latencyCore),
             bare: summarise('C at the same rate (one hop, the floor)', latencyBare),
+            /** Per round: the event-loop delay and GC pauses of each Node-RED process during its latency run. */
+            loopDelay: { ours: loopOurs, core: loopCore },
+            /** Per round: ms from the end of the redeploy to the first event arriving at the sink (before the clock). */
+            firstEventMs,
         };
 
         const drain = options.only.has('drain') ? await measureDrain(ours, sink, options) : [];
@@ -964,7 +1076,14 @@ function printTable(result: {
     machine: { cpus: number; cpuModel?: string; node: string; nodeRed: string; loadAverageAtStart: number[] };
     scenarios: Record<string, ScenarioSummary>;
     ratios: Record<string, number>;
-    latency: { rate: number; ours: ScenarioSummary; core: ScenarioSummary; bare: ScenarioSummary };
+    latency: {
+        rate: number;
+        ours: ScenarioSummary;
+        core: ScenarioSummary;
+        bare: ScenarioSummary;
+        loopDelay: { ours: Array<LoopDelaySummary | undefined>; core: Array<LoopDelaySummary | undefined> };
+        firstEventMs: Array<{ ours: number; core: number }>;
+    };
     drain: DrainResult[];
     tracker?: TrackerMemory;
     goals: Array<{ goal: string; value: number; target: number; met: boolean }>;
@@ -1004,6 +1123,14 @@ function printTable(result: {
     const spread = (summary: ScenarioSummary): string =>
         `p50 ${fixed(summary.latencyMs?.p50 ?? NaN)} ms, p99 ${fixed(summary.latencyMs?.p99 ?? NaN)} ms, max ${fixed(summary.latencyMs?.max ?? NaN)} ms`;
     lines.push(`latency at ${result.latency.rate} events/s: A ${spread(ours)}; B ${spread(core)}; C (one hop) ${spread(bare)}`);
+    const { loopDelay } = result.latency;
+    if (loopDelay.ours.length)
+        lines.push(`  during it, A ${loopDelayText(medianLoopDelay(loopDelay.ours))}; B ${loopDelayText(medianLoopDelay(loopDelay.core))}`);
+    const firstEvents = result.latency.firstEventMs;
+    if (firstEvents.length)
+        lines.push(
+            `  before it, after each redeploy the first event arrived in ${firstEvents.map((round) => round.ours).join(', ')} ms (A, restoring its call state)`,
+        );
     for (const drain of result.drain) {
         lines.push(
             `backlog drain (${drain.mode}: ${drain.description}): ${drain.delivered}/${drain.backlog} delivered, ` +

@@ -198,7 +198,8 @@ export class DeliveryQueue<R> implements OutboxQueue {
         const key = String(seq);
         let recorded: Promise<void>;
         try {
-            recorded = this.store.put(key, structuredClone(entry));
+            // The store encodes the entry before put returns (DurableStore.put), so the job can keep changing it.
+            recorded = this.store.put(key, entry);
         } catch (error) {
             recorded = Promise.reject(error);
         }
@@ -359,7 +360,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
             if (verdict.kind === 'retry' && waitsLeft > 0) {
                 const delayMs = verdict.retryAfterMs ?? jittered(this.options.schedule[job.entry.attempts - 1]!, this.random);
                 // Recorded so that a restart goes on with the schedule instead of starting it again.
-                this.record(this.store.put(job.key, structuredClone(job.entry)));
+                this.record(this.store.put(job.key, job.entry));
                 this.wait(lane, delayMs);
                 this.options.onRetry?.(job, outcome, delayMs);
             } else {

@@ -29,7 +29,10 @@ export interface DurableStore<V> {
      */
     load(): Promise<Map<string, V>>;
 
-    /** Resolves once the record is on disk (or on the replicas): a crash after that cannot lose it. */
+    /**
+     * Resolves once the record is on disk (or on the replicas): a crash after that cannot lose it. The value is
+     * encoded before put returns, so the caller may change its object afterwards without a copy of its own.
+     */
     put(key: string, value: V): Promise<void>;
 
     /** Resolves once the removal is durable; deleting a key that is not there resolves at once. */

@@ -154,6 +154,89 @@ describe('file store: delete', () => {
     });
 });
 
+describe('file store: values read back after a restart', () => {
+    it('the first load after opening gives what the log holds, with puts and deletes made since opening', async () => {
+        const directory = freshDirectory();
+        const first = await reopen(directory);
+        for (const key of ['a', 'b', 'c', 'd']) await first.put(key, { callId: key, attempt: 1 });
+        await first.put('b', { callId: 'b', attempt: 2 });
+        await first.delete('d');
+        await first.close();
+
+        const store = await reopen(directory);
+        await store.put('a', { callId: 'a', attempt: 3 });
+        await store.delete('c');
+        await store.put('e', { callId: 'e', attempt: 1 });
+        const loaded = await store.load();
+        assert.deepEqual(Object.fromEntries(loaded), {
+            a: { callId: 'a', attempt: 3 },
+            b: { callId: 'b', attempt: 2 },
+            e: { callId: 'e', attempt: 1 },
+        });
+        await store.close();
+    });
+
+    it('every load gives fresh copies: changing what one load returned changes neither the store nor the next load', async () => {
+        const directory = freshDirectory();
+        const first = await reopen(directory);
+        await first.put('a', { callId: 'a', attempt: 1 });
+        await first.close();
+
+        const store = await reopen(directory);
+        const once = await store.load();
+        once.get('a')!.attempt = 99;
+        const twice = await store.load();
+        assert.deepEqual(twice.get('a'), { callId: 'a', attempt: 1 });
+        assert.notEqual(twice.get('a'), once.get('a'));
+        await store.close();
+        assert.deepEqual((await contents(directory)).get('a'), { callId: 'a', attempt: 1 });
+    });
+});
+
+describe('file store: reading a large log back', () => {
+    it('gives the event loop turns while it reads the records, so the rest of the process is not stalled', async function () {
+        this.timeout(30_000);
+        const directory = freshDirectory();
+        const writer = await reopen(directory);
+        const body = 'x'.repeat(2000);
+        for (let batch = 0; batch < 10; batch++) {
+            await Promise.all(Array.from({ length: 1000 }, (_, i) => writer.put(`k${batch * 1000 + i}`, { callId: `c${i}`, attempt: batch, body })));
+        }
+        await writer.close();
+
+        // Turns the loop gives between the log's bytes arriving (readFile) and the log being opened for appends
+        // (openExisting), which recovery does right after the last record: only a recovery that yields has any.
+        let turns = 0;
+        let ticking = true;
+        const tick = (): void => {
+            turns += 1;
+            if (ticking) setImmediate(tick);
+        };
+        const marks: { read?: number; opened?: number } = {};
+        const fileSystem: StoreFileSystem = {
+            ...nodeFileSystem,
+            async readFile(file) {
+                const data = await nodeFileSystem.readFile(file);
+                if (file.endsWith('.log')) {
+                    marks.read = turns;
+                    setImmediate(tick);
+                }
+                return data;
+            },
+            async openExisting(file) {
+                marks.opened = turns;
+                return nodeFileSystem.openExisting(file);
+            },
+        };
+        const store = await reopen(directory, { fileSystem });
+        ticking = false;
+        assert.equal(store.stats().entries, 10_000);
+        assert.ok(marks.opened! - marks.read! > 0, `the loop turned ${marks.opened! - marks.read!} times while 10,000 records were read`);
+        assert.deepEqual((await store.load()).get('k9999'), { callId: 'c999', attempt: 9, body });
+        await store.close();
+    });
+});
+
 describe('file store: group commit', () => {
     it('50 puts made together cost one write and one flush', async () => {
         const { fileSystem, counts } = instrumentedFileSystem();
