@@ -484,6 +484,15 @@ function loopDelayText(summary: LoopDelaySummary | undefined): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Node-RED
 
+/**
+ * Deploys `flows` with none of the state an earlier round left: removing the nodes first deletes their call state
+ * and outbox, so a round never starts by restoring the calls of the rounds before it.
+ */
+async function freshDeploy(nodeRed: NodeRedProcess, flows: object[]): Promise<void> {
+    await deploy(nodeRed, []);
+    await deploy(nodeRed, flows);
+}
+
 async function deploy(nodeRed: NodeRedProcess, flows: object[]): Promise<void> {
     const started = (nodeRed.log().match(/Started flows/g) ?? []).length;
     const response = await fetch(`${nodeRed.url}/flows`, {
@@ -637,7 +646,7 @@ async function main(): Promise<void> {
     try {
         for (let round = 1; round <= options.rounds; round++) {
             // A fresh deploy each round: every round starts with an empty call tracker, as the first did.
-            if (options.only.has('ours')) await deploy(ours, ourFlows);
+            if (options.only.has('ours')) await freshDeploy(ours, ourFlows);
             const a = !options.only.has('ours')
                 ? undefined
                 : await measure({
@@ -749,7 +758,7 @@ async function main(): Promise<void> {
                         body: eventBody(`${prefix}-${round}`),
                     });
             if (redis && options.only.has('redis1')) {
-                await deploy(ours, ourFlows);
+                await freshDeploy(ours, ourFlows);
                 redis.cli('FLUSHALL');
                 const r1 = await measure({
                     sink,
@@ -762,7 +771,7 @@ async function main(): Promise<void> {
                 log(`round ${round} R1 A on Redis, one instance: ${r1.eventsPerSecond} events/s (${r1.received}/${r1.sent} arrived)`);
             }
             if (redis && second && toSecond) {
-                await deploy(ours, ourFlows);
+                await freshDeploy(ours, ourFlows);
                 await deploy(second, clusterFlows);
                 redis.cli('FLUSHALL');
                 const r2 = await measure({
@@ -778,7 +787,7 @@ async function main(): Promise<void> {
                 log(`round ${round} R2 A on Redis, two instances: ${r2.eventsPerSecond} events/s (${r2.received}/${r2.sent} arrived)`);
             }
             if (ours5 && core5 && toOurs5 && toCore5) {
-                await deploy(ours5, ourFlow(sink.url));
+                await freshDeploy(ours5, ourFlow(sink.url));
                 const a5 = await measure({
                     sink,
                     nodeRedPid: ours5.pid,
@@ -820,7 +829,7 @@ async function main(): Promise<void> {
         const loopCore: Array<LoopDelaySummary | undefined> = [];
         const firstEventMs: Array<{ ours: number; core: number }> = [];
         for (let round = 1; options.only.has('latency') && round <= options.rounds; round++) {
-            await deploy(ours, ourFlows);
+            await freshDeploy(ours, ourFlows);
             // The redeploy restores the call state earlier rounds left (thousands of calls): the clock starts once an
             // event has gone through end to end, so the rate is measured on a pipeline that is up, as B's is.
             const readyMs = { ours: await warmUp(sink, toOurs, PATHS.ours, 202), core: await warmUp(sink, toCore, PATHS.core, 200) };
@@ -1002,7 +1011,7 @@ interface DrainResult {
 async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options): Promise<DrainResult[]> {
     const results: DrainResult[] = [];
     for (const mode of ['stall', 'refuse'] as const) {
-        await deploy(ours, [
+        await freshDeploy(ours, [
             ...ourFlow(sink.url),
             ...outAloneFlow(sink.url, options.counts.outAlone, options.window),
             ...ourFlow(sink.url, 'bench-drain', PATHS.drain, 600),
