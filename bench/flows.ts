@@ -125,6 +125,19 @@ export function ourFlow(sinkUrl: string, tab = 'bench-ours', path: string = PATH
 }
 
 /**
+ * The backlog drain's pipeline: A with a long timeout (a stalled sink keeps requests in flight) and an outbox that
+ * takes the whole backlog (the default maxQueued of 10,000 would refuse most of it).
+ */
+export function drainFlow(sinkUrl: string, backlog: number): FlowNode[] {
+    const flow = ourFlow(sinkUrl, 'bench-drain', PATHS.drain, 600);
+    for (const node of flow) {
+        if (node.type === 'web-service-out') Object.assign(node, { maxQueued: Math.max(10_000, backlog * 2), maxQueuedSize: 512 });
+        if (node.type === 'call-event-in') node.maxCalls = Math.max(50_000, backlog * 2);
+    }
+    return flow;
+}
+
+/**
  * A with its call state and outbox in Redis (issue 17): the same nodes, Store set on call event in and web service
  * out. Every instance of a cluster deploys exactly this flow (the same node ids), so they share one call state and
  * one outbox.

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../test/support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../test/support/redis-server';
-import { benchEvent, coreFlow, crmBody, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
+import { benchEvent, coreFlow, crmBody, drainFlow, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
 import { watchProcess, type ProcessUsage } from './proc-stats';
 import type { LoopDelaySummary } from './loop-delay';
 import type { SinkCommand, SinkMessage, SinkReport } from './sink';
@@ -610,8 +610,8 @@ async function main(): Promise<void> {
     const redis: RedisServer | undefined =
         options.only.has('redis1') || options.only.has('redis2') ? await startRedisServer({ persistence: 'always' }) : undefined;
     const clusterFlows = redis ? redisFlow(sink.url, redis.url) : [];
-    const drainFlow = ourFlow(sink.url, 'bench-drain', PATHS.drain, 600);
-    const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlow, ...clusterFlows];
+    const drainFlows = drainFlow(sink.url, options.drainCount);
+    const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlows, ...clusterFlows];
     const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, ...probed('ours') });
     const core = await startNodeRed({ flows: coreFlow(sink.url), ...probed('core') });
     const oursProbe = probeOf(ours, 'ours');
@@ -1014,7 +1014,7 @@ async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options):
         await freshDeploy(ours, [
             ...ourFlow(sink.url),
             ...outAloneFlow(sink.url, options.counts.outAlone, options.window),
-            ...ourFlow(sink.url, 'bench-drain', PATHS.drain, 600),
+            ...drainFlow(sink.url, options.drainCount),
         ]);
         await sink.reset();
         if (mode === 'stall') process.kill(sink.pid, 'SIGSTOP');

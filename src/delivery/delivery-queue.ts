@@ -125,6 +125,12 @@ export class DeliveryQueue<R> implements OutboxQueue {
     private ready: Lane[] = [];
     private readyHead = 0;
     private readonly inFlight = new Set<Promise<void>>();
+    /**
+     * Lanes waiting out a backoff because the receiver could not be reached. The first request it answers says it is
+     * back: these are woken then, so a backlog built while it was down drains at once instead of over the schedule.
+     * A Retry-After, or a failure the receiver itself answered (5xx), is waited out as scheduled.
+     */
+    private readonly unreachableWaits = new Set<Lane>();
     private running = 0;
     private queued = 0;
     private queuedBytes = 0;
@@ -302,6 +308,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
         if (this.closing) return;
         lane.timer = setTimeout(() => {
             lane.timer = undefined;
+            this.unreachableWaits.delete(lane);
             lane.state = 'ready';
             lane.retryAt = undefined;
             this.ready.push(lane);
@@ -362,6 +369,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 // Recorded so that a restart goes on with the schedule instead of starting it again.
                 this.record(this.store.put(job.key, job.entry));
                 this.wait(lane, delayMs);
+                if (verdict.unreachable && verdict.retryAfterMs === undefined) this.unreachableWaits.add(lane);
                 this.options.onRetry?.(job, outcome, delayMs);
             } else {
                 this.record(this.store.delete(job.key));
@@ -371,12 +379,25 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 this.refused = false;
                 if (lane.jobs.length > 0) this.wake(lane);
                 else this.lanes.delete(lane.id);
+                if (verdict.kind === 'delivered') this.wakeUnreachable();
                 this.options.onSettled(job, outcome, verdict.kind === 'delivered');
             }
         } finally {
             this.pump();
             this.options.onChange?.();
         }
+    }
+
+    /** The receiver answered: the lanes that waited only because it could not be reached try again now. */
+    private wakeUnreachable(): void {
+        if (this.unreachableWaits.size === 0 || this.closing) return;
+        for (const lane of this.unreachableWaits) {
+            if (lane.state !== 'waiting') continue;
+            clearTimeout(lane.timer);
+            lane.timer = undefined;
+            this.wake(lane);
+        }
+        this.unreachableWaits.clear();
     }
 
     private record(write: Promise<void>): void {

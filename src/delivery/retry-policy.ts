@@ -2,7 +2,11 @@ import type { ErrorCode } from '../errors/coded-error';
 import { parseRetryAfter } from './retry-after';
 
 /** What to do after one attempt. */
-export type Verdict = { kind: 'delivered' } | { kind: 'retry'; retryAfterMs?: number } | { kind: 'final' };
+export type Verdict =
+    | { kind: 'delivered' }
+    /** `unreachable`: the way to the server failed (refused, reset, timeout...), not the request: it is worth trying again as soon as the server answers another request. */
+    | { kind: 'retry'; retryAfterMs?: number; unreachable?: boolean }
+    | { kind: 'final' };
 
 /** Failures of the way to the server, not of the request: the same request can succeed later. */
 const TRANSIENT: ReadonlySet<ErrorCode> = new Set(['timeout', 'dns', 'tls', 'refused', 'reset', 'network']);
@@ -19,7 +23,7 @@ export interface AttemptReport {
  */
 export function verdictOf(report: AttemptReport, nowMs: number = Date.now()): Verdict {
     if (!report.error) return { kind: 'delivered' };
-    if (TRANSIENT.has(report.error.code)) return { kind: 'retry' };
+    if (TRANSIENT.has(report.error.code)) return { kind: 'retry', unreachable: true };
     const status = report.response?.statusCode;
     if (status === undefined) return { kind: 'final' };
     if (status === 429 || status === 503) {

@@ -267,4 +267,43 @@ describe('delivery queue', () => {
         assert.match(String(errors[0]), /disk full/);
         await queue.close();
     });
+
+    it('retries the requests that waited because the receiver was unreachable as soon as it answers one, not the ones it failed itself', async () => {
+        const store = new MemoryStore();
+        let down = true;
+        // a: refused while the receiver is down; b: the receiver answers 500 (its own failure); c: a Retry-After.
+        const { opened, attempts, settled, allSettled } = harness(
+            store,
+            (job) => {
+                const id = String(job.entry.call.id);
+                if (id === 'b' && job.entry.attempts === 1) return { kind: 'retry' };
+                if (id === 'c' && job.entry.attempts === 1) return { kind: 'retry', retryAfterMs: 60_000 };
+                if (id === 'probe' || !down) return { kind: 'delivered' };
+                return { kind: 'retry', unreachable: true };
+            },
+            { schedule: [60_000, 60_000], concurrency: 4 },
+        );
+        const { queue } = await opened;
+        queue.enqueue(request('call-a', 'a'));
+        queue.enqueue(request('call-b', 'b'));
+        queue.enqueue(request('call-c', 'c'));
+        await delay(30);
+        assert.deepEqual(attempts.map((attempt) => attempt.id).sort(), ['a', 'b', 'c'], 'each tried once, each now waiting a minute');
+        down = false;
+        // The receiver is back: the next request it answers wakes the one that waited only for it to be reachable.
+        queue.enqueue(request('call-probe', 'probe'));
+        await allSettled(2);
+        assert.deepEqual(
+            settled.map((done) => `${done.id}:${done.attempts}`),
+            ['probe:1', 'a:2'],
+        );
+        await delay(30);
+        assert.equal(settled.length, 2, 'b (a 500) and c (Retry-After) still wait out their schedule');
+        assert.deepEqual(
+            attempts.filter((attempt) => attempt.id === 'b' || attempt.id === 'c').map((attempt) => attempt.attempt),
+            [1, 1],
+        );
+        assert.ok(queue.snapshot().nextRetryAt! > Date.now() + 50_000, 'the remaining waits are the scheduled ones');
+        await queue.close();
+    });
 });

@@ -94,7 +94,7 @@ describe('retry policy', () => {
 
     it('retries network failures, timeouts, 408, 429 and 5xx', () => {
         for (const code of ['timeout', 'dns', 'tls', 'refused', 'reset', 'network'] as const)
-            assert.deepEqual(verdictOf({ error: { code } }), { kind: 'retry' }, code);
+            assert.deepEqual(verdictOf({ error: { code } }), { kind: 'retry', unreachable: true }, code);
         for (const status of [408, 429, 500, 502, 503, 504]) assert.equal(verdictOf(answer(status)).kind, 'retry', String(status));
     });
 
