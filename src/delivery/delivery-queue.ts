@@ -256,6 +256,11 @@ export class DeliveryQueue<R> implements OutboxQueue {
         return bytes;
     }
 
+    get queuedCount(): number {
+        return this.queued;
+    }
+
+    /** Walks the waiting calls for the next retry: for a status shown now and then, not for every change. */
     snapshot(): QueueSnapshot {
         let nextRetryAt: number | undefined;
         for (const lane of this.lanes.values()) {

@@ -22,6 +22,8 @@ export interface OutboxQueue {
     enqueue(input: NewRequest, register?: (job: Job) => void): Job | Promise<Job>;
     /** What the queue holds now. */
     snapshot(): QueueSnapshot;
+    /** Requests queued (in flight included), without the work of a whole snapshot: asked on every change. */
+    readonly queuedCount: number;
     /** Stops starting attempts, lets those in flight end and records them; resolves with the jobs left queued. */
     close(): Promise<number>;
 }

@@ -165,6 +165,11 @@ export class Sender<C> {
         return this.queue?.shared ?? this.options.store?.kind === 'redis';
     }
 
+    /** Requests queued now (0 while the outbox is not open), cheaply, for a check made on every change. */
+    get queuedCount(): number {
+        return this.queue?.queuedCount ?? 0;
+    }
+
     /** What the queue holds now; undefined while the outbox is not open. */
     snapshot(): QueueSnapshot | undefined {
         return this.queue?.snapshot();

@@ -186,6 +186,10 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
     }
 
     /** Cluster-wide counts as of this instance's last reply from Redis (one poll old at most while it runs). */
+    get queuedCount(): number {
+        return this.counts?.queued ?? 0;
+    }
+
     snapshot(): QueueSnapshot {
         const queued = this.counts?.queued ?? 0;
         const queuedBytes = this.counts?.queuedBytes ?? 0;

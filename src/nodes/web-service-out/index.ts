@@ -38,6 +38,9 @@ export = function register(RED: NodeAPI): void {
         let configError: Error | undefined;
         const status = new DeliveryStatus(node, RED, {
             snapshot: () => sender?.snapshot(),
+            get queuedCount() {
+                return sender?.queuedCount ?? 0;
+            },
             get refusing() {
                 return sender?.refusing ?? false;
             },

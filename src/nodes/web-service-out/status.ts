@@ -7,6 +7,8 @@ import { STATUS_INTERVAL_MS } from '../shared/throttled-status';
 
 export interface StatusSource {
     snapshot(): QueueSnapshot | undefined;
+    /** Requests queued now: asked on every change, so it must not cost what a snapshot does. */
+    readonly queuedCount: number;
     readonly refusing: boolean;
     /** The outbox is shared in Redis: refusing then means Redis is away, not a file that will not open. */
     readonly shared?: boolean;
@@ -58,7 +60,7 @@ export class DeliveryStatus {
 
     /** At once when the queue is idle (the last outcome is what the user looks for), throttled while busy. */
     refresh(): void {
-        if ((this.source.snapshot()?.queued ?? 0) === 0) {
+        if (this.source.queuedCount === 0) {
             this.show();
             return;
         }
