@@ -52,6 +52,8 @@ describe('editor: web service out dialog', function () {
             'DELETE',
         ]);
         for (const list of ['#ws-out-params', '#ws-out-headers', '#ws-out-form']) assert.equal(await dialog.locator(list).count(), 1, list);
+        // The sample call comes from the runtime once the dialog has asked for it.
+        await editor.page.waitForFunction(() => /"callId"/.test((document.querySelector('#ws-out-sample-call') as HTMLTextAreaElement | null)?.value ?? ''));
         assert.match(await dialog.locator('#ws-out-sample-call').inputValue(), /"callId": "1e0c9a8e/);
         await editor.screenshot('web-service-out-dialog');
     });

@@ -196,12 +196,25 @@ export class Editor {
     /** Shows the workspace tab with this label (a flow's tab). */
     async showWorkspace(label: string): Promise<void> {
         const tab = this.page.locator('#red-ui-workspace-tabs li.red-ui-tab', { has: this.page.getByText(label, { exact: true }) });
-        await tab.scrollIntoViewIfNeeded();
-        await tab.locator('a.red-ui-tab-label').click();
-        await this.page.waitForFunction((wanted) => {
-            const RED = (window as any).RED;
-            return RED.nodes.workspace(RED.workspaces.active())?.label === wanted;
-        }, label);
+        // On a busy machine a click that lands while the tab bar is still being redrawn after an import selects
+        // nothing: the tab is clicked again (three tries at most).
+        for (let attempt = 1; ; attempt += 1) {
+            await tab.scrollIntoViewIfNeeded();
+            await tab.locator('a.red-ui-tab-label').click();
+            try {
+                await this.page.waitForFunction(
+                    (wanted) => {
+                        const RED = (window as any).RED;
+                        return RED.nodes.workspace(RED.workspaces.active())?.label === wanted;
+                    },
+                    label,
+                    { timeout: 10_000 },
+                );
+                return;
+            } catch (err) {
+                if (attempt >= 3) throw err;
+            }
+        }
     }
 
     /**
