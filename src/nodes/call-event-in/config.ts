@@ -8,6 +8,7 @@ import type { EndpointAuth } from '../../ingest/event-endpoint';
 import { ReplayGuard } from '../../ingest/replay-guard';
 import { DEFAULT_TRACKER_OPTIONS, type TrackerOptions } from '../../lifecycle/call-tracker';
 import { DEFAULT_EVENT_LIMITS, type EventLimits } from '../../lifecycle/event-limits';
+import { storeIdOf } from '../shared/redis-store';
 
 /** The node's properties as the flow JSON holds them (every one may be absent in a flow saved by 0.1.0). */
 export interface CallEventInProperties {
@@ -160,7 +161,7 @@ export function callEventInOptions(config: CallEventInProperties, credentials: C
     const maxBodyBytes = Math.floor(positive(config.maxBody, DEFAULT_MAX_BODY_KIB, 'body limit') * KIB);
     const auth = authOf(config, credentials);
     const adapter = adapterOf(config, credentials);
-    const store = typeof config.store === 'string' && config.store.trim() !== '' && config.store !== '_ADD_' ? config.store.trim() : undefined;
+    const store = storeIdOf(config);
     return {
         path: config.path ?? '',
         wanted,

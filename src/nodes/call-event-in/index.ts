@@ -12,7 +12,7 @@ import { callEventInOptions, type CallEventInCredentials, type CallEventInOption
 import { serveEventEndpoint } from './endpoint-route';
 import { evictionWarning, type RuntimeTexts } from './recovery-report';
 import { fileTrackingSource, sharedTrackingSource, type TrackingSource } from './tracking-source';
-import type { RedisConfigNode } from '../ccaas-redis/config';
+import { leaseRedisStore } from '../shared/redis-store';
 import { triggerMessages } from './trigger-messages';
 
 /**
@@ -62,12 +62,16 @@ export = function register(RED: NodeAPI): void {
                 },
             };
             if (!options!.store) return fileTrackingSource(node, (RED.settings as { userDir?: unknown }).userDir, tracker, hooks);
-            const redis = RED.nodes.getNode(options!.store) as RedisConfigNode | null;
             try {
-                if (!redis?.acquire) throw new ConfigError(text('warnings.storeMissing', { store: logText(options!.store) }));
-                return sharedTrackingSource(node, redis.acquire(), tracker, hooks);
+                const lease = leaseRedisStore(RED, options!.store, text('warnings.storeMissing', { store: logText(options!.store) }));
+                try {
+                    return sharedTrackingSource(node, lease, tracker, hooks);
+                } catch (err) {
+                    void lease.release();
+                    throw err;
+                }
             } catch (err) {
-                problem = `store: ${errorText(err)}`;
+                problem = errorText(err);
                 return undefined;
             }
         }

@@ -93,11 +93,12 @@ export function sharedTrackingSource(node: SourceNode, lease: ConnectionLease, t
         onEviction: hooks.onEviction,
         onUnreadable: (callId) => node.warn(text('warnings.unreadableShared', { callId: logText(callId) })),
     });
+    const unavailable = (): string => text('warnings.redisUnavailable', { problem: logText(connection.problem ?? connection.state) });
     let wasReady = false;
     const stopWatching = connection.onChange(() => {
         const ready = connection.state === 'ready';
         if (ready && !wasReady) node.log(text('log.redisReady'));
-        if (!ready && wasReady) node.warn(text('warnings.redisUnavailable', { problem: logText(connection.problem ?? connection.state) }));
+        if (!ready && wasReady) node.warn(unavailable());
         wasReady = ready;
         hooks.changed(ready);
     });
@@ -108,8 +109,7 @@ export function sharedTrackingSource(node: SourceNode, lease: ConnectionLease, t
     return {
         ready,
         current: () => tracking,
-        trouble: () =>
-            connection.state === 'ready' ? undefined : text('warnings.redisUnavailable', { problem: logText(connection.problem ?? connection.state) }),
+        trouble: () => (connection.state === 'ready' ? undefined : unavailable()),
         note: () => undefined,
         async stop() {
             // The shared state outlives this node: other instances may still run it, and its keys expire by themselves.

@@ -33,11 +33,6 @@ export interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     store?: string;
 }
 
-/** The ccaas-redis node a flow names as Store, or undefined for the file store (flows before 0.3.0 name none). */
-export function storeIdOf(config: { store?: unknown }): string | undefined {
-    return typeof config.store === 'string' && config.store.trim() !== '' && config.store !== '_ADD_' ? config.store.trim() : undefined;
-}
-
 export type Credentials = RequestCredentials & { signingSecret?: string };
 
 export const SECRET_FIELDS = ['user', 'password', 'token', 'apiKey', 'signingSecret'] as const;

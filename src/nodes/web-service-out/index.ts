@@ -11,10 +11,9 @@ import { callOf } from '../shared/msg-call';
 import { rateLimitedWarning } from '../shared/rate-limited-warning';
 import { registerEditorResources } from '../shared/editor-resources';
 import { registerTestRoute, type DeployedWebServiceOut } from './admin';
-import { originOf, queueSettingsOf, SECRET_FIELDS, storeIdOf, type Credentials, type WebServiceOutConfig } from './config';
-import type { RedisConfigNode } from '../ccaas-redis/config';
+import { originOf, queueSettingsOf, SECRET_FIELDS, type Credentials, type WebServiceOutConfig } from './config';
 import type { ConnectionLease } from '../../store/redis/connection-share';
-import { ConfigError } from '../../errors/coded-error';
+import { leaseRedisStore, storeIdOf } from '../shared/redis-store';
 import { prepareProfile } from './profile';
 import { reportedMessage, showStoreProblem, type Msg, type Waiting, type Warning } from './reports';
 import { DeliveryStatus } from './status';
@@ -88,15 +87,7 @@ export = function register(RED: NodeAPI): void {
             const prepared = prepareProfile(RED, config, credentials);
             const queue = queueSettingsOf(config);
             const storeId = storeIdOf(config);
-            if (storeId) {
-                const redis = RED.nodes.getNode(storeId) as RedisConfigNode | null;
-                if (!redis?.acquire) throw new ConfigError(`store: ${warning('storeMissing', { store: logText(storeId) })}`);
-                try {
-                    lease = redis.acquire();
-                } catch (err) {
-                    throw new ConfigError(`store: ${errorText(err)}`);
-                }
-            }
+            if (storeId) lease = leaseRedisStore(RED, storeId, warning('storeMissing', { store: logText(storeId) }));
             sender = new Sender<Waiting>({
                 ...queue,
                 ...(lease ? { store: { kind: 'redis' as const, connection: lease.connection } } : {}),
