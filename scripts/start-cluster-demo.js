@@ -55,17 +55,22 @@ function waitForOutput(child, pattern, what) {
     });
 }
 
-/** The stand-in CRM: 201 for every request, counting requests and repeated idempotency keys. */
+/**
+ * The stand-in CRM: 201 for every request, counting requests and repeats: a request whose idempotency key and body
+ * it has had before. (The key alone repeats by design when a call rings a second agent: both are Call is
+ * Presenting of one call; their bodies name different agents.)
+ */
 function startCrm() {
-    const keys = new Map();
+    const seen = new Set();
     const stats = { requests: 0, repeated: 0 };
     const server = http.createServer((req, res) => {
-        req.resume();
+        const chunks = [];
+        req.on('data', (chunk) => chunks.push(chunk));
         req.on('end', () => {
             stats.requests += 1;
-            const key = String(req.headers['idempotency-key']);
-            if (keys.has(key)) stats.repeated += 1;
-            keys.set(key, true);
+            const request = `${req.headers['idempotency-key']} ${Buffer.concat(chunks).toString('utf8')}`;
+            if (seen.has(request)) stats.repeated += 1;
+            seen.add(request);
             res.writeHead(201, { 'content-type': 'application/json' }).end('{"ok":true}');
         });
     });
@@ -220,7 +225,7 @@ async function main() {
     setInterval(play, 5000);
     setInterval(() => {
         const state = instances.map((instance) => `${instance.name} ${instance.up ? 'up' : 'down'}`).join(', ');
-        say(`calls played ${calls}; CRM got ${crm.requests} requests (${crm.repeated} repeated keys); instances: ${state}`);
+        say(`calls played ${calls}; CRM got ${crm.requests} requests (${crm.repeated} repeats); instances: ${state}`);
     }, 5000);
 }
 
