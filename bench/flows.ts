@@ -1,5 +1,6 @@
 // The flows the benchmark deploys, as flow JSON: the nodes run with whatever defaults they have (a property left out
 // here is the node's default), so the benchmark measures the package as users get it, delivery guarantees included.
+import path from 'node:path';
 
 /** The screen-pop job both pipelines do: every inbound call that rings is posted to the CRM as JSON. */
 export const PATHS = { ours: '/bench/ours', core: '/bench/core', drain: '/bench/drain', redis: '/bench/redis' } as const;
@@ -150,33 +151,13 @@ export function redisFlow(sinkUrl: string, redisUrl: string): FlowNode[] {
 }
 
 /**
- * Web service out alone: a function node keeps `window` messages in flight (each success coming back out of web
- * service out releases the next), so what is measured is the node and Node-RED's message passing, not an inbound
- * HTTP server. The inject node starts a round; its payload says how many.
+ * Web service out alone: a feeder node of the benchmark's own (bench/nodes/bench-feeder.js) keeps `window` messages
+ * in flight (each success coming back out of web service out releases the next), so what is measured is the node and
+ * Node-RED's message passing, not an inbound HTTP server nor a function node's sandbox. The inject node starts a
+ * round; its payload says how many.
  */
 export function outAloneFlow(sinkUrl: string, count: number, window: number): FlowNode[] {
     const tab = 'bench-out-alone';
-    const feeder = `
-const state = context.get('state') || { round: 0 };
-const next = () => {
-    const i = state.sent++;
-    const sent = String(Date.now()) + '000000';
-    const call = { callId: 'out-' + state.round + '-' + i, reportCallId: sent, event: 'presenting', direction: 'Inbound',
-        callerName: 'Jane Example', externalNumber: '+15551234567', dnis: '+15557654321', agent: 'John Doe (154)' };
-    const payload = { callId: call.callId, sent: sent, event: 'presenting', direction: 'Inbound', caller: call.callerName,
-        number: call.externalNumber, dnis: call.dnis, agent: call.agent };
-    node.send({ call: call, payload: payload });
-};
-if (msg.start) {
-    state.round += 1;
-    state.sent = 0;
-    state.count = msg.payload.count;
-    context.set('state', state);
-    for (let k = 0; k < Math.min(msg.payload.window, state.count); k++) next();
-} else if (state.sent < state.count) {
-    next();
-}
-return null;`;
     return [
         { id: tab, type: 'tab', label: 'bench web service out alone' },
         {
@@ -190,10 +171,13 @@ return null;`;
             once: false,
             wires: [[`${tab}-feeder`]],
         },
-        { id: `${tab}-feeder`, z: tab, type: 'function', func: feeder, outputs: 1, wires: [[`${tab}-out`]] },
+        { id: `${tab}-feeder`, z: tab, type: 'bench-feeder', wires: [[`${tab}-out`]] },
         crmOut(tab, sinkUrl, [`${tab}-feeder`]),
     ];
 }
+
+/** Node-RED settings that load the benchmark's own nodes (the feeder of scenario W). */
+export const BENCH_NODES_SETTINGS = `nodesDir: ${JSON.stringify(path.join(__dirname, 'nodes'))},`;
 
 /** B: the same job with core nodes: http in -> switch -> template -> http request -> http response. */
 export function coreFlow(sinkUrl: string): FlowNode[] {

@@ -19,7 +19,7 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../test/support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../test/support/redis-server';
-import { benchEvent, coreFlow, crmBody, drainFlow, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
+import { BENCH_NODES_SETTINGS, benchEvent, coreFlow, crmBody, drainFlow, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
 import { watchProcess, type ProcessUsage } from './proc-stats';
 import type { LoopDelaySummary } from './loop-delay';
 import type { SinkCommand, SinkMessage, SinkReport } from './sink';
@@ -612,7 +612,7 @@ async function main(): Promise<void> {
     const clusterFlows = redis ? redisFlow(sink.url, redis.url) : [];
     const drainFlows = drainFlow(sink.url, options.drainCount);
     const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlows, ...clusterFlows];
-    const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, ...probed('ours') });
+    const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, settings: BENCH_NODES_SETTINGS, ...probed('ours') });
     const core = await startNodeRed({ flows: coreFlow(sink.url), ...probed('core') });
     const oursProbe = probeOf(ours, 'ours');
     const coreProbe = probeOf(core, 'core');
