@@ -37,19 +37,19 @@ export function deliveryHeaders(options: DeliveryHeaderOptions): Decorate {
             if (taken.has(name) || name === header.toLowerCase()) throw new ConfigError(`signing: the header "${name}" is also set elsewhere in the profile`);
         }
     }
+    if (!header && !secret) return (request) => request;
     return (request, key, nowSeconds = Date.now() / 1000) => {
         const added: Record<string, string> = {};
         if (header) added[header] = key;
-        const secrets = [...request.secrets];
+        let { secrets } = request;
         if (secret) {
             const signed = signWebhook(secret, key, nowSeconds, request.body ?? '');
             Object.assign(added, signed);
-            secrets.push(signed['webhook-signature']);
+            secrets = [...secrets, signed['webhook-signature']];
         }
-        if (Object.keys(added).length === 0) return request;
         const leading: Record<string, string> = {};
         const trailing: Record<string, string> = {};
-        for (const [name, value] of Object.entries(request.headers)) (TRAILING.has(name.toLowerCase()) ? trailing : leading)[name] = value;
-        return { ...request, headers: { ...leading, ...added, ...trailing }, secrets };
+        for (const name in request.headers) (TRAILING.has(name.toLowerCase()) ? trailing : leading)[name] = request.headers[name]!;
+        return { ...request, headers: Object.assign(leading, added, trailing), secrets };
     };
 }

@@ -199,13 +199,13 @@ export class DeliveryQueue<R> implements OutboxQueue {
     enqueue(input: NewRequest, register?: (job: Job) => void): Job {
         if (this.closing) throw new Error('the delivery queue is closed');
         const entry: OutboxEntry = { ...input, format: OUTBOX_FORMAT, attempts: 0, queuedAt: this.now(), seq: this.nextSeq };
-        const bytes = this.admit(entry);
+        const { bytes, json } = this.admit(entry);
         const seq = this.nextSeq++;
         const key = String(seq);
         let recorded: Promise<void>;
         try {
             // The store encodes the entry before put returns (DurableStore.put), so the job can keep changing it.
-            recorded = this.store.put(key, entry);
+            recorded = this.store.put(key, entry, json);
         } catch (error) {
             recorded = Promise.reject(error);
         }
@@ -218,11 +218,16 @@ export class DeliveryQueue<R> implements OutboxQueue {
         return job;
     }
 
-    /** The entry's size when the queue may take it; otherwise throws, so that nothing was accepted. */
-    private admit(entry: OutboxEntry): number {
+    /**
+     * The entry's JSON and its size (what entryBytes gives) when the queue may take it; otherwise throws, so that
+     * nothing was accepted.
+     */
+    private admit(entry: OutboxEntry): { bytes: number; json: string } {
         let bytes: number;
+        let json: string;
         try {
-            bytes = entryBytes(entry);
+            json = JSON.stringify(entry);
+            bytes = Buffer.byteLength(json, 'utf8');
         } catch (error) {
             throw new InputError(`msg.call or msg.payload cannot be kept in the outbox: ${(error as Error)?.message ?? String(error)}`);
         }
@@ -253,7 +258,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 `queue full: ${this.queued} queued requests take ${formatBytes(this.queuedBytes)} and this one ${formatBytes(bytes)}, beyond what this node keeps (maxQueuedSize ${formatBytes(this.maxQueuedBytes)}); new messages are refused until some are delivered`,
             );
         }
-        return bytes;
+        return { bytes, json };
     }
 
     get queuedCount(): number {

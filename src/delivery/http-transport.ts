@@ -78,7 +78,8 @@ export class HttpTransport {
 
     async send(request: OutgoingRequest, options: SendOptions = {}): Promise<DeliveryOutcome> {
         const timeoutMs = options.timeoutMs && options.timeoutMs > 0 ? options.timeoutMs : DEFAULT_TIMEOUT_MS;
-        const target = `${request.method} ${maskText(request.url, request.secrets)}`;
+        // Named in failures only; a delivered request has no use for the masked text.
+        const target = (): string => `${request.method} ${maskText(request.url, request.secrets)}`;
         // axios's http adapter's timeout is an idle timer on the socket: a server trickling a byte now and then
         // keeps it from firing. The abort timer bounds the whole exchange, whatever the server does.
         let controller: AbortController | undefined;
@@ -119,9 +120,9 @@ export class HttpTransport {
                 timeMs: Math.round(performance.now() - started),
             };
             if (response.statusCode >= 200 && response.statusCode < 300) return { ok: true, response };
-            return { ok: false, error: statusFailure(target, response) };
+            return { ok: false, error: statusFailure(target(), response) };
         } catch (err) {
-            const error = classifyFailure(err, target, timeoutMs, timedOut);
+            const error = classifyFailure(err, target(), timeoutMs, timedOut);
             return { ok: false, error };
         } finally {
             clearTimeout(timer);

@@ -23,6 +23,8 @@ function charsetOf(contentType: string): string {
 }
 
 function decode(body: Buffer, charset: string): string {
+    // What TextDecoder's UTF-8 gives (invalid bytes as U+FFFD), at a fraction of its cost, unless a BOM is to be dropped.
+    if (/^utf-?8$/i.test(charset) && !(body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf)) return body.toString('utf8');
     try {
         return new TextDecoder(charset).decode(body);
     } catch {

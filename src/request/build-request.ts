@@ -155,6 +155,8 @@ export function compileRequest(config: Partial<RequestConfig>, credentials: Requ
     if (!isAuthType(authType)) throw new ConfigError(`authType: "${String(authType)}" is not one of none, basic, bearer, oauth2`);
 
     const url = compileUrl(config.url ?? '', { providerOrigin: authType === 'oauth2' });
+    // Call data never reaches the origin, so the Host header is fixed on deploy unless the provider names the origin.
+    const fixedHost = url.origin === PROVIDER_ORIGIN ? undefined : new URL(url.origin).host;
     const query = encodedPairs(rows(config.params, 'params'), 'url-query', 'URL parameter');
 
     const seen = new Set<string>();
@@ -230,9 +232,12 @@ export function compileRequest(config: Partial<RequestConfig>, credentials: Requ
             const preview = authType === 'oauth2' && !grant;
             const parse = (text: string): URL => new URL(preview ? text.replace(PROVIDER_ORIGIN, 'https://instance') : text);
             const params = query(call);
-            if (params) target = target + (parse(target).search ? '&' : target.endsWith('?') ? '' : '?') + params;
-            if (!preview) target = new URL(target).href;
-            const host = preview && target.startsWith(PROVIDER_ORIGIN) ? PROVIDER_ORIGIN.slice(2, -2) : parse(target).host;
+            // The URL template gives a parsed and serialised URL; only added parameters make it text to parse again.
+            if (params) {
+                target = target + (parse(target).search ? '&' : target.endsWith('?') ? '' : '?') + params;
+                if (!preview) target = new URL(target).href;
+            }
+            const host = fixedHost ?? (preview && target.startsWith(PROVIDER_ORIGIN) ? PROVIDER_ORIGIN.slice(2, -2) : parse(target).host);
             const { body, contentType } = renderBody(call, payload);
 
             const defaults: Record<string, string> = { 'User-Agent': DEFAULT_USER_AGENT, Accept: DEFAULT_ACCEPT };

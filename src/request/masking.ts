@@ -15,6 +15,7 @@ export interface DisplayedRequest {
  * base64 of "user:password" never does, but a token might contain a password) is masked as a whole.
  */
 export function maskText(text: string, secrets: readonly string[]): string {
+    if (secrets.length === 0) return text;
     let masked = text;
     for (const secret of [...secrets].filter(Boolean).sort((a, b) => b.length - a.length)) {
         masked = masked.split(secret).join(MASK);
@@ -37,7 +38,7 @@ export function maskValue<T>(value: T, secrets: readonly string[]): T {
 
 export function displayRequest(request: OutgoingRequest): DisplayedRequest {
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(request.headers)) headers[name] = maskText(value, request.secrets);
+    for (const name in request.headers) headers[name] = maskText(request.headers[name]!, request.secrets);
     const shown: DisplayedRequest = { method: request.method, url: maskText(request.url, request.secrets), headers };
     if (request.body) shown.body = maskText(request.body.toString('utf8'), request.secrets);
     return shown;

@@ -113,6 +113,11 @@ export function compileUrl(source: string, options: UrlOptions = {}): UrlTemplat
     const path = compileTemplate(pathSource, 'url-path', { where: 'URL path' });
     const query: CompiledTemplate | undefined = querySource === undefined ? undefined : compileTemplate(querySource, 'url-query', { where: 'URL query' });
 
+    if (path.isPlainText && (!query || query.isPlainText)) {
+        // No placeholder: the URL is the same for every call, so it is built and checked once, here.
+        const fixed = fixedUrl(origin, path.render({}), query?.render({}), url);
+        return { origin, render: () => fixed };
+    }
     return {
         origin,
         render(call: object): string {
@@ -131,4 +136,17 @@ export function compileUrl(source: string, options: UrlOptions = {}): UrlTemplat
             return parsed.href;
         },
     };
+}
+
+/** The URL of a template without placeholders: its text can only fail the checks on deploy. */
+function fixedUrl(origin: string, renderedPath: string, renderedQuery: string | undefined, source: string): string {
+    const text = origin + (renderedPath.startsWith('/') ? renderedPath : `/${renderedPath}`) + (renderedQuery === undefined ? '' : `?${renderedQuery}`);
+    let parsed: URL;
+    try {
+        parsed = new URL(text);
+    } catch {
+        throw new ConfigError(`url: "${source}" is not a valid URL`);
+    }
+    if (parsed.origin !== origin) throw new ConfigError(`url: "${source}" leaves ${origin}`);
+    return parsed.href;
 }

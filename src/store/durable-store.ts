@@ -32,8 +32,9 @@ export interface DurableStore<V> {
     /**
      * Resolves once the record is on disk (or on the replicas): a crash after that cannot lose it. The value is
      * encoded before put returns, so the caller may change its object afterwards without a copy of its own.
+     * `json`, when the caller made it already, is `JSON.stringify(value)`, so the value is not serialised twice.
      */
-    put(key: string, value: V): Promise<void>;
+    put(key: string, value: V, json?: string): Promise<void>;
 
     /** Resolves once the removal is durable; deleting a key that is not there resolves at once. */
     delete(key: string): Promise<void>;

@@ -208,9 +208,9 @@ export class FileStore<V> implements DurableStore<V> {
         return entries;
     }
 
-    async put(key: string, value: V): Promise<void> {
+    async put(key: string, value: V, json?: string): Promise<void> {
         this.assertWritable();
-        const framed = encodePut(key, value);
+        const framed = encodePut(key, value, json);
         this.recovered?.delete(key);
         this.liveBytes += framed.length - (this.frames.get(key)?.length ?? 0);
         this.frames.set(key, framed);

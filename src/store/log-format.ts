@@ -22,12 +22,14 @@ export const MAX_VALUE_BYTES = MAX_PAYLOAD_BYTES - 256;
 
 export type LogRecord = { op: 'put'; key: string; value: unknown } | { op: 'delete'; key: string };
 
-export function encodePut(key: string, value: unknown): Buffer {
+/** `json`, when given, is JSON.stringify(value): the record is then the same bytes without serialising it again. */
+export function encodePut(key: string, value: unknown, json?: string): Buffer {
     // Inside an array JSON.stringify turns these into null silently; a record must read back as what was put.
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
         throw new TypeError(`The value for key "${key}" is not JSON-serialisable.`);
     }
-    return frame(Buffer.from(JSON.stringify(['p', key, value]), 'utf8'));
+    const record = json === undefined ? JSON.stringify(['p', key, value]) : `["p",${JSON.stringify(key)},${json}]`;
+    return frame(Buffer.from(record, 'utf8'));
 }
 
 export function encodeDelete(key: string): Buffer {

@@ -12,8 +12,8 @@ export class MemoryStore<V> implements DurableStore<V> {
         return new Map([...this.values].map(([key, json]) => [key, JSON.parse(json) as V]));
     }
 
-    async put(key: string, value: V): Promise<void> {
-        this.values.set(key, JSON.stringify(value));
+    async put(key: string, value: V, json?: string): Promise<void> {
+        this.values.set(key, json ?? JSON.stringify(value));
     }
 
     async delete(key: string): Promise<void> {

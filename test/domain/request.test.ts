@@ -34,6 +34,19 @@ describe('request building', () => {
             );
         });
 
+        it('a URL without placeholders is the same normalised URL for every call, with its Host header', () => {
+            const builder = compileRequest(profile({ url: 'HTTPS://CRM.Example.com:8443/a b/./c?x=1 2#frag' }));
+            for (const call of [{ callId: 'a' }, { callId: 'b', dnis: '/..' }]) {
+                const request = builder.build(call);
+                assert.equal(request.url, new URL('https://crm.example.com:8443/a b/./c?x=1 2').href);
+                assert.equal(request.url, 'https://crm.example.com:8443/a%20b/c?x=1%202');
+                assert.equal(request.headers.host, 'crm.example.com:8443');
+            }
+            const withParams = compileRequest(profile({ url: 'https://crm.example.com/c?x=1', params: [{ name: 'id', value: '{{callId}}' }] }));
+            assert.equal(withParams.build({ callId: 'a b' }).url, 'https://crm.example.com/c?x=1&id=a%20b');
+            assert.equal(withParams.build({ callId: 'a b' }).headers.host, 'crm.example.com');
+        });
+
         it('refuses a placeholder in the scheme, host or port on compile, naming the reason', () => {
             for (const url of [
                 'https://{{dnis}}.example.com/',

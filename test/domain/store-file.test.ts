@@ -587,4 +587,11 @@ describe('store log checksum', () => {
         assert.equal(record.readUInt32LE(4), zlib.crc32(payload, zlib.crc32(record.subarray(0, 4))));
         assert.equal(zlib.crc32(Buffer.from('123456789')), 0xcbf43926);
     });
+
+    it("a put given the value's JSON writes the same bytes as one that serialises the value itself", () => {
+        const value = { callId: 'c "1"', nested: { list: [1, 'ü中', null] }, skipped: undefined };
+        for (const key of ['k', '17', 'quote"key\\']) {
+            assert.deepEqual(encodePut(key, value, JSON.stringify(value)), encodePut(key, value));
+        }
+    });
 });
