@@ -28,23 +28,24 @@ export function encodePut(key: string, value: unknown, json?: string): Buffer {
     if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
         throw new TypeError(`The value for key "${key}" is not JSON-serialisable.`);
     }
-    const record = json === undefined ? JSON.stringify(['p', key, value]) : `["p",${JSON.stringify(key)},${json}]`;
-    return frame(Buffer.from(record, 'utf8'));
+    return frame(json === undefined ? JSON.stringify(['p', key, value]) : `["p",${JSON.stringify(key)},${json}]`);
 }
 
 export function encodeDelete(key: string): Buffer {
-    return frame(Buffer.from(JSON.stringify(['d', key]), 'utf8'));
+    return frame(JSON.stringify(['d', key]));
 }
 
-function frame(payload: Buffer): Buffer {
-    if (payload.length > MAX_PAYLOAD_BYTES) {
+/** The record's JSON encoded straight after its header: one buffer per record, no copy of the payload. */
+function frame(record: string): Buffer {
+    const length = Buffer.byteLength(record, 'utf8');
+    if (length > MAX_PAYLOAD_BYTES) {
         // Refused before anything is queued or applied to memory: only this put fails, the store goes on.
-        throw new StoreError(`A store record is limited to ${MAX_PAYLOAD_BYTES} bytes; this one has ${payload.length}.`, { reason: 'too-large' });
+        throw new StoreError(`A store record is limited to ${MAX_PAYLOAD_BYTES} bytes; this one has ${length}.`, { reason: 'too-large' });
     }
-    const framed = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-    framed.writeUInt32LE(payload.length, 0);
-    framed.writeUInt32LE(checksum(framed.subarray(0, 4), payload), 4);
-    payload.copy(framed, FRAME_HEADER_BYTES);
+    const framed = Buffer.allocUnsafe(FRAME_HEADER_BYTES + length);
+    framed.writeUInt32LE(length, 0);
+    framed.write(record, FRAME_HEADER_BYTES, 'utf8');
+    framed.writeUInt32LE(checksum(framed.subarray(0, 4), framed.subarray(FRAME_HEADER_BYTES)), 4);
     return framed;
 }
 
