@@ -2,8 +2,8 @@
 // `npm run bench`: our pipeline against the same job done with Node-RED's core nodes and against a bare HTTP client,
 // in one run on 127.0.0.1. The README's Performance section says what each number means.
 //
-//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--out FILE] [--profile DIR] [--latency-rate N]
-//       [--only ours,outAlone,core,bare,redis1,redis2,nr5,latency,drain,tracker]
+//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--no-warmup] [--out FILE] [--profile DIR] [--latency-rate N]
+//       [--only ours,outAlone,core,bare,redis1,redis2,nr5,latency,drain,tracker,axios]
 //   (--only also takes the scenario letters of the table: --only W,C is outAlone,bare; R1, R2)
 //
 // --profile DIR runs both Node-RED processes with --cpu-prof (summarise with bench/profile-summary.ts); --only runs
@@ -11,6 +11,7 @@
 // run's own (one instance, then two behind a round robin); nr5 runs A and B again on Node-RED 5 / Node 22 from
 // .matrix/node-red-5 (installed by `node scripts/test-matrix.js --install`).
 //
+// A full run starts with a warm-up round (round 0) whose results are not counted; --no-warmup leaves it out.
 // The load client is this process; Node-RED and the sink each run in a process of their own.
 import { fork, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +24,7 @@ import { BENCH_NODES_SETTINGS, benchEvent, coreFlow, crmBody, drainFlow, ourFlow
 import { watchProcess, type ProcessUsage } from './proc-stats';
 import type { LoopDelaySummary } from './loop-delay';
 import type { SinkCommand, SinkMessage, SinkReport } from './sink';
+import type { AxiosAlone } from './axios-alone';
 import type { TrackerMemory } from './tracker-memory';
 
 const root = path.resolve(__dirname, '..');
@@ -30,6 +32,12 @@ const root = path.resolve(__dirname, '..');
 interface Options {
     smoke: boolean;
     rounds: number;
+    /**
+     * A round 0 before the measured ones, not counted: the first round after a start runs code the JIT has not
+     * optimised yet and a heap still growing to its working size, and measured up to 1.5x the CPU per event of
+     * later rounds, which made a median of three depend on how much of that warm-up it held.
+     */
+    warmup: boolean;
     /** Events per round and scenario; a round also stops after `seconds`. */
     counts: { ours: number; outAlone: number; core: number; bare: number; redis: number };
     seconds: number;
@@ -48,7 +56,7 @@ interface Options {
     only: Set<Part>;
 }
 
-const PARTS = ['ours', 'outAlone', 'core', 'bare', 'redis1', 'redis2', 'nr5', 'latency', 'drain', 'tracker'] as const;
+const PARTS = ['ours', 'outAlone', 'core', 'bare', 'redis1', 'redis2', 'nr5', 'latency', 'drain', 'tracker', 'axios'] as const;
 type Part = (typeof PARTS)[number];
 /** The letters the table prints, accepted by --only as well: `--only W,C`. */
 const SCENARIO_LETTERS: Record<string, Part> = { A: 'ours', W: 'outAlone', B: 'core', C: 'bare', R1: 'redis1', R2: 'redis2' };
@@ -66,6 +74,7 @@ function parseOptions(argv: string[]): Options {
         ? {
               smoke,
               rounds: 1,
+              warmup: false,
               counts: { ours: 40, outAlone: 40, core: 40, bare: 40, redis: 40 },
               seconds: 30,
               connections: 4,
@@ -81,6 +90,7 @@ function parseOptions(argv: string[]): Options {
         : {
               smoke,
               rounds: 3,
+              warmup: true,
               counts: { ours: 20_000, outAlone: 30_000, core: 6_000, bare: 40_000, redis: 10_000 },
               seconds: 10,
               connections: 32,
@@ -92,6 +102,7 @@ function parseOptions(argv: string[]): Options {
               out: path.join(root, 'bench', 'results', 'latest.json'),
               only,
           };
+    if (flag('--no-warmup')) options.warmup = false;
     if (value('--rounds')) options.rounds = Math.max(1, Number(value('--rounds')));
     if (value('--out')) options.out = path.resolve(value('--out')!);
     if (value('--latency-rate')) options.latencyRate = Number(value('--latency-rate'));
@@ -644,7 +655,8 @@ async function main(): Promise<void> {
     const eventBody = (prefix: string) => (index: number, sentNs: bigint) => JSON.stringify(benchEvent(`${prefix}-${index}`, sentNs));
     const crmBodyOf = (prefix: string) => (index: number, sentNs: bigint) => JSON.stringify(crmBody(benchEvent(`${prefix}-${index}`, sentNs)));
     try {
-        for (let round = 1; round <= options.rounds; round++) {
+        if (options.warmup) log('round 0 is a warm-up: it runs every scenario once and is not counted');
+        for (let round = options.warmup ? 0 : 1; round <= options.rounds; round++) {
             // A fresh deploy each round: every round starts with an empty call tracker, as the first did.
             if (options.only.has('ours')) await freshDeploy(ours, ourFlows);
             const a = !options.only.has('ours')
@@ -806,6 +818,8 @@ async function main(): Promise<void> {
                 results.core5.push(b5);
                 log(`round ${round} Node-RED 5: A ${a5.eventsPerSecond} events/s, B ${b5.eventsPerSecond} events/s`);
             }
+            // The warm-up's results go: every scenario that ran pushed exactly one.
+            if (round === 0) for (const list of Object.values(results)) list.length = 0;
         }
 
         const scenarios = {
@@ -911,6 +925,7 @@ async function main(): Promise<void> {
 
         const drain = options.only.has('drain') ? await measureDrain(ours, sink, options) : [];
         const tracker = options.only.has('tracker') ? trackerMemory(options.trackerCalls) : undefined;
+        const axiosAlone = options.only.has('axios') ? axiosAloneCost(options.smoke ? 2_000 : 50_000) : undefined;
 
         const ratio = (a: number, b: number): number => (b > 0 ? Math.round((100 * a) / b) / 100 : NaN);
         const ratios = {
@@ -967,6 +982,7 @@ async function main(): Promise<void> {
             latency,
             drain,
             tracker,
+            axiosAlone,
             goals,
         };
         fs.mkdirSync(path.dirname(options.out), { recursive: true });
@@ -1070,6 +1086,16 @@ async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options):
     return results;
 }
 
+/** axios's own cost per request, over an adapter that answers at once (bench/axios-alone.ts), in a process of its own. */
+function axiosAloneCost(requests: number): AxiosAlone {
+    const run = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'axios-alone.ts'), String(requests)], {
+        cwd: root,
+        encoding: 'utf8',
+    });
+    if (run.status !== 0) throw new Error(`axios alone run failed:\n${run.stderr}`);
+    return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as AxiosAlone;
+}
+
 function trackerMemory(calls: number): TrackerMemory {
     const run = spawnSync(process.execPath, ['--expose-gc', '--require', 'tsx/cjs', path.join(__dirname, 'tracker-memory.ts'), String(calls)], {
         cwd: root,
@@ -1094,6 +1120,7 @@ function printTable(result: {
         firstEventMs: Array<{ ours: number; core: number }>;
     };
     drain: DrainResult[];
+    axiosAlone?: AxiosAlone;
     tracker?: TrackerMemory;
     goals: Array<{ goal: string; value: number; target: number; met: boolean }>;
 }): void {
@@ -1150,6 +1177,11 @@ function printTable(result: {
         lines.push(
             `call tracker: ${result.tracker.calls} calls in flight = ${fixed(result.tracker.heapMb, 1)} MB heap (${result.tracker.bytesPerCall} bytes a call)`,
         );
+    if (result.axiosAlone) {
+        const bare = result.scenarios.bare?.cpuMsPerEvent;
+        const share = bare ? ` (${Math.round((100 * result.axiosAlone.cpuMicrosPerRequest) / (bare * 1000))} % of C's client CPU per request)` : '';
+        lines.push(`axios alone, over an adapter that answers at once: ${result.axiosAlone.cpuMicrosPerRequest} us CPU per request${share}`);
+    }
     lines.push('');
     for (const goal of result.goals) lines.push(`${goal.met ? 'met   ' : 'MISSED'}  ${goal.goal}: ${fixed(goal.value)} (goal ${goal.target})`);
     process.stdout.write(`${lines.join('\n')}\n`);

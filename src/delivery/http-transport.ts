@@ -1,4 +1,4 @@
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import http from 'node:http';
 import https from 'node:https';
 import type { SecureContextOptions } from 'node:tls';
@@ -95,25 +95,7 @@ export class HttpTransport {
         }
         const started = performance.now();
         try {
-            const answer: AxiosResponse<Buffer> = await this.setup.client.request({
-                method: request.method,
-                url: request.url,
-                headers: axiosHeaders(request.headers),
-                data: request.body,
-                timeout: timeoutMs,
-                signal: controller?.signal,
-                responseType: 'arraybuffer',
-                // No transforms: the body is sent as built and the answer kept as bytes (each one costs a pass over
-                // the headers too).
-                transformRequest: [],
-                transformResponse: [],
-                validateStatus: () => true,
-                // A redirect would send the request (and its secret headers) somewhere the profile does not name.
-                maxRedirects: 0,
-                decompress: true,
-                maxContentLength: MAX_RESPONSE_BYTES,
-                maxBodyLength: Infinity,
-            });
+            const answer: AxiosResponse<Buffer> = await this.setup.client.request(axiosRequest(request, timeoutMs, controller?.signal));
             const response: ReceivedResponse = {
                 statusCode: answer.status,
                 statusMessage: answer.statusText ?? '',
@@ -135,6 +117,32 @@ export class HttpTransport {
     close(): void {
         this.setup.close();
     }
+}
+
+/**
+ * What axios is asked for one built request, whichever adapter sends it (the benchmark also times axios alone with
+ * it, over an adapter that answers at once).
+ */
+export function axiosRequest(request: OutgoingRequest, timeoutMs: number, signal?: AbortSignal): AxiosRequestConfig {
+    return {
+        method: request.method,
+        url: request.url,
+        headers: axiosHeaders(request.headers),
+        data: request.body,
+        timeout: timeoutMs,
+        signal,
+        responseType: 'arraybuffer',
+        // No transforms: the body is sent as built and the answer kept as bytes (each one costs a pass over the
+        // headers too).
+        transformRequest: [],
+        transformResponse: [],
+        validateStatus: () => true,
+        // A redirect would send the request (and its secret headers) somewhere the profile does not name.
+        maxRedirects: 0,
+        decompress: true,
+        maxContentLength: MAX_RESPONSE_BYTES,
+        maxBodyLength: Infinity,
+    };
 }
 
 function plainHeaders(headers: unknown): Record<string, string | string[]> {

@@ -77,6 +77,9 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
 
         assert.equal(result.tracker.calls, 2000);
         assert.ok(result.tracker.bytesPerCall > 0);
+        assert.equal(result.axiosAlone.requests, 2000);
+        assert.ok(result.axiosAlone.cpuMicrosPerRequest > 0);
+        assert.match(run.stdout, /axios alone, over an adapter that answers at once: [\d.]+ us CPU per request/);
         assert.equal(result.goals.length, 6);
         for (const goal of result.goals) assert.equal(typeof goal.met, 'boolean', goal.goal);
     });
