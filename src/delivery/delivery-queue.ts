@@ -124,7 +124,9 @@ export class DeliveryQueue<R> implements OutboxQueue {
     /** Lanes whose head may start, in the order they became ready. */
     private ready: Lane[] = [];
     private readyHead = 0;
-    private readonly inFlight = new Set<Promise<void>>();
+    /** Attempts started and not yet settled (their outcome recorded); close waits until none is left. */
+    private inFlight = 0;
+    private idleWaiters: Array<() => void> = [];
     /**
      * Lanes waiting out a backoff because the receiver could not be reached. The first request it answers says it is
      * back: these are woken then, so a backlog built while it was down drains at once instead of over the schedule.
@@ -284,7 +286,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
         this.closing ??= (async () => {
             clearTimeout(this.slotTimer);
             for (const lane of this.lanes.values()) clearTimeout(lane.timer);
-            while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+            if (this.inFlight > 0) await new Promise<void>((idle) => this.idleWaiters.push(idle));
             await this.store.close();
             return this.queued;
         })();
@@ -356,17 +358,22 @@ export class DeliveryQueue<R> implements OutboxQueue {
     private start(lane: Lane): void {
         lane.state = 'running';
         this.running += 1;
-        const job = lane.jobs[0]!;
-        const work = (async () => {
+        this.inFlight += 1;
+        void this.run(lane, lane.jobs[0]!);
+        this.options.onChange?.();
+    }
+
+    private async run(lane: Lane, job: Job): Promise<void> {
+        try {
             await job.recorded;
             job.entry.attempts += 1;
             const outcome = await this.options.attempt(job);
             this.running -= 1;
             this.settle(lane, job, outcome);
-        })();
-        this.inFlight.add(work);
-        void work.finally(() => this.inFlight.delete(work));
-        this.options.onChange?.();
+        } finally {
+            this.inFlight -= 1;
+            if (this.inFlight === 0) for (const idle of this.idleWaiters.splice(0)) idle();
+        }
     }
 
     private settle(lane: Lane, job: Job, outcome: AttemptOutcome<R>): void {

@@ -148,13 +148,25 @@ export class Sender<C> {
     private stopWatchingRedis: (() => void) | undefined;
     /** The shared outbox's Redis was reported unavailable and has not been reported back since. */
     private redisDown = false;
+    /** `opening` has settled: with no send still waiting on it, a file outbox takes a request at once. */
+    private openSettled = false;
+    /** Sends chained on `opening` that have not run yet: a send made meanwhile (from a callback run between them) must not overtake them. */
+    private waitingSends = 0;
 
     constructor(private readonly options: SenderOptions<C>) {
         this.transport = new HttpTransport({ tls: options.profile.tls, maxSockets: options.concurrency });
         if (options.store?.kind === 'redis') {
             this.queue = this.sharedQueue(options.store);
             this.opening = Promise.resolve();
-        } else this.opening = this.openOrRefuse();
+        } else this.opening = this.watchOpening(this.openOrRefuse());
+    }
+
+    private watchOpening(opening: Promise<void>): Promise<void> {
+        this.openSettled = false;
+        void opening.then(() => {
+            this.openSettled = true;
+        });
+        return opening;
     }
 
     /**
@@ -189,27 +201,45 @@ export class Sender<C> {
      * the outbox cannot be opened (StoreError, code `store`), the queue is full, or the request cannot be kept.
      */
     send(outgoing: Outgoing, context: C): Promise<void> {
+        // The usual case, a file outbox that is open and no earlier send waiting for it: queued in this turn.
+        if (this.openSettled && this.waitingSends === 0 && !this.options.store) {
+            try {
+                this.enqueue(outgoing, context);
+                return Promise.resolve();
+            } catch (err) {
+                return Promise.reject(err instanceof CodedError ? loggableError(err) : err);
+            }
+        }
+        this.waitingSends += 1;
         const queued = this.opening.then(async () => {
-            if (this.unavailable) throw this.unavailable;
-            if (!this.queue) throw new StoreError('the outbox is closed', { reason: 'closed' });
-            const { call } = outgoing;
+            this.waitingSends -= 1;
             const connection = this.options.store?.connection;
             // A message that comes while the first connection is under way waits for it, as for a file outbox opening.
-            if (connection?.state === 'connecting') await connection.ready(FIRST_CONNECTION_WAIT_MS).catch(() => undefined);
-            // The context is attached as the job gets its key, before this process can attempt or settle it.
-            await this.queue.enqueue(
-                {
-                    call,
-                    ...storedPayload(outgoing.payload),
-                    ...(typeof outgoing.topic === 'string' ? { topic: outgoing.topic } : {}),
-                    idempotencyKey: idempotencyKey(this.options.nodeId, call),
-                },
-                (job) => this.contexts.set(job.key, context),
-            );
+            if (connection?.state === 'connecting' && !this.unavailable && this.queue) {
+                await connection.ready(FIRST_CONNECTION_WAIT_MS).catch(() => undefined);
+            }
+            await this.enqueue(outgoing, context);
         });
         return queued.catch((err: unknown) => {
             throw err instanceof CodedError ? loggableError(err) : err;
         });
+    }
+
+    /** Queues the request now; throws (nothing queued) when the outbox is not there or refuses it. */
+    private enqueue(outgoing: Outgoing, context: C): ReturnType<OutboxQueue['enqueue']> {
+        if (this.unavailable) throw this.unavailable;
+        if (!this.queue) throw new StoreError('the outbox is closed', { reason: 'closed' });
+        const { call } = outgoing;
+        // The context is attached as the job gets its key, before this process can attempt or settle it.
+        return this.queue.enqueue(
+            {
+                call,
+                ...storedPayload(outgoing.payload),
+                ...(typeof outgoing.topic === 'string' ? { topic: outgoing.topic } : {}),
+                idempotencyKey: idempotencyKey(this.options.nodeId, call),
+            },
+            (job) => this.contexts.set(job.key, context),
+        );
     }
 
     /**
@@ -350,7 +380,7 @@ export class Sender<C> {
         this.options.events.changed();
         if (this.closed) return;
         this.reopenTimer = setTimeout(() => {
-            this.opening = this.opening.then(() => this.openOrRefuse());
+            this.opening = this.watchOpening(this.opening.then(() => this.openOrRefuse()));
         }, retryMs);
     }
 

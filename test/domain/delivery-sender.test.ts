@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { deliveryHeaders } from '../../src/delivery/delivery-headers';
+import { idempotencyKey } from '../../src/delivery/idempotency';
 import { Sender, type SettledRequest, type StoreProblem } from '../../src/delivery/sender';
 import type { CodedError } from '../../src/errors/coded-error';
 import { compileRequest } from '../../src/request/build-request';
@@ -82,6 +83,31 @@ describe('delivery sender: the outbox state policy', () => {
         assert.equal(sender.shared, false, 'done() comes when the request settles');
         assert.deepEqual(delivered.map((request) => request.context).sort(), ['first', 'second']);
         assert.equal(await sender.close(true), 0);
+    });
+
+    it("keeps a call's order across the opening: sends made before the outbox opens go first, later ones queue at once after them", async () => {
+        const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-sender-'));
+        const { sender, delivered } = senderOf(receiver.url, userDir);
+        try {
+            const calls = Array.from({ length: 30 }, (_, index) => ({ callId: 'one-call', event: 'updated', updateSeq: index + 1 }));
+            const accepted: Promise<void>[] = [];
+            // Ten while the outbox is still opening, the rest one per turn of the event loop as it opens and after.
+            for (const [index, each] of calls.entries()) {
+                accepted.push(sender.send({ call: each, payload: { seq: index + 1 } }, `seq ${index + 1}`));
+                if (index >= 10) await new Promise((turn) => setImmediate(turn));
+            }
+            await Promise.all(accepted);
+            await until(() => delivered.length === calls.length, 'every request delivered');
+            assert.deepEqual(
+                receiver.keys,
+                calls.map((each) => idempotencyKey('ws', each)),
+                'the receiver got them in the order they were sent',
+            );
+            assert.equal(await sender.close(true), 0);
+        } finally {
+            await sender.close(false);
+            fs.rmSync(userDir, { recursive: true, force: true });
+        }
     });
 
     it('an outbox that cannot be opened refuses each request with a store error, and accepts again once it opens', async () => {
