@@ -537,6 +537,29 @@ describe('file store: compaction', () => {
     });
 });
 
+describe('file store: durable writes', () => {
+    // Linux shows an open file's flags in /proc: the log's descriptor must carry O_DSYNC, or a write would be
+    // acknowledged before its data is on disk (the explicit fdatasync is skipped for such a file).
+    it('the log is opened with O_DSYNC (read from Linux /proc), so each batch is one durable write', async () => {
+        const directory = freshDirectory();
+        const store = await reopen(directory);
+        await store.put('k', { callId: 'c', attempt: 1 });
+        const logPath = path.join(directory, 'store.log');
+        const descriptor = fs.readdirSync('/proc/self/fd').find((fd) => {
+            try {
+                return fs.readlinkSync(`/proc/self/fd/${fd}`) === logPath;
+            } catch {
+                return false;
+            }
+        });
+        assert.ok(descriptor, 'the log is open');
+        const flags = Number.parseInt(/^flags:\s+([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${descriptor}`, 'utf8'))![1]!, 8);
+        assert.equal(flags & fs.constants.O_DSYNC, fs.constants.O_DSYNC);
+        await store.close();
+        assert.deepEqual((await contents(directory)).get('k'), { callId: 'c', attempt: 1 });
+    });
+});
+
 describe('file store: failures and ownership', () => {
     it('a failed flush rejects its batch and every later write until the store is reopened', async () => {
         const directory = freshDirectory();
