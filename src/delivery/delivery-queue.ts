@@ -389,7 +389,8 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 if (verdict.unreachable && verdict.retryAfterMs === undefined) this.unreachableWaits.add(lane);
                 this.options.onRetry?.(job, outcome, delayMs);
             } else {
-                this.record(this.store.delete(job.key));
+                // Lazy: a delivered request that outlives a crash is only sent again, under its key (at least once).
+                this.record(this.store.delete(job.key, { lazy: true }));
                 lane.jobs.shift();
                 this.queued -= 1;
                 this.queuedBytes -= job.bytes;

@@ -36,8 +36,13 @@ export interface DurableStore<V> {
      */
     put(key: string, value: V, json?: string): Promise<void>;
 
-    /** Resolves once the removal is durable; deleting a key that is not there resolves at once. */
-    delete(key: string): Promise<void>;
+    /**
+     * Resolves once the removal is durable; deleting a key that is not there resolves at once. `lazy`: the removal
+     * is applied to memory now and written with the store's next flush (or within a fraction of a second): for a
+     * record whose survival of a crash only repeats work already done (a delivered request is sent again, under its
+     * key), so it need not cost a flush of its own.
+     */
+    delete(key: string, options?: { lazy?: boolean }): Promise<void>;
 
     /** Waits for every accepted put/delete to become durable, then releases the store. */
     close(): Promise<void>;

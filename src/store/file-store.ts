@@ -51,6 +51,14 @@ const openLogs = new Map<string, LogClaim>();
  */
 const RECOVERY_SLICE_MS = 8;
 
+/**
+ * The longest a lazy delete waits for a flush to ride on before it is written by itself. Under load the next put
+ * comes within milliseconds and carries it; an idle store writes it after this.
+ */
+export const LAZY_DELETE_MS = 200;
+
+const ignore = (): void => undefined;
+
 /** Opens (creating when needed) the log in `options.directory`, recovering whatever a crash left behind. */
 export async function openFileStore<V>(options: FileStoreOptions): Promise<FileStore<V>> {
     const directory = path.resolve(options.directory);
@@ -88,6 +96,9 @@ export class FileStore<V> implements DurableStore<V> {
     private logBytes: number;
     private file: StoreFile;
     private queue: PendingWrite[] = [];
+    /** Lazy deletes not queued yet: they go ahead of the next write, so the log keeps the order memory has. */
+    private lazy: Buffer[] = [];
+    private lazyTimer: NodeJS.Timeout | undefined;
     private writer: Promise<void> | undefined;
     private failure: StoreError | undefined;
     private closing: Promise<void> | undefined;
@@ -218,19 +229,33 @@ export class FileStore<V> implements DurableStore<V> {
         return this.enqueue(framed);
     }
 
-    async delete(key: string): Promise<void> {
+    async delete(key: string, options?: { lazy?: boolean }): Promise<void> {
         this.assertWritable();
         const previous = this.frames.get(key);
         if (!previous) return;
         this.recovered?.delete(key);
         this.liveBytes -= previous.length;
         this.frames.delete(key);
-        return this.enqueue(encodeDelete(key));
+        if (!options?.lazy) return this.enqueue(encodeDelete(key));
+        this.lazy.push(encodeDelete(key));
+        if (!this.lazyTimer) {
+            this.lazyTimer = setTimeout(() => {
+                this.lazyTimer = undefined;
+                if (this.closing || this.failure) return;
+                this.takeLazy();
+                this.startWriter();
+            }, LAZY_DELETE_MS);
+            this.lazyTimer.unref();
+        }
     }
 
     close(): Promise<void> {
         if (!this.closing) {
             this.closing = (async () => {
+                if (!this.failure) {
+                    this.takeLazy();
+                    this.startWriter();
+                }
                 while (this.writer) await this.writer;
                 await this.file.close();
             })();
@@ -263,10 +288,26 @@ export class FileStore<V> implements DurableStore<V> {
 
     private enqueue(framed: Buffer): Promise<void> {
         return new Promise<void>((resolve, reject) => {
+            this.takeLazy();
             this.queue.push({ framed, resolve, reject });
-            // Waiting one turn of the event loop lets every put of the current burst join the first batch.
-            this.writer ??= new Promise<void>((turn) => setImmediate(turn)).then(() => this.drain());
+            this.startWriter();
         });
+    }
+
+    /** Moves the lazy deletes into the queue, ahead of whatever is queued after them. */
+    private takeLazy(): void {
+        if (this.lazy.length === 0) return;
+        clearTimeout(this.lazyTimer);
+        this.lazyTimer = undefined;
+        // Nobody waits on a lazy delete: a failure of its flush latches the store, which the next write reports.
+        for (const framed of this.lazy) this.queue.push({ framed, resolve: ignore, reject: ignore });
+        this.lazy = [];
+    }
+
+    private startWriter(): void {
+        if (this.queue.length === 0) return;
+        // Waiting one turn of the event loop lets every put of the current burst join the first batch.
+        this.writer ??= new Promise<void>((turn) => setImmediate(turn)).then(() => this.drain());
     }
 
     private async drain(): Promise<void> {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { StoreError } from '../../src/store/durable-store';
-import { openFileStore, type FileStoreOptions } from '../../src/store/file-store';
+import { LAZY_DELETE_MS, openFileStore, type FileStoreOptions } from '../../src/store/file-store';
 import { encodePut, LOG_HEADER } from '../../src/store/log-format';
 import { nodeFileSystem, type StoreFileSystem } from '../../src/store/store-file-system';
 
@@ -534,6 +534,52 @@ describe('file store: compaction', () => {
         for (const key of acknowledged) assert.ok(keys.has(key), key);
         assert.equal(keys.has('later'), false);
         await recovered.close();
+    });
+});
+
+describe('file store: lazy deletes', () => {
+    it('a lazy delete costs no flush of its own: it is written with the next put, before it', async () => {
+        const directory = freshDirectory();
+        const { fileSystem, counts } = instrumentedFileSystem();
+        const store = await reopen(directory, { fileSystem });
+        await store.put('delivered', { callId: 'c', attempt: 1 });
+        const before = { ...counts };
+        await store.delete('delivered', { lazy: true });
+        assert.equal(store.stats().entries, 0, 'gone from memory at once');
+        await new Promise((resolve) => setImmediate(resolve));
+        assert.equal(counts.write - before.write, 0, 'nothing written for it alone');
+        await store.put('next', { callId: 'c', attempt: 1 });
+        assert.equal(counts.write - before.write, 1, 'one write carries both');
+        // Read back from the file while the store is still open, as a crash would leave it.
+        const copy = freshDirectory();
+        fs.copyFileSync(path.join(directory, 'store.log'), path.join(copy, 'store.log'));
+        assert.deepEqual([...(await contents(copy)).keys()], ['next']);
+        await store.close();
+    });
+
+    it('an idle store writes a lazy delete by itself within LAZY_DELETE_MS, and close writes what is left', async () => {
+        const directory = freshDirectory();
+        const store = await reopen(directory);
+        await store.put('a', { callId: 'a', attempt: 1 });
+        await store.put('b', { callId: 'b', attempt: 1 });
+        await store.delete('a', { lazy: true });
+        await new Promise((resolve) => setTimeout(resolve, LAZY_DELETE_MS + 100));
+        const copy = freshDirectory();
+        fs.copyFileSync(path.join(directory, 'store.log'), path.join(copy, 'store.log'));
+        assert.deepEqual([...(await contents(copy)).keys()], ['b']);
+        await store.delete('b', { lazy: true });
+        await store.close();
+        assert.equal((await contents(directory)).size, 0);
+    });
+
+    it('a key deleted lazily and put again keeps the new value: the log keeps the order of the calls', async () => {
+        const directory = freshDirectory();
+        const store = await reopen(directory);
+        await store.put('k', { callId: 'old', attempt: 1 });
+        await store.delete('k', { lazy: true });
+        await store.put('k', { callId: 'new', attempt: 2 });
+        await store.close();
+        assert.deepEqual((await contents(directory)).get('k'), { callId: 'new', attempt: 2 });
     });
 });
 
