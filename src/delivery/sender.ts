@@ -150,7 +150,10 @@ export class Sender<C> {
     private redisDown = false;
     /** `opening` has settled: with no send still waiting on it, a file outbox takes a request at once. */
     private openSettled = false;
-    /** Sends chained on `opening` that have not run yet: a send made meanwhile (from a callback run between them) must not overtake them. */
+    /**
+     * Sends chained on `opening` that have not run yet: a send made meanwhile (from a callback run between them)
+     * must not overtake them.
+     */
     private waitingSends = 0;
 
     constructor(private readonly options: SenderOptions<C>) {

@@ -81,8 +81,7 @@ export async function openFileStore<V>(options: FileStoreOptions): Promise<FileS
  * The embedded default store: an append-only log with group commit. Every put/delete is encoded and applied to
  * memory at once; the bytes wait in a queue, and one writer drains the queue with a single durable write per batch
  * (O_DSYNC where the platform has it, else a write and an fdatasync), so a burst of requests costs one disk flush,
- * not one each. Calls made while a flush is under
- * way form the next batch.
+ * not one each. Calls made while a flush is under way form the next batch.
  */
 export class FileStore<V> implements DurableStore<V> {
     private readonly frames: Map<string, Buffer>;
