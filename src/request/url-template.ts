@@ -115,38 +115,35 @@ export function compileUrl(source: string, options: UrlOptions = {}): UrlTemplat
 
     if (path.isPlainText && (!query || query.isPlainText)) {
         // No placeholder: the URL is the same for every call, so it is built and checked once, here.
-        const fixed = fixedUrl(origin, path.render({}), query?.render({}), url);
+        const fixed = checkedUrl(origin, path.render({}), query?.render({}), (problem) => new ConfigError(`url: "${url}" ${problem}`));
         return { origin, render: () => fixed };
     }
     return {
         origin,
-        render(call: object): string {
-            const renderedPath = path.render(call);
-            const text = origin + (renderedPath.startsWith('/') ? renderedPath : `/${renderedPath}`) + (query ? `?${query.render(call)}` : '');
-            let parsed: URL;
-            try {
-                parsed = new URL(text);
-            } catch {
-                throw new CodedError('url', `the URL built for call ${String((call as { callId?: unknown }).callId)} is not valid: ${text}`);
-            }
-            // Escaping already keeps call data inside the path and query; this is the last line of defence.
-            if (parsed.origin !== origin) {
-                throw new CodedError('url', `the URL built for call ${String((call as { callId?: unknown }).callId)} leaves ${origin}`);
-            }
-            return parsed.href;
-        },
+        render: (call: object) =>
+            checkedUrl(
+                origin,
+                path.render(call),
+                query?.render(call),
+                (problem) => new CodedError('url', `the URL built for call ${String((call as { callId?: unknown }).callId)} ${problem}`),
+            ),
     };
 }
 
-/** The URL of a template without placeholders: its text can only fail the checks on deploy. */
-function fixedUrl(origin: string, renderedPath: string, renderedQuery: string | undefined, source: string): string {
+/**
+ * The URL of a rendered path and query under the fixed origin, serialised; `failure` makes the error for a text that
+ * is no URL or that leaves the origin (a ConfigError on deploy for a URL without placeholders, a `url` error of the
+ * call otherwise).
+ */
+function checkedUrl(origin: string, renderedPath: string, renderedQuery: string | undefined, failure: (problem: string) => Error): string {
     const text = origin + (renderedPath.startsWith('/') ? renderedPath : `/${renderedPath}`) + (renderedQuery === undefined ? '' : `?${renderedQuery}`);
     let parsed: URL;
     try {
         parsed = new URL(text);
     } catch {
-        throw new ConfigError(`url: "${source}" is not a valid URL`);
+        throw failure(`is not valid: ${text}`);
     }
-    if (parsed.origin !== origin) throw new ConfigError(`url: "${source}" leaves ${origin}`);
+    // Escaping already keeps call data inside the path and query; this is the last line of defence.
+    if (parsed.origin !== origin) throw failure(`leaves ${origin}`);
     return parsed.href;
 }
