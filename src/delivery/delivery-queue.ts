@@ -1,7 +1,7 @@
 import { CodedError, InputError } from '../errors/coded-error';
 import type { DurableStore } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
-import { entryBytes, migratedEntry, OUTBOX_FORMAT, type OutboxEntry } from './outbox';
+import { encodedEntry, entryBytes, migratedEntry, OUTBOX_FORMAT, type OutboxEntry } from './outbox';
 import type { NewRequest, OutboxQueue } from './outbox-queue';
 import { jittered } from './retry-schedule';
 import type { Verdict } from './retry-policy';
@@ -225,14 +225,13 @@ export class DeliveryQueue<R> implements OutboxQueue {
      * nothing was accepted.
      */
     private admit(entry: OutboxEntry): { bytes: number; json: string } {
-        let bytes: number;
-        let json: string;
+        let encoded: { json: string; bytes: number };
         try {
-            json = JSON.stringify(entry);
-            bytes = Buffer.byteLength(json, 'utf8');
+            encoded = encodedEntry(entry);
         } catch (error) {
             throw new InputError(`msg.call or msg.payload cannot be kept in the outbox: ${(error as Error)?.message ?? String(error)}`);
         }
+        const { bytes } = encoded;
         if (bytes > this.maxEntryBytes) {
             throw new InputError(
                 `the message is too large to keep in the outbox: msg.call and msg.payload take ${formatBytes(bytes)} (${bytes} bytes), one request may take at most ${formatBytes(this.maxEntryBytes)} (${this.maxEntryBytes} bytes)`,
@@ -260,7 +259,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 `queue full: ${this.queued} queued requests take ${formatBytes(this.queuedBytes)} and this one ${formatBytes(bytes)}, beyond what this node keeps (maxQueuedSize ${formatBytes(this.maxQueuedBytes)}); new messages are refused until some are delivered`,
             );
         }
-        return { bytes, json };
+        return encoded;
     }
 
     get queuedCount(): number {

@@ -42,7 +42,13 @@ export function storedPayload(payload: unknown): Pick<OutboxEntry, 'payload' | '
  * of framing). Throws a TypeError for a value JSON cannot carry (a BigInt, a cycle).
  */
 export function entryBytes(entry: OutboxEntry): number {
-    return Buffer.byteLength(JSON.stringify(entry), 'utf8');
+    return encodedEntry(entry).bytes;
+}
+
+/** The entry's JSON, as the store writes it, and its size in bytes (entryBytes); throws as entryBytes does. */
+export function encodedEntry(entry: OutboxEntry): { json: string; bytes: number } {
+    const json = JSON.stringify(entry);
+    return { json, bytes: Buffer.byteLength(json, 'utf8') };
 }
 
 export function restoredPayload(entry: OutboxEntry): unknown {
