@@ -240,9 +240,7 @@ export class FileStore<V> implements DurableStore<V> {
         if (!this.lazyTimer) {
             this.lazyTimer = setTimeout(() => {
                 this.lazyTimer = undefined;
-                if (this.closing || this.failure) return;
-                this.takeLazy();
-                this.startWriter();
+                if (!this.closing) this.writeLazy();
             }, LAZY_DELETE_MS);
             this.lazyTimer.unref();
         }
@@ -251,10 +249,7 @@ export class FileStore<V> implements DurableStore<V> {
     close(): Promise<void> {
         if (!this.closing) {
             this.closing = (async () => {
-                if (!this.failure) {
-                    this.takeLazy();
-                    this.startWriter();
-                }
+                this.writeLazy();
                 while (this.writer) await this.writer;
                 await this.file.close();
             })();
@@ -301,6 +296,13 @@ export class FileStore<V> implements DurableStore<V> {
         // Nobody waits on a lazy delete: a failure of its flush latches the store, which the next write reports.
         for (const framed of this.lazy) this.queue.push({ framed, resolve: ignore, reject: ignore });
         this.lazy = [];
+    }
+
+    /** Writes the lazy deletes by themselves (nothing to ride on); a failed store writes nothing more. */
+    private writeLazy(): void {
+        if (this.failure) return;
+        this.takeLazy();
+        this.startWriter();
     }
 
     private startWriter(): void {

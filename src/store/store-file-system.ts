@@ -7,6 +7,8 @@ import { constants, promises as fs } from 'node:fs';
  * 0.3 ms an O_DSYNC write). Elsewhere (Windows) the flush is an explicit fdatasync.
  */
 const DSYNC: number | undefined = constants.O_DSYNC;
+const DURABLE_WRITES = DSYNC !== undefined;
+const WRITE_FLAGS = DSYNC ?? 0;
 
 /**
  * The few file operations the file store needs. It exists so tests can count flushes (the cost group commit
@@ -54,11 +56,10 @@ export const nodeFileSystem: StoreFileSystem = {
         }
     },
     async openExisting(path) {
-        return DSYNC === undefined ? wrapHandle(await fs.open(path, 'r+'), false) : wrapHandle(await fs.open(path, constants.O_RDWR | DSYNC), true);
+        return wrapHandle(await fs.open(path, constants.O_RDWR | WRITE_FLAGS), DURABLE_WRITES);
     },
     async create(path) {
-        if (DSYNC === undefined) return wrapHandle(await fs.open(path, 'w+'), false);
-        return wrapHandle(await fs.open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | DSYNC), true);
+        return wrapHandle(await fs.open(path, constants.O_RDWR | constants.O_CREAT | constants.O_TRUNC | WRITE_FLAGS), DURABLE_WRITES);
     },
     rename: (from, to) => fs.rename(from, to),
     async remove(path) {
