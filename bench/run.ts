@@ -1088,21 +1088,18 @@ async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options):
 
 /** axios's own cost per request, over an adapter that answers at once (bench/axios-alone.ts), in a process of its own. */
 function axiosAloneCost(requests: number): AxiosAlone {
-    const run = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, 'axios-alone.ts'), String(requests)], {
-        cwd: root,
-        encoding: 'utf8',
-    });
-    if (run.status !== 0) throw new Error(`axios alone run failed:\n${run.stderr}`);
-    return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as AxiosAlone;
+    return ownProcessResult<AxiosAlone>('axios-alone.ts', [String(requests)]);
 }
 
 function trackerMemory(calls: number): TrackerMemory {
-    const run = spawnSync(process.execPath, ['--expose-gc', '--require', 'tsx/cjs', path.join(__dirname, 'tracker-memory.ts'), String(calls)], {
-        cwd: root,
-        encoding: 'utf8',
-    });
-    if (run.status !== 0) throw new Error(`tracker memory run failed:\n${run.stderr}`);
-    return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as TrackerMemory;
+    return ownProcessResult<TrackerMemory>('tracker-memory.ts', [String(calls)], ['--expose-gc']);
+}
+
+/** Runs one of the bench's scripts in a process of its own and reads the JSON line it prints last. */
+function ownProcessResult<T>(script: string, args: string[], nodeArgs: string[] = []): T {
+    const run = spawnSync(process.execPath, [...nodeArgs, '--require', 'tsx/cjs', path.join(__dirname, script), ...args], { cwd: root, encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`${script} failed:\n${run.stderr}`);
+    return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as T;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -71,6 +71,13 @@ async function contents(directory: string): Promise<Map<string, Entry>> {
     }
 }
 
+/** What the log of a store that is still open holds on disk, as a crash now would leave it: read from a copy. */
+async function contentsOnDisk(directory: string): Promise<Map<string, Entry>> {
+    const copy = freshDirectory();
+    fs.copyFileSync(path.join(directory, 'store.log'), path.join(copy, 'store.log'));
+    return contents(copy);
+}
+
 describe('file store: round trip', () => {
     it('what was put reads back after reopening, values included exactly', async () => {
         const directory = freshDirectory();
@@ -550,10 +557,7 @@ describe('file store: lazy deletes', () => {
         assert.equal(counts.write - before.write, 0, 'nothing written for it alone');
         await store.put('next', { callId: 'c', attempt: 1 });
         assert.equal(counts.write - before.write, 1, 'one write carries both');
-        // Read back from the file while the store is still open, as a crash would leave it.
-        const copy = freshDirectory();
-        fs.copyFileSync(path.join(directory, 'store.log'), path.join(copy, 'store.log'));
-        assert.deepEqual([...(await contents(copy)).keys()], ['next']);
+        assert.deepEqual([...(await contentsOnDisk(directory)).keys()], ['next']);
         await store.close();
     });
 
@@ -564,9 +568,7 @@ describe('file store: lazy deletes', () => {
         await store.put('b', { callId: 'b', attempt: 1 });
         await store.delete('a', { lazy: true });
         await new Promise((resolve) => setTimeout(resolve, LAZY_DELETE_MS + 100));
-        const copy = freshDirectory();
-        fs.copyFileSync(path.join(directory, 'store.log'), path.join(copy, 'store.log'));
-        assert.deepEqual([...(await contents(copy)).keys()], ['b']);
+        assert.deepEqual([...(await contentsOnDisk(directory)).keys()], ['b']);
         await store.delete('b', { lazy: true });
         await store.close();
         assert.equal((await contents(directory)).size, 0);
