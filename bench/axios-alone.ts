@@ -1,10 +1,10 @@
 // What axios's own request path costs, with nothing under it: the requests web service out makes (built, with the
-// idempotency key, given to axios exactly as the node gives them) over an adapter that answers at once. The W/C
+// idempotency key, given to axios exactly as the node gives them) over an adapter that answers at once, on an instance set up as web service out's is. The W/C
 // goal is read against it: C's client spends about this much on a whole request, socket writes included. Run in a
 // process of its own; prints one JSON line.
-import axios, { type AxiosAdapter } from 'axios';
+import type { AxiosAdapter } from 'axios';
 import { deliveryHeaders } from '../src/delivery/delivery-headers';
-import { axiosRequest } from '../src/delivery/http-transport';
+import { axiosRequest, leanAxios } from '../src/delivery/http-transport';
 import { compileRequest } from '../src/request/build-request';
 import { crmBody, benchEvent } from './flows';
 
@@ -24,8 +24,7 @@ async function measure(requests: number): Promise<AxiosAlone> {
             config,
             request: {},
         });
-    const client = axios.create({ adapter: answered });
-    client.defaults.headers = {} as typeof client.defaults.headers;
+    const client = leanAxios({ adapter: answered });
     const builder = compileRequest({ method: 'POST', url: 'http://127.0.0.1:8080/crm/calls', bodyType: 'payload', authType: 'none' });
     const decorate = deliveryHeaders({ idempotencyHeader: 'Idempotency-Key', profileHeaders: [] });
     const built = Array.from({ length: 256 }, (_, index) => {
