@@ -1,6 +1,11 @@
 // The flows the benchmark deploys, as flow JSON: the nodes run with whatever defaults they have (a property left out
 // here is the node's default), so the benchmark measures the package as users get it, delivery guarantees included.
+// One exception: web service out's Concurrency is the number of connections the bench's own pools open (C's bare
+// pool among them), so our client and the baseline send over as many connections.
 import path from 'node:path';
+
+/** Connections of every pool the load client opens, and web service out's Concurrency in these flows. */
+export const BENCH_CONNECTIONS = 32;
 
 /** The screen-pop job both pipelines do: every inbound call that rings is posted to the CRM as JSON. */
 export const PATHS = { ours: '/bench/ours', core: '/bench/core', drain: '/bench/drain', redis: '/bench/redis' } as const;
@@ -80,7 +85,10 @@ export function benchEvent(callId: string, sentNs: bigint): BenchEvent {
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 
-/** The web service out of A and W: msg.payload posted as JSON to the sink's CRM path, with the node's defaults. */
+/**
+ * The web service out of A and W: msg.payload posted as JSON to the sink's CRM path, with the node's defaults but
+ * for Concurrency.
+ */
 function crmOut(tab: string, sinkUrl: string, next: string[], timeoutSeconds?: number): FlowNode {
     return {
         id: `${tab}-out`,
@@ -92,6 +100,7 @@ function crmOut(tab: string, sinkUrl: string, next: string[], timeoutSeconds?: n
         bodyType: 'payload',
         contentType: 'application/json',
         authType: 'none',
+        concurrency: BENCH_CONNECTIONS,
         ...(timeoutSeconds === undefined ? {} : { timeout: timeoutSeconds }),
         wires: [next],
     };

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { Pool } from 'undici';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../test/support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../test/support/redis-server';
-import { BENCH_NODES_SETTINGS, benchEvent, coreFlow, crmBody, drainFlow, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
+import { BENCH_CONNECTIONS, BENCH_NODES_SETTINGS, benchEvent, coreFlow, crmBody, drainFlow, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
 import { watchProcess, type ProcessUsage } from './proc-stats';
 import type { LoopDelaySummary } from './loop-delay';
 import type { SinkCommand, SinkMessage, SinkReport } from './sink';
@@ -93,7 +93,7 @@ function parseOptions(argv: string[]): Options {
               warmup: true,
               counts: { ours: 20_000, outAlone: 30_000, core: 6_000, bare: 40_000, redis: 10_000 },
               seconds: 10,
-              connections: 32,
+              connections: BENCH_CONNECTIONS,
               window: 1024,
               latencySeconds: 5,
               drainCount: 50_000,
