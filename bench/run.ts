@@ -3,8 +3,8 @@
 // in one run on 127.0.0.1. The README's Performance section says what each number means.
 //
 //   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--no-warmup] [--out FILE] [--profile DIR] [--latency-rate N]
-//       [--only ours,outAlone,core,bare,redis1,redis2,nr5,latency,drain,tracker,axios]
-//   (--only also takes the scenario letters of the table: --only W,C is outAlone,bare; R1, R2)
+//       [--only ours,outAlone,core,bare,transport,redis1,redis2,nr5,latency,drain,tracker,axios]
+//   (--only also takes the scenario letters of the table: --only W,X,C is outAlone,transport,bare; R1, R2)
 //
 // --profile DIR runs both Node-RED processes with --cpu-prof (summarise with bench/profile-summary.ts); --only runs
 // some of the parts, e.g. to profile one scenario alone. redis1/redis2 run A with its state in a redis-server of the
@@ -18,6 +18,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
+import { HttpTransport } from '../src/delivery/http-transport';
+import type { OutgoingRequest } from '../src/request/build-request';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../test/support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../test/support/redis-server';
 import { BENCH_CONNECTIONS, BENCH_NODES_SETTINGS, benchEvent, coreFlow, crmBody, drainFlow, ourFlow, outAloneFlow, PATHS, redisFlow } from './flows';
@@ -39,7 +41,7 @@ interface Options {
      */
     warmup: boolean;
     /** Events per round and scenario; a round also stops after `seconds`. */
-    counts: { ours: number; outAlone: number; core: number; bare: number; redis: number };
+    counts: { ours: number; outAlone: number; core: number; bare: number; transport: number; redis: number };
     seconds: number;
     /** Connections of the load client (and of the bare client). */
     connections: number;
@@ -56,10 +58,10 @@ interface Options {
     only: Set<Part>;
 }
 
-const PARTS = ['ours', 'outAlone', 'core', 'bare', 'redis1', 'redis2', 'nr5', 'latency', 'drain', 'tracker', 'axios'] as const;
+const PARTS = ['ours', 'outAlone', 'core', 'bare', 'transport', 'redis1', 'redis2', 'nr5', 'latency', 'drain', 'tracker', 'axios'] as const;
 type Part = (typeof PARTS)[number];
 /** The letters the table prints, accepted by --only as well: `--only W,C`. */
-const SCENARIO_LETTERS: Record<string, Part> = { A: 'ours', W: 'outAlone', B: 'core', C: 'bare', R1: 'redis1', R2: 'redis2' };
+const SCENARIO_LETTERS: Record<string, Part> = { A: 'ours', W: 'outAlone', B: 'core', C: 'bare', X: 'transport', R1: 'redis1', R2: 'redis2' };
 
 function parseOptions(argv: string[]): Options {
     const flag = (name: string): boolean => argv.includes(name);
@@ -75,7 +77,7 @@ function parseOptions(argv: string[]): Options {
               smoke,
               rounds: 1,
               warmup: false,
-              counts: { ours: 40, outAlone: 40, core: 40, bare: 40, redis: 40 },
+              counts: { ours: 40, outAlone: 40, core: 40, bare: 40, transport: 40, redis: 40 },
               seconds: 30,
               connections: 4,
               window: 16,
@@ -91,7 +93,7 @@ function parseOptions(argv: string[]): Options {
               smoke,
               rounds: 3,
               warmup: true,
-              counts: { ours: 20_000, outAlone: 30_000, core: 6_000, bare: 40_000, redis: 10_000 },
+              counts: { ours: 20_000, outAlone: 30_000, core: 6_000, bare: 40_000, transport: 30_000, redis: 10_000 },
               seconds: 10,
               connections: BENCH_CONNECTIONS,
               window: 1024,
@@ -408,6 +410,27 @@ function watchProcesses(pids: number[]): { stop(): ProcessUsage } {
     };
 }
 
+/**
+ * The load client of scenario X: web service out's own transport (HttpTransport: axios over its undici adapter, the
+ * client the node sends with), shaped as the Pool the load loops take. What X costs over C is the client the issue
+ * keeps; what W costs over X is the node, Node-RED and the outbox.
+ */
+function transportClient(baseUrl: string, connections: number): { pool: Pool; close(): void } {
+    const transport = new HttpTransport({ maxSockets: connections });
+    const request = async (options: { path: string; method: string; headers: Record<string, string>; body: string }) => {
+        const outcome = await transport.send({
+            method: options.method as OutgoingRequest['method'],
+            url: `${baseUrl}${options.path}`,
+            headers: options.headers,
+            body: Buffer.from(options.body),
+            secrets: [],
+        });
+        const statusCode = outcome.ok ? outcome.response.statusCode : (outcome.error.response?.statusCode ?? 0);
+        return { statusCode, body: { dump: async () => undefined } };
+    };
+    return { pool: { request } as unknown as Pool, close: () => transport.close() };
+}
+
 /** One load client over several instances, as a round-robin load balancer spreads it. */
 function roundRobin(pools: Pool[]): Pool {
     let next = 0;
@@ -642,11 +665,14 @@ async function main(): Promise<void> {
     const toOurs5 = ours5 ? new Pool(ours5.url, { connections: options.connections }) : undefined;
     const toCore5 = core5 ? new Pool(core5.url, { connections: options.connections }) : undefined;
 
-    const results: Record<'ours' | 'outAlone' | 'core' | 'bare' | 'redis1' | 'redis2' | 'ours5' | 'core5', RoundResult[]> = {
+    const toSinkByTransport = transportClient(sink.url, options.connections);
+
+    const results: Record<'ours' | 'outAlone' | 'core' | 'bare' | 'transport' | 'redis1' | 'redis2' | 'ours5' | 'core5', RoundResult[]> = {
         ours: [],
         outAlone: [],
         core: [],
         bare: [],
+        transport: [],
         redis1: [],
         redis2: [],
         ours5: [],
@@ -755,6 +781,30 @@ async function main(): Promise<void> {
                 log(`round ${round} C bare undici Pool: ${c.eventsPerSecond} requests/s (${c.received}/${c.sent} arrived)`);
             }
 
+            const x = !options.only.has('transport')
+                ? undefined
+                : await measure({
+                      sink,
+                      count: options.counts.transport,
+                      arriveSeconds: 30,
+                      run: () =>
+                          closedLoop({
+                              pool: toSinkByTransport.pool,
+                              path: '/crm/calls',
+                              count: options.counts.transport,
+                              seconds: options.seconds,
+                              concurrency: options.connections,
+                              window: options.window,
+                              sink,
+                              expectStatus: 200,
+                              body: crmBodyOf(`transport-${round}`),
+                          }),
+                  });
+            if (x) {
+                results.transport.push(x);
+                log(`round ${round} X web service out's transport alone: ${x.eventsPerSecond} requests/s (${x.received}/${x.sent} arrived)`);
+            }
+
             const pipeline =
                 (pool: Pool, pathName: string, prefix: string, count: number, expectStatus = 202) =>
                 () =>
@@ -827,6 +877,7 @@ async function main(): Promise<void> {
             outAlone: summarise('W  web service out alone (fed inside Node-RED)', results.outAlone),
             core: summarise('B  http in -> switch -> template -> http request -> http response', results.core),
             bare: summarise('C  bare undici Pool -> sink', results.bare),
+            transport: summarise("X  web service out's transport alone (axios over its undici adapter) -> sink", results.transport),
             redis1: summarise('R1 A with call state and outbox in Redis, one instance', results.redis1),
             redis2: summarise('R2 A with call state and outbox in Redis, two instances (round robin)', results.redis2),
             ours5: summarise(`A5 A on Node-RED ${nr5?.version ?? '5'}`, results.ours5),
@@ -932,6 +983,8 @@ async function main(): Promise<void> {
             oursOverCore: ratio(scenarios.ours.eventsPerSecond, scenarios.core.eventsPerSecond),
             oursOverBare: ratio(scenarios.ours.eventsPerSecond, scenarios.bare.eventsPerSecond),
             outAloneOverBare: ratio(scenarios.outAlone.eventsPerSecond, scenarios.bare.eventsPerSecond),
+            transportOverBare: ratio(scenarios.transport.eventsPerSecond, scenarios.bare.eventsPerSecond),
+            outAloneOverTransport: ratio(scenarios.outAlone.eventsPerSecond, scenarios.transport.eventsPerSecond),
             oursCpuOverCore: ratio(scenarios.ours.cpuMsPerEvent, scenarios.core.cpuMsPerEvent),
             p99OursOverCore: ratio(latency.ours.latencyMs?.p99 ?? NaN, latency.core.latencyMs?.p99 ?? NaN),
             drainOverOutAlone: ratio(drain.length ? Math.min(...drain.map((mode) => mode.requestsPerSecond)) : NaN, scenarios.outAlone.eventsPerSecond),
@@ -991,6 +1044,7 @@ async function main(): Promise<void> {
         log(`\nJSON: ${path.relative(process.cwd(), options.out)}`);
     } finally {
         await Promise.allSettled([toOurs, toCore, toSink, toSecond, toOurs5, toCore5].map((pool) => pool?.close()));
+        toSinkByTransport.close();
         await Promise.allSettled([ours, core, second, ours5, core5].map((instance) => instance?.stop('SIGINT')));
         sink.stop();
         if (redis) {
@@ -1149,7 +1203,7 @@ function printTable(result: {
     lines.push('');
     const r = result.ratios;
     lines.push(
-        `A/B ${fixed(r.oursOverCore)}   A/C ${fixed(r.oursOverBare)}   W/C ${fixed(r.outAloneOverBare)}   A/B CPU per event ${fixed(r.oursCpuOverCore)}` +
+        `A/B ${fixed(r.oursOverCore)}   A/C ${fixed(r.oursOverBare)}   W/C ${fixed(r.outAloneOverBare)}   X/C ${fixed(r.transportOverBare)}   W/X ${fixed(r.outAloneOverTransport)}   A/B CPU per event ${fixed(r.oursCpuOverCore)}` +
             `   R1/A ${fixed(r.redis1OverOurs)}   R2/R1 ${fixed(r.redis2OverRedis1)}   A5/B5 ${fixed(r.ours5OverCore5)}`,
     );
     const { ours, core, bare } = result.latency;

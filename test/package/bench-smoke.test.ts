@@ -46,7 +46,7 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
         };
         // Node-RED 5 runs when the test matrix has installed it (CI does, before npm test).
         const nodeRed5 = fs.existsSync(path.join(root, '.matrix', 'node-red-5', 'node_modules', 'node-red', 'red.js'));
-        for (const name of ['ours', 'outAlone', 'core', 'bare', 'redis1', 'redis2', ...(nodeRed5 ? ['ours5', 'core5'] : [])]) {
+        for (const name of ['ours', 'outAlone', 'core', 'bare', 'transport', 'redis1', 'redis2', ...(nodeRed5 ? ['ours5', 'core5'] : [])]) {
             assert.equal(typeof result.scenarios[name].eventsPerSecond, 'number', name);
             exact(name, result.scenarios[name].rounds);
         }
@@ -60,6 +60,8 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
             'oursOverCore',
             'oursOverBare',
             'outAloneOverBare',
+            'transportOverBare',
+            'outAloneOverTransport',
             'oursCpuOverCore',
             'p99OursOverCore',
             'drainOverOutAlone',
@@ -80,6 +82,8 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
         assert.equal(result.axiosAlone.requests, 2000);
         assert.ok(result.axiosAlone.cpuMicrosPerRequest > 0);
         assert.match(run.stdout, /axios alone, over an adapter that answers at once: [\d.]+ us CPU per request/);
+        assert.match(run.stdout, /^X {2}web service out's transport alone .* yes$/m);
+        assert.match(run.stdout, /W\/X [\d.]+/);
         assert.equal(result.goals.length, 6);
         for (const goal of result.goals) assert.equal(typeof goal.met, 'boolean', goal.goal);
     });
