@@ -894,8 +894,8 @@ async function main(): Promise<void> {
         const loopOurs: Array<LoopDelaySummary | undefined> = [];
         const loopCore: Array<LoopDelaySummary | undefined> = [];
         const firstEventMs: Array<{ ours: number; core: number }> = [];
-        // A warm-up round here too: the first latency round runs on heaps full of the load rounds' garbage (twice the
-        // GC time of the rounds after it) and on new connections; in the runs looked at, its p99 was the worst of three.
+        // A warm-up round here too: the first latency round runs on heaps full of the load rounds' garbage (about twice
+        // the GC pauses of the rounds after it, in every run looked at) and on new connections.
         if (options.only.has('latency') && options.warmup) log('latency round 0 is a warm-up and is not counted');
         for (let round = options.warmup ? 0 : 1; options.only.has('latency') && round <= options.rounds; round++) {
             await freshDeploy(ours, ourFlows);
