@@ -684,142 +684,84 @@ async function main(): Promise<void> {
     try {
         if (options.warmup) log('round 0 is a warm-up: it runs every scenario once and is not counted');
         for (let round = options.warmup ? 0 : 1; round <= options.rounds; round++) {
-            // A fresh deploy each round: every round starts with an empty call tracker, as the first did.
-            if (options.only.has('ours')) await freshDeploy(ours, ourFlows);
-            const a = !options.only.has('ours')
-                ? undefined
-                : await measure({
-                      sink,
-                      nodeRedPid: ours.pid,
-                      count: options.counts.ours,
-                      arriveSeconds: 60,
-                      run: () =>
-                          closedLoop({
-                              pool: toOurs,
-                              path: PATHS.ours,
-                              count: options.counts.ours,
-                              seconds: options.seconds,
-                              concurrency: options.connections,
-                              window: options.window,
-                              sink,
-                              expectStatus: 202,
-                              body: eventBody(`ours-${round}`),
-                          }),
-                  });
-            if (a) {
-                results.ours.push(a);
-                log(`round ${round} A ours: ${a.eventsPerSecond} events/s (${a.received}/${a.sent} arrived)`);
-            }
+            // One closed loop of this round's load, and what keeps and logs a scenario's result.
+            const loadOf = (pool: Pool, pathName: string, count: number, expectStatus: number, body: ClosedLoop['body']) => () =>
+                closedLoop({
+                    pool,
+                    path: pathName,
+                    count,
+                    seconds: options.seconds,
+                    concurrency: options.connections,
+                    window: options.window,
+                    sink,
+                    expectStatus,
+                    body,
+                });
+            const pipeline = (pool: Pool, pathName: string, prefix: string, count: number, expectStatus = 202) =>
+                loadOf(pool, pathName, count, expectStatus, eventBody(`${prefix}-${round}`));
+            const kept = (list: RoundResult[], result: RoundResult, what: string, unit = 'events/s'): void => {
+                list.push(result);
+                log(`round ${round} ${what}: ${result.eventsPerSecond} ${unit} (${result.received}/${result.sent} arrived)`);
+            };
 
-            const w = !options.only.has('outAlone')
-                ? undefined
-                : await measure({
-                      sink,
-                      nodeRedPid: ours.pid,
-                      count: options.counts.outAlone,
-                      arriveSeconds: Math.max(60, options.seconds * 3),
-                      run: async () => {
-                          const startNs = process.hrtime.bigint();
-                          await inject(ours, 'bench-out-alone-start');
-                          // The feeder sends the whole count: wait for it, bounded like every round.
-                          await sink.waitFor(options.counts.outAlone, options.seconds * 3 * 1000);
-                          return { sent: options.counts.outAlone, failed: 0, startNs };
-                      },
-                  });
-            if (w) {
+            // A fresh deploy each round: every round starts with an empty call tracker, as the first did.
+            if (options.only.has('ours')) {
+                await freshDeploy(ours, ourFlows);
+                const a = await measure({
+                    sink,
+                    nodeRedPid: ours.pid,
+                    count: options.counts.ours,
+                    arriveSeconds: 60,
+                    run: pipeline(toOurs, PATHS.ours, 'ours', options.counts.ours),
+                });
+                kept(results.ours, a, 'A ours');
+            }
+            if (options.only.has('outAlone')) {
+                const w = await measure({
+                    sink,
+                    nodeRedPid: ours.pid,
+                    count: options.counts.outAlone,
+                    arriveSeconds: Math.max(60, options.seconds * 3),
+                    run: async () => {
+                        const startNs = process.hrtime.bigint();
+                        await inject(ours, 'bench-out-alone-start');
+                        // The feeder sends the whole count: wait for it, bounded like every round.
+                        await sink.waitFor(options.counts.outAlone, options.seconds * 3 * 1000);
+                        return { sent: options.counts.outAlone, failed: 0, startNs };
+                    },
+                });
                 // The feeder inside Node-RED has no hrtime to stamp events with: no latency for this scenario.
                 w.latencyMs = null;
-                results.outAlone.push(w);
-                log(`round ${round} W web service out alone: ${w.eventsPerSecond} requests/s (${w.received}/${w.sent} arrived)`);
+                kept(results.outAlone, w, 'W web service out alone', 'requests/s');
             }
-
-            const b = !options.only.has('core')
-                ? undefined
-                : await measure({
-                      sink,
-                      nodeRedPid: core.pid,
-                      count: options.counts.core,
-                      arriveSeconds: 60,
-                      run: () =>
-                          closedLoop({
-                              pool: toCore,
-                              path: PATHS.core,
-                              count: options.counts.core,
-                              seconds: options.seconds,
-                              concurrency: options.connections,
-                              window: options.window,
-                              sink,
-                              expectStatus: 200,
-                              body: eventBody(`core-${round}`),
-                          }),
-                  });
-            if (b) {
-                results.core.push(b);
-                log(`round ${round} B core nodes: ${b.eventsPerSecond} events/s (${b.received}/${b.sent} arrived)`);
+            if (options.only.has('core')) {
+                const b = await measure({
+                    sink,
+                    nodeRedPid: core.pid,
+                    count: options.counts.core,
+                    arriveSeconds: 60,
+                    run: pipeline(toCore, PATHS.core, 'core', options.counts.core, 200),
+                });
+                kept(results.core, b, 'B core nodes');
             }
-
-            const c = !options.only.has('bare')
-                ? undefined
-                : await measure({
-                      sink,
-                      count: options.counts.bare,
-                      arriveSeconds: 30,
-                      run: () =>
-                          closedLoop({
-                              pool: toSink,
-                              path: '/crm/calls',
-                              count: options.counts.bare,
-                              seconds: options.seconds,
-                              concurrency: options.connections,
-                              window: options.window,
-                              sink,
-                              expectStatus: 200,
-                              body: crmBodyOf(`bare-${round}`),
-                          }),
-                  });
-            if (c) {
-                results.bare.push(c);
-                log(`round ${round} C bare undici Pool: ${c.eventsPerSecond} requests/s (${c.received}/${c.sent} arrived)`);
+            if (options.only.has('bare')) {
+                const c = await measure({
+                    sink,
+                    count: options.counts.bare,
+                    arriveSeconds: 30,
+                    run: loadOf(toSink, '/crm/calls', options.counts.bare, 200, crmBodyOf(`bare-${round}`)),
+                });
+                kept(results.bare, c, 'C bare undici Pool', 'requests/s');
             }
-
-            const x = !options.only.has('transport')
-                ? undefined
-                : await measure({
-                      sink,
-                      count: options.counts.transport,
-                      arriveSeconds: 30,
-                      run: () =>
-                          closedLoop({
-                              pool: toSinkByTransport.pool,
-                              path: '/crm/calls',
-                              count: options.counts.transport,
-                              seconds: options.seconds,
-                              concurrency: options.connections,
-                              window: options.window,
-                              sink,
-                              expectStatus: 200,
-                              body: crmBodyOf(`transport-${round}`),
-                          }),
-                  });
-            if (x) {
-                results.transport.push(x);
-                log(`round ${round} X web service out's transport alone: ${x.eventsPerSecond} requests/s (${x.received}/${x.sent} arrived)`);
+            if (options.only.has('transport')) {
+                const x = await measure({
+                    sink,
+                    count: options.counts.transport,
+                    arriveSeconds: 30,
+                    run: loadOf(toSinkByTransport.pool, '/crm/calls', options.counts.transport, 200, crmBodyOf(`transport-${round}`)),
+                });
+                kept(results.transport, x, "X web service out's transport alone", 'requests/s');
             }
-
-            const pipeline =
-                (pool: Pool, pathName: string, prefix: string, count: number, expectStatus = 202) =>
-                () =>
-                    closedLoop({
-                        pool,
-                        path: pathName,
-                        count,
-                        seconds: options.seconds,
-                        concurrency: options.connections,
-                        window: options.window,
-                        sink,
-                        expectStatus,
-                        body: eventBody(`${prefix}-${round}`),
-                    });
             if (redis && options.only.has('redis1')) {
                 await freshDeploy(ours, ourFlows);
                 redis.cli('FLUSHALL');
@@ -830,8 +772,7 @@ async function main(): Promise<void> {
                     arriveSeconds: 60,
                     run: pipeline(toOurs, PATHS.redis, 'redis1', options.counts.redis),
                 });
-                results.redis1.push(r1);
-                log(`round ${round} R1 A on Redis, one instance: ${r1.eventsPerSecond} events/s (${r1.received}/${r1.sent} arrived)`);
+                kept(results.redis1, r1, 'R1 A on Redis, one instance');
             }
             if (redis && second && toSecond) {
                 await freshDeploy(ours, ourFlows);
@@ -846,8 +787,7 @@ async function main(): Promise<void> {
                     run: pipeline(roundRobin([toOurs, toSecond]), PATHS.redis, 'redis2', options.counts.redis),
                 });
                 await deploy(second, []);
-                results.redis2.push(r2);
-                log(`round ${round} R2 A on Redis, two instances: ${r2.eventsPerSecond} events/s (${r2.received}/${r2.sent} arrived)`);
+                kept(results.redis2, r2, 'R2 A on Redis, two instances');
             }
             if (ours5 && core5 && toOurs5 && toCore5) {
                 await freshDeploy(ours5, ourFlow(sink.url));
