@@ -1,7 +1,7 @@
 // What axios's own request path costs, with nothing under it: the requests web service out makes (built, with the
-// idempotency key, given to axios exactly as the node gives them) over an adapter that answers at once, on an instance set up as web service out's is. The W/C
-// goal is read against it: C's client spends about this much on a whole request, socket writes included. Run in a
-// process of its own; prints one JSON line.
+// idempotency key, given to axios exactly as the node gives them, on an instance set up as the node's is) over an
+// adapter that answers at once. The W/C goal is read against it: C's client spends about this much on a whole
+// request, socket writes included. Run in a process of its own; prints one JSON line.
 import type { AxiosAdapter } from 'axios';
 import { deliveryHeaders } from '../src/delivery/delivery-headers';
 import { axiosRequest, leanAxios } from '../src/delivery/http-transport';

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
-import { HttpTransport, MAX_RESPONSE_BYTES } from '../../src/delivery/http-transport';
+import type { AxiosAdapter, InternalAxiosRequestConfig } from 'axios';
+import { axiosRequest, HttpTransport, leanAxios, MAX_RESPONSE_BYTES } from '../../src/delivery/http-transport';
 import { compileRequest } from '../../src/request/build-request';
 
 describe('http transport responses', () => {
@@ -58,5 +59,33 @@ describe('http transport responses', () => {
         assert.match(outcome.error.message, /maxContentLength size of 10485760 exceeded/);
         // The connection pool still works afterwards.
         assert.ok((await get('/plain')).ok);
+    });
+});
+
+describe('the axios instance web service out sends with (leanAxios)', () => {
+    it('keeps only the defaults it is given, and its requests reach that adapter with the options the request set', async () => {
+        const seen: InternalAxiosRequestConfig[] = [];
+        const adapter: AxiosAdapter = (config) => {
+            seen.push(config);
+            return Promise.resolve({ data: Buffer.from('ok'), status: 200, statusText: 'OK', headers: {}, config, request: {} });
+        };
+        const client = leanAxios({ adapter });
+        assert.deepEqual(Object.keys(client.defaults).sort(), ['adapter', 'headers']);
+        const request = compileRequest({ url: 'http://127.0.0.1:9/lean', method: 'POST', bodyType: 'custom', contentType: 'text/plain', body: 'hi' }).build({});
+        const answer = await client.request(axiosRequest(request, 1234));
+        assert.equal(answer.status, 200);
+        assert.equal(seen.length, 1, 'the given adapter answered, not one of axios');
+        assert.equal(seen[0].timeout, 1234);
+        assert.equal(seen[0].maxRedirects, 0);
+        assert.equal(seen[0].transitional, undefined);
+        // Only the request's own headers: none of axios's stock Accept or Content-Type.
+        assert.deepEqual(
+            Object.keys(seen[0].headers.toJSON())
+                .map((name) => name.toLowerCase())
+                .sort(),
+            Object.keys(request.headers)
+                .map((name) => name.toLowerCase())
+                .sort(),
+        );
     });
 });
