@@ -1,4 +1,5 @@
 import { CodedError, InputError } from '../errors/coded-error';
+import { errorText } from '../errors/error-text';
 import type { DurableStore } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
 import { encodedEntry, entryBytes, migratedEntry, OUTBOX_FORMAT, type OutboxEntry } from './outbox';
@@ -38,6 +39,26 @@ export function formatBytes(bytes: number): string {
     if (bytes < 1024) return `${bytes} bytes`;
     if (bytes < MIB) return `${(bytes / 1024).toFixed(1)} KiB`;
     return `${(bytes / MIB).toFixed(2)} MiB`;
+}
+
+/**
+ * What both queues (file and Redis) check before taking a request: its outbox JSON and size when one record may hold
+ * it, otherwise an InputError naming msg.call and msg.payload (not JSON, or too large). `encode` gives the JSON and
+ * the bytes the stored record will take.
+ */
+export function keepableEntry(encode: () => { json: string; bytes: number }, maxEntryBytes: number): { json: string; bytes: number } {
+    let encoded: { json: string; bytes: number };
+    try {
+        encoded = encode();
+    } catch (error) {
+        throw new InputError(`msg.call or msg.payload cannot be kept in the outbox: ${errorText(error)}`);
+    }
+    if (encoded.bytes > maxEntryBytes) {
+        throw new InputError(
+            `the message is too large to keep in the outbox: msg.call and msg.payload take ${formatBytes(encoded.bytes)} (${encoded.bytes} bytes), one request may take at most ${formatBytes(maxEntryBytes)} (${maxEntryBytes} bytes)`,
+        );
+    }
+    return encoded;
 }
 
 /** One request of the queue: its outbox entry under its store key. */
@@ -225,18 +246,8 @@ export class DeliveryQueue<R> implements OutboxQueue {
      * nothing was accepted.
      */
     private admit(entry: OutboxEntry): { bytes: number; json: string } {
-        let encoded: { json: string; bytes: number };
-        try {
-            encoded = encodedEntry(entry);
-        } catch (error) {
-            throw new InputError(`msg.call or msg.payload cannot be kept in the outbox: ${(error as Error)?.message ?? String(error)}`);
-        }
+        const encoded = keepableEntry(() => encodedEntry(entry), this.maxEntryBytes);
         const { bytes } = encoded;
-        if (bytes > this.maxEntryBytes) {
-            throw new InputError(
-                `the message is too large to keep in the outbox: msg.call and msg.payload take ${formatBytes(bytes)} (${bytes} bytes), one request may take at most ${formatBytes(this.maxEntryBytes)} (${this.maxEntryBytes} bytes)`,
-            );
-        }
         const refuse = (bound: QueueBound, message: string): never => {
             this.refused = true;
             throw new QueueFullError(bound, this.queued, this.queuedBytes, message);

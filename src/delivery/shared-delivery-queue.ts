@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CodedError, InputError } from '../errors/coded-error';
+import { CodedError } from '../errors/coded-error';
 import { errorText } from '../errors/error-text';
 import { StoreError } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
@@ -10,6 +10,7 @@ import {
     DEFAULT_MAX_QUEUED,
     DEFAULT_MAX_QUEUED_BYTES,
     formatBytes,
+    keepableEntry,
     QueueFullError,
     type AttemptOutcome,
     type DeliveryQueueOptions,
@@ -160,19 +161,11 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
 
     /** The JSON of the request's own fields, or an InputError when the outbox could not keep it. */
     private bodyOf(input: NewRequest): string {
-        let body: string;
-        try {
-            body = JSON.stringify(input);
-        } catch (error) {
-            throw new InputError(`msg.call or msg.payload cannot be kept in the outbox: ${errorText(error)}`);
-        }
-        // What the script adds in front (format, attempts, seq, queuedAt) takes well under 100 bytes.
-        const bytes = Buffer.byteLength(body) + 100;
-        if (bytes > this.maxEntryBytes) {
-            throw new InputError(
-                `the message is too large to keep in the outbox: msg.call and msg.payload take ${formatBytes(bytes)} (${bytes} bytes), one request may take at most ${formatBytes(this.maxEntryBytes)} (${this.maxEntryBytes} bytes)`,
-            );
-        }
+        const { json: body, bytes } = keepableEntry(() => {
+            const json = JSON.stringify(input);
+            // What the script adds in front (format, attempts, seq, queuedAt) takes well under 100 bytes.
+            return { json, bytes: Buffer.byteLength(json) + 100 };
+        }, this.maxEntryBytes);
         if (bytes > this.maxQueuedBytes) {
             this.refused = true;
             throw new QueueFullError(

@@ -8,9 +8,10 @@ import { deliveryHeaders } from '../../src/delivery/delivery-headers';
 import { QueueFullError } from '../../src/delivery/delivery-queue';
 import { Sender, type SettledRequest, type StoreProblem } from '../../src/delivery/sender';
 import { SharedDeliveryQueue } from '../../src/delivery/shared-delivery-queue';
-import type { CodedError } from '../../src/errors/coded-error';
+import { InputError, type CodedError } from '../../src/errors/coded-error';
 import { compileRequest } from '../../src/request/build-request';
 import { StoreError } from '../../src/store/durable-store';
+import { MAX_VALUE_BYTES } from '../../src/store/log-format';
 import { RedisConnection } from '../../src/store/redis/redis-connection';
 import { RedisOutbox } from '../../src/store/redis/redis-outbox';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
@@ -334,6 +335,31 @@ describe('shared delivery queue (Redis)', function () {
             assert.ok(kinds.includes('redis-unavailable'), `${each.name}: ${kinds.join(', ')}`);
             assert.equal(kinds.filter((kind) => kind === 'redis-reconnected').length, 1);
         }
+    });
+
+    it('refuses what the outbox cannot keep as the file queue does (not JSON, more than one record), keeping nothing', async () => {
+        const one = start('solo');
+        await one.connection.ready();
+        await assert.rejects(
+            one.sender.send({ call: { callId: 'big', event: 'updated', updateSeq: 1, n: 10n }, payload: {} }, 'big'),
+            (error: unknown) => error instanceof InputError && /^msg\.call or msg\.payload cannot be kept in the outbox: .*BigInt/.test(error.message),
+        );
+        const huge = { call: { callId: 'huge', event: 'updated', updateSeq: 1 }, payload: { index: 0, pad: 'p'.repeat(MAX_VALUE_BYTES) } };
+        await assert.rejects(
+            one.sender.send(huge, 'huge'),
+            (error: unknown) =>
+                error instanceof InputError &&
+                /^the message is too large to keep in the outbox: msg\.call and msg\.payload take 16\.00 MiB \(\d+ bytes\), one request may take at most 16\.00 MiB \(\d+ bytes\)$/.test(
+                    error.message,
+                ),
+        );
+        assert.equal(one.sender.snapshot()!.queued, 0);
+        await one.sender.send(outgoing('fine', 0), 'fine');
+        await until(() => one.delivered.length === 1, 'the next request delivered');
+        assert.deepEqual(
+            sink.arrivals.map((arrival) => arrival.callId),
+            ['fine'],
+        );
     });
 
     it('bounds the queue for the whole cluster: count and size', async () => {
