@@ -13,6 +13,7 @@ import { CodedError, InputError } from '../../src/errors/coded-error';
 import type { DurableStore, RecoveryReport } from '../../src/store/durable-store';
 import { openFileStore } from '../../src/store/file-store';
 import { MAX_VALUE_BYTES } from '../../src/store/log-format';
+import { until } from '../support/wait';
 
 class CountingStore implements DurableStore<OutboxEntry> {
     readonly recovery: RecoveryReport = { entries: 0, records: 0, discardedCompaction: false, summary: 'recovered 0 entries' };
@@ -60,11 +61,6 @@ const request = (id: string, padding = '') => ({ call: { callId: `call-${id}`, i
 /** What one request of `request(id, padding)` takes in the outbox, as the queue measures it. */
 function sizeOf(id: string, padding = ''): number {
     return entryBytes({ ...request(id, padding), format: OUTBOX_FORMAT, attempts: 0, queuedAt: Date.now(), seq: 0 });
-}
-
-async function until(condition: () => boolean, what: string): Promise<void> {
-    for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
-    assert.ok(condition(), what);
 }
 
 describe('outbox bounds: number of queued requests', () => {

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { freePort, startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
+import { until } from '../support/wait';
 
 const MAX_QUEUED = 50;
 const MAX_QUEUED_MIB = 1;
@@ -54,14 +55,6 @@ async function startSink(port = 0): Promise<Sink> {
     };
 }
 
-async function until(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-}
-
 /**
  * The statuses the editor would show, from Node-RED's comms socket (it replays the retained ones on subscribe). A
  * Status node cannot see a status set while the flow starts: Node-RED collects Status nodes only after creating all.
@@ -81,8 +74,8 @@ async function editorStatuses(url: string): Promise<Map<string, { text?: string;
     socket.send(JSON.stringify({ subscribe: 'status/#' }));
     await until(
         () => statuses.size > 0,
-        5000,
         () => 'no status on the comms socket',
+        5000,
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
     socket.close();
@@ -175,8 +168,8 @@ describe('hostile: a flood over the outbox bound of web service out, in a real N
         assert.equal(await post({ call: { callId: 'huge', event: 'updated', callerName: 'HUGE', agent: 'h'.repeat(1.2 * 1024 * 1024) } }), 204);
         await until(
             () => caught().length === 1,
-            10_000,
             () => JSON.stringify(caught()),
+            10_000,
         );
         assert.equal(caught()[0]!.code, 'queue-full');
         assert.match(String(caught()[0]!.message), /more than the whole queue may keep \(maxQueuedSize 1\.00 MiB\); 0 requests are queued/);
@@ -188,8 +181,8 @@ describe('hostile: a flood over the outbox bound of web service out, in a real N
         const refused = labels.slice(MAX_QUEUED);
         await until(
             () => caught().length === 1 + refused.length,
-            20_000,
             () => `${caught().length} caught`,
+            20_000,
         );
         assert.deepEqual(
             caught()
@@ -204,8 +197,8 @@ describe('hostile: a flood over the outbox bound of web service out, in a real N
         }
         await until(
             () => statuses().some((entry) => entry.id === 'ws' && entry.text === `queue full · ${MAX_QUEUED} queued`),
-            10_000,
             () => JSON.stringify(statuses()),
+            10_000,
         );
         const shown = await editorStatuses(red.url);
         assert.deepEqual(shown.get('no-token'), { fill: 'red', shape: 'ring', text: 'missing credential: Token' });
@@ -222,8 +215,8 @@ describe('hostile: a flood over the outbox bound of web service out, in a real N
         const arrived = () => crm!.received.get('/hook') ?? [];
         await until(
             () => arrived().length >= MAX_QUEUED,
-            20_000,
             () => `${arrived().length} arrived`,
+            20_000,
         );
         await new Promise((resolve) => setTimeout(resolve, 1000));
         assert.deepEqual(
@@ -240,8 +233,8 @@ describe('hostile: a flood over the outbox bound of web service out, in a real N
         assert.equal(await post({ call: { callId: 'call-after', event: 'updated', updateSeq: 1, callerName: 'AFTER', agent: 'x' } }), 204);
         await until(
             () => arrived().some((body) => body.label === 'AFTER'),
-            10_000,
             () => `${arrived().length} arrived`,
+            10_000,
         );
         assert.equal(caught().length, 1 + refused.length, 'nothing more was refused');
         assert.doesNotMatch(red.log(), /FATAL|out of memory|dropped/i);

@@ -11,6 +11,7 @@ import { verifyWebhook } from '../../src/signing/standard-webhooks';
 import { openFileStore } from '../../src/store/file-store';
 import { freePort } from '../support/node-red-process';
 import { catchNode, freshUserDir, helper, nodeModule } from '../support/node-red-runtime';
+import { until } from '../support/wait';
 
 const webServiceOut = [nodeModule('web-service-out'), catchNode];
 const SECRET = `whsec_${Buffer.from('a 32 byte key for the node test!').toString('base64')}`;
@@ -72,15 +73,6 @@ async function startReceiver(port = 0): Promise<Receiver> {
     receiver.port = (server.address() as AddressInfo).port;
     receiver.url = `http://127.0.0.1:${receiver.port}`;
     return receiver;
-}
-
-/** Polls until `condition` holds; fails the test after `timeoutMs` with what `describe` says. */
-async function until(condition: () => boolean, timeoutMs: number, describe: () => string = () => ''): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms ${describe()}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-    }
 }
 
 function flow(url: string, node: Record<string, unknown> = {}): object[] {
@@ -159,16 +151,16 @@ describe('web service out: delivery guarantees', function () {
         // Refused for a while: several attempts each, all still queued.
         await until(
             () => /^6 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? ''),
-            3000,
             () => JSON.stringify(node.status.lastCall?.args),
+            3000,
         );
         await new Promise((resolve) => setTimeout(resolve, 250));
         assert.equal(out.length, 0);
         receiver = await startReceiver(port);
         await until(
             () => out.length === 6,
-            5000,
             () => `${out.length} delivered`,
+            5000,
         );
         assert.equal(receiver.received.length, 6, 'each request arrived exactly once');
         assert.deepEqual(new Set(receiver.received.map((request) => request.label)), new Set(labels));
@@ -189,7 +181,7 @@ describe('web service out: delivery guarantees', function () {
             assert.equal(msg.statusCode, 200);
         }
         assert.equal(caught.length, 0);
-        await until(() => /^200 · /.test(node.status.lastCall?.args[0].text ?? ''), 1000);
+        await until(() => /^200 · /.test(node.status.lastCall?.args[0].text ?? ''), "/^200 · /.test(node.status.lastCall?.args[0].text ?? '')", 1000);
         assert.deepEqual(fs.readdirSync(nodeStateDirectory(userDir, 'outbox', 'ws')), ['outbox.log']);
     });
 
@@ -202,8 +194,8 @@ describe('web service out: delivery guarantees', function () {
         helper.getNode('ws').receive(trigger('call-B', 'B1', 1));
         await until(
             () => out.length === 2,
-            5000,
             () => `${out.length} delivered`,
+            5000,
         );
         assert.equal(receiver.received.length, 4);
         const { received } = receiver;
@@ -228,8 +220,8 @@ describe('web service out: delivery guarantees', function () {
         for (const [index, label] of ['A1', 'A2', 'B1', 'A3', 'B2'].entries()) node.receive(trigger(`call-${label[0]}`, label, index + 1));
         await until(
             () => out.length === 5,
-            5000,
             () => `${out.length} delivered`,
+            5000,
         );
         assert.deepEqual(
             delivered(receiver)
@@ -254,7 +246,7 @@ describe('web service out: delivery guarantees', function () {
         const caught = collect('caught');
         const failed = collect('failed');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
-        await until(() => caught.length === 1 && failed.length === 1, 3000);
+        await until(() => caught.length === 1 && failed.length === 1, 'caught.length === 1 && failed.length === 1', 3000);
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(receiver.received.length, 1);
         assert.equal(caught.length, 1);
@@ -270,7 +262,7 @@ describe('web service out: delivery guarantees', function () {
         receiver.answer = () => ({ status: 200 });
         const out = collect('out');
         helper.getNode('ws').receive(msg!);
-        await until(() => out.length === 1, 3000);
+        await until(() => out.length === 1, 'out.length === 1', 3000);
         assert.equal(receiver.received[1]!.key, receiver.received[0]!.key);
     });
 
@@ -281,7 +273,7 @@ describe('web service out: delivery guarantees', function () {
         const caught = collect('caught');
         const failed = collect('failed');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
-        await until(() => caught.length === 1, 3000);
+        await until(() => caught.length === 1, 'caught.length === 1', 3000);
         await new Promise((resolve) => setTimeout(resolve, 200));
         assert.equal(receiver.received.length, 3);
         assert.equal(caught.length, 1);
@@ -315,8 +307,8 @@ describe('web service out: delivery guarantees', function () {
         const out = collect('out');
         await until(
             () => out.length === 2,
-            3000,
             () => `${out.length} delivered`,
+            3000,
         );
         await new Promise((resolve) => setTimeout(resolve, 200));
         assert.deepEqual(
@@ -345,6 +337,7 @@ describe('web service out: delivery guarantees', function () {
         node.receive(trigger('call-B', 'B1', 1));
         await until(
             () => /^2 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? '') && /in \d+ s/.test(node.status.lastCall?.args[0].text ?? ''),
+            "/^2 queued · retrying in/.test(node.status.lastCall?.args[0].text ?? '') && /in \\d+ s/.test(node.status.lastCall?.args[0].text ?? '')",
             3000,
         );
 
@@ -354,23 +347,27 @@ describe('web service out: delivery guarantees', function () {
         await helper.setFlows(changed, 'nodes');
         await until(
             () => receiver!.received.length === 2,
-            3000,
             () => `${receiver!.received.length} arrived`,
+            3000,
         );
         assert.deepEqual(receiver.received.map((request) => request.label).sort(), ['A1', 'B1']);
 
         receiver.answer = () => ({ status: 503, headers: { 'retry-after': '60' } });
         helper.getNode('ws').receive(trigger('call-C', 'C1', 1));
-        await until(() => receiver!.received.length === 3, 3000);
-        await until(() => /^1 queued · retrying in 60 s/.test(helper.getNode('ws').status.lastCall?.args[0].text ?? ''), 1000);
+        await until(() => receiver!.received.length === 3, 'receiver!.received.length === 3', 3000);
+        await until(
+            () => /^1 queued · retrying in 60 s/.test(helper.getNode('ws').status.lastCall?.args[0].text ?? ''),
+            "/^1 queued · retrying in 60 s/.test(helper.getNode('ws').status.lastCall?.args[0].text ?? '')",
+            1000,
+        );
         await helper.setFlows(
             changed.filter((entry) => (entry as { id: string }).id !== 'ws'),
             'nodes',
         );
         await until(
             () => warnings().some((text) => /deleted with 1 request not yet delivered/.test(text)),
-            3000,
             () => warnings().join('\n'),
+            3000,
         );
         assert.equal(fs.existsSync(nodeStateDirectory(userDir, 'outbox', 'ws')), false);
     });
@@ -386,7 +383,7 @@ describe('web service out: delivery guarantees', function () {
         const caught = collect('caught');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
         helper.getNode('ws').receive(trigger('call-A', 'A2', 2));
-        await until(() => caught.length === 2, 3000);
+        await until(() => caught.length === 2, 'caught.length === 2', 3000);
         assert.deepEqual(
             caught.map((msg) => (msg.error as { code?: unknown }).code),
             ['store', 'store'],
@@ -410,7 +407,7 @@ describe('web service out: delivery guarantees', function () {
             await helper.load(webServiceOut, flow(receiver.url));
             const out = collect('out');
             helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
-            await until(() => out.length === 1, 3000);
+            await until(() => out.length === 1, 'out.length === 1', 3000);
             assert.equal(receiver.received.length, 1);
             assert.deepEqual(
                 warnings().filter((text) => /no user directory/.test(text)),
@@ -429,7 +426,7 @@ describe('web service out: delivery guarantees', function () {
         await helper.load(webServiceOut, flow(receiver.url, { authType: 'bearer' }), { ws: { signingSecret: SECRET, token: 'bearer-token-kept-off-disk' } });
         const out = collect('out');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
-        await until(() => out.length === 1, 3000);
+        await until(() => out.length === 1, 'out.length === 1', 3000);
         assert.equal(receiver.received.length, 2);
         for (const request of receiver.received) {
             verifyWebhook(SECRET, request.headers, request.body, 60);
@@ -462,7 +459,7 @@ describe('web service out: delivery guarantees', function () {
         await helper.load(webServiceOut, flow(receiver.url, { idempotencyHeader: 'X-Request-Key' }));
         const out = collect('out');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
-        await until(() => out.length === 1, 3000);
+        await until(() => out.length === 1, 'out.length === 1', 3000);
         assert.equal(receiver.received[0]!.headers['x-request-key'], out[0]!.delivery.idempotencyKey);
         assert.equal(receiver.received[0]!.headers['idempotency-key'], undefined);
         await helper.unload();
@@ -470,7 +467,7 @@ describe('web service out: delivery guarantees', function () {
         await helper.load(webServiceOut, flow(receiver.url, { idempotencyHeader: '' }));
         const quiet = collect('out');
         helper.getNode('ws').receive(trigger('call-A', 'A1', 1));
-        await until(() => quiet.length === 1, 3000);
+        await until(() => quiet.length === 1, 'quiet.length === 1', 3000);
         assert.equal(receiver.received[1]!.headers['idempotency-key'], undefined);
         await helper.unload();
 
@@ -508,15 +505,15 @@ describe('web service out: outbox bounds', function () {
         for (let i = 1; i <= 5; i++) node.receive(trigger(`call-${i}`, `L${i}`, 1));
         await until(
             () => node.queueSnapshot()?.queued === 5,
-            3000,
             () => JSON.stringify(node.queueSnapshot()),
+            3000,
         );
         node.receive(trigger('call-6', 'L6', 1));
         node.receive(trigger('call-1', 'L1b', 2));
         await until(
             () => caught.length === 2,
-            3000,
             () => `${caught.length} caught`,
+            3000,
         );
         for (const msg of caught) {
             assert.equal(msg.error.code, 'queue-full');
@@ -532,14 +529,14 @@ describe('web service out: outbox bounds', function () {
         assert.ok(snapshot.queuedBytes > 5 * 100 && snapshot.queuedBytes < 5 * 1000, String(snapshot.queuedBytes));
         // The helper loads no message catalog, so the status is its catalog key here; the hostile test against a
         // real Node-RED sees the translated "queue full · 50 queued".
-        await until(() => /^(queue full · 5 queued|web-service-out\.status\.queueFull)$/.test(statusText()), 2000, statusText);
+        await until(() => /^(queue full · 5 queued|web-service-out\.status\.queueFull)$/.test(statusText()), statusText, 2000);
         assert.equal(node.status.lastCall.args[0].fill, 'red');
 
         receiver = await startReceiver(port);
         await until(
             () => out.length === 5,
-            5000,
             () => `${out.length} delivered`,
+            5000,
         );
         assert.deepEqual(
             delivered(receiver)
@@ -552,7 +549,7 @@ describe('web service out: outbox bounds', function () {
         assert.deepEqual(node.queueSnapshot(), { queued: 0, queuedBytes: 0, full: false, inFlight: 0 });
 
         node.receive(trigger('call-6', 'L6', 1));
-        await until(() => out.length === 6, 3000);
+        await until(() => out.length === 6, 'out.length === 6', 3000);
         assert.equal(caught.length, 2, 'nothing more was refused');
         assert.equal(delivered(receiver).at(-1)!.label, 'L6');
     });
@@ -565,13 +562,13 @@ describe('web service out: outbox bounds', function () {
         const out = collect('out');
         const big = (label: string, kib: number): Msg => ({ ...trigger(`call-${label}`, label, 1), payload: { label, filler: 'f'.repeat(kib * 1024) } });
         for (const label of ['B1', 'B2', 'B3']) node.receive(big(label, 300));
-        await until(() => node.queueSnapshot()?.queued === 3, 3000);
+        await until(() => node.queueSnapshot()?.queued === 3, 'node.queueSnapshot()?.queued === 3', 3000);
         node.receive(big('B4', 300));
         node.receive(big('HUGE', 1100));
         await until(
             () => caught.length === 2,
-            3000,
             () => `${caught.length} caught`,
+            3000,
         );
         assert.deepEqual(
             caught.map((msg) => [msg.call.callerName, msg.error.code]),
@@ -587,8 +584,8 @@ describe('web service out: outbox bounds', function () {
         receiver = await startReceiver(port);
         await until(
             () => out.length === 3,
-            5000,
             () => `${out.length} delivered`,
+            5000,
         );
         assert.deepEqual(
             delivered(receiver)
@@ -597,7 +594,7 @@ describe('web service out: outbox bounds', function () {
             ['B1', 'B2', 'B3'],
         );
         node.receive(big('B4', 300));
-        await until(() => out.length === 4, 3000);
+        await until(() => out.length === 4, 'out.length === 4', 3000);
     });
 
     it('a msg too large for the outbox is Caught as input naming its size and the limit, and never sent', async () => {
@@ -608,7 +605,7 @@ describe('web service out: outbox bounds', function () {
         const out = collect('out');
         node.receive({ ...trigger('call-X', 'X', 1), payload: 'p'.repeat(17 * 1024 * 1024) });
         node.receive(trigger('call-Y', 'Y', 1));
-        await until(() => caught.length === 1 && out.length === 1, 5000);
+        await until(() => caught.length === 1 && out.length === 1, 'caught.length === 1 && out.length === 1', 5000);
         assert.equal(caught[0]!.error.code, 'input');
         assert.match(
             caught[0]!.error.message,
@@ -659,8 +656,8 @@ describe('web service out: outbox bounds', function () {
                 .map((entry) => String(entry.msg));
         await until(
             () => logged().some((text) => text.includes('X-Agent')),
-            3000,
             () => logged().join('\n'),
+            3000,
         );
         const line = logged().find((text) => text.includes('X-Agent'))!;
         assert.ok(!/[\n\r\u001b]/.test(line), line);

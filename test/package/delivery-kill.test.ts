@@ -5,21 +5,13 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
+import { until } from '../support/wait';
 
 interface Arrival {
     label: string;
     key: string;
     /** 0 while the receiver holds the request without answering. */
     status: number;
-}
-
-/** Polls until `condition` holds; fails after `timeoutMs` with what `describe` says. */
-async function until(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    }
 }
 
 describe('web service out: a SIGKILL of Node-RED while requests are pending', function () {
@@ -119,8 +111,8 @@ describe('web service out: a SIGKILL of Node-RED while requests are pending', fu
         const seen = (label: string) => arrivals.filter((arrival) => arrival.label === label);
         await until(
             () => seen('A1').length === 1 && seen('B1').length === 1 && seen('A2').length >= 2 && seen('C1').length >= 2,
-            20_000,
             () => JSON.stringify(arrivals),
+            20_000,
         );
         // A3 and B2 wait behind A2 and B1 and were never attempted; a beat more lets the retry counts reach the disk.
         assert.deepEqual([seen('A3').length, seen('B2').length], [0, 0]);
@@ -135,8 +127,8 @@ describe('web service out: a SIGKILL of Node-RED while requests are pending', fu
         const delivered = () => arrivals.filter((arrival) => arrival.status === 200);
         await until(
             () => delivered().length >= labels.length,
-            20_000,
             () => JSON.stringify(arrivals),
+            20_000,
         );
         // Anything extra would arrive right behind.
         await new Promise((resolve) => setTimeout(resolve, 1000));

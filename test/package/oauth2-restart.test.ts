@@ -8,15 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
 import { startProvider, type Provider } from '../support/oauth2-provider';
-
-/** Polls until `condition` holds; fails after `timeoutMs` with what `describe` says. */
-async function until(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-}
+import { until } from '../support/wait';
 
 describe('ccaas-oauth2: a rotated refresh token survives a restart (real Node-RED)', function () {
     this.timeout(120_000);
@@ -106,8 +98,8 @@ describe('ccaas-oauth2: a rotated refresh token survives a restart (real Node-RE
         await deploy(nodeRed, 'refresh-token-0');
         await until(
             () => answers.length === 1,
-            20_000,
             () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`,
+            20_000,
         );
         assert.deepEqual(answers, [200]);
         assert.equal(provider.seen[0]!.form.refresh_token, 'refresh-token-0');
@@ -115,8 +107,8 @@ describe('ccaas-oauth2: a rotated refresh token survives a restart (real Node-RE
         const kept = path.join(userDir, 'ccaas-web-service', 'oauth2', 'oa', 'refresh-token.json');
         await until(
             () => fs.existsSync(kept),
-            5000,
             () => `${kept} was not written`,
+            5000,
         );
         assert.ok(!fs.readFileSync(kept, 'latin1').includes(rotated), 'the kept refresh token is encrypted');
 
@@ -124,8 +116,8 @@ describe('ccaas-oauth2: a rotated refresh token survives a restart (real Node-RE
         nodeRed = await startNodeRed({ userDir });
         await until(
             () => answers.length === 2,
-            20_000,
             () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`,
+            20_000,
         );
         assert.equal(provider.seen[1]!.form.refresh_token, rotated, 'the restart used the rotated token, not the one in flows_cred.json');
         assert.deepEqual(answers, [200, 200]);
@@ -135,8 +127,8 @@ describe('ccaas-oauth2: a rotated refresh token survives a restart (real Node-RE
         await deploy(nodeRed, 'entered-by-the-user');
         await until(
             () => answers.length === 3,
-            20_000,
             () => `answers ${JSON.stringify(answers)}; log:\n${nodeRed!.log()}`,
+            20_000,
         );
         assert.equal(provider.seen[2]!.form.refresh_token, 'entered-by-the-user');
         assert.deepEqual(answers, [200, 200, 200]);

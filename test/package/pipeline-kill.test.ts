@@ -6,19 +6,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
+import { until } from '../support/wait';
 
 interface Attempt {
     trigger: string;
     key: string;
     status: number;
-}
-
-async function until(check: () => boolean, what: () => string, timeoutMs: number): Promise<void> {
-    const started = Date.now();
-    while (!check()) {
-        if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${what()}`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-    }
 }
 
 describe('call event in -> web service out: a SIGKILL while the CRM is down and calls are half-way', function () {

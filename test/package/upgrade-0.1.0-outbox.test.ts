@@ -17,6 +17,7 @@ import { idempotencyKey } from '../../src/delivery/idempotency';
 import { openFileStore } from '../../src/store/file-store';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
+import { until } from '../support/wait';
 
 const FIXTURES = path.resolve(__dirname, '../fixtures/0.1.0');
 const NODE_ID = 'recording-link-send';
@@ -28,14 +29,6 @@ interface Arrival {
     path: string;
     authorization: string;
     body: { callId?: string; n?: number };
-}
-
-async function until(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-    }
 }
 
 describe('upgrade from 0.1.0: requests left in the outbox', function () {
@@ -86,8 +79,8 @@ describe('upgrade from 0.1.0: requests left in the outbox', function () {
         const red = nodeRed;
         await until(
             () => arrivals.length >= 3,
-            20_000,
             () => `${JSON.stringify(arrivals)}\n${red.log()}`,
+            20_000,
         );
         const log = red.log();
         await red.stop();
