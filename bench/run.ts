@@ -438,13 +438,22 @@ function roundRobin(pools: Pool[]): Pool {
     return { request: (options: Parameters<Pool['request']>[0]) => pools[next++ % pools.length].request(options) } as unknown as Pool;
 }
 
+/** A runtime of the test matrix (scripts/test-matrix.js): where its Node-RED and its Node binary are. */
+interface MatrixLeg {
+    name: string;
+    nodeRedDir: string;
+    nodeBinary(): string;
+}
+
 /** Node-RED 5 on Node 22 from the test matrix's install, if it is there. */
 function nodeRed5(): { nodeRedPath: string; nodeBinary: string; version: string } | undefined {
-    const dir = path.join(root, '.matrix', 'node-red-5', 'node_modules');
-    const nodeRedPath = path.join(dir, 'node-red', 'red.js');
-    const nodeBinary = path.join(dir, 'node', 'bin', 'node');
-    if (!fs.existsSync(nodeRedPath) || !fs.existsSync(nodeBinary)) return undefined;
-    const version = (JSON.parse(fs.readFileSync(path.join(dir, 'node-red', 'package.json'), 'utf8')) as { version: string }).version;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const matrix = require('../scripts/test-matrix.js') as { LEGS: MatrixLeg[]; installed(leg: MatrixLeg): boolean };
+    const leg = matrix.LEGS.find((each) => each.name === 'node-red-5')!;
+    if (!matrix.installed(leg)) return undefined;
+    const nodeRedPath = path.join(leg.nodeRedDir, 'red.js');
+    const nodeBinary = leg.nodeBinary();
+    const version = (JSON.parse(fs.readFileSync(path.join(leg.nodeRedDir, 'package.json'), 'utf8')) as { version: string }).version;
     const node = spawnSync(nodeBinary, ['--version'], { encoding: 'utf8' }).stdout.trim();
     return { nodeRedPath, nodeBinary, version: `${version} on Node ${node}` };
 }

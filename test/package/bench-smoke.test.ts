@@ -45,7 +45,9 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
             }
         };
         // Node-RED 5 runs when the test matrix has installed it (CI does, before npm test).
-        const nodeRed5 = fs.existsSync(path.join(root, '.matrix', 'node-red-5', 'node_modules', 'node-red', 'red.js'));
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const matrix = require('../../scripts/test-matrix.js') as { LEGS: { name: string }[]; installed(leg: { name: string }): boolean };
+        const nodeRed5 = matrix.installed(matrix.LEGS.find((leg) => leg.name === 'node-red-5')!);
         for (const name of ['ours', 'outAlone', 'core', 'bare', 'transport', 'redis1', 'redis2', ...(nodeRed5 ? ['ours5', 'core5'] : [])]) {
             assert.equal(typeof result.scenarios[name].eventsPerSecond, 'number', name);
             exact(name, result.scenarios[name].rounds);
