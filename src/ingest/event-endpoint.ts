@@ -41,6 +41,11 @@ export interface EndpointOutcome {
      * with the same webhook-id, which must then not count as a replay.
      */
     release?: () => void;
+    /**
+     * The answer comes before the body was read to its end (it passed the limit): the route closes the connection
+     * if the sender has not finished shortly after (closeUnfinishedRequest).
+     */
+    unreadBody?: boolean;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -49,12 +54,21 @@ function refuse(status: number, message: string, error: CodedError = new InputEr
     return { status, headers: JSON_HEADERS, body: JSON.stringify({ error: message }), events: [], error };
 }
 
+/** A body over the limit: 413, answered before the body was read to its end (see unreadBody). */
+function refuseTooLarge(message: string): EndpointOutcome {
+    return { ...refuse(413, message), unreadBody: true };
+}
+
 function refuseError(err: unknown): EndpointOutcome {
     const message = (err as Error).message;
     return refuse(refusalStatus(err), message, err instanceof CodedError ? err : new InputError(message, { cause: err }));
 }
 
-/** Reads the whole body, stopping (and discarding the rest) as soon as it passes the limit. */
+/**
+ * Reads the whole body, or answers 'too-large' as soon as it passes the limit (by its Content-Length, or counted as
+ * it arrives). What the sender still streams is discarded, not waited for: the 413 goes out at once, and the
+ * connection is closed if the sender is not done soon after (closeUnfinishedRequest).
+ */
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large'> {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > maxBytes) {
@@ -64,18 +78,19 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     return new Promise((resolve, reject) => {
         const chunks: Buffer[] = [];
         let size = 0;
-        let over = false;
-        req.on('data', (chunk: Buffer) => {
-            if (over) return;
+        const take = (chunk: Buffer): void => {
             size += chunk.length;
             if (size > maxBytes) {
-                over = true;
                 chunks.length = 0;
+                req.off('data', take);
+                req.resume();
+                resolve('too-large');
                 return;
             }
             chunks.push(chunk);
-        });
-        req.on('end', () => resolve(over ? 'too-large' : Buffer.concat(chunks)));
+        };
+        req.on('data', take);
+        req.on('end', () => resolve(Buffer.concat(chunks)));
         req.on('error', reject);
     });
 }
@@ -121,7 +136,7 @@ function webhookId(headers: IncomingMessage['headers']): string {
  */
 export async function receiveEventPost(req: IncomingMessage, options: EndpointOptions): Promise<EndpointOutcome> {
     const body = options.body ?? (await readBody(req, options.maxBodyBytes));
-    if (body === 'too-large') return refuse(413, `body larger than the limit of ${options.maxBodyBytes} bytes`);
+    if (body === 'too-large') return refuseTooLarge(`body larger than the limit of ${options.maxBodyBytes} bytes`);
     if (body === 'size-unknown') {
         return refuse(
             413,

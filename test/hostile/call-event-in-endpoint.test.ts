@@ -2,11 +2,13 @@
 // directory, built by `npm run build`): each class of attack at just over and well over its bound must get its
 // 400/401/413 naming the problem, and afterwards the runtime must still take a normal call and fire its trigger.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { MAX_JSON_DEPTH } from '../../src/ingest/bounded-json';
 import { DEFAULT_EVENT_LIMITS } from '../../src/lifecycle/event-limits';
+import { UNREAD_BODY_LINGER_MS } from '../../src/ingest/unread-body';
 import { signWebhook } from '../../src/signing/standard-webhooks';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
 
@@ -130,6 +132,42 @@ describe('call event in endpoint under hostile input, in a real Node-RED', funct
         const encoded = await post('/%63caas/call-events', justOver);
         assert.ok(encoded.status === 404 || encoded.status === 413, String(encoded.status));
         await normalCallIsTaken('/Ccaas/Call-Events/');
+    });
+
+    it('a sender that goes on streaming past the limit gets its 413, then its connection closed after the linger', async () => {
+        const { hostname, port } = new URL(nodeRed.url);
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        for (const framing of ['declared', 'chunked'] as const) {
+            const socket = net.connect(Number(port), hostname);
+            await once(socket, 'connect');
+            let answer = '';
+            let answeredAt = 0;
+            let closedAt = 0;
+            socket.on('data', (data: Buffer) => {
+                answeredAt ||= Date.now();
+                answer += data.toString('latin1');
+            });
+            socket.on('close', () => (closedAt = Date.now()));
+            // The server closing while this side still writes shows as EPIPE or ECONNRESET.
+            socket.on('error', () => undefined);
+            const length = framing === 'declared' ? 'Content-Length: 1073741824' : 'Transfer-Encoding: chunked';
+            socket.write(`POST /ccaas/call-events HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\n${length}\r\n\r\n`);
+            const piece = framing === 'declared' ? chunk : Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]);
+            // A body without end, bounded here in time (20 s) and so in bytes (64 KiB every 10 ms).
+            const started = Date.now();
+            while (!closedAt && Date.now() - started < 20_000) {
+                if (!socket.write(piece)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]).catch(() => undefined);
+                await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+            assert.ok(closedAt, `${framing}: the server never closed the connection`);
+            assert.match(answer, /^HTTP\/1\.1 413 /, answer.slice(0, 200));
+            assert.match(answer, new RegExp(`larger than the limit of ${SMALL_BODY_KIB * 1024} bytes`));
+            // Answered while the body was still coming, and closed after the linger, not at once nor at the timeout.
+            assert.ok(answeredAt - started < 2000, `${framing}: answered after ${answeredAt - started} ms`);
+            const lingered = closedAt - answeredAt;
+            assert.ok(lingered >= UNREAD_BODY_LINGER_MS - 200 && lingered < UNREAD_BODY_LINGER_MS + 5000, `${framing}: closed ${lingered} ms after the answer`);
+        }
+        await normalCallIsTaken();
     });
 
     it('a body nested deeper than the bound is a 400 naming it, before it is parsed', async () => {

@@ -6,6 +6,7 @@ import { endpointPath, type EndpointPath } from '../../ingest/endpoint-path';
 import { receiveEventPost } from '../../ingest/event-endpoint';
 import { refusalStatus } from '../../ingest/refusal-status';
 import { platformRequestUrl } from '../../ingest/request-url';
+import { closeUnfinishedRequest } from '../../ingest/unread-body';
 import type { CallEventInOptions } from './config';
 import { captureRawBodyFor, capturedBody } from './raw-body-capture';
 
@@ -75,6 +76,7 @@ export function serveEventEndpoint(RED: NodeAPI, nodeId: string, options: CallEv
                 }
             }
             res.writeHead(outcome.status, outcome.headers).end(outcome.body);
+            if (outcome.unreadBody) closeUnfinishedRequest(req, res);
         };
         answer().catch((err: unknown) => {
             hooks.failed({ path: claim.path, problem: errorText(err) });
