@@ -84,7 +84,11 @@ describe('cluster faults: Redis away, Redis restarted, an instance killed', func
         // No redeploy: the nodes reconnect by themselves and the platform's next try is taken.
         const tries = await postUntilTaken(instances[0]!, shortLife('away-1'));
         assert.ok(tries < 100);
-        await until(() => deliveredOf('away-1').length >= 5, `away-1 delivered (${deliveredOf('away-1').join(', ')})`, 30_000);
+        await until(
+            () => deliveredOf('away-1').length >= 5,
+            () => `away-1 delivered (${deliveredOf('away-1').join(', ')})`,
+            30_000,
+        );
         assert.deepEqual(deliveredOf('away-1'), SHORT_LIFE_TRIGGERS);
         assert.equal(deliveredOf('away-direct').length, 0, 'the refused message was not queued');
     });
@@ -101,7 +105,11 @@ describe('cluster faults: Redis away, Redis restarted, an instance killed', func
         crm.up = true;
         for (const callId of before) await postUntilTaken(instances[2]!, [{ type: 'accountCodes', callId, eventId: `${callId}-a`, accountCodes: ['Won'] }]);
         for (const callId of before) {
-            await until(() => deliveredOf(callId).length >= 6, `${callId} delivered (${deliveredOf(callId).join(', ')})`, 60_000);
+            await until(
+                () => deliveredOf(callId).length >= 6,
+                () => `${callId} delivered (${deliveredOf(callId).join(', ')})`,
+                60_000,
+            );
         }
         await new Promise((resolve) => setTimeout(resolve, 1000));
         for (const callId of before) assert.deepEqual(deliveredOf(callId), [...SHORT_LIFE_TRIGGERS, 'updated#2'], `${callId}: nothing lost, in order`);
@@ -120,13 +128,21 @@ describe('cluster faults: Redis away, Redis restarted, an instance killed', func
         // The CRM comes back slow, so requests are in flight, on every instance, when one of them dies.
         crm.delayMs = 2500;
         crm.up = true;
-        await until(() => crm.inFlight >= 6, `requests in flight (${crm.inFlight})`, 20_000);
+        await until(
+            () => crm.inFlight >= 6,
+            () => `requests in flight (${crm.inFlight})`,
+            20_000,
+        );
         const inFlightAtKill = crm.inFlight;
         await instances[0]!.stop('SIGKILL');
         crm.delayMs = 0;
         const survivors = instances.slice(1);
         for (const callId of calls) {
-            await until(() => new Set(deliveredOf(callId)).size >= 5, `${callId} delivered by the survivors (${deliveredOf(callId).join(', ')})`, 90_000);
+            await until(
+                () => new Set(deliveredOf(callId)).size >= 5,
+                () => `${callId} delivered by the survivors (${deliveredOf(callId).join(', ')})`,
+                90_000,
+            );
         }
         await new Promise((resolve) => setTimeout(resolve, 1500));
         let repeats = 0;

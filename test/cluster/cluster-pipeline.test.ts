@@ -94,7 +94,11 @@ describe('cluster: three Node-RED instances, one flow, one Redis', function () {
         assert.equal(taken.size, 3, 'every instance took some of the events');
 
         const total = [...expected.values()].reduce((sum, triggers) => sum + triggers.length, 0);
-        await until(() => crm.delivered().length >= total, `${total} requests at the CRM (got ${crm.delivered().length})`, 60_000);
+        await until(
+            () => crm.delivered().length >= total,
+            () => `${total} requests at the CRM (got ${crm.delivered().length})`,
+            60_000,
+        );
         // Anything sent twice would follow right behind.
         await new Promise((resolve) => setTimeout(resolve, 1500));
 

@@ -31,21 +31,37 @@ describe('npm run demo:cluster: two instances behind a round-robin proxy', funct
     };
 
     it('keeps the CRM fed after one instance is killed', async () => {
-        // A base port of its own (the script uses base, +1, +2, +10, +20), away from the usual 1880.
-        const base = 21_000 + Math.floor(Math.random() * 20_000);
+        // A base port of its own (the script uses base, +1, +2, +10, +20), away from the usual 1880 and below the
+        // ephemeral range (32768 and up here), where an outgoing connection could hold one of them.
+        const base = 21_000 + Math.floor(Math.random() * 11_000);
         demo = spawn(process.execPath, [path.join(root, 'scripts', 'start-cluster-demo.js')], {
             env: { ...process.env, PORT: String(base), CLUSTER_DEMO_DIR: dir },
             stdio: ['ignore', 'pipe', 'pipe'],
         });
         demo.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
         demo.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-        await until(() => /try: kill (\d+)/.test(output), `the demo to announce itself:\n${output}`, 90_000, 100);
-        await until(() => crmRequests() >= 5, `requests at the stand-in CRM:\n${output}`, 40_000, 100);
+        await until(
+            () => /try: kill (\d+)/.test(output),
+            () => `the demo to announce itself:\n${output}`,
+            90_000,
+            100,
+        );
+        await until(
+            () => crmRequests() >= 5,
+            () => `requests at the stand-in CRM:\n${output}`,
+            40_000,
+            100,
+        );
         const pid = Number(/try: kill (\d+)/.exec(output)![1]);
         process.kill(pid, 'SIGKILL');
         await until(() => /instance a \(pid \d+\) ended/.test(output), 'the demo to see instance a end', 10_000, 100);
         const afterKill = crmRequests();
-        await until(() => crmRequests() >= afterKill + 5, `the CRM to go on receiving from instance b:\n${output}`, 40_000, 100);
+        await until(
+            () => crmRequests() >= afterKill + 5,
+            () => `the CRM to go on receiving from instance b:\n${output}`,
+            40_000,
+            100,
+        );
         assert.match(output.slice(output.lastIndexOf('instances:')), /a down, b up/);
         assert.doesNotMatch(output, /no instance answers/);
     });

@@ -48,9 +48,23 @@ export function temporaryDirectory(prefix: string): string {
     return fs.mkdtempSync(path.join(os.tmpdir(), `ccaas-${prefix}-`));
 }
 
+/** Node-RED could not listen on the port it was given: something took it after freePort found it free. */
+class PortTakenError extends Error {}
+
 export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedProcess> {
+    // freePort hands out a port of the ephemeral range, which an outgoing connection may take before Node-RED
+    // listens on it: then Node-RED starts again on another (three tries), unless the caller chose the port.
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await startNodeRedOnce(options, options.port ?? (await freePort()));
+        } catch (err) {
+            if (!(err instanceof PortTakenError) || options.port !== undefined || attempt >= 3) throw err;
+        }
+    }
+}
+
+async function startNodeRedOnce(options: StartOptions, port: number): Promise<NodeRedProcess> {
     const userDir = options.userDir ?? temporaryDirectory('user');
-    const port = options.port ?? (await freePort());
     fs.mkdirSync(userDir, { recursive: true });
     if (options.flows) fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(options.flows));
     const settingsFile = path.join(userDir, 'test-settings.js');
@@ -118,13 +132,29 @@ export async function startNodeRed(options: StartOptions = {}): Promise<NodeRedP
             clearTimeout(timer);
         },
     };
+    // Node-RED logs a port it cannot listen on and stays up without listening: seen, that ends the wait at once.
+    let stopWatchingPort = (): void => undefined;
+    const portTaken = new Promise<never>((_, reject) => {
+        const check = (): void => {
+            if (/\[error\] Error: port in use/.test(output)) reject(new PortTakenError(`port ${port} was taken before Node-RED listened on it`));
+        };
+        listeners.add(check);
+        stopWatchingPort = () => listeners.delete(check);
+    });
     try {
         // red.js starts the flows before it listens, so both lines are needed before the port answers.
-        await waitForLog(/Started flows|Waiting for missing types/, 60_000);
-        await waitForLog(/Server now running at/, 60_000);
+        const started = (async () => {
+            await waitForLog(/Started flows|Waiting for missing types/, 60_000);
+            await waitForLog(/Server now running at/, 60_000);
+        })();
+        // Abandoned when the port was taken: its timeout must not surface as an unhandled rejection.
+        started.catch(() => undefined);
+        await Promise.race([started, portTaken]);
     } catch (err) {
         await instance.stop('SIGKILL');
         throw err;
+    } finally {
+        stopWatchingPort();
     }
     return instance;
 }
