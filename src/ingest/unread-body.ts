@@ -17,9 +17,10 @@ export function closeUnfinishedRequest(req: IncomingMessage, res: ServerResponse
         if (req.complete) return;
         const timer = setTimeout(() => req.socket.destroy(), lingerMs);
         timer.unref();
+        // On the request, not its socket: a kept-alive socket would gather one listener per refused request.
         const stop = (): void => clearTimeout(timer);
         req.once('end', stop);
-        req.socket.once('close', stop);
+        req.once('close', stop);
     };
     if (res.writableFinished) linger();
     else res.once('finish', linger);
