@@ -122,6 +122,11 @@ export function loggableError(error: CodedError, message = error.message): Coded
     return error instanceof DeliveryError ? new DeliveryError(error.code, safe, error.response) : new CodedError(error.code, safe);
 }
 
+/** What a refused send rejects with: a coded error made safe to log, anything else as it is. */
+function reportable(err: unknown): unknown {
+    return err instanceof CodedError ? loggableError(err) : err;
+}
+
 /** The final error of a request tried more than once says so. */
 function finalError(error: CodedError, attempts: number, sinceMs: number): CodedError {
     if (attempts <= 1) return loggableError(error);
@@ -210,7 +215,7 @@ export class Sender<C> {
                 this.enqueue(outgoing, context);
                 return Promise.resolve();
             } catch (err) {
-                return Promise.reject(err instanceof CodedError ? loggableError(err) : err);
+                return Promise.reject(reportable(err));
             }
         }
         this.waitingSends += 1;
@@ -224,7 +229,7 @@ export class Sender<C> {
             await this.enqueue(outgoing, context);
         });
         return queued.catch((err: unknown) => {
-            throw err instanceof CodedError ? loggableError(err) : err;
+            throw reportable(err);
         });
     }
 
