@@ -2,7 +2,8 @@
 // `npm run bench`: our pipeline against the same job done with Node-RED's core nodes and against a bare HTTP client,
 // in one run on 127.0.0.1. The README's Performance section says what each number means.
 //
-//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--no-warmup] [--out FILE] [--profile DIR] [--latency-rate N]
+//   node -r tsx/cjs bench/run.ts [--smoke] [--rounds N] [--latency-rounds N] [--no-warmup] [--out FILE] [--profile DIR]
+//       [--latency-rate N]
 //       [--only ours,outAlone,core,bare,transport,redis1,redis2,nr5,latency,drain,tracker,axios]
 //   (--only also takes the scenario letters of the table: --only W,X,C is outAlone,transport,bare; R1, R2)
 //
@@ -49,6 +50,12 @@ interface Options {
     /** Events in flight end to end at most: sent but not yet arrived at the sink. */
     window: number;
     latencySeconds: number;
+    /**
+     * Rounds of the latency part (after its warm-up). More than the load parts' three: a round's p99 is its 15 slowest
+     * events of 1,500, and one stall (a GC pause, another tenant of the VM) can double it; in a median of three one
+     * such round of either pipeline decides the goal, in a median of five it takes three.
+     */
+    latencyRounds: number;
     /** A fixed rate for the latency run instead of half of A's measured peak (the smoke run uses it). */
     latencyRate?: number;
     drainCount: number;
@@ -83,6 +90,7 @@ function parseOptions(argv: string[]): Options {
               connections: 4,
               window: 16,
               latencySeconds: 0.5,
+              latencyRounds: 1,
               latencyRate: 80,
               drainCount: 300,
               drainWaitSeconds: 3,
@@ -99,6 +107,7 @@ function parseOptions(argv: string[]): Options {
               connections: BENCH_CONNECTIONS,
               window: 1024,
               latencySeconds: 5,
+              latencyRounds: 5,
               drainCount: 50_000,
               drainWaitSeconds: 30,
               trackerCalls: 100_000,
@@ -106,7 +115,8 @@ function parseOptions(argv: string[]): Options {
               only,
           };
     if (flag('--no-warmup')) options.warmup = false;
-    if (value('--rounds')) options.rounds = Math.max(1, Number(value('--rounds')));
+    if (value('--rounds')) options.rounds = options.latencyRounds = Math.max(1, Number(value('--rounds')));
+    if (value('--latency-rounds')) options.latencyRounds = Math.max(1, Number(value('--latency-rounds')));
     if (value('--out')) options.out = path.resolve(value('--out')!);
     if (value('--latency-rate')) options.latencyRate = Number(value('--latency-rate'));
     if (value('--profile')) options.profileDir = path.resolve(value('--profile')!);
@@ -846,7 +856,7 @@ async function main(): Promise<void> {
         // A warm-up round here too: the first latency round runs on heaps full of the load rounds' garbage (about twice
         // the GC pauses of the rounds after it, in every run looked at) and on new connections.
         if (options.only.has('latency') && options.warmup) log('latency round 0 is a warm-up and is not counted');
-        for (let round = options.warmup ? 0 : 1; options.only.has('latency') && round <= options.rounds; round++) {
+        for (let round = options.warmup ? 0 : 1; options.only.has('latency') && round <= options.latencyRounds; round++) {
             await freshDeploy(ours, ourFlows);
             // The redeploy restores the call state earlier rounds left (thousands of calls): the clock starts once an
             // event has gone through end to end, so the rate is measured on a pipeline that is up, as B's is.
