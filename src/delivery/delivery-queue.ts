@@ -214,8 +214,8 @@ export class DeliveryQueue<R> implements OutboxQueue {
     }
 
     /**
-     * Accepts a request: it is written to the outbox at once and attempted once that write is durable (when the
-     * write fails, `onStoreError` hears of it and the request is attempted anyway, from memory). Refuses it, and
+     * Accepts a request: it is written to the outbox at once and attempted meanwhile, its outcome settled once that
+     * write is durable (when the write fails, `onStoreError` hears of it and delivery goes on from memory). Refuses it, and
      * changes nothing, when its entry cannot be kept (InputError: not JSON, or larger than one store record) or the
      * queue is full (QueueFullError).
      */
@@ -375,9 +375,12 @@ export class DeliveryQueue<R> implements OutboxQueue {
 
     private async run(lane: Lane, job: Job): Promise<void> {
         try {
-            await job.recorded;
             job.entry.attempts += 1;
-            const outcome = await this.options.attempt(job);
+            // The first attempt goes out while its outbox record is still being written, not after: a crash before
+            // that write is durable loses the message either way, and the attempt may by then have delivered it.
+            // The outcome is settled only once the record is durable, so its retry or its removal is written after
+            // it, and the message is done only then.
+            const [outcome] = await Promise.all([this.options.attempt(job), job.recorded]);
             this.running -= 1;
             this.settle(lane, job, outcome);
         } finally {

@@ -161,21 +161,74 @@ describe('delivery queue', () => {
         await queue.close();
     });
 
-    it('records each request before its first attempt and its attempts after each failure', async () => {
-        const store = new MemoryStore();
-        const seenInStore: boolean[] = [];
-        const { opened, allSettled } = harness(store, (job) => {
-            seenInStore.push(store.values.has(job.key));
-            return job.entry.attempts < 2 ? { kind: 'retry' } : { kind: 'delivered' };
-        });
+    it('sends a request while its record is written, settles it only once the record is durable, and records each retry after it', async () => {
+        // A store whose puts stay pending until the test lets them through, as a slow disk would.
+        class GatedStore extends MemoryStore {
+            readonly writes: { key: string; attempts: number; op: 'put' | 'delete' }[] = [];
+            private gates: (() => void)[] = [];
+            override async put(key: string, value: OutboxEntry) {
+                this.writes.push({ key, attempts: value.attempts, op: 'put' });
+                await new Promise<void>((open) => this.gates.push(open));
+                await super.put(key, value);
+            }
+            override async delete(key: string) {
+                this.writes.push({ key, attempts: -1, op: 'delete' });
+                await super.delete(key);
+            }
+            release() {
+                for (const open of this.gates.splice(0)) open();
+            }
+        }
+        const store = new GatedStore();
+        const { opened, attempts, settled, allSettled } = harness(store, (job) => (job.entry.attempts < 2 ? { kind: 'retry' } : { kind: 'delivered' }));
         const { queue } = await opened;
         const job = queue.enqueue(request('A', 'x'));
+        await delay(20);
+        // The first attempt went out though the record is not durable yet; its retry waits for the record.
+        assert.deepEqual(
+            attempts.map((a) => a.attempt),
+            [1],
+        );
+        assert.deepEqual(store.writes, [{ key: job.key, attempts: 0, op: 'put' }]);
+        assert.equal(store.values.has(job.key), false);
+        store.release();
         await job.recorded;
         assert.equal(store.values.get(job.key)!.idempotencyKey, 'key-x');
+        // The retry is recorded with its attempt count (after the first record), then waits its 10 ms.
         await delay(5);
-        assert.equal(store.values.get(job.key)!.attempts, 1);
+        assert.deepEqual(store.writes[1], { key: job.key, attempts: 1, op: 'put' });
+        assert.deepEqual(settled, []);
+        store.release();
+        await delay(30);
+        store.release();
         await allSettled(1);
-        assert.deepEqual(seenInStore, [true, true]);
+        assert.deepEqual(settled, [{ id: 'x', delivered: true, attempts: 2 }]);
+        assert.deepEqual(
+            store.writes.map((w) => w.op),
+            ['put', 'put', 'delete'],
+        );
+        assert.equal(store.values.size, 0);
+        await queue.close();
+    });
+
+    it('a request answered before its record is durable is settled (and done) only once the record is', async () => {
+        let openWrite: () => void = () => undefined;
+        class SlowStore extends MemoryStore {
+            override async put(key: string, value: OutboxEntry) {
+                await new Promise<void>((open) => (openWrite = open));
+                await super.put(key, value);
+            }
+        }
+        const store = new SlowStore();
+        const { opened, attempts, settled, allSettled } = harness(store, () => ({ kind: 'delivered' }));
+        const { queue } = await opened;
+        queue.enqueue(request('A', 'x'));
+        await delay(20);
+        assert.equal(attempts.length, 1);
+        assert.deepEqual(settled, [], 'settled before its record was durable');
+        openWrite();
+        await allSettled(1);
+        assert.deepEqual(settled, [{ id: 'x', delivered: true, attempts: 1 }]);
         assert.equal(store.values.size, 0);
         await queue.close();
     });
