@@ -215,9 +215,9 @@ export class DeliveryQueue<R> implements OutboxQueue {
 
     /**
      * Accepts a request: it is written to the outbox at once and attempted meanwhile, its outcome settled once that
-     * write is durable (when the write fails, `onStoreError` hears of it and delivery goes on from memory). Refuses it, and
-     * changes nothing, when its entry cannot be kept (InputError: not JSON, or larger than one store record) or the
-     * queue is full (QueueFullError).
+     * write is durable (when the write fails, `onStoreError` hears of it and delivery goes on from memory). Refuses
+     * it, and changes nothing, when its entry cannot be kept (InputError: not JSON, or larger than one store record)
+     * or the queue is full (QueueFullError).
      */
     enqueue(input: NewRequest, register?: (job: Job) => void): Job {
         if (this.closing) throw new Error('the delivery queue is closed');
