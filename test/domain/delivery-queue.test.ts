@@ -29,6 +29,25 @@ class MemoryStore implements DurableStore<OutboxEntry> {
     }
 }
 
+/** A store whose puts stay pending until the test lets them through, as a slow disk would; it lists every write. */
+class GatedStore extends MemoryStore {
+    readonly writes: { key: string; attempts: number; op: 'put' | 'delete' }[] = [];
+    private gates: (() => void)[] = [];
+    override async put(key: string, value: OutboxEntry) {
+        this.writes.push({ key, attempts: value.attempts, op: 'put' });
+        await new Promise<void>((open) => this.gates.push(open));
+        await super.put(key, value);
+    }
+    override async delete(key: string) {
+        this.writes.push({ key, attempts: -1, op: 'delete' });
+        await super.delete(key);
+    }
+    /** Lets the puts made so far through. */
+    release() {
+        for (const open of this.gates.splice(0)) open();
+    }
+}
+
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A queue whose attempts answer from a script: `answers(job)` gives the verdict of each attempt. */
@@ -162,23 +181,6 @@ describe('delivery queue', () => {
     });
 
     it('sends a request while its record is written, settles it only once the record is durable, and records each retry after it', async () => {
-        // A store whose puts stay pending until the test lets them through, as a slow disk would.
-        class GatedStore extends MemoryStore {
-            readonly writes: { key: string; attempts: number; op: 'put' | 'delete' }[] = [];
-            private gates: (() => void)[] = [];
-            override async put(key: string, value: OutboxEntry) {
-                this.writes.push({ key, attempts: value.attempts, op: 'put' });
-                await new Promise<void>((open) => this.gates.push(open));
-                await super.put(key, value);
-            }
-            override async delete(key: string) {
-                this.writes.push({ key, attempts: -1, op: 'delete' });
-                await super.delete(key);
-            }
-            release() {
-                for (const open of this.gates.splice(0)) open();
-            }
-        }
         const store = new GatedStore();
         const { opened, attempts, settled, allSettled } = harness(store, (job) => (job.entry.attempts < 2 ? { kind: 'retry' } : { kind: 'delivered' }));
         const { queue } = await opened;
@@ -199,8 +201,6 @@ describe('delivery queue', () => {
         assert.deepEqual(store.writes[1], { key: job.key, attempts: 1, op: 'put' });
         assert.deepEqual(settled, []);
         store.release();
-        await delay(30);
-        store.release();
         await allSettled(1);
         assert.deepEqual(settled, [{ id: 'x', delivered: true, attempts: 2 }]);
         assert.deepEqual(
@@ -212,21 +212,14 @@ describe('delivery queue', () => {
     });
 
     it('a request answered before its record is durable is settled (and done) only once the record is', async () => {
-        let openWrite: () => void = () => undefined;
-        class SlowStore extends MemoryStore {
-            override async put(key: string, value: OutboxEntry) {
-                await new Promise<void>((open) => (openWrite = open));
-                await super.put(key, value);
-            }
-        }
-        const store = new SlowStore();
+        const store = new GatedStore();
         const { opened, attempts, settled, allSettled } = harness(store, () => ({ kind: 'delivered' }));
         const { queue } = await opened;
         queue.enqueue(request('A', 'x'));
         await delay(20);
         assert.equal(attempts.length, 1);
         assert.deepEqual(settled, [], 'settled before its record was durable');
-        openWrite();
+        store.release();
         await allSettled(1);
         assert.deepEqual(settled, [{ id: 'x', delivered: true, attempts: 1 }]);
         assert.equal(store.values.size, 0);
