@@ -664,12 +664,12 @@ async function main(): Promise<void> {
     const redis: RedisServer | undefined =
         options.only.has('redis1') || options.only.has('redis2') ? await startRedisServer({ persistence: 'always' }) : undefined;
     const clusterFlows = redis ? redisFlow(sink.url, redis.url) : [];
-    const drainFlows = drainFlow(sink.url, options.drainCount);
-    const ourFlows = [...ourFlow(sink.url), ...outAloneFlow(sink.url, options.counts.outAlone, options.window), ...drainFlows, ...clusterFlows];
     // Each round deploys only the flow it measures, as B's process runs only B: the Redis flows' lease polling, say,
     // is no part of A's time or its latency.
     const aFlow = ourFlow(sink.url);
     const wFlow = outAloneFlow(sink.url, options.counts.outAlone, options.window);
+    const drainFlows = drainFlow(sink.url, options.drainCount);
+    const ourFlows = [...aFlow, ...wFlow, ...drainFlows, ...clusterFlows];
     const ours = await startNodeRed({ userDir: userDirWithPackage(), flows: ourFlows, settings: BENCH_NODES_SETTINGS, ...probed('ours') });
     const core = await startNodeRed({ flows: coreFlow(sink.url), ...probed('core') });
     const oursProbe = probeOf(ours, 'ours');
@@ -814,7 +814,7 @@ async function main(): Promise<void> {
                 kept(results.redis2, r2, 'R2 A on Redis, two instances');
             }
             if (ours5 && core5 && toOurs5 && toCore5) {
-                await freshDeploy(ours5, ourFlow(sink.url));
+                await freshDeploy(ours5, aFlow);
                 const a5 = await measure({
                     sink,
                     nodeRedPid: ours5.pid,
@@ -943,7 +943,7 @@ async function main(): Promise<void> {
             firstEventMs,
         };
 
-        const drain = options.only.has('drain') ? await measureDrain(ours, sink, options) : [];
+        const drain = options.only.has('drain') ? await measureDrain(ours, sink, options, drainFlows) : [];
         const tracker = options.only.has('tracker') ? trackerMemory(options.trackerCalls) : undefined;
         const axiosAlone = options.only.has('axios') ? axiosAloneCost(options.smoke ? 2_000 : 50_000) : undefined;
 
@@ -1047,10 +1047,10 @@ interface DrainResult {
  * - refuse: the sink closes its port: connections refused, as a crashed service. Without retries every request
  *   fails at once and nothing is left to drain; with the durable outbox (issue 6) they wait and drain once it is up.
  */
-async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options): Promise<DrainResult[]> {
+async function measureDrain(ours: NodeRedProcess, sink: Sink, options: Options, flows: object[]): Promise<DrainResult[]> {
     const results: DrainResult[] = [];
     for (const mode of ['stall', 'refuse'] as const) {
-        await freshDeploy(ours, drainFlow(sink.url, options.drainCount));
+        await freshDeploy(ours, flows);
         await sink.reset();
         if (mode === 'stall') process.kill(sink.pid, 'SIGSTOP');
         else await sink.down();
