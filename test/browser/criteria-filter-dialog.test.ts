@@ -12,6 +12,11 @@ describe('editor: criteria filter dialog', function () {
         ({ editor } = session);
     });
 
+    // A failed test must not leave a dialog whose overlay fails every test after it.
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') await editor?.leaveAsFound();
+    });
+
     after(async () => {
         await session?.close();
     });

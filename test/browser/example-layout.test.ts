@@ -73,6 +73,11 @@ describe('editor: every example and the demo are laid out to be read', function 
         ({ editor } = session);
     });
 
+    // A failed test must not leave a dialog whose overlay fails every test after it.
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') await editor?.leaveAsFound();
+    });
+
     after(async () => {
         await session?.close();
     });

@@ -68,16 +68,17 @@ describe('editor: Import > Examples', function () {
         await editor.showSidebar('debug');
     });
 
+    // A failed test must not leave a dialog whose overlay fails every test after it.
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') await editor?.leaveAsFound();
+    });
+
     after(async () => {
         await session?.close();
     });
 
     it(`lists every file of examples/ under the ${pkg.name} folder`, async () => {
-        await editor.page.locator('#red-ui-header-button-sidemenu').click();
-        await editor.page.locator('#menu-item-import').click();
-        await editor.page.locator('#red-ui-clipboard-dialog-import-tabs a', { hasText: 'Examples' }).click();
-        const library = editor.page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-        await library.locator('.red-ui-treeList-label', { has: editor.page.getByText(pkg.name, { exact: true }) }).click();
+        const library = await editor.openImportExamples(pkg.name);
         // The folder's entries are the labels indented one level below it.
         const folder = library.locator('li', { has: editor.page.getByText(pkg.name, { exact: true }) }).last();
         const entries = folder.locator(':scope > .red-ui-editableList-item-content > .red-ui-editableList .red-ui-treeList-label-text');

@@ -19,6 +19,11 @@ describe('editor: web service out with OAuth 2.0', function () {
         session = await openEditorSession({ width: 1400, height: 1000 });
         ({ editor } = session);
     });
+    // A failed test must not leave a dialog whose overlay fails every test after it.
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') await editor?.leaveAsFound();
+    });
+
     after(async () => {
         await session?.close();
         await recorder?.close();

@@ -27,6 +27,11 @@ describe('editor: palette and help', function () {
         ({ editor, nodeRed } = session);
     });
 
+    // A failed test must not leave a dialog whose overlay fails every test after it.
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') await editor?.leaveAsFound();
+    });
+
     after(async () => {
         await session?.close();
     });

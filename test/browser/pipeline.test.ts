@@ -18,6 +18,11 @@ describe('editor: the pipeline, built by hand and played', function () {
         ({ editor } = session);
     });
 
+    // A failed test must not leave a dialog whose overlay fails every test after it.
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') await editor?.leaveAsFound();
+    });
+
     after(async () => {
         await session?.close();
         await recorder?.close();

@@ -16,6 +16,11 @@ describe('editor: Store in a ccaas-redis configuration', function () {
         session = await openEditorSession({ width: 1400, height: 1000 });
         ({ editor } = session);
     });
+    // A failed test must not leave a dialog whose overlay fails every test after it.
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') await editor?.leaveAsFound();
+    });
+
     after(async () => {
         await session?.close();
         await redis?.stop();

@@ -17,6 +17,11 @@ describe('editor: web service out dialog', function () {
         ({ editor } = session);
     });
 
+    // A failed test must not leave a dialog whose overlay fails every test after it.
+    afterEach(async function () {
+        if (this.currentTest?.state === 'failed') await editor?.leaveAsFound();
+    });
+
     after(async () => {
         await session?.close();
         await recorder?.close();

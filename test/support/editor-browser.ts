@@ -146,7 +146,29 @@ export class Editor {
     }
 
     async showSidebar(tab: 'debug' | 'help' | 'info'): Promise<void> {
-        await this.page.locator(`#red-ui-tab-${tab}-link-button`).click();
+        await this.selectTab(this.page.locator(`#red-ui-tab-${tab}-link-button`), (timeout) =>
+            this.page.locator(`#red-ui-sidebar li#red-ui-tab-${tab}.active`).waitFor({ state: 'attached', timeout }),
+        );
+    }
+
+    /**
+     * Clicks a tab of one of the editor's tab sets (workspaces, sidebar, the import dialog's sources) and waits until
+     * `selected` says it is shown, clicking again if it is not. All of Node-RED's tab sets share one double-click
+     * timer (`dblClickTime` in RED.tabs): a click on any tab within 400 ms of a click on another one, of any set, is
+     * taken as the second half of a double-click and selects nothing. A person is rarely that quick, a test often is
+     * (a workspace tab, then Menu > Import > Examples); the click after such a miss is a single click again.
+     */
+    private async selectTab(tab: Locator, selected: (timeout: number) => Promise<unknown>): Promise<void> {
+        for (let attempt = 1; ; attempt += 1) {
+            await tab.scrollIntoViewIfNeeded();
+            await tab.click();
+            try {
+                await selected(5_000);
+                return;
+            } catch (err) {
+                if (attempt >= 3) throw err;
+            }
+        }
     }
 
     /** Drags the sidebar's edge to the left, so that long debug messages fit. */
@@ -196,25 +218,46 @@ export class Editor {
     /** Shows the workspace tab with this label (a flow's tab). */
     async showWorkspace(label: string): Promise<void> {
         const tab = this.page.locator('#red-ui-workspace-tabs li.red-ui-tab', { has: this.page.getByText(label, { exact: true }) });
-        // On a busy machine a click that lands while the tab bar is still being redrawn after an import selects
-        // nothing: the tab is clicked again (three tries at most).
-        for (let attempt = 1; ; attempt += 1) {
-            await tab.scrollIntoViewIfNeeded();
-            await tab.locator('a.red-ui-tab-label').click();
+        await this.selectTab(tab.locator('a.red-ui-tab-label'), (timeout) =>
+            this.page.waitForFunction(
+                (wanted) => {
+                    const RED = (window as any).RED;
+                    return RED.nodes.workspace(RED.workspaces.active())?.label === wanted;
+                },
+                label,
+                { timeout },
+            ),
+        );
+    }
+
+    /**
+     * Menu > Import, its Examples source shown, and the package's folder opened: where a user picks an example.
+     * Returns the examples' tree.
+     */
+    async openImportExamples(folder: string): Promise<Locator> {
+        await this.page.locator('#red-ui-header-button-sidemenu').click();
+        await this.page.locator('#menu-item-import').click();
+        await this.page.locator('#red-ui-clipboard-dialog-import-tabs').waitFor();
+        const library = this.page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+        await this.selectTab(this.page.locator('#red-ui-clipboard-dialog-import-tabs a', { hasText: 'Examples' }), (timeout) => library.waitFor({ timeout }));
+        const folderLabel = this.treeLabel(library, folder);
+        // The examples tree arrives from the runtime after the tab shows: the folder is opened once it is drawn, and
+        // it is open when its first entry shows (a label click toggles it, so it is clicked again only if still shut).
+        // Each tree level is an li holding the levels below it: the last li holding the folder's name is the folder.
+        const firstEntry = library
+            .locator('li', { has: this.page.getByText(folder, { exact: true }) })
+            .last()
+            .locator(':scope > .red-ui-editableList-item-content > .red-ui-editableList .red-ui-treeList-label')
+            .first();
+        for (let attempt = 1; !(await firstEntry.isVisible()); attempt += 1) {
+            await folderLabel.click();
             try {
-                await this.page.waitForFunction(
-                    (wanted) => {
-                        const RED = (window as any).RED;
-                        return RED.nodes.workspace(RED.workspaces.active())?.label === wanted;
-                    },
-                    label,
-                    { timeout: 10_000 },
-                );
-                return;
+                await firstEntry.waitFor({ timeout: 5_000 });
             } catch (err) {
                 if (attempt >= 3) throw err;
             }
         }
+        return library;
     }
 
     /**
@@ -222,13 +265,11 @@ export class Editor {
      * Returns the text of the "Imported" notification.
      */
     async importExample(folder: string, example: string): Promise<string> {
-        await this.page.locator('#red-ui-header-button-sidemenu').click();
-        await this.page.locator('#menu-item-import').click();
-        await this.page.locator('#red-ui-clipboard-dialog-import-tabs a', { hasText: 'Examples' }).click();
-        const library = this.page.locator('#red-ui-clipboard-dialog-import-tab-examples');
-        const label = (text: string): Locator => library.locator('.red-ui-treeList-label', { has: this.page.getByText(text, { exact: true }) });
-        const entry = label(example);
-        if (!(await entry.isVisible())) await label(folder).click();
+        // Node-RED rewrites a still-visible "Imported" notification in place (it has a fixed id), so the previous
+        // one must be gone before this import's can be told apart.
+        await this.notification('Imported').first().waitFor({ state: 'detached', timeout: 15_000 });
+        const library = await this.openImportExamples(folder);
+        const entry = this.treeLabel(library, example);
         // Import is enabled once the editor has fetched the chosen flow; on a busy machine a click that lands while
         // the tree list is still being drawn selects nothing, so the choice is made again (three tries at most).
         const importButton = this.page.locator('#red-ui-clipboard-dialog-ok:enabled');
@@ -241,9 +282,6 @@ export class Editor {
                 if (attempt >= 3) throw err;
             }
         }
-        // Node-RED rewrites a still-visible "Imported" notification in place (it has a fixed id), so the previous
-        // one must be gone before this import's can be told apart.
-        await this.notification('Imported').first().waitFor({ state: 'detached', timeout: 15_000 });
         await this.markNotificationsSeen();
         await this.page.locator('#red-ui-clipboard-dialog-ok').click();
         const imported = this.newNotification('Imported');
@@ -251,6 +289,42 @@ export class Editor {
         const text = await imported.innerText();
         await this.page.locator('#red-ui-clipboard-dialog-ok').waitFor({ state: 'hidden' });
         return text;
+    }
+
+    private treeLabel(tree: Locator, text: string): Locator {
+        return tree.locator('.red-ui-treeList-label', { has: this.page.getByText(text, { exact: true }) });
+    }
+
+    /**
+     * Closes what a test may have left open (the import dialog, edit trays, a deploy question), so that the test after a
+     * failed one starts on the editor as the failed one found it: without this, one failure leaves a modal overlay
+     * that catches every later click, and the report names every test after it. Each editor test file calls it after
+     * a failed test (its passing tests may hand an open dialog to the next step of the same story).
+     */
+    async leaveAsFound(): Promise<void> {
+        const importCancel = this.page.locator('#red-ui-clipboard-dialog-cancel');
+        if (await importCancel.isVisible()) {
+            await importCancel.click();
+            await importCancel.waitFor({ state: 'hidden' });
+        }
+        // Trays stack (a configuration node's above the node's that opened it), and only the top one is in the page:
+        // cancelling it brings back the one below. Cancelled from the top until none is left.
+        const cancels = ['#node-config-dialog-cancel', '#node-dialog-cancel'].map((id) => this.page.locator(id));
+        for (let trays = 0; trays < 5; trays += 1) {
+            const cancel = (await cancels[0].isVisible()) ? cancels[0] : (await cancels[1].isVisible()) ? cancels[1] : undefined;
+            if (!cancel) break;
+            await cancel.click();
+            await cancel.waitFor({ state: 'detached' });
+        }
+        const question = this.page.locator('.red-ui-notification:visible', { has: this.page.getByRole('button', { name: 'Cancel' }) });
+        // Notifications slide as the ones around them close, so a pointer click may wait for a question that never
+        // stands still: its button's click handler is reached directly (this only clears up after a failure).
+        for (let asked = 0; asked < 3 && (await question.count()) > 0; asked += 1) {
+            const cancel = question.first().getByRole('button', { name: 'Cancel' });
+            await cancel.dispatchEvent('click');
+            await cancel.waitFor({ state: 'detached' });
+        }
+        await this.page.locator('.ui-widget-overlay').first().waitFor({ state: 'detached' });
     }
 
     /**
