@@ -34,8 +34,7 @@ describe('editor: criteria filter dialog', function () {
         for (const field of ['node-input-name', 'node-input-match', 'node-input-outputs']) {
             assert.equal(await dialog.locator(`#${field}`).count(), 1, field);
         }
-        await dialog.locator('.red-ui-editableList-addButton').click();
-        const row = dialog.locator('#node-input-rule-container li').last();
+        const row = await editor.addListRow(dialog.locator('#node-input-rule-container'));
         const fieldLabels = await row.locator('select.criteria-field option').allInnerTexts();
         assert.ok(fieldLabels.includes('Group/Skill') && fieldLabels.includes('Account Codes'), fieldLabels.join(', '));
         await row.locator('select.criteria-field').selectOption('time');

@@ -77,8 +77,7 @@ describe('editor: the pipeline, built by hand and played', function () {
 
         // One rule every simulated call passes once: its "complete" trigger.
         dialog = await editor.openEditDialog(ids.criteria);
-        await dialog.locator('.red-ui-editableList-addButton').click();
-        const row = dialog.locator('#node-input-rule-container li').last();
+        const row = await editor.addListRow(dialog.locator('#node-input-rule-container'));
         await row.locator('select.criteria-field').selectOption('event');
         await row.locator('select.criteria-op').selectOption('eq');
         await row.locator('input.criteria-value').fill('complete');

@@ -61,6 +61,9 @@ describe('editor: Store in a ccaas-redis configuration', function () {
         await editor.page.locator('#node-input-store').selectOption(configId);
         await editor.closeEditDialog('done');
         await editor.deploy();
+        // Node-RED answers the deploy before it has built the flow's nodes: the endpoint serves once the node reports
+        // its calls (the store is open).
+        await editor.canvasNode(events).locator('.red-ui-flow-node-status-label', { hasText: /calls/ }).waitFor();
 
         const deployed = (await (await fetch(`${session.nodeRed.url}/flows`)).json()) as Array<Record<string, unknown>>;
         const byId = new Map(deployed.map((node) => [node.id, node]));

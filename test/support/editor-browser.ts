@@ -117,7 +117,35 @@ export class Editor {
         await this.canvasNode(id).locator('.red-ui-flow-node').dblclick();
         const dialog = this.page.locator('#dialog-form');
         await dialog.waitFor();
+        // The tray slides in from the right; on a busy machine a click aimed at it while it moves lands beside it.
+        await this.page.waitForFunction(() => {
+            const trays = document.querySelectorAll('#red-ui-editor-stack .red-ui-tray');
+            const top = trays[trays.length - 1];
+            return top !== undefined && getComputedStyle(top).right === '0px';
+        });
         return dialog;
+    }
+
+    /**
+     * Clicks an editable list's add button (a rule of criteria filter, a header of web service out) and returns the
+     * new row, clicking again if no row came of it (three tries).
+     */
+    async addListRow(list: Locator): Promise<Locator> {
+        const rows = list.locator(':scope > li');
+        const before = await rows.count();
+        // Node-RED wraps the list in a div of class red-ui-editableList, which also holds the add button.
+        const add = list
+            .locator('xpath=ancestor::div[contains(concat(" ", normalize-space(@class), " "), " red-ui-editableList ")][1]')
+            .locator('.red-ui-editableList-addButton');
+        for (let attempt = 1; ; attempt += 1) {
+            await add.click();
+            try {
+                await rows.nth(before).waitFor({ timeout: 5_000 });
+                return rows.nth(before);
+            } catch (err) {
+                if (attempt >= 3) throw err;
+            }
+        }
     }
 
     async closeEditDialog(button: 'done' | 'cancel'): Promise<void> {
