@@ -578,8 +578,10 @@ export class CallTracker {
     private snapshot(call: LiveCall, event: TriggerEventId): Call {
         const lists = call.lists;
         const lastEventAt = call.times[LAST_EVENT_AT];
-        // The platform's start time when it sent one, else the first event of the call: "Time" is never empty.
-        const startTime = (call.startTime as number | undefined) ?? call.times[FIRST_EVENT_AT];
+        // The platform's start time when it sent one, else the first event of the call: "Time" is never empty. It is
+        // whole milliseconds, as the product's Time is, although an event's timestamp may carry a fraction that only
+        // orders events of the same millisecond (RingCentral's sequence).
+        const startTime = Math.floor((call.startTime as number | undefined) ?? call.times[FIRST_EVENT_AT]);
         const agentName = call.agentName as string | undefined;
         const agentExtension = call.agentExtension as string | undefined;
         return definedOnly<Call>({

@@ -45,6 +45,23 @@ describe('call lifecycle: the five triggering events', () => {
         assert.equal(triggers[2].call.updateSeq, undefined, 'only "updated" carries updateSeq');
     });
 
+    it('orders events of one millisecond by a fraction of their timestamps, and gives the call whole milliseconds', () => {
+        const { tracker } = trackerAt();
+        // Two updates of the same millisecond arriving in reverse order (RingCentral's sequence makes the fraction).
+        const triggers = play(tracker, [
+            { type: 'presenting', eventId: 'p', timestamp: 1732482000120.002, agent: { name: 'Second' } },
+            { type: 'presenting', eventId: 'q', timestamp: 1732482000120.001, agent: { name: 'First' } },
+        ]);
+        assert.deepEqual(
+            triggers.map((trigger) => [trigger.call.agent, trigger.call.time]),
+            [
+                ['Second', 1732482000120],
+                ['Second', 1732482000120],
+            ],
+            'the later of the two keeps the agent, and Time is a whole number of ms',
+        );
+    });
+
     it('a missed call: presenting, complete, processed, updated and no connected', () => {
         const { tracker } = trackerAt();
         const triggers = play(tracker, [
