@@ -59,6 +59,10 @@ describe('editor: call event in dialog', function () {
             'aircall',
             'dialpad',
             'twilio',
+            'amazon-connect',
+            'genesys-cloud',
+            'ringcentral',
+            'zoom',
             'custom',
         ]);
         const events = dialog.locator('#call-event-in-events label');
@@ -93,6 +97,33 @@ describe('editor: call event in dialog', function () {
         await mapping.fill('{ "callId": ');
         await editor.closeEditDialog('done');
         await expectInvalid(/The mapping is not JSON: /);
+    });
+
+    it('asks each platform for what it uses: a secret of its own, names for the ids it sends, recordings to wait for', async () => {
+        await editor.openEditDialog(id);
+        const source = editor.page.locator('#node-input-source');
+        const secret = editor.page.locator('#node-input-platformSecret');
+        const names = editor.page.locator('#node-input-names');
+        const recordings = editor.page.locator('#node-input-recordingsPerCall');
+        await source.selectOption('aircall');
+        assert.deepEqual([await secret.isVisible(), await names.isVisible(), await recordings.isVisible()], [true, false, false]);
+        await source.selectOption('zoom');
+        assert.deepEqual([await secret.isVisible(), await names.isVisible(), await recordings.isVisible()], [true, true, true]);
+        assert.match(await editor.page.locator('#call-event-in-platform-secret-tip').innerText(), /Secret Token.*x-zm-signature/);
+        await source.selectOption('ringcentral');
+        assert.match(await editor.page.locator('#call-event-in-platform-secret-tip').innerText(), /Verification-Token/);
+        // Amazon Connect and Genesys Cloud authenticate with the node's own Authentication: no platform secret.
+        for (const eventBridge of ['amazon-connect', 'genesys-cloud']) {
+            await source.selectOption(eventBridge);
+            assert.deepEqual([await secret.isVisible(), await names.isVisible()], [false, true], eventBridge);
+        }
+        await names.fill('["not", "an object"]');
+        await editor.closeEditDialog('done');
+        await expectInvalid(/The names must be a JSON object of id to name/);
+        await editor.openEditDialog(id);
+        await editor.page.locator('#node-input-names').fill('{"arn:aws:connect:us-east-1:111122223333:instance/i-1/agent/a-1": "John Doe (154)"}');
+        await editor.closeEditDialog('done');
+        await editor.canvasNode(id).locator('.red-ui-flow-node-error').waitFor({ state: 'hidden' });
     });
 
     it('keeps the events ticked, and a valid node loses the mark', async () => {

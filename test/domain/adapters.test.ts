@@ -8,35 +8,17 @@ import { customMappingAdapter, previewCustomMapping, type CustomMapping } from '
 import { dialpadAdapter } from '../../src/adapters/dialpad';
 import { createWebhookAdapter } from '../../src/adapters/sources';
 import { twilioAdapter, twilioSignature } from '../../src/adapters/twilio';
-import type { RawEvent } from '../../src/call/raw-event';
 import { CodedError } from '../../src/errors/coded-error';
 import { platformRequestUrl } from '../../src/ingest/request-url';
 import type { IncomingMessage } from 'node:http';
 import twilio from 'twilio';
+import { accepted, refused, withoutIds } from '../support/adapter-outcomes';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'adapters');
 const fixture = (platform: string, name: string) => readFileSync(join(FIXTURES, platform, name));
 
 function jsonRequest(body: Buffer | string, headers: Record<string, string> = {}): WebhookRequest {
     return { headers: { 'content-type': 'application/json', ...headers }, rawBody: Buffer.from(body) };
-}
-
-function accepted(outcome: AdapterOutcome): RawEvent[] {
-    assert.ok(outcome.ok, outcome.ok ? '' : `refused: ${outcome.error.message}`);
-    return outcome.events;
-}
-
-function refused(outcome: AdapterOutcome): { status: number; message: string } {
-    assert.ok(!outcome.ok, 'expected the request to be refused');
-    assert.equal(outcome.answer.status, outcome.error.status);
-    assert.deepEqual(JSON.parse(outcome.answer.body), { error: outcome.error.message });
-    assert.equal(outcome.error.code, 'input');
-    return { status: outcome.error.status, message: outcome.error.message };
-}
-
-/** Drops the per-delivery event ids, which are asserted on their own. */
-function withoutIds(events: RawEvent[]): Omit<RawEvent, 'eventId'>[] {
-    return events.map(({ eventId: _eventId, ...rest }) => rest);
 }
 
 describe('webhook adapters', () => {

@@ -109,6 +109,17 @@ describe('call event in options (config.ts)', () => {
         assert.match(refusal({ source: 'custom', mapping: '{not json' }), /^mapping: not JSON \(/);
     });
 
+    it('builds the four platforms of 0.4.0 by their source values, a node of 0.3.0 (no names) included', () => {
+        for (const source of ['amazon-connect', 'genesys-cloud', 'ringcentral', 'zoom'] as const) {
+            assert.equal(callEventInOptions({ source }).adapter?.source, source);
+        }
+        assert.match(refusal({ source: 'amazon-connect', names: '{"arn:1": 7}' }), /^names: "arn:1" must map to a non-empty string$/);
+        assert.match(refusal({ source: 'genesys-cloud', names: '[1]' }), /^names: expected a JSON object of id to name/);
+        assert.match(refusal({ source: 'zoom', names: '{not json' }), /^names: not JSON \(/);
+        // Only the sources that name things by id read the table: a stale one left on another source is no error.
+        assert.ok(callEventInOptions({ source: 'twilio', names: '{not json' }).adapter);
+    });
+
     it('passes a public URL on, and treats the empty one 0.1.0 saved as none', () => {
         assert.equal(callEventInOptions({ publicUrl: 'https://public.example.com' }).publicUrl, 'https://public.example.com');
         assert.equal(callEventInOptions({ publicUrl: '' }).publicUrl, undefined);

@@ -89,4 +89,30 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
         assert.equal(result.goals.length, 6);
         for (const goal of result.goals) assert.equal(typeof goal.met, 'boolean', goal.goal);
     });
+
+    it('bench/platform-answer.ts --smoke: every adapter measured, every paced and burst request answered 200', () => {
+        const root = path.resolve(__dirname, '../..');
+        const run = spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(root, 'bench', 'platform-answer.ts'), '--smoke'], {
+            cwd: root,
+            encoding: 'utf8',
+            timeout: 120_000,
+        });
+        assert.equal(run.status, 0, `bench failed:\n${run.stdout}\n${run.stderr}`);
+        for (const platform of ['zoom', 'ringcentral', 'amazon-connect', 'genesys-cloud']) {
+            assert.match(run.stdout, new RegExp(`^adapter ${platform} +receive\\(\\) +[\\d.]+ us per request$`, 'm'));
+        }
+        // --smoke: 20/s for 2 s (40 requests), then a burst of 64, to each route.
+        const counts = [...run.stdout.matchAll(/^(zoom -> call event in|core http in -> http response).* +(\d+) ok +(\d+) failed/gm)].map((m) => [
+            m[1],
+            Number(m[2]),
+            Number(m[3]),
+        ]);
+        assert.deepEqual(counts, [
+            ['zoom -> call event in', 40, 0],
+            ['core http in -> http response', 40, 0],
+            ['zoom -> call event in', 64, 0],
+            ['core http in -> http response', 64, 0],
+        ]);
+        assert.match(run.stdout, /^ratios \(call event in \/ core\): paced p99 [\d.]+x, burst p99 [\d.]+x; worst answer [\d.]+ ms/m);
+    });
 });

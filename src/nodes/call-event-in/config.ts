@@ -1,5 +1,6 @@
 import type { WebhookAdapter } from '../../adapters/adapter';
-import { createWebhookAdapter, WEBHOOK_SOURCES, type WebhookSource } from '../../adapters/sources';
+import { parseNameTable } from '../../adapters/name-table';
+import { createWebhookAdapter, SOURCES_WITH_NAMES, WEBHOOK_SOURCES, type WebhookSource } from '../../adapters/sources';
 import type { TriggerEventId } from '../../call/call';
 import { isTriggerEventId } from '../../call/trigger-events';
 import { ConfigError } from '../../errors/coded-error';
@@ -32,6 +33,8 @@ export interface CallEventInProperties {
     recordingsPerCall?: number | string;
     /** The custom source's mapping, as JSON text. */
     mapping?: string;
+    /** The SOURCES_WITH_NAMES: id (or ARN) to name, as JSON text; absent in flows of 0.3.0 and before. */
+    names?: string;
     /** Input limits (absent in flows saved by 0.1.0: the defaults apply). */
     maxEvents?: number | string;
     /** Characters of a text field other than the ids. */
@@ -49,7 +52,7 @@ export interface CallEventInProperties {
 export interface CallEventInCredentials {
     /** The endpoint's shared secret or Standard Webhooks secret. */
     secret?: string;
-    /** The platform's own secret (Aircall token, Dialpad secret, Twilio auth token). */
+    /** The platform's own secret (Aircall token, Dialpad secret, Twilio auth token, RingCentral verification token, Zoom secret token). */
     platformSecret?: string;
 }
 
@@ -140,6 +143,7 @@ function adapterOf(config: CallEventInProperties, credentials: CallEventInCreden
         tagsAs: config.tagsAs,
         recordingsPerCall: config.recordingsPerCall === undefined || config.recordingsPerCall === '' ? undefined : Number(config.recordingsPerCall),
         mapping,
+        names: SOURCES_WITH_NAMES.has(source) ? parseNameTable(config.names) : undefined,
     });
 }
 
