@@ -3,11 +3,9 @@
 // credentials, which the node checks with its own shared-secret-header authentication.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type http from 'node:http';
 import { join } from 'node:path';
-import { freshUserDir, helper, servedNodeModule } from '../support/node-red-runtime';
+import { servedCallEventIn, type TriggerMessage } from '../support/served-call-event-in';
 
-const callEventIn = servedNodeModule('call-event-in');
 const fixture = (name: string): string => readFileSync(join(__dirname, '..', 'fixtures', 'adapters', 'amazon-connect', name), 'utf8');
 
 const INSTANCE = 'arn:aws:connect:us-east-1:111122223333:instance/9c1f6b2e-7d3a-4f5b-8e21-3a4b5c6d7e8f';
@@ -25,12 +23,6 @@ const API_KEY = 'a-long-random-api-key-value-for-tests';
 // What EventBridge sends for a Basic connection of username "eventbridge" and password "s3cret-for-tests".
 const BASIC = `Basic ${Buffer.from('eventbridge:s3cret-for-tests').toString('base64')}`;
 
-interface Out {
-    topic: string;
-    event: string;
-    call: Record<string, unknown>;
-}
-
 interface Answer {
     status: number;
     contentType: string | null;
@@ -38,43 +30,15 @@ interface Answer {
 }
 
 describe('call event in with Amazon Connect contact events (EventBridge API destination)', () => {
-    let server: http.Server;
+    const endpoint = servedCallEventIn();
     let base: string;
-    let out: Out[];
+    let out: TriggerMessage[];
 
-    before(() => helper.startServer());
-    after(() => helper.stopServer());
     // The call ids repeat between tests: each starts with no tracked state.
-    beforeEach(() => freshUserDir());
 
     async function load(props: Record<string, unknown>, secret: string): Promise<void> {
-        await helper.load(
-            callEventIn.register,
-            [
-                { id: 'tab', type: 'tab' },
-                {
-                    id: 'in',
-                    z: 'tab',
-                    type: 'call-event-in',
-                    path: '/ccaas/connect-events',
-                    source: 'amazon-connect',
-                    auth: 'header',
-                    wires: [['out']],
-                    ...props,
-                },
-                { id: 'out', z: 'tab', type: 'helper' },
-            ],
-            { in: { secret } },
-        );
-        out = [];
-        helper.getNode('out').on('input', (msg: Out) => out.push(msg));
-        ({ server, base } = await callEventIn.serve());
+        ({ base, out } = await endpoint.load({ path: '/ccaas/connect-events', source: 'amazon-connect', auth: 'header', ...props }, { secret }));
     }
-
-    afterEach(async () => {
-        await new Promise((resolve) => server?.close(resolve));
-        await helper.unload();
-    });
 
     /** A POST as an API destination makes it (EventBridge User Guide, "Headers included in requests"). */
     async function post(body: string, auth: Record<string, string>): Promise<Answer> {

@@ -3,11 +3,9 @@
 // connection, the adapter, and the trigger semantics together.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type http from 'node:http';
 import { join } from 'node:path';
-import { freshUserDir, helper, servedNodeModule } from '../support/node-red-runtime';
+import { servedCallEventIn, type TriggerMessage } from '../support/served-call-event-in';
 
-const callEventIn = servedNodeModule('call-event-in');
 const fixture = (name: string): string => readFileSync(join(__dirname, '..', 'fixtures', 'adapters', 'genesys-cloud', name), 'utf8');
 const fixtureJson = (name: string): { id: string; detail: { eventBody: Record<string, unknown> } & Record<string, unknown> } & Record<string, unknown> =>
     JSON.parse(fixture(name));
@@ -41,12 +39,6 @@ const NAMES = JSON.stringify({
 const API_KEY_HEADER = 'X-Api-Key';
 const API_KEY = 'eventbridge-connection-api-key-0123456789';
 
-interface Out {
-    topic: string;
-    event: string;
-    call: Record<string, unknown>;
-}
-
 interface Answer {
     status: number;
     contentType: string | null;
@@ -54,44 +46,15 @@ interface Answer {
 }
 
 describe('call event in with Genesys Cloud (EventBridge API destination)', () => {
-    let server: http.Server | undefined;
+    const endpoint = servedCallEventIn();
     let base: string;
-    let out: Out[];
-
-    before(() => helper.startServer());
-    after(() => helper.stopServer());
-    // Each test plays the same conversation: a new user directory starts with no tracked state.
-    beforeEach(() => freshUserDir());
-    afterEach(async () => {
-        await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
-        server = undefined;
-        await helper.unload();
-    });
+    let out: TriggerMessage[];
 
     async function load(props: Record<string, unknown>, secret: string): Promise<void> {
-        await helper.load(
-            callEventIn.register,
-            [
-                { id: 'tab', type: 'tab' },
-                {
-                    id: 'in',
-                    z: 'tab',
-                    type: 'call-event-in',
-                    path: '/ccaas/genesys',
-                    source: 'genesys-cloud',
-                    auth: 'header',
-                    authHeader: API_KEY_HEADER,
-                    names: NAMES,
-                    wires: [['out']],
-                    ...props,
-                },
-                { id: 'out', z: 'tab', type: 'helper' },
-            ],
-            { in: { secret, platformSecret: '' } },
-        );
-        out = [];
-        helper.getNode('out').on('input', (msg: Out) => out.push(msg));
-        ({ server, base } = await callEventIn.serve());
+        ({ base, out } = await endpoint.load(
+            { path: '/ccaas/genesys', source: 'genesys-cloud', auth: 'header', authHeader: API_KEY_HEADER, names: NAMES, ...props },
+            { secret, platformSecret: '' },
+        ));
     }
 
     /** As the API destination posts: the whole event as JSON, with the connection's authorization header. */

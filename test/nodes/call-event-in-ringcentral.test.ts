@@ -2,11 +2,9 @@
 // handshake, the Verification-Token of every request, a call life and every refusal, as RingCentral sees them.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type http from 'node:http';
 import { join } from 'node:path';
-import { freshUserDir, helper, servedNodeModule } from '../support/node-red-runtime';
+import { servedCallEventIn, type TriggerMessage } from '../support/served-call-event-in';
 
-const callEventIn = servedNodeModule('call-event-in');
 const FOLDER = join(__dirname, '..', 'fixtures', 'adapters', 'ringcentral');
 const fixtureJson = (name: string): Record<string, any> => JSON.parse(readFileSync(join(FOLDER, name), 'utf8'));
 
@@ -58,12 +56,6 @@ function lifeNow(names: string[]): Map<string, string> {
     );
 }
 
-interface Out {
-    topic: string;
-    event: string;
-    call: Record<string, unknown>;
-}
-
 interface Seen {
     status: number;
     type: string | null;
@@ -72,34 +64,13 @@ interface Seen {
 }
 
 describe('call event in with RingCentral telephony session notifications', () => {
-    let server: http.Server | undefined;
+    const endpoint = servedCallEventIn();
     let base: string;
-    let out: Out[];
-
-    before(() => helper.startServer());
-    after(() => helper.stopServer());
-    beforeEach(() => freshUserDir());
+    let out: TriggerMessage[];
 
     async function load(platformSecret: string): Promise<void> {
-        await helper.load(
-            callEventIn.register,
-            [
-                { id: 'tab', type: 'tab' },
-                { id: 'in', z: 'tab', type: 'call-event-in', path: PATH, source: 'ringcentral', wires: [['out']] },
-                { id: 'out', z: 'tab', type: 'helper' },
-            ],
-            { in: { platformSecret } },
-        );
-        out = [];
-        helper.getNode('out').on('input', (msg: Out) => out.push(msg));
-        ({ server, base } = await callEventIn.serve());
+        ({ base, out } = await endpoint.load({ path: PATH, source: 'ringcentral' }, { platformSecret }));
     }
-
-    afterEach(async () => {
-        await new Promise((resolve) => server?.close(resolve));
-        server = undefined;
-        await helper.unload();
-    });
 
     /** Posts as RingCentral's webhook client does, and reads the answer the way it sees it. */
     async function post(body: string, headers: Record<string, string> = { 'verification-token': TOKEN }): Promise<Seen> {

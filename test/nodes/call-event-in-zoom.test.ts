@@ -2,52 +2,23 @@
 // events and every refusal, as Zoom sees them.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import type http from 'node:http';
 import { join } from 'node:path';
 import { zoomEncryptedToken, zoomSignature } from '../../src/adapters/zoom';
-import { freshUserDir, helper, servedNodeModule } from '../support/node-red-runtime';
+import { servedCallEventIn, type TriggerMessage } from '../support/served-call-event-in';
 
-const callEventIn = servedNodeModule('call-event-in');
 const fixture = (name: string): Buffer => readFileSync(join(__dirname, '..', 'fixtures', 'adapters', 'zoom', name));
 
 const SECRET = 'zoom-secret-token-for-tests';
 const PATH = '/ccaas/zoom-events';
 
-interface Out {
-    topic: string;
-    event: string;
-    call: Record<string, unknown>;
-}
-
 describe('call event in with Zoom webhooks', () => {
-    let server: http.Server | undefined;
+    const endpoint = servedCallEventIn();
     let base: string;
-    let out: Out[];
-
-    before(() => helper.startServer());
-    after(() => helper.stopServer());
-    beforeEach(() => freshUserDir());
+    let out: TriggerMessage[];
 
     async function load(platformSecret: string): Promise<void> {
-        await helper.load(
-            callEventIn.register,
-            [
-                { id: 'tab', type: 'tab' },
-                { id: 'in', z: 'tab', type: 'call-event-in', path: PATH, source: 'zoom', wires: [['out']] },
-                { id: 'out', z: 'tab', type: 'helper' },
-            ],
-            { in: { platformSecret } },
-        );
-        out = [];
-        helper.getNode('out').on('input', (msg: Out) => out.push(msg));
-        ({ server, base } = await callEventIn.serve());
+        ({ base, out } = await endpoint.load({ path: PATH, source: 'zoom' }, { platformSecret }));
     }
-
-    afterEach(async () => {
-        await new Promise((resolve) => server?.close(resolve));
-        server = undefined;
-        await helper.unload();
-    });
 
     /** Posts as Zoom does: signed now, over the exact bytes sent. */
     function post(body: Buffer, headers: Record<string, string> = {}, secret = SECRET): Promise<Response> {
