@@ -81,3 +81,13 @@ export function servedNodeModule(name: string): { register: (RED: NodeAPI) => vo
 }
 
 export { helper };
+
+/**
+ * The last status this node showed. The helper spies on Node.prototype.status, so `node.status.lastCall` is the last
+ * status of any node of the flow: with several nodes loaded, another node's (a throttled one shown later) may be it.
+ */
+export function lastStatusOf(node: object): { fill?: string; shape?: string; text?: string } | undefined {
+    const spy = (node as { status: { getCalls(): Array<{ thisValue: unknown; args: unknown[] }> } }).status;
+    const own = spy.getCalls().filter((call) => call.thisValue === node);
+    return own.at(-1)?.args[0] as { fill?: string; shape?: string; text?: string } | undefined;
+}
