@@ -46,6 +46,12 @@ export const CALL_FIELDS: readonly CallField[] = [
     { name: 'duration', label: 'Duration', kind: 'number', description: 'Seconds from the start of the call to its last event, where known.' },
     { name: 'updateSeq', label: 'Update Sequence', kind: 'number', description: '1, 2, 3, ... on each "Call is Updated" of the call.' },
     {
+        name: 'eventSeq',
+        label: 'Event Sequence',
+        kind: 'number',
+        description: '1, 2, 3, ... on each "Call is Presenting" of the call (a second agent rung is 2), and likewise on each "Call is Connected".',
+    },
+    {
         name: 'recordingsMissing',
         label: 'Recordings Missing',
         kind: 'flag',

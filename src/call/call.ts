@@ -36,6 +36,11 @@ export interface Call {
     recordingsMissing?: boolean;
     /** 1, 2, 3, ... on each "Call is Updated", so a receiver can tell repeated posts apart. */
     updateSeq?: number;
+    /**
+     * 1, 2, 3, ... on each "Call is Presenting" of the call, and separately on each "Call is Connected": a second
+     * agent rung (or a transfer answered) is the second of its trigger, and its request gets a key of its own.
+     */
+    eventSeq?: number;
 }
 
 /** The product's "Agent" value: name and extension, e.g. "John Doe (154)", or whichever part is known. */

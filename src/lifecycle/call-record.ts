@@ -44,6 +44,13 @@ export interface TrackedCall {
     recordingsMissing: boolean;
     answered: boolean;
     updateSeq: number;
+    /**
+     * How many "Call is Presenting" and "Call is Connected" fired, since 0.4.0. A record of 0.2.0 or 0.3.0 has
+     * neither (the format stays 2, so that an instance of 0.3.0 sharing a Redis still reads the record); see
+     * `liveCallFrom` for what stands in for them.
+     */
+    presentings?: number;
+    connections?: number;
     firstEventAt: number;
     lastEventAt: number;
     /** Wall-clock ms of the last event taken in: retention and the memory cap go by it. */
@@ -98,6 +105,10 @@ export interface LiveCall extends ActivityLinks<LiveCall>, LastWinsValues {
     recordingsMissing: boolean;
     answered: boolean;
     updateSeq: number;
+    /** How many "Call is Presenting" fired: the next one's eventSeq is one more. */
+    presentings: number;
+    /** How many "Call is Connected" fired. */
+    connections: number;
     seen: SeenKeys;
     /** An upper estimate of the UTF-8 bytes of this call's record as JSON (see recordBytes). */
     bytes: number;
@@ -163,6 +174,8 @@ export function jsonBytes(text: string): number {
 // The widest finite number JSON can hold: the estimate counts every number at this width.
 const WIDEST_NUMBER = -Number.MAX_VALUE;
 const NUMBER_BYTES = JSON.stringify(WIDEST_NUMBER).length;
+// A count of triggers is a whole number a call never takes past the safe integers.
+const WIDEST_COUNT = Number.MAX_SAFE_INTEGER;
 
 /** A record with every field present, every number at its widest, every list empty and no last-wins value. */
 const SKELETON_BYTES = Buffer.byteLength(
@@ -181,6 +194,8 @@ const SKELETON_BYTES = Buffer.byteLength(
         recordingsMissing: false,
         answered: false,
         updateSeq: WIDEST_NUMBER,
+        presentings: WIDEST_COUNT,
+        connections: WIDEST_COUNT,
         firstEventAt: WIDEST_NUMBER,
         lastEventAt: WIDEST_NUMBER,
         lastActivity: WIDEST_NUMBER,
@@ -243,6 +258,8 @@ function liveCall(callId: string, times: number[], lists: CallLists): LiveCall {
         recordingsMissing: false,
         answered: false,
         updateSeq: 0,
+        presentings: 0,
+        connections: 0,
         seen: NO_SEEN_KEYS,
         bytes: 0,
     };
@@ -309,6 +326,11 @@ export function liveCallFrom(record: TrackedCall): LiveCall {
     call.recordingsMissing = record.recordingsMissing;
     call.answered = record.answered;
     call.updateSeq = record.updateSeq;
+    // A record of 0.3.0 or older does not say how many fired. Counting one that may not have fired only skips a
+    // number; counting none would give the next Presenting of a call already presented the first one's key, which
+    // a receiver that drops repeated keys would drop.
+    call.presentings = record.presentings ?? 1;
+    call.connections = record.connections ?? (record.answered ? 1 : 0);
     call.seen = seenFrom(keys);
     call.bytes = recordBytes(call);
     return call;
@@ -340,6 +362,8 @@ export function recordOf(call: LiveCall): TrackedCall {
         recordingsMissing: call.recordingsMissing,
         answered: call.answered,
         updateSeq: call.updateSeq,
+        presentings: call.presentings,
+        connections: call.connections,
         firstEventAt: call.times[FIRST_EVENT_AT],
         lastEventAt: call.times[LAST_EVENT_AT],
         lastActivity: call.times[LAST_ACTIVITY],

@@ -554,6 +554,8 @@ export class CallTracker {
 
     private trigger(call: LiveCall, event: TriggerEventId): Trigger {
         if (event === 'updated') call.updateSeq += 1;
+        else if (event === 'presenting') call.presentings += 1;
+        else if (event === 'connected') call.connections += 1;
         if (call.recordingsMissing && this.recordingsRemaining(call) <= 0) call.recordingsMissing = false;
         return { event, call: this.snapshot(call, event) };
     }
@@ -605,6 +607,7 @@ export class CallTracker {
             duration: lastEventAt >= startTime ? Math.round((lastEventAt - startTime) / 1000) : undefined,
             recordingsMissing: (event === 'processed' || event === 'updated') && call.recordingsMissing ? true : undefined,
             updateSeq: event === 'updated' ? call.updateSeq : undefined,
+            eventSeq: event === 'presenting' ? call.presentings : event === 'connected' ? call.connections : undefined,
         });
     }
 

@@ -184,6 +184,8 @@ export function isTrackedCall(value: unknown): value is TrackedCall {
         typeof call.recordingsMissing === 'boolean' &&
         typeof call.answered === 'boolean' &&
         isNumber(call.updateSeq) &&
+        (call.presentings === undefined || isNumber(call.presentings)) &&
+        (call.connections === undefined || isNumber(call.connections)) &&
         isNumber(call.firstEventAt) &&
         isNumber(call.lastEventAt) &&
         isNumber(call.lastActivity) &&

@@ -117,8 +117,8 @@ describe('Amazon Connect adapter', () => {
         const reversed = play([...LIFE].reverse());
         const retried = play([...LIFE.slice(0, 4), '4-disconnected.json', '3-connected-to-agent.json', ...LIFE.slice(4)]);
         assert.deepEqual(retried.triggers, inOrder.triggers, 'a retried delivery fires nothing again');
-        const { event: _event, updateSeq: _seq, ...lastInOrder } = inOrder.last;
-        const { event: _event2, updateSeq: _seq2, ...lastReversed } = reversed.last;
+        const { event: _event, updateSeq: _seq, eventSeq: _nth, ...lastInOrder } = inOrder.last;
+        const { event: _event2, updateSeq: _seq2, eventSeq: _nth2, ...lastReversed } = reversed.last;
         assert.deepEqual(lastReversed, lastInOrder);
         assert.deepEqual(lastInOrder, {
             callId: CONTACT,

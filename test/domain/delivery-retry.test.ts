@@ -128,6 +128,16 @@ describe('idempotency key and signing', () => {
         assert.equal(new Set([key, ...others]).size, 5);
     });
 
+    it('gives each Presenting and each Connected of a call its own key; the first keeps the key 0.3.0 gave it', () => {
+        // Written by 0.3.0's idempotencyKey (commit 7b10b7f) for node-a and call c-1.
+        assert.equal(idempotencyKey('node-a', { callId: 'c-1', event: 'presenting', eventSeq: 1 }), 'msg_75dd890023c1fe1258488deec5456196');
+        assert.equal(idempotencyKey('node-a', { callId: 'c-1', event: 'presenting' }), 'msg_75dd890023c1fe1258488deec5456196');
+        assert.equal(idempotencyKey('node-a', { callId: 'c-1', event: 'connected', eventSeq: 1 }), 'msg_87a704d45af431dcc0f8c43658a71a15');
+        const keys = [1, 2, 3].flatMap((eventSeq) => ['presenting', 'connected'].map((event) => idempotencyKey('node-a', { callId: 'c-1', event, eventSeq })));
+        assert.equal(new Set(keys).size, 6, 'two agents rung and two answers: four requests, four keys');
+        assert.equal(idempotencyKey('node-a', { callId: 'c-1', event: 'presenting', eventSeq: 2 }), keys[2], 'the same for every attempt of one');
+    });
+
     it('a hand-made call without a trigger gets a fresh random key', () => {
         assert.notEqual(idempotencyKey('n', { callId: 'x' }), idempotencyKey('n', { callId: 'x' }));
     });

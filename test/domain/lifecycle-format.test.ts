@@ -149,3 +149,69 @@ describe('call state written by 0.1.0', () => {
         await tracking.close();
     });
 });
+
+describe('call state written by 0.3.0', () => {
+    /** A copy of the call state 0.3.0 wrote for a call that rang its first agent (test/fixtures/0.3.0/README.md). */
+    function stateOf030(): string {
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-calls-030-'));
+        directories.push(directory);
+        fs.copyFileSync(path.resolve(__dirname, '../fixtures/0.3.0/calls.log'), path.join(directory, 'calls.log'));
+        return directory;
+    }
+    // The fixture was written with a clock a century ahead; this is a minute after its last activity.
+    const clock = { now: 4_952_366_890_000 };
+
+    it('counts on from the one Presenting it fired, so a second agent rung is eventSeq 2', async () => {
+        const directory = stateOf030();
+        const tracking = await open(directory, clock);
+        assert.deepEqual([tracking.restored, tracking.unreadable], [1, []]);
+        const ringFirst = { type: 'presenting', callId: 'upgrade-call-3', eventId: 'ring-first', timestamp: 4_952_000_000_000 } as const;
+        assert.deepEqual(tracking.apply([ringFirst]), [], 'the ring 0.3.0 took is still a repeat');
+        const second = tracking.apply([{ type: 'presenting', callId: 'upgrade-call-3', eventId: 'ring-second', timestamp: 4_952_000_020_000 }]);
+        const answered = tracking.apply([{ type: 'connected', callId: 'upgrade-call-3', eventId: 'answer', timestamp: 4_952_000_030_000 }]);
+        assert.deepEqual(
+            [...second, ...answered].map((trigger) => [trigger.event, trigger.call.eventSeq]),
+            [
+                ['presenting', 2],
+                ['connected', 1],
+            ],
+            'the call was not answered under 0.3.0: its first Connected is 1',
+        );
+        await tracking.save();
+        await tracking.close();
+
+        const raw = await openFileStore<TrackedCall>({ directory, name: 'calls' });
+        const stored = (await raw.load()).get('upgrade-call-3')!;
+        await raw.close();
+        assert.deepEqual([stored.format, stored.presentings, stored.connections], [TRACKED_CALL_FORMAT, 2, 1], 'saved with its counts');
+        const again = await open(directory, clock);
+        const third = again.apply([{ type: 'presenting', callId: 'upgrade-call-3', eventId: 'transfer-ring', timestamp: 4_952_000_040_000 }]);
+        assert.deepEqual(
+            third.map((trigger) => trigger.call.eventSeq),
+            [3],
+        );
+        await again.close();
+    });
+
+    it('an answered call of 0.3.0 counts one Connected too', async () => {
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-calls-030-'));
+        directories.push(directory);
+        const raw = await openFileStore<unknown>({ directory, name: 'calls' });
+        // The shape 0.2.0 and 0.3.0 wrote: format 2, no counts.
+        await raw.put(RECORD_0_1_0.callId, { ...JSON.parse(JSON.stringify(RECORD_0_1_0)), format: TRACKED_CALL_FORMAT, seen: [], complete: undefined });
+        await raw.close();
+        const tracking = await open(directory, { now: 1_700_000_200_000 });
+        const triggers = tracking.apply([
+            { type: 'presenting', callId: CALL, eventId: 'transfer-ring', timestamp: 1_700_000_050_000 },
+            { type: 'connected', callId: CALL, eventId: 'transfer-answer', timestamp: 1_700_000_055_000 },
+        ]);
+        assert.deepEqual(
+            triggers.map((trigger) => [trigger.event, trigger.call.eventSeq]),
+            [
+                ['presenting', 2],
+                ['connected', 2],
+            ],
+        );
+        await tracking.close();
+    });
+});

@@ -101,7 +101,7 @@ describe('call tracking memory: what calls share', () => {
         const [full] = tracker.apply([{ type: 'presenting', callId: 'full', callerName: 'Jane', agent: { name: 'John', extension: '154' }, startTime: 5 }]);
         const [bare] = tracker.apply([{ type: 'presenting', callId: 'bare', timestamp: 7 }]);
         for (const call of [full.call, bare.call]) for (const [field, value] of Object.entries(call)) assert.notEqual(value, undefined, field);
-        assert.deepEqual(Object.keys(bare.call), ['callId', 'time', 'tags', 'accountCodes', 'recordingLink', 'event', 'answered', 'duration']);
+        assert.deepEqual(Object.keys(bare.call), ['callId', 'time', 'tags', 'accountCodes', 'recordingLink', 'event', 'answered', 'duration', 'eventSeq']);
         assert.equal(full.call.agent, 'John (154)');
     });
 

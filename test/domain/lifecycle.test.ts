@@ -45,6 +45,33 @@ describe('call lifecycle: the five triggering events', () => {
         assert.equal(triggers[2].call.updateSeq, undefined, 'only "updated" carries updateSeq');
     });
 
+    it('counts each Presenting and each Connected of a call: a second agent rung is eventSeq 2', () => {
+        const { tracker } = trackerAt();
+        const triggers = play(tracker, [
+            { type: 'presenting', eventId: 'ring-1', timestamp: 100, agent: { name: 'First' } },
+            { type: 'presenting', eventId: 'ring-1', timestamp: 100, agent: { name: 'First' } },
+            { type: 'presenting', eventId: 'ring-2', timestamp: 200, agent: { name: 'Second' } },
+            { type: 'connected', eventId: 'answer-2', timestamp: 300 },
+            { type: 'presenting', eventId: 'transfer-ring', timestamp: 400, agent: { name: 'Third' } },
+            { type: 'connected', eventId: 'transfer-answer', timestamp: 500 },
+            { type: 'complete', eventId: 'end', timestamp: 600 },
+        ]);
+        assert.deepEqual(
+            triggers.map((trigger) => [trigger.event, trigger.call.eventSeq]),
+            [
+                ['presenting', 1],
+                ['presenting', 2],
+                ['connected', 1],
+                ['presenting', 3],
+                ['connected', 2],
+                ['complete', undefined],
+                ['processed', undefined],
+                ['updated', undefined],
+            ],
+            'a repeated event fires nothing and counts nothing; complete, processed and updated carry no eventSeq',
+        );
+    });
+
     it('orders events of one millisecond by a fraction of their timestamps, and gives the call whole milliseconds', () => {
         const { tracker } = trackerAt();
         // Two updates of the same millisecond arriving in reverse order (RingCentral's sequence makes the fraction).

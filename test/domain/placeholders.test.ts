@@ -27,6 +27,7 @@ const EXPECTED: Record<string, string> = {
     answered: 'true',
     duration: '312',
     updateSeq: '',
+    eventSeq: '',
     recordingsMissing: '',
 };
 
