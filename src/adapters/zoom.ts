@@ -19,11 +19,13 @@ import {
     sameSecret,
 } from './adapter';
 import { EMPTY_NAME_TABLE, type NameTable } from './name-table';
+import { contactCenterEvents } from './zoom-contact-center';
 
 /**
  * Zoom Phone call status webhooks (developers.zoom.us "Phone" webhook reference: phone.callee_*, phone.caller_*,
  * phone.recording_completed, and the call log events for their client code), delivered as a JSON POST
- * `{ event, event_ts, payload: { account_id, object } }`.
+ * `{ event, event_ts, payload: { account_id, object } }`. Zoom Contact Center's `contact_center.*` events come the
+ * same way and are mapped by zoom-contact-center.ts.
  * Zoom signs each request as "Using webhooks" > "Verify webhook events" describes: `x-zm-signature` is `v0=` and the
  * hex HMAC-SHA256, keyed with the app's Secret Token, of `v0:{x-zm-request-timestamp}:{raw body}`; the
  * `endpoint.url_validation` handshake is answered with the plain token and its HMAC.
@@ -39,10 +41,14 @@ export interface ZoomOptions {
     toleranceSeconds?: number;
     /**
      * A call's end never says whether a recording will follow. When answered calls are recorded (automatic
-     * recording), set 1 so "Call and Recordings Processed" waits for phone.recording_completed.
+     * recording), set 1 so "Call and Recordings Processed" waits for phone.recording_completed. Zoom Phone only:
+     * no Contact Center event carries a recording link, so an engagement waits for none.
      */
     recordingsPerCall?: number;
-    /** Names for Zoom user ids, for the events that carry the agent's id but not their name (a missed call). */
+    /**
+     * Names for Zoom user ids, for the events that carry the agent's id but not their name (a missed call, a
+     * Contact Center task reservation).
+     */
     names?: NameTable;
     /** The clock, ms since 1970; injectable for tests. */
     now?: () => number;
@@ -52,6 +58,7 @@ export const ZOOM_DEFAULT_TOLERANCE_SECONDS = 300;
 
 const PLATFORM = 'Zoom';
 const URL_VALIDATION = 'endpoint.url_validation';
+const CONTACT_CENTER_PREFIX = 'contact_center.';
 /** Zoom's plain tokens are about 22 characters; a longer one is not Zoom's and is not echoed back. */
 const MAX_PLAIN_TOKEN_LENGTH = 1024;
 /** Extension types that route a call to people rather than answer it: a callee of these is not an agent. */
@@ -158,9 +165,10 @@ function zoomEvents(request: WebhookRequest, settings: Settings, result: { answe
         result.ignored = 'endpoint.url_validation: the URL validation was answered; it carries no call event';
         return [];
     }
-    if (event.startsWith('contact_center.')) {
-        result.ignored = `Zoom Contact Center: ${event} is not mapped to call events (only Zoom Phone call status events are)`;
-        return [];
+    if (event.startsWith(CONTACT_CENTER_PREFIX)) {
+        const mapped = contactCenterEvents(request, body, event, settings.names);
+        result.ignored = mapped.ignored;
+        return mapped.events;
     }
     if (event === 'phone.recording_completed') return recordingEvents(request, body, result);
     if (CALL_LOG_EVENTS.has(event)) return clientCodeEvents(body, event, result);

@@ -54,6 +54,26 @@ describe('Zoom adapter against Zoom’s SDK (@zoom/rivet)', () => {
         }
     });
 
+    it('Contact Center events are signed as Phone ones: the SDK and we take the same bodies, and refuse them changed', async () => {
+        // The SDK has no Contact Center module; its Phone receiver verifies whatever event the body names.
+        const contactCenter = fixtures.filter((name) => name.startsWith('cc-'));
+        assert.ok(contactCenter.length >= 30, `Contact Center fixtures: ${contactCenter.join(', ')}`);
+        const ours = zoomAdapter({ secretToken: SECRET });
+        for (const name of contactCenter) {
+            const body = compact(name);
+            assert.match(body, /^\{"event":"contact_center\./, name);
+            const signedHeaders = headers(body);
+            assert.equal((await rivet({ body, headers: signedHeaders, isBase64Encoded: false }, {})).statusCode, 200, name);
+            const outcome = ours.receive({ headers: signedHeaders, rawBody: Buffer.from(body) });
+            assert.ok(outcome.ok, `${name}: ${outcome.ok ? '' : outcome.error.message}`);
+            const tampered = body.replace('"engagement_id":"', '"engagement_id":"x');
+            assert.notEqual(tampered, body, name);
+            assert.equal((await rivet({ body: tampered, headers: signedHeaders, isBase64Encoded: false }, {})).statusCode, 400, name);
+            const refused = ours.receive({ headers: signedHeaders, rawBody: Buffer.from(tampered) });
+            assert.equal(refused.ok ? 200 : refused.answer.status, 401, name);
+        }
+    });
+
     it('answers endpoint.url_validation exactly as the SDK does', async () => {
         const name = fixtures.find((file) => /validation/.test(file));
         assert.ok(name, 'a URL validation fixture');

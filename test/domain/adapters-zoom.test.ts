@@ -179,13 +179,15 @@ describe('Zoom adapter', () => {
         });
 
         it('answers events it does not map with 200 and the reason, so Zoom keeps the subscription', () => {
+            // Zoom Contact Center events come to the same endpoint; those it does not map are answered the same way
+            // (the mapped ones: adapters-zoom-contact-center.test.ts).
             const engagement = JSON.stringify({
-                event: 'contact_center.engagement_started',
+                event: 'contact_center.engagement_user_hold',
                 event_ts: 1732482000000,
-                payload: { account_id: 'Qx3aXyP1Q-2R5xJ0d7kWmA', object: { engagement_id: 'W_VATTk_Q5aW6z5rZtBxAQ' } },
+                payload: { account_id: 'Qx3aXyP1Q-2R5xJ0d7kWmA', object: { engagement_id: 'W_VATTk_Q5aW6z5rZtBxAQ', channel: 'voice' } },
             });
             const outcome = adapter.receive(signed(engagement));
-            assert.match(ignored(outcome), /^Zoom Contact Center: contact_center\.engagement_started is not mapped/);
+            assert.match(ignored(outcome), /^Zoom Contact Center: contact_center\.engagement_user_hold carries no call change this node maps/);
             assert.deepEqual(outcome.answer, { status: 200, headers: { 'content-type': 'application/json' }, body: '{"received":0}' });
             for (const event of ['constructor', '__proto__', 'phone.callee_call_history_completed']) {
                 assert.match(ignored(adapter.receive(signed(JSON.stringify({ event, payload: {} })))), /carries no call status change/);

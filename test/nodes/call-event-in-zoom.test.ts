@@ -1,5 +1,5 @@
 // Zoom Phone webhooks played over real HTTP into "call event in": the URL validation handshake, signed call status
-// events and every refusal, as Zoom sees them.
+// events and every refusal, as Zoom sees them (Contact Center engagements: call-event-in-zoom-contact-center.test.ts).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -169,7 +169,7 @@ describe('call event in with Zoom webhooks', () => {
     it('answers events it does not map with 200, so Zoom keeps sending', async () => {
         await load(SECRET);
         const engagement = Buffer.from(
-            JSON.stringify({ event: 'contact_center.engagement_started', event_ts: Date.now(), payload: { object: { engagement_id: 'W_VATTk' } } }),
+            JSON.stringify({ event: 'contact_center.engagement_user_hold', event_ts: Date.now(), payload: { object: { engagement_id: 'W_VATTk' } } }),
         );
         assert.deepEqual(await answer(await post(engagement)), { status: 200, type: 'application/json', body: { received: 0 } });
         assert.deepEqual(await answer(await post(fixture('5-phone.callee_hold.json'))), { status: 200, type: 'application/json', body: { received: 0 } });
