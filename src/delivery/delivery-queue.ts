@@ -94,6 +94,12 @@ export interface DeliveryQueueOptions<R> {
     attempt(job: Job): Promise<AttemptOutcome<R>>;
     /** The job is done: delivered, or failed for good (a final answer, or the last attempt failed). */
     onSettled(job: Job, outcome: AttemptOutcome<R>, delivered: boolean): void;
+    /**
+     * Keeps a job that failed for good somewhere else (the dead letters) before it leaves the outbox: its removal
+     * is written only once this resolves, so a crash in between sends it once more instead of losing it. When it
+     * rejects, the entry stays in the outbox (`onStoreError` hears of it) and the next start attempts it again.
+     */
+    keep?(job: Job, outcome: AttemptOutcome<R>): Promise<void>;
     /** An attempt failed and the job waits `delayMs` for the next one. */
     onRetry?(job: Job, outcome: AttemptOutcome<R>, delayMs: number): void;
     /** Something the status shows changed. */
@@ -117,6 +123,14 @@ export interface QueueSnapshot {
     inFlight: number;
     /** The earliest retry any call waits for (ms since 1970); undefined when none waits. */
     nextRetryAt?: number;
+}
+
+/** A queued job as the deliveries list shows it. */
+export interface QueuedJob {
+    entry: OutboxEntry;
+    inFlight: boolean;
+    /** Waiting for its next attempt: when it is due (ms since 1970). */
+    nextAttemptAt?: number;
 }
 
 /** The requests of one call: only the head is ever attempted, so a later trigger never overtakes an earlier one. */
@@ -277,6 +291,41 @@ export class DeliveryQueue<R> implements OutboxQueue {
         return this.queued;
     }
 
+    /** Every queued job, call by call in the order of their requests: for the deliveries list, not for every change. */
+    list(): QueuedJob[] {
+        const jobs: QueuedJob[] = [];
+        for (const lane of this.lanes.values()) {
+            lane.jobs.forEach((job, index) => {
+                const head = index === 0;
+                jobs.push({
+                    entry: job.entry,
+                    inFlight: head && lane.state === 'running',
+                    ...(head && lane.state === 'waiting' && lane.retryAt !== undefined ? { nextAttemptAt: lane.retryAt } : {}),
+                });
+            });
+        }
+        return jobs;
+    }
+
+    /**
+     * Attempts the request with this idempotency key now instead of at its next retry: true when it was waiting for
+     * one (it is the head of its call's requests and not in flight).
+     */
+    retryNow(idempotencyKey: string): boolean {
+        for (const lane of this.lanes.values()) {
+            const head = lane.jobs[0];
+            if (lane.state !== 'waiting' || head?.entry.idempotencyKey !== idempotencyKey) continue;
+            clearTimeout(lane.timer);
+            lane.timer = undefined;
+            this.unreachableWaits.delete(lane);
+            this.wake(lane);
+            this.pump();
+            this.options.onChange?.();
+            return true;
+        }
+        return false;
+    }
+
     /** Walks the waiting calls for the next retry: for a status shown now and then, not for every change. */
     snapshot(): QueueSnapshot {
         let nextRetryAt: number | undefined;
@@ -392,6 +441,8 @@ export class DeliveryQueue<R> implements OutboxQueue {
     private settle(lane: Lane, job: Job, outcome: AttemptOutcome<R>): void {
         const { verdict } = outcome;
         const waitsLeft = this.options.schedule.length - (job.entry.attempts - 1);
+        // A failure being kept is reported, and the change shown, once it is kept: not an empty queue before.
+        let reportedLater = false;
         // The queue's own state is updated before the caller hears of it, so a throwing callback cannot wedge a call.
         try {
             if (verdict.kind === 'retry' && waitsLeft > 0) {
@@ -403,7 +454,16 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 this.options.onRetry?.(job, outcome, delayMs);
             } else {
                 // Lazy: a delivered request that outlives a crash is only sent again, under its key (at least once).
-                this.record(this.store.delete(job.key, { lazy: true }));
+                // One that failed for good leaves the outbox once it is kept elsewhere.
+                const keep = verdict.kind === 'delivered' ? undefined : this.options.keep;
+                if (keep) {
+                    // Reported once kept, so that whoever hears of the failure finds the dead letter.
+                    const kept = Promise.resolve().then(() => keep(job, outcome));
+                    this.record(kept.then(() => this.store.delete(job.key, { lazy: true })));
+                    const report = () => this.reportSettled(job, outcome, false);
+                    void kept.then(report, report);
+                    reportedLater = true;
+                } else this.record(this.store.delete(job.key, { lazy: true }));
                 lane.jobs.shift();
                 this.queued -= 1;
                 this.queuedBytes -= job.bytes;
@@ -411,10 +471,20 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 if (lane.jobs.length > 0) this.wake(lane);
                 else this.lanes.delete(lane.id);
                 if (verdict.kind === 'delivered') this.wakeUnreachable();
-                this.options.onSettled(job, outcome, verdict.kind === 'delivered');
+                if (!keep) this.options.onSettled(job, outcome, verdict.kind === 'delivered');
             }
         } finally {
             this.pump();
+            if (!reportedLater) this.options.onChange?.();
+        }
+    }
+
+    private reportSettled(job: Job, outcome: AttemptOutcome<R>, delivered: boolean): void {
+        try {
+            this.options.onSettled(job, outcome, delivered);
+        } catch (error) {
+            this.options.onStoreError?.(error);
+        } finally {
             this.options.onChange?.();
         }
     }

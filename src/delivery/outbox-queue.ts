@@ -1,4 +1,4 @@
-import type { Job, QueueSnapshot } from './delivery-queue';
+import type { Job, QueuedJob, QueueSnapshot } from './delivery-queue';
 import type { OutboxEntry } from './outbox';
 
 /** A request as the Sender hands it to a queue: the queue adds format, attempts, queuedAt and seq. */
@@ -22,6 +22,10 @@ export interface OutboxQueue {
     enqueue(input: NewRequest, register?: (job: Job) => void): Job | Promise<Job>;
     /** What the queue holds now. */
     snapshot(): QueueSnapshot;
+    /** Every queued request (in flight included), for the deliveries list. */
+    list(): QueuedJob[] | Promise<QueuedJob[]>;
+    /** Attempts the request with this idempotency key now when it waits for a retry; false when it does not. */
+    retryNow(idempotencyKey: string): boolean | Promise<boolean>;
     /** Requests queued (in flight included), without the work of a whole snapshot: asked on every change. */
     readonly queuedCount: number;
     /** Stops starting attempts, lets those in flight end and records them; resolves with the jobs left queued. */

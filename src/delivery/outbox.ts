@@ -1,3 +1,5 @@
+import type { AttemptRecord } from './dead-letters';
+
 /**
  * One request waiting in a node's outbox: what it takes to build it again from the node's current profile, never
  * the built request (which holds the credentials: secrets are not written to disk).
@@ -22,6 +24,11 @@ export interface OutboxEntry {
     queuedAt: number;
     /** Order of acceptance within the node, for the reader of an outbox; the store keeps the order itself. */
     seq: number;
+    /**
+     * The failed attempts itemised, the latest MAX_TRIES_KEPT, since 0.4.0 (an entry of 0.3.0 has none: its attempts
+     * are only counted). Written with the retry's record, so the file outbox keeps them across a restart.
+     */
+    tries?: AttemptRecord[];
 }
 
 export const OUTBOX_FORMAT = 2;

@@ -7,17 +7,22 @@ import { logText } from '../logging/log-text';
 import type { RequestBuilder, RequestGrant } from '../request/build-request';
 import { StoreError } from '../store/durable-store';
 import { FileStore } from '../store/file-store';
+import { nodeStateDirectory } from '../store/node-state-directory';
 import { openNodeStore, type OpenedNodeStore } from '../store/node-store';
 import { isConnectionProblem, type RedisConnection } from '../store/redis/redis-connection';
 import { DeliveryError } from './delivery-error';
 import type { Decorate } from './delivery-headers';
-import { DeliveryQueue, type AttemptOutcome, type DeliveryQueueOptions, type Job, type QueueSnapshot } from './delivery-queue';
+import { StoredDeadLetterBox, type DeadLetterBox } from './dead-letter-box';
+import { attemptRecordOf, deadLetterOf, deadLetterSummary, queuedSummary, withTry, type DeadLetter, type DeliverySummary } from './dead-letters';
+import { DEFAULT_MAX_QUEUED_BYTES, DeliveryQueue, type AttemptOutcome, type DeliveryQueueOptions, type Job, type QueueSnapshot } from './delivery-queue';
+import { RedisDeadLetters } from '../store/redis/redis-dead-letters';
 import type { OutboxQueue } from './outbox-queue';
 import { SharedDeliveryQueue } from './shared-delivery-queue';
 import { exchange, type ExchangeResult } from './exchange';
 import { HttpTransport, type TlsOptions } from './http-transport';
 import { idempotencyKey } from './idempotency';
 import { restoredPayload, storedPayload, type OutboxEntry } from './outbox';
+import type { DisplayedRequest } from '../request/masking';
 import { verdictOf } from './retry-policy';
 import { formatWait } from './retry-schedule';
 
@@ -78,7 +83,14 @@ export type StoreProblem =
 
 export interface SenderEvents<C> {
     delivered(request: SettledRequest<C>): void;
-    failed(request: SettledRequest<C>, error: CodedError): void;
+    /** `deadLettered`: the request was kept as a dead letter and can be replayed. */
+    failed(request: SettledRequest<C>, error: CodedError, deadLettered: boolean): void;
+    /** An attempt failed and the request waits `delayMs` for the next one. */
+    retried?(request: { entry: OutboxEntry; result: ExchangeResult; delayMs: number }): void;
+    /** Dead letters were dropped by their bounds (the oldest first), or could not be kept. */
+    deadLettersDropped?(count: number, bound: 'bounds' | 'store'): void;
+    /** Dead letters were replayed: sent through the queue again. */
+    replayed?(count: number): void;
     /** Something of the queue's snapshot changed. */
     changed(): void;
     storeProblem(problem: StoreProblem): void;
@@ -96,6 +108,22 @@ export interface SenderOptions<C> extends Pick<
     reopenMs?: number;
     /** Where the outbox lives: absent, the node's own file (see openNodeStore); `redis`, shared by every instance. */
     store?: SharedOutboxStore;
+    /** How many requests that failed for good are kept, and how long; maxCount 0 keeps none. */
+    deadLetters?: { maxCount: number; maxAgeMs: number };
+}
+
+/** What a replay or a discard did: how many, and why it stopped early when it did (the queue full, say). */
+export interface ActionResult {
+    count: number;
+    error?: CodedError;
+}
+
+/** The last deliveries, kept in memory for the deliveries list. */
+export const RECENT_DELIVERIES = 50;
+
+export interface RecentDelivery extends DeliverySummary {
+    deliveredAt: number;
+    timeMs: number;
 }
 
 /** The outbox in Redis, shared by the instances that run the same node id against the same Redis and prefix. */
@@ -147,6 +175,10 @@ export class Sender<C> {
     private reopenTimer: NodeJS.Timeout | undefined;
     private closed = false;
     private readonly contexts = new Map<string, C>();
+    private deadLetterBox: DeadLetterBox | undefined;
+    /** Dead letters being replayed now: a second replay of one waits for nothing and sends nothing twice. */
+    private readonly replaying = new Set<string>();
+    private readonly recent: RecentDelivery[] = [];
     // Sends after a 401 with a new token, per request: they count in the attempts, not in the schedule.
     private readonly resends = new Map<string, number>();
     private readonly transport: HttpTransport;
@@ -165,6 +197,7 @@ export class Sender<C> {
         this.transport = new HttpTransport({ tls: options.profile.tls, maxSockets: options.concurrency });
         if (options.store?.kind === 'redis') {
             this.queue = this.sharedQueue(options.store);
+            if (this.keepsDeadLetters) this.deadLetterBox = new RedisDeadLetters(options.store.connection, options.nodeId, this.deadLetterBounds());
             this.opening = Promise.resolve();
         } else this.opening = this.watchOpening(this.openOrRefuse());
     }
@@ -183,6 +216,159 @@ export class Sender<C> {
      */
     get shared(): boolean {
         return this.queue?.shared ?? this.options.store?.kind === 'redis';
+    }
+
+    private get keepsDeadLetters(): boolean {
+        return (this.options.deadLetters?.maxCount ?? 0) > 0;
+    }
+
+    private deadLetterBounds() {
+        const { maxCount, maxAgeMs } = this.options.deadLetters ?? { maxCount: 0, maxAgeMs: 0 };
+        return { maxCount, maxAgeMs, maxBytes: this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES };
+    }
+
+    /** The queued requests (in flight included), call by call; empty while the outbox is not open. */
+    async queuedList(): Promise<DeliverySummary[]> {
+        await this.whenReady();
+        const jobs = (await this.queue?.list()) ?? [];
+        // A shared outbox's attempts are itemised in the dead-letter store, where every instance notes its own.
+        const noted =
+            this.queue?.shared && this.deadLetterBox?.triesOfEach
+                ? await this.deadLetterBox.triesOfEach(jobs.map((job) => job.entry.idempotencyKey))
+                : undefined;
+        return jobs.map((job) => {
+            const tries = noted?.get(job.entry.idempotencyKey);
+            return queuedSummary(tries ? { ...job.entry, tries } : job.entry, job);
+        });
+    }
+
+    /** The outbox open, or the shared one's first connection made (or given up on): what the actions wait for. */
+    private async whenReady(): Promise<void> {
+        await this.opening;
+        const connection = this.options.store?.connection;
+        if (connection?.state === 'connecting') await connection.ready(FIRST_CONNECTION_WAIT_MS).catch(() => undefined);
+    }
+
+    /** The dead letters, oldest failure first; empty when none are kept. */
+    async deadLetters(): Promise<DeadLetter[]> {
+        await this.whenReady();
+        return (await this.deadLetterBox?.list()) ?? [];
+    }
+
+    async deadLetter(key: string): Promise<DeadLetter | undefined> {
+        await this.whenReady();
+        return this.deadLetterBox?.get(key);
+    }
+
+    async deadLetterList(): Promise<DeliverySummary[]> {
+        return (await this.deadLetters()).map(deadLetterSummary);
+    }
+
+    /** The last deliveries of this instance, newest first. */
+    recentDeliveries(): RecentDelivery[] {
+        return [...this.recent].reverse();
+    }
+
+    /** Attempts a queued request now instead of at its next retry; false when it is not waiting for one. */
+    async retryNow(key: string): Promise<boolean> {
+        await this.whenReady();
+        return (await this.queue?.retryNow(key)) ?? false;
+    }
+
+    /**
+     * Sends dead letters again through the queue (per-call order, limits, retries), each under its own idempotency
+     * key and with the node's current profile and credentials; `keys` undefined: all of them, oldest first. A letter
+     * leaves the dead letters once its request is in the outbox. Stops at the first refusal (the queue full, the
+     * outbox away) and says so in `error`.
+     */
+    async replay(keys?: readonly string[]): Promise<ActionResult> {
+        const letters = await this.chosenLetters(keys);
+        let count = 0;
+        for (const letter of letters) {
+            const key = letter.request.idempotencyKey;
+            if (this.replaying.has(key)) continue;
+            this.replaying.add(key);
+            try {
+                const { request } = letter;
+                const job = await this.enqueue(
+                    {
+                        call: request.call,
+                        payload: request.payloadBase64 !== undefined ? Buffer.from(request.payloadBase64, 'base64') : request.payload,
+                        topic: request.topic,
+                    },
+                    undefined,
+                    key,
+                );
+                await job.recorded;
+                await this.deadLetterBox!.remove([key]);
+                count += 1;
+            } catch (err) {
+                if (count > 0) this.options.events.replayed?.(count);
+                return { count, error: err instanceof CodedError ? loggableError(err) : new CodedError('store', errorText(err)) };
+            } finally {
+                this.replaying.delete(key);
+            }
+        }
+        if (count > 0) this.options.events.replayed?.(count);
+        this.options.events.changed();
+        return { count };
+    }
+
+    /**
+     * One request of the deliveries list, opened: its summary, the request it makes (built from the node's profile
+     * now, secrets masked, as the debug sidebar's msg.request shows it) and, for a dead letter, what it kept.
+     */
+    async describe(key: string): Promise<{ summary: DeliverySummary; request?: DisplayedRequest; error?: string; deadLetter?: DeadLetter } | undefined> {
+        const letter = await this.deadLetter(key);
+        let entry: OutboxEntry | undefined = letter?.request;
+        let summary: DeliverySummary | undefined = letter && deadLetterSummary(letter);
+        if (!entry) {
+            const queued = ((await this.queue?.list()) ?? []).find((job) => job.entry.idempotencyKey === key);
+            if (queued) {
+                entry = queued.entry;
+                summary = queuedSummary(queued.entry, queued);
+            }
+        }
+        if (!entry || !summary) return undefined;
+        const { builder, decorate } = this.options.profile;
+        const built = await exchange(builder, undefined, entry.call, restoredPayload(entry), {
+            send: false,
+            decorate: (request) => decorate(request, key),
+        });
+        return {
+            summary,
+            ...(built.request ? { request: built.request } : {}),
+            ...(built.error ? { error: built.error.message } : {}),
+            ...(letter ? { deadLetter: letter } : {}),
+        };
+    }
+
+    /** What a metrics scrape reads of the queue now: depth, in flight, the oldest request's age, dead letters. */
+    async gauges(): Promise<{ queued: number; inFlight: number; oldestQueuedSeconds: number; deadLetters: number }> {
+        const snapshot = this.snapshot();
+        const [jobs, letters] = await Promise.all([this.queue?.list() ?? [], this.deadLetterBox?.list() ?? []]);
+        const oldest = jobs.reduce((min, job) => Math.min(min, job.entry.queuedAt), Number.POSITIVE_INFINITY);
+        return {
+            queued: snapshot?.queued ?? 0,
+            inFlight: snapshot?.inFlight ?? 0,
+            oldestQueuedSeconds: Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0,
+            deadLetters: letters.length,
+        };
+    }
+
+    /** Drops dead letters; `keys` undefined: all of them. */
+    async discard(keys?: readonly string[]): Promise<ActionResult> {
+        const letters = await this.chosenLetters(keys);
+        const count = letters.length ? await this.deadLetterBox!.remove(letters.map((letter) => letter.request.idempotencyKey)) : 0;
+        this.options.events.changed();
+        return { count };
+    }
+
+    private async chosenLetters(keys: readonly string[] | undefined): Promise<DeadLetter[]> {
+        const letters = await this.deadLetters();
+        if (keys === undefined) return letters;
+        const wanted = new Set(keys);
+        return letters.filter((letter) => wanted.has(letter.request.idempotencyKey));
     }
 
     /** Requests queued now (0 while the outbox is not open), cheaply, for a check made on every change. */
@@ -234,7 +420,7 @@ export class Sender<C> {
     }
 
     /** Queues the request now; throws (nothing queued) when the outbox is not there or refuses it. */
-    private enqueue(outgoing: Outgoing, context: C): ReturnType<OutboxQueue['enqueue']> {
+    private enqueue(outgoing: Outgoing, context: C | undefined, key?: string): ReturnType<OutboxQueue['enqueue']> {
         if (this.unavailable) throw this.unavailable;
         if (!this.queue) throw new StoreError('the outbox is closed', { reason: 'closed' });
         const { call } = outgoing;
@@ -244,9 +430,11 @@ export class Sender<C> {
                 call,
                 ...storedPayload(outgoing.payload),
                 ...(typeof outgoing.topic === 'string' ? { topic: outgoing.topic } : {}),
-                idempotencyKey: idempotencyKey(this.options.nodeId, call),
+                idempotencyKey: key ?? idempotencyKey(this.options.nodeId, call),
             },
-            (job) => this.contexts.set(job.key, context),
+            (job) => {
+                if (context !== undefined) this.contexts.set(job.key, context);
+            },
         );
     }
 
@@ -266,8 +454,14 @@ export class Sender<C> {
         }
         await this.opening;
         let left = this.queue ? await this.queue.close() : 0;
+        // After the queue: its last attempts may still add dead letters.
+        await this.deadLetterBox?.close().catch(() => undefined);
         this.transport.close();
         if (!removed) return left;
+        const userDir = this.options.userDir;
+        if (typeof userDir === 'string' && userDir !== '') {
+            await fs.rm(nodeStateDirectory(userDir, 'dead-letters', this.options.nodeId), { recursive: true, force: true });
+        }
         let directory = this.opened?.directory;
         if (!this.opened) {
             // Never opened: its file may still hold requests of an earlier start, which the user should hear of.
@@ -327,6 +521,8 @@ export class Sender<C> {
             maxQueuedBytes: this.options.maxQueuedBytes,
             attempt: (job) => this.attempt(job),
             onSettled: (job, outcome, delivered) => this.settled(job, outcome, delivered),
+            keep: (job, outcome) => this.keep(job, outcome),
+            onRetry: (job, outcome, delayMs) => this.options.events.retried?.({ entry: job.entry, result: outcome.result, delayMs }),
             onChange: () => this.options.events.changed(),
         };
     }
@@ -356,6 +552,8 @@ export class Sender<C> {
         const { store } = opened;
         let resumed: Awaited<ReturnType<typeof DeliveryQueue.open<ExchangeResult>>>;
         try {
+            // Before the queue: a request it resumes may fail for good at once.
+            if (this.keepsDeadLetters && !this.deadLetterBox) await this.openDeadLetters();
             resumed = await DeliveryQueue.open<ExchangeResult>(store, {
                 ...this.queueOptions(),
                 onStoreError: (err) => events.storeProblem({ kind: 'write', reason: logText(errorText(err), MAX_ERROR_MESSAGE) }),
@@ -376,6 +574,50 @@ export class Sender<C> {
         if (resumed.unreadable) events.storeProblem({ kind: 'unreadable', count: resumed.unreadable });
         if (wasUnavailable) events.storeProblem({ kind: 'reopened' });
         events.changed();
+    }
+
+    /** The node's own dead-letter store, beside its outbox (in memory when the outbox is). */
+    private async openDeadLetters(): Promise<void> {
+        const opened = await openNodeStore<DeadLetter>({
+            userDir: this.options.userDir,
+            kind: 'dead-letters',
+            nodeId: this.options.nodeId,
+            name: 'dead-letters',
+        });
+        try {
+            const { box, unreadable, dropped } = await StoredDeadLetterBox.open(opened.store, this.deadLetterBounds());
+            this.deadLetterBox = box;
+            if (unreadable) this.options.events.storeProblem({ kind: 'unreadable', count: unreadable });
+            if (dropped) this.options.events.deadLettersDropped?.(dropped, 'bounds');
+        } catch (err) {
+            await opened.store.close().catch(() => undefined);
+            throw err;
+        }
+    }
+
+    /**
+     * Keeps a request that failed for good as a dead letter, with its attempts itemised: those the queue carried
+     * (the file outbox) or those noted in the shared store (Redis). Rejects when it could not be kept, and the queue
+     * then leaves the request in the outbox.
+     */
+    private async keep(job: Job, outcome: AttemptOutcome<ExchangeResult>): Promise<void> {
+        const box = this.deadLetterBox;
+        if (!box) return;
+        const { entry } = job;
+        let tries = entry.tries ?? [];
+        if (box.triesOf) {
+            const noted = await box.triesOf(entry.idempotencyKey).catch(() => []);
+            tries = [...noted, ...tries];
+        }
+        const error = outcome.result.error ?? new CodedError('network', 'the request failed');
+        const letter = deadLetterOf(entry, outcome.result, logText(error.message, MAX_ERROR_MESSAGE), tries, Date.now());
+        try {
+            const { dropped } = await box.add(letter);
+            if (dropped) this.options.events.deadLettersDropped?.(dropped, 'bounds');
+        } catch (err) {
+            this.options.events.deadLettersDropped?.(1, 'store');
+            throw err;
+        }
     }
 
     /** The outbox cannot be opened: refuse requests, say so, and try again later, so a fix needs no redeploy. */
@@ -412,7 +654,23 @@ export class Sender<C> {
         } catch (err) {
             result = { error: new CodedError('network', errorText(err)) };
         }
-        return { verdict: verdictOf(result), result };
+        const verdict = verdictOf(result);
+        if (verdict.kind !== 'delivered') this.noteTry(job, result);
+        return { verdict, result };
+    }
+
+    /**
+     * Itemises a failed attempt: in the entry, which the file outbox writes with the retry's record (and a shared
+     * one does not), and in the shared store, where any instance's attempts meet.
+     */
+    private noteTry(job: Job, result: ExchangeResult): void {
+        const record = attemptRecordOf(result, Date.now());
+        const box = this.deadLetterBox;
+        if (this.queue?.shared) {
+            box?.noteTry?.(job.entry.idempotencyKey, record).catch(() => undefined);
+            return;
+        }
+        (job.entry as { tries?: (typeof record)[] }).tries = withTry(job.entry.tries, record);
     }
 
     private settled(job: Job, outcome: AttemptOutcome<ExchangeResult>, delivered: boolean): void {
@@ -422,7 +680,23 @@ export class Sender<C> {
         const attempts = entry.attempts + (this.resends.get(job.key) ?? 0);
         this.resends.delete(job.key);
         const request: SettledRequest<C> = { entry, context, result: outcome.result, attempts, totalMs: Date.now() - entry.queuedAt };
-        if (delivered) this.options.events.delivered(request);
-        else this.options.events.failed(request, finalError(outcome.result.error!, attempts, request.totalMs));
+        if (delivered) {
+            this.remember(request);
+            if (this.queue?.shared && entry.attempts > 1) this.deadLetterBox?.forgetTries?.(entry.idempotencyKey).catch(() => undefined);
+            this.options.events.delivered(request);
+        } else this.options.events.failed(request, finalError(outcome.result.error!, attempts, request.totalMs), this.deadLetterBox !== undefined);
+    }
+
+    private remember(request: SettledRequest<C>): void {
+        const response = request.result.response;
+        const { code: _lastFailure, failedAt: _failedAt, ...summary } = queuedSummary(request.entry, { inFlight: false });
+        this.recent.push({
+            ...summary,
+            attempts: request.attempts,
+            ...(response ? { status: response.statusCode } : {}),
+            deliveredAt: Date.now(),
+            timeMs: request.totalMs,
+        });
+        if (this.recent.length > RECENT_DELIVERIES) this.recent.shift();
     }
 }

@@ -15,6 +15,7 @@ import {
     type AttemptOutcome,
     type DeliveryQueueOptions,
     type Job,
+    type QueuedJob,
     type QueueSnapshot,
 } from './delivery-queue';
 import { migratedEntry, OUTBOX_FORMAT, type OutboxEntry } from './outbox';
@@ -191,6 +192,48 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         return { queued, queuedBytes, full, inFlight: this.running, ...(nextReadyAt !== undefined ? { nextRetryAt: nextReadyAt - this.clockOffset } : {}) };
     }
 
+    /** Every request in the cluster's outbox, for the deliveries list (times in this instance's clock). */
+    async list(): Promise<QueuedJob[]> {
+        const contents = await this.outbox.contents();
+        const offset = contents.now - Date.now();
+        const jobs: QueuedJob[] = [];
+        const headSeen = new Set<string>();
+        for (const { key, json } of contents.entries) {
+            let entry: OutboxEntry | undefined;
+            try {
+                entry = migratedEntry(JSON.parse(json));
+            } catch {
+                entry = undefined;
+            }
+            if (!entry) continue;
+            const lane = String(entry.call.callId);
+            const head = !headSeen.has(lane);
+            headSeen.add(lane);
+            const readyAt = contents.readyAt.get(lane);
+            const inFlight = contents.leased.get(lane) === key;
+            jobs.push({
+                entry,
+                inFlight,
+                ...(head && !inFlight && readyAt !== undefined && readyAt > contents.now ? { nextAttemptAt: readyAt - offset } : {}),
+            });
+        }
+        return jobs;
+    }
+
+    /** Makes the request with this idempotency key ready now, when it is its call's head waiting for a retry. */
+    async retryNow(idempotencyKey: string): Promise<boolean> {
+        const contents = await this.outbox.contents();
+        for (const { key, json } of contents.entries) {
+            if (!json.includes(JSON.stringify(idempotencyKey))) continue;
+            const entry = migratedEntry(JSON.parse(json));
+            if (entry?.idempotencyKey !== idempotencyKey) continue;
+            const ready = await this.outbox.retryNow(String(entry.call.callId), key);
+            if (ready) this.wake();
+            return ready;
+        }
+        return false;
+    }
+
     /**
      * Stops claiming, waits for this instance's attempts in flight and records their outcome; the shared keys stay
      * for the other instances and the next start. Resolves with the requests left in the cluster's outbox.
@@ -320,6 +363,16 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         const waitsLeft = this.options.schedule.length - (attempts - 1);
         const retry = verdict.kind === 'retry' && waitsLeft > 0;
         const delayMs = retry ? (verdict.retryAfterMs ?? jittered(this.options.schedule[attempts - 1]!, this.random)) : 0;
+        if (!retry && verdict.kind !== 'delivered' && this.options.keep) {
+            // Kept before it leaves the outbox: when keeping fails the lease runs out and the request is attempted
+            // again (by any instance), so it is never lost between the two.
+            try {
+                await this.options.keep(job, outcome);
+            } catch (error) {
+                this.reportFailure(error);
+                return;
+            }
+        }
         const recorded = await this.recordSettle(job, retry ? 'retry' : 'done', delayMs);
         if (recorded === 'unrecorded') return;
         if (recorded === 'lost') {

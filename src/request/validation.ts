@@ -1,5 +1,6 @@
 import { CodedError } from '../errors/coded-error';
 import { errorText } from '../errors/error-text';
+import { parseDeadLetterSettings } from '../delivery/dead-letters';
 import { parseRetries } from '../delivery/retry-schedule';
 import { compileUrl } from './url-template';
 
@@ -8,10 +9,12 @@ export interface SettingsToCheck {
     url?: unknown;
     authType?: unknown;
     retries?: unknown;
+    deadLetters?: unknown;
+    deadLetterDays?: unknown;
 }
 
 export interface SettingProblem {
-    field: 'url' | 'retries';
+    field: 'url' | 'retries' | 'deadLetters' | 'deadLetterDays';
     /** The runtime's own reason, without the leading `<field>: ` its deploy error carries. */
     problem: string;
 }
@@ -39,5 +42,7 @@ export function settingProblems(settings: SettingsToCheck): SettingProblem[] {
         problems.push(...problemOf('url', () => compileUrl(settings.url as string, { providerOrigin: settings.authType === 'oauth2' })));
     }
     if (settings.retries !== undefined) problems.push(...problemOf('retries', () => parseRetries(settings.retries)));
+    if (settings.deadLetters !== undefined) problems.push(...problemOf('deadLetters', () => parseDeadLetterSettings(settings.deadLetters, undefined)));
+    if (settings.deadLetterDays !== undefined) problems.push(...problemOf('deadLetterDays', () => parseDeadLetterSettings(undefined, settings.deadLetterDays)));
     return problems;
 }

@@ -29,6 +29,6 @@ export function nodeStateFolderName(nodeId: string): string {
  * maps to a strict child of the kind's folder, and distinct ids to distinct folders: deleting one node's state
  * can never reach another's.
  */
-export function nodeStateDirectory(userDir: string, kind: 'outbox' | 'calls' | 'oauth2', nodeId: string): string {
+export function nodeStateDirectory(userDir: string, kind: 'outbox' | 'calls' | 'oauth2' | 'dead-letters', nodeId: string): string {
     return path.join(userDir, 'ccaas-web-service', kind, nodeStateFolderName(nodeId));
 }

@@ -6,7 +6,7 @@ import { nodeStateDirectory } from './node-state-directory';
 export interface NodeStoreRequest {
     /** Node-RED's `settings.userDir`: undefined (or not a folder name) in an embedded runtime without one. */
     userDir: unknown;
-    kind: 'outbox' | 'calls';
+    kind: 'outbox' | 'calls' | 'dead-letters';
     nodeId: string;
     /** The log's file name without `.log`. */
     name: string;

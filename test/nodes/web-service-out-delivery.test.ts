@@ -2,8 +2,6 @@
 // scripts: retries, Retry-After, per-call order, the outbox across a redeploy and a torn file, signing.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import type { OutboxEntry } from '../../src/delivery/outbox';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
@@ -11,69 +9,13 @@ import { verifyWebhook } from '../../src/signing/standard-webhooks';
 import { openFileStore } from '../../src/store/file-store';
 import { freePort } from '../support/node-red-process';
 import { catchNode, freshUserDir, helper, lastStatusOf, nodeModule } from '../support/node-red-runtime';
+import { startReceiver, type Receiver } from '../support/scripted-receiver';
 import { until } from '../support/wait';
 
 const webServiceOut = [nodeModule('web-service-out'), catchNode];
 const SECRET = `whsec_${Buffer.from('a 32 byte key for the node test!').toString('base64')}`;
 
 type Msg = Record<string, any>;
-
-interface Received {
-    key: string;
-    label: string;
-    headers: http.IncomingHttpHeaders;
-    body: string;
-    at: number;
-    /** The status the receiver answered. */
-    status: number;
-}
-
-interface Receiver {
-    url: string;
-    port: number;
-    received: Received[];
-    /** Decides each answer: status and headers. */
-    answer: (request: Received, attemptOfKey: number) => { status: number; headers?: Record<string, string> };
-    close(): Promise<void>;
-}
-
-async function startReceiver(port = 0): Promise<Receiver> {
-    const sockets = new Set<Socket>();
-    const receiver: Receiver = {
-        url: '',
-        port: 0,
-        received: [],
-        answer: () => ({ status: 200 }),
-        close: () =>
-            new Promise<void>((resolve) => {
-                for (const socket of sockets) socket.destroy();
-                server.close(() => resolve());
-            }),
-    };
-    const server = http.createServer((req, res) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (chunk: Buffer) => chunks.push(chunk));
-        req.on('end', () => {
-            const body = Buffer.concat(chunks).toString('utf8');
-            const key = String(req.headers['idempotency-key'] ?? '');
-            const request: Received = { key, label: JSON.parse(body || '{}').label, headers: req.headers, body, at: Date.now(), status: 0 };
-            const attemptOfKey = receiver.received.filter((earlier) => earlier.key === key).length + 1;
-            const { status, headers } = receiver.answer(request, attemptOfKey);
-            request.status = status;
-            receiver.received.push(request);
-            res.writeHead(status, { 'content-type': 'application/json', ...headers });
-            res.end(JSON.stringify({ status }));
-        });
-    });
-    server.on('connection', (socket: Socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-    receiver.port = (server.address() as AddressInfo).port;
-    receiver.url = `http://127.0.0.1:${receiver.port}`;
-    return receiver;
-}
 
 function flow(url: string, node: Record<string, unknown> = {}): object[] {
     return [

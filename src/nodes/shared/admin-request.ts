@@ -52,12 +52,12 @@ function refuseOversized(route: string): RequestHandler {
 }
 
 /**
- * Node-RED's own check of `<type>.write`. Node-RED answers a signed-in user who lacks the permission with 401, the
- * answer for "who are you?", which makes the editor ask for a login again; such a user is known and refused, so
- * this turns that case (and only it: `req.user` is set) into 403.
+ * Node-RED's own check of a permission (`<type>.read`, `<type>.write`). Node-RED answers a signed-in user who lacks
+ * the permission with 401, the answer for "who are you?", which makes the editor ask for a login again; such a user
+ * is known and refused, so this turns that case (and only it: `req.user` is set) into 403.
  */
-function needsWrite(RED: NodeAPI, nodeType: string): RequestHandler {
-    const check = RED.auth.needsPermission(`${nodeType}.write`);
+export function needsPermission(RED: NodeAPI, permission: string): RequestHandler {
+    const check = RED.auth.needsPermission(permission);
     return (req: Request, res: Response, next: NextFunction) => {
         const status = res.status.bind(res);
         res.status = ((code: number) => status(code === 401 && (req as { user?: unknown }).user ? 403 : code)) as Response['status'];
@@ -74,5 +74,5 @@ function needsWrite(RED: NodeAPI, nodeType: string): RequestHandler {
  * matching inside the handlers run under the domain's own budgets (template output and steps, regex steps).
  */
 export function computingAdminRoute(RED: NodeAPI, nodeType: string, route: string): RequestHandler[] {
-    return [needsWrite(RED, nodeType), refuseOversized(route)];
+    return [needsPermission(RED, `${nodeType}.write`), refuseOversized(route)];
 }

@@ -32,7 +32,15 @@ export function registerEditorResources(RED: NodeAPI): void {
     const check = '/ccaas-web-service/web-service-out/check';
     RED.httpAdmin.post(check, ...computingAdminRoute(RED, 'web-service-out', check), (req, res) => {
         const body = (req.body ?? {}) as SettingsToCheck;
-        res.json({ problems: settingProblems({ url: body.url, authType: body.authType, retries: body.retries }) });
+        res.json({
+            problems: settingProblems({
+                url: body.url,
+                authType: body.authType,
+                retries: body.retries,
+                deadLetters: body.deadLetters,
+                deadLetterDays: body.deadLetterDays,
+            }),
+        });
     });
     // The editor validates templates with the very parser the runtime uses. A <script src> in a node's .html is
     // fetched before the editor has a token to send, so this public library file is served without auth.

@@ -2,6 +2,7 @@
 // flow saved before a property existed (0.1.0 has no retries, concurrency, rate, idempotency header or bounds)
 // gets the default, which is what that version did.
 import type { NodeDef } from 'node-red';
+import { parseDeadLetterSettings, type DeadLetterSettings } from '../../delivery/dead-letters';
 import { DEFAULT_CONCURRENCY, DEFAULT_MAX_QUEUED, DEFAULT_MAX_QUEUED_BYTES, DELIVERY_SETTING_MAXIMA, MIB } from '../../delivery/delivery-queue';
 import { DEFAULT_TIMEOUT_MS } from '../../delivery/http-transport';
 import { DEFAULT_IDEMPOTENCY_HEADER } from '../../delivery/idempotency';
@@ -31,6 +32,10 @@ export interface WebServiceOutConfig extends NodeDef, Partial<RequestConfig> {
     maxQueuedSize?: number | string;
     /** The id of a ccaas-redis node sharing the outbox with other instances; empty or missing: the file store. */
     store?: string;
+    /** Requests that failed for good kept to be replayed; 0: none; missing or empty: 1,000. */
+    deadLetters?: number | string;
+    /** Days a dead letter is kept; missing or empty: 7. */
+    deadLetterDays?: number | string;
 }
 
 export type Credentials = RequestCredentials & { signingSecret?: string };
@@ -77,6 +82,11 @@ export function queueSettingsOf(config: Partial<WebServiceOutConfig>): QueueSett
         maxQueued: boundOf('maxQueued', config.maxQueued, DEFAULT_MAX_QUEUED, DELIVERY_SETTING_MAXIMA.maxQueued),
         maxQueuedBytes: boundOf('maxQueuedSize', config.maxQueuedSize, DEFAULT_MAX_QUEUED_BYTES / MIB, DELIVERY_SETTING_MAXIMA.maxQueuedSize) * MIB,
     };
+}
+
+/** How many dead letters the node keeps and for how long; throws a ConfigError naming the property. */
+export function deadLetterSettingsOf(config: Partial<WebServiceOutConfig>): DeadLetterSettings {
+    return parseDeadLetterSettings(config.deadLetters, config.deadLetterDays);
 }
 
 export function idempotencyHeaderOf(config: Partial<WebServiceOutConfig>): string {

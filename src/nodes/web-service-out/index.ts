@@ -11,7 +11,10 @@ import { callOf } from '../shared/msg-call';
 import { rateLimitedWarning } from '../shared/rate-limited-warning';
 import { registerEditorResources } from '../shared/editor-resources';
 import { registerTestRoute, type DeployedWebServiceOut } from './admin';
-import { originOf, queueSettingsOf, SECRET_FIELDS, type Credentials, type WebServiceOutConfig } from './config';
+import { DeliveryMetrics } from '../../delivery/delivery-metrics';
+import { isActionMessage, runAction } from './actions';
+import { registerDeliveries, registerDeliveriesRoutes } from './deliveries';
+import { deadLetterSettingsOf, originOf, queueSettingsOf, SECRET_FIELDS, type Credentials, type WebServiceOutConfig } from './config';
 import type { ConnectionLease } from '../../store/redis/connection-share';
 import { leaseRedisStore, storeIdOf } from '../shared/redis-store';
 import { prepareProfile } from './profile';
@@ -35,6 +38,8 @@ export = function register(RED: NodeAPI): void {
         const credentials = (node.credentials ?? {}) as Credentials;
         let sender: Sender<Waiting> | undefined;
         let configError: Error | undefined;
+        const metrics = new DeliveryMetrics();
+        let deliveries: ReturnType<typeof registerDeliveries> | undefined;
         const status = new DeliveryStatus(node, RED, {
             snapshot: () => sender?.snapshot(),
             get queuedCount() {
@@ -61,6 +66,7 @@ export = function register(RED: NodeAPI): void {
         }
 
         function delivered(request: SettledRequest<Waiting>): void {
+            metrics.delivered(request.totalMs);
             const { msg, send } = reportedMessage(RED, node, request);
             const response = request.result.response!;
             msg.payload = responsePayload(response);
@@ -69,8 +75,11 @@ export = function register(RED: NodeAPI): void {
             request.context?.done();
         }
 
-        function failed(request: SettledRequest<Waiting>, error: CodedError): void {
+        function failed(request: SettledRequest<Waiting>, error: CodedError, deadLettered: boolean): void {
+            metrics.failed();
+            if (deadLettered) metrics.deadLettered();
             const { msg, send } = reportedMessage(RED, node, request);
+            if (deadLettered) (msg.delivery as Record<string, unknown>).deadLettered = true;
             const { response } = request.result;
             status.failed(error.code === 'auth' ? RED._('web-service-out.status.auth') : `${error.code}${response ? ` ${response.statusCode}` : ''}`);
             if (config.failureOutput) {
@@ -83,13 +92,16 @@ export = function register(RED: NodeAPI): void {
         }
 
         let lease: ConnectionLease | undefined;
+        let warnedDropped = false;
         try {
             const prepared = prepareProfile(RED, config, credentials);
             const queue = queueSettingsOf(config);
+            const deadLetters = deadLetterSettingsOf(config);
             const storeId = storeIdOf(config);
             if (storeId) lease = leaseRedisStore(RED, storeId, warning('storeMissing', { store: logText(storeId) }));
             sender = new Sender<Waiting>({
                 ...queue,
+                deadLetters,
                 ...(lease ? { store: { kind: 'redis' as const, connection: lease.connection } } : {}),
                 nodeId: node.id,
                 userDir: (RED.settings as { userDir?: unknown }).userDir,
@@ -97,7 +109,21 @@ export = function register(RED: NodeAPI): void {
                 events: {
                     delivered: guarded(delivered),
                     failed: guarded(failed),
-                    changed: () => status.refresh(),
+                    changed: () => {
+                        status.refresh();
+                        deliveries?.changed();
+                    },
+                    retried: () => metrics.retried(),
+                    replayed: (count: number) => metrics.replayed(count),
+                    deadLettersDropped: guarded((count: number, bound: 'bounds' | 'store') => {
+                        if (bound === 'store') warnSometimes(warning('deadLetterUnkept'));
+                        else metrics.deadLettersDropped(count);
+                        if (bound === 'bounds' && !warnedDropped) {
+                            // Once per deploy: a node that keeps failing drops some at every failure.
+                            warnedDropped = true;
+                            node.warn(warning('deadLettersDropped', { count, max: deadLetters.maxCount, days: deadLetters.maxAgeMs / 86_400_000 }));
+                        }
+                    }),
                     storeProblem: (problem) => showStoreProblem(node, status, warning, warnSometimes, problem),
                 },
             });
@@ -111,6 +137,8 @@ export = function register(RED: NodeAPI): void {
             node.error(configError.message);
         }
         node.queueSnapshot = () => sender?.snapshot();
+        if (sender)
+            deliveries = registerDeliveries(RED, { id: node.id, name: config.name || node.id, z: config.z, sender: sender as Sender<unknown>, metrics });
 
         node.on('input', (msg, send, done) => {
             if (!sender) {
@@ -118,6 +146,19 @@ export = function register(RED: NodeAPI): void {
                 return;
             }
             const message = msg as Msg;
+            if (isActionMessage(message)) {
+                // A msg that asks something of the node never sends a request itself.
+                const live = sender;
+                runAction(live, message)
+                    .then(({ payload, error }) => {
+                        message.payload = payload;
+                        send(config.failureOutput ? [message, null] : message);
+                        status.refresh();
+                        done(error);
+                    })
+                    .catch((err: unknown) => done(err as Error));
+                return;
+            }
             let call: object;
             try {
                 call = callOf(message, '"web service out" builds its request from msg.call');
@@ -143,6 +184,7 @@ export = function register(RED: NodeAPI): void {
 
         node.on('close', (removed: boolean, closed: () => void) => {
             status.stop();
+            deliveries?.unregister();
             if (!sender) {
                 closed();
                 return;
@@ -171,4 +213,5 @@ export = function register(RED: NodeAPI): void {
         },
     });
     registerTestRoute(RED);
+    registerDeliveriesRoutes(RED);
 };

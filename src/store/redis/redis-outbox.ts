@@ -234,6 +234,26 @@ end
 return missing
 `);
 
+// ARGV: lanePrefix, ttl, lane, key: the lane's head is made ready now if it is `key` and waits for a retry.
+const RETRY_NOW = new RedisScript(`${PRELUDE}
+local lane, key = ARGV[3], ARGV[4]
+if redis.call('LINDEX', lanePrefix .. lane, 0) ~= key or redis.call('HEXISTS', owners, lane) == 1 then return 0 end
+local at = redis.call('ZSCORE', ready, lane)
+if not at or tonumber(at) <= now then return 0 end
+redis.call('ZADD', ready, int(now), lane)
+return 1
+`);
+
+/** What the outbox holds, for the deliveries list: each entry's JSON, each lane's next ready time and the leased lanes. */
+export interface OutboxContents {
+    entries: Array<{ key: string; json: string }>;
+    /** Lane -> when its head is ready (Redis clock). */
+    readyAt: Map<string, number>;
+    /** Lane -> the job key being attempted. */
+    leased: Map<string, string>;
+    now: number;
+}
+
 export const DEFAULT_REPLY_TIMEOUT_MS = 10_000;
 
 type RawReply = [string, string, number, string, string, ...string[]];
@@ -314,6 +334,38 @@ export class RedisOutbox {
         return (await this.run<number>(RENEW, [token, lane, key, Math.ceil(leaseMs)])) === 1;
     }
 
+    /** Makes a waiting head ready now; false when `key` is not the lane's head waiting for a retry. */
+    async retryNow(lane: string, key: string): Promise<boolean> {
+        return (await this.run<number>(RETRY_NOW, [lane, key])) === 1;
+    }
+
+    /** Everything the outbox holds (at most the node's maxQueued entries), read in one MULTI. */
+    async contents(): Promise<OutboxContents> {
+        const [entries, ready, owners] = this.keys;
+        const client = this.connection.client;
+        const replies = await this.withReplyTimeout(client.multi().time().hgetall(entries!).zrange(ready!, 0, -1, 'WITHSCORES').hgetall(owners!).exec());
+        const value = (index: number): unknown => {
+            const [error, result] = replies?.[index] ?? [new Error('no reply'), undefined];
+            if (error) throw storeErrorOf(error);
+            return result;
+        };
+        const [seconds, micros] = value(0) as [string, string];
+        const stored = value(1) as Record<string, string>;
+        const scores = value(2) as string[];
+        const readyAt = new Map<string, number>();
+        for (let index = 0; index < scores.length; index += 2) readyAt.set(scores[index]!, Number(scores[index + 1]));
+        const leased = new Map<string, string>();
+        for (const [lane, owner] of Object.entries(value(3) as Record<string, string>)) leased.set(lane, owner.slice(owner.indexOf(' ') + 1));
+        return {
+            entries: Object.entries(stored)
+                .map(([key, json]) => ({ key, json }))
+                .sort((a, b) => Number(a.key) - Number(b.key)),
+            readyAt,
+            leased,
+            now: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
+        };
+    }
+
     /** The given job keys whose entries have left the outbox. */
     async gone(keys: readonly string[]): Promise<string[]> {
         if (keys.length === 0) return [];
@@ -321,15 +373,19 @@ export class RedisOutbox {
     }
 
     private async run<T = RawReply>(script: RedisScript, args: (string | number)[]): Promise<T> {
+        return (await this.withReplyTimeout(script.run(this.connection.client, this.keys, [this.lanePrefix, OUTBOX_KEY_TTL_MS, ...args]))) as T;
+    }
+
+    private async withReplyTimeout<T>(reply: Promise<T>): Promise<T> {
         let timer: NodeJS.Timeout | undefined;
         // A connection that died without a reset leaves a command unanswered for as long as TCP takes to notice.
         const unanswered = new Promise<never>((_resolve, reject) => {
             timer = setTimeout(() => reject(new Error(`Redis did not answer within ${this.replyTimeoutMs} ms`)), this.replyTimeoutMs);
         });
         try {
-            return (await Promise.race([script.run(this.connection.client, this.keys, [this.lanePrefix, OUTBOX_KEY_TTL_MS, ...args]), unanswered])) as T;
+            return await Promise.race([reply, unanswered]);
         } catch (error) {
-            throw storeErrorOf(error);
+            throw error instanceof StoreError ? error : storeErrorOf(error);
         } finally {
             clearTimeout(timer);
         }
