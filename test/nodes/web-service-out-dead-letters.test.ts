@@ -1,7 +1,7 @@
 // Dead letters of web service out (issue 29): a CRM that refuses every request (400) and is then fixed, driven by
 // the msg.action API a flow uses, with the file store and with Redis, across a restart.
 import assert from 'node:assert/strict';
-import { catchNode, freshUserDir, helper, nodeModule } from '../support/node-red-runtime';
+import { catchNode, collect, freshUserDir, helper, nodeModule, warningsLogged } from '../support/node-red-runtime';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { startReceiver, type Receiver } from '../support/scripted-receiver';
 import { until } from '../support/wait';
@@ -37,20 +37,6 @@ function flow(url: string, node: Record<string, unknown> = {}, extra: object[] =
 
 function trigger(callId: string, label: string): Msg {
     return { topic: 'Call is Presenting', call: { callId, event: 'presenting', eventSeq: 1, callerName: label }, payload: { label } };
-}
-
-function collect(id: string): Msg[] {
-    const messages: Msg[] = [];
-    helper.getNode(id).on('input', (msg: Msg) => messages.push(msg));
-    return messages;
-}
-
-function warnings(): string[] {
-    return helper
-        .log()
-        .args.map((args) => args[0] as { level?: number; msg?: unknown })
-        .filter((entry) => entry.level === 30)
-        .map((entry) => String(entry.msg));
 }
 
 /** Sends a msg.action and waits for its answer on the first output. */
@@ -178,7 +164,7 @@ for (const store of stores) {
                 listed.payload.deadLetters.map((item: Msg) => item.callId),
                 ['call-C', 'call-D'],
             );
-            const dropped = warnings().filter((text) => text.includes('dead letters:'));
+            const dropped = warningsLogged().filter((text) => text.includes('dead letters:'));
             assert.equal(dropped.length, 1, dropped.join('\n'));
             assert.match(dropped[0]!, /dropped to keep at most 2 for 7 days/);
         });

@@ -8,7 +8,7 @@ import { nodeStateDirectory } from '../../src/store/node-state-directory';
 import { verifyWebhook } from '../../src/signing/standard-webhooks';
 import { openFileStore } from '../../src/store/file-store';
 import { freePort } from '../support/node-red-process';
-import { catchNode, freshUserDir, helper, lastStatusOf, nodeModule } from '../support/node-red-runtime';
+import { catchNode, collect, freshUserDir, helper, lastStatusOf, nodeModule, warningsLogged } from '../support/node-red-runtime';
 import { startReceiver, type Receiver } from '../support/scripted-receiver';
 import { until } from '../support/wait';
 
@@ -49,20 +49,6 @@ function flow(url: string, node: Record<string, unknown> = {}): object[] {
 /** A triggered call: `label` names the request in the receiver's log. */
 function trigger(callId: string, label: string, updateSeq: number): Msg {
     return { topic: 'Call is Updated', call: { callId, event: 'updated', updateSeq, callerName: label }, payload: { label } };
-}
-
-function collect(id: string): Msg[] {
-    const messages: Msg[] = [];
-    helper.getNode(id).on('input', (msg: Msg) => messages.push(msg));
-    return messages;
-}
-
-function warnings(): string[] {
-    return helper
-        .log()
-        .args.map((args) => args[0] as { level?: number; msg?: unknown })
-        .filter((entry) => entry.level === 30)
-        .map((entry) => String(entry.msg));
 }
 
 const delivered = (receiver: Receiver) => receiver.received.filter((request) => request.status === 200);
@@ -263,8 +249,8 @@ describe('web service out: delivery guarantees', function () {
             ],
         );
         assert.ok(
-            warnings().some((text) => /recovered 2 entries, dropped 1 torn record/.test(text)),
-            warnings().join('\n'),
+            warningsLogged().some((text) => /recovered 2 entries, dropped 1 torn record/.test(text)),
+            warningsLogged().join('\n'),
         );
         const resumed = out.find((msg) => msg.call.callerName === 'A1')!;
         assert.equal(resumed.topic, 'Call is Updated');
@@ -314,8 +300,8 @@ describe('web service out: delivery guarantees', function () {
             'nodes',
         );
         await until(
-            () => warnings().some((text) => /deleted with 1 request not yet delivered/.test(text)),
-            () => warnings().join('\n'),
+            () => warningsLogged().some((text) => /deleted with 1 request not yet delivered/.test(text)),
+            () => warningsLogged().join('\n'),
             3000,
         );
         assert.equal(fs.existsSync(nodeStateDirectory(userDir, 'outbox', 'ws')), false);
@@ -359,7 +345,7 @@ describe('web service out: delivery guarantees', function () {
             await until(() => out.length === 1, 'out.length === 1', 3000);
             assert.equal(receiver.received.length, 1);
             assert.deepEqual(
-                warnings().filter((text) => /no user directory/.test(text)),
+                warningsLogged().filter((text) => /no user directory/.test(text)),
                 ['Node-RED has no user directory: the outbox is kept in memory only, so a restart loses the requests not yet delivered'],
             );
             // A lasting condition of the outbox stays in view while the queue is empty, over the last outcome.

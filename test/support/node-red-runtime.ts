@@ -91,3 +91,19 @@ export function lastStatusOf(node: object): { fill?: string; shape?: string; tex
     const own = spy.getCalls().filter((call) => call.thisValue === node);
     return own.at(-1)?.args[0] as { fill?: string; shape?: string; text?: string } | undefined;
 }
+
+/** Every msg a helper node of the loaded flow receives from now on, in order. */
+export function collect(id: string): Array<Record<string, any>> {
+    const messages: Array<Record<string, any>> = [];
+    helper.getNode(id).on('input', (msg: Record<string, any>) => messages.push(msg));
+    return messages;
+}
+
+/** The texts of the warnings logged so far (node.warn). */
+export function warningsLogged(): string[] {
+    return helper
+        .log()
+        .args.map((args) => args[0] as { level?: number; msg?: unknown })
+        .filter((entry) => entry.level === 30)
+        .map((entry) => String(entry.msg));
+}
