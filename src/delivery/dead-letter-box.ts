@@ -12,6 +12,8 @@ export interface DeadLetterBox {
     add(letter: DeadLetter): Promise<{ dropped: number }>;
     /** Every letter, oldest failure first. */
     list(): Promise<DeadLetter[]>;
+    /** How many letters there are: for a count shown on every change, without reading them. */
+    count(): Promise<number>;
     get(key: string): Promise<DeadLetter | undefined>;
     /** Removes these keys; resolves with how many were there. */
     remove(keys: readonly string[]): Promise<number>;
@@ -88,6 +90,10 @@ export class StoredDeadLetterBox implements DeadLetterBox {
 
     async get(key: string): Promise<DeadLetter | undefined> {
         return this.letters.get(key)?.letter;
+    }
+
+    async count(): Promise<number> {
+        return this.letters.size;
     }
 
     async remove(keys: readonly string[]): Promise<number> {

@@ -260,6 +260,12 @@ export class Sender<C> {
         return this.deadLetterBox?.get(key);
     }
 
+    /** How many dead letters there are, without reading them. */
+    async deadLetterCount(): Promise<number> {
+        await this.whenReady();
+        return (await this.deadLetterBox?.count()) ?? 0;
+    }
+
     async deadLetterList(): Promise<DeliverySummary[]> {
         return (await this.deadLetters()).map(deadLetterSummary);
     }
@@ -293,7 +299,7 @@ export class Sender<C> {
                 const job = await this.enqueue(
                     {
                         call: request.call,
-                        payload: request.payloadBase64 !== undefined ? Buffer.from(request.payloadBase64, 'base64') : request.payload,
+                        payload: restoredPayload(request),
                         topic: request.topic,
                     },
                     undefined,
@@ -346,13 +352,13 @@ export class Sender<C> {
     /** What a metrics scrape reads of the queue now: depth, in flight, the oldest request's age, dead letters. */
     async gauges(): Promise<{ queued: number; inFlight: number; oldestQueuedSeconds: number; deadLetters: number }> {
         const snapshot = this.snapshot();
-        const [jobs, letters] = await Promise.all([this.queue?.list() ?? [], this.deadLetterBox?.list() ?? []]);
+        const [jobs, deadLetters] = await Promise.all([this.queue?.list() ?? [], this.deadLetterBox?.count() ?? 0]);
         const oldest = jobs.reduce((min, job) => Math.min(min, job.entry.queuedAt), Number.POSITIVE_INFINITY);
         return {
             queued: snapshot?.queued ?? 0,
             inFlight: snapshot?.inFlight ?? 0,
             oldestQueuedSeconds: Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0,
-            deadLetters: letters.length,
+            deadLetters,
         };
     }
 
@@ -365,10 +371,9 @@ export class Sender<C> {
     }
 
     private async chosenLetters(keys: readonly string[] | undefined): Promise<DeadLetter[]> {
-        const letters = await this.deadLetters();
-        if (keys === undefined) return letters;
-        const wanted = new Set(keys);
-        return letters.filter((letter) => wanted.has(letter.request.idempotencyKey));
+        if (keys === undefined) return this.deadLetters();
+        const found = await Promise.all([...new Set(keys)].map((key) => this.deadLetter(key)));
+        return found.filter((letter): letter is DeadLetter => letter !== undefined);
     }
 
     /** Requests queued now (0 while the outbox is not open), cheaply, for a check made on every change. */

@@ -57,7 +57,7 @@ export function registerDeliveries(RED: NodeAPI, handle: DeliveriesHandle): { ch
 /** One node's row of the overview: counts only, cheap enough for every change. */
 async function overviewOf(handle: DeliveriesHandle) {
     const snapshot = handle.sender.snapshot();
-    const deadLetters = await handle.sender.deadLetters().catch(() => []);
+    const deadLetters = await handle.sender.deadLetterCount().catch(() => 0);
     return {
         id: handle.id,
         name: handle.name,
@@ -65,7 +65,7 @@ async function overviewOf(handle: DeliveriesHandle) {
         queued: snapshot?.queued ?? 0,
         inFlight: snapshot?.inFlight ?? 0,
         ...(snapshot?.nextRetryAt !== undefined ? { nextRetryAt: snapshot.nextRetryAt } : {}),
-        deadLetters: deadLetters.length,
+        deadLetters,
         metrics: handle.metrics.summary(),
     };
 }

@@ -115,6 +115,10 @@ export class RedisDeadLetters implements DeadLetterBox {
         return letters;
     }
 
+    async count(): Promise<number> {
+        return this.command((client) => client.zcard(this.keys[1]!));
+    }
+
     async get(key: string): Promise<DeadLetter | undefined> {
         return parsed(await this.command((client) => client.hget(this.keys[0]!, key)));
     }
