@@ -180,6 +180,25 @@ export class Editor {
     }
 
     /**
+     * Shows the deliveries tab of web service out. The sidebar has room for the buttons of its first tabs only: a tab
+     * added by a package is reached through the sidebar's tab menu (the caret beside the buttons), as a user does.
+     */
+    async showDeliveries(): Promise<void> {
+        const shown = (timeout: number) => this.page.locator('#red-ui-sidebar li#red-ui-tab-ccaas-deliveries.active').waitFor({ state: 'attached', timeout });
+        const button = this.page.locator('#red-ui-tab-ccaas-deliveries-link-button');
+        if (await button.isVisible()) {
+            await this.selectTab(button, shown);
+            return;
+        }
+        await this.selectTab(this.page.locator('#red-ui-sidebar .red-ui-tab-link-button-menu'), async (timeout) => {
+            const option = this.page.locator('#red-ui-tabs-menu-option-ccaas-deliveries');
+            await option.waitFor({ timeout });
+            await option.click();
+            await shown(timeout);
+        });
+    }
+
+    /**
      * Clicks a tab of one of the editor's tab sets (workspaces, sidebar, the import dialog's sources) and waits until
      * `selected` says it is shown, clicking again if it is not. All of Node-RED's tab sets share one double-click
      * timer (`dblClickTime` in RED.tabs): a click on any tab within 400 ms of a click on another one, of any set, is
