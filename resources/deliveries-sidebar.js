@@ -1,9 +1,9 @@
 // The editor's "deliveries" sidebar tab: the queued requests, dead letters and recent deliveries of one deployed web
-// service out node, from the admin endpoints web-service-out/deliveries (src/nodes/web-service-out/deliveries.ts),
-// with its actions (retry now, replay, discard). Updated when the tab shows, when another node is chosen and when the
-// runtime says the node changed (comms topic ccaas-web-service/deliveries/<node id>): it never polls. Loaded by
-// nodes/web-service-out.html after ccaas-editor.js. Plain ES5 and jQuery; every text from the runtime goes in with
-// .text().
+// service out node, or of all of them, from the admin endpoints web-service-out/deliveries
+// (src/nodes/web-service-out/deliveries.ts), with their actions (retry now, replay, discard). Updated when the tab
+// shows, when another node is chosen and when the runtime says a node changed (comms topic
+// ccaas-web-service/deliveries/<node id>): it never polls. Loaded by nodes/web-service-out.html after ccaas-editor.js.
+// Plain ES5 and jQuery; every text from the runtime goes in with .text().
 (function () {
     if (window.CcaasDeliveriesSidebar || !window.CcaasEditor || !RED.sidebar) {
         return;
@@ -11,9 +11,15 @@
     var TAB = 'ccaas-deliveries';
     var TYPE = 'web-service-out';
     var BASE = 'web-service-out/deliveries';
+    // The chooser's value for every deployed node at once.
+    var ALL = '*';
     var t = window.CcaasEditor.catalog(TYPE);
     var shownId = null;
-    var detailFetch = 0;
+    // Each fetch of the shown view is numbered: an answer to an older one is not drawn.
+    var fetchNumber = 0;
+    // A change announced while a fetch runs is fetched once after it, not once per message.
+    var fetching = false;
+    var fetchAgain = false;
     // The row opened by a click stays open when the lists are drawn again.
     var opened = null;
 
@@ -28,14 +34,16 @@
         var head = $('<div>', {
             style: 'display: flex; align-items: center; gap: 4px; border-bottom: 1px solid var(--red-ui-secondary-border-color, #ddd); padding-bottom: 2px;',
         }).appendTo(box);
-        $('<b>', { style: 'flex: 1;' })
+        var title = $('<b>', { style: 'flex: 1;' }).appendTo(head);
+        $('<span>')
             .text(t('deliveries.' + titleKey))
-            .appendTo(head);
+            .appendTo(title);
+        // "100 of 5,000" when the runtime sent the first rows of a longer list.
+        $('<span>', { class: 'ccaas-deliveries-shown', style: 'font-weight: normal; opacity: 0.7; margin-left: 6px;' }).appendTo(title);
         (buttons || []).forEach(function (button) {
             head.append(button);
         });
-        var list = $('<div>', { class: 'ccaas-deliveries-list' }).appendTo(box);
-        return list;
+        return { box: box, list: $('<div>', { class: 'ccaas-deliveries-list' }).appendTo(box) };
     }
 
     function button(cls, labelKey, onclick) {
@@ -47,16 +55,17 @@
             });
     }
 
-    var queuedList = section('queued', 'queued');
-    var deadList = section('dead-letters', 'deadLetters', [
+    var queuedSection = section('queued', 'queued');
+    var deadSection = section('dead-letters', 'deadLetters', [
         button('ccaas-deliveries-replay-all', 'replayAll', function () {
-            act('replay-all');
+            actOnAll('replay-all');
         }),
         button('ccaas-deliveries-discard-all', 'discardAll', function () {
-            act('discard-all');
+            actOnAll('discard-all');
         }),
     ]);
-    var deliveredList = section('delivered', 'delivered');
+    var deliveredSection = section('delivered', 'delivered');
+    var sections = [queuedSection, deadSection, deliveredSection];
 
     function time(ms) {
         return ms === undefined || ms === null ? '' : new Date(ms).toLocaleTimeString();
@@ -67,15 +76,18 @@
         if (answer && answer.error) {
             return answer.error;
         }
+        if (xhr && xhr.status === 403) {
+            return t('deliveries.forbidden');
+        }
         return xhr ? xhr.status + ' ' + xhr.statusText : '';
-    }
-
-    function notifyFailure(xhr) {
-        RED.notify(t('deliveries.failed', { problem: problem(xhr) }), 'error');
     }
 
     function url(parts) {
         return [BASE].concat(parts.map(encodeURIComponent)).join('/');
+    }
+
+    function getJson(address) {
+        return $.ajax({ url: address, dataType: 'json' });
     }
 
     // Every web service out node of the workspace, and any deployed one the workspace does not have (yet).
@@ -94,10 +106,13 @@
                 seen[node.id] = true;
             }
         });
-        if (!shownId || !seen[shownId]) {
+        if (shownId !== ALL && (!shownId || !seen[shownId])) {
             shownId = entries.length > 0 ? entries[0].id : null;
         }
         chooser.empty();
+        if (entries.length > 1 || shownId === ALL) {
+            $('<option>').val(ALL).text(t('deliveries.allNodes')).appendTo(chooser);
+        }
         entries.forEach(function (entry) {
             $('<option>').val(entry.id).text(entry.label).appendTo(chooser);
         });
@@ -108,28 +123,42 @@
     }
 
     function clearLists() {
-        [queuedList, deadList, deliveredList].forEach(function (list) {
-            list.empty();
+        sections.forEach(function (part) {
+            part.list.empty();
+            part.box.find('.ccaas-deliveries-shown').text('');
         });
+    }
+
+    function closeDetail() {
+        if (opened) {
+            opened.element.remove();
+            opened = null;
+        }
     }
 
     function empty(list) {
         $('<div>', { class: 'ccaas-deliveries-empty', style: 'font-style: italic; opacity: 0.7; padding: 2px 0;' }).text(t('deliveries.none')).appendTo(list);
     }
 
-    function row(list, item, parts, buttons) {
+    // A request that moves from one list to another (replayed, then delivered) is another row: its detail closes.
+    function sameRow(a, item, kind) {
+        return a && a.key === item.key && a.nodeId === item.nodeId && a.kind === kind;
+    }
+
+    function row(kind, list, item, parts, buttons) {
         var line = $('<div>', {
             class: 'ccaas-deliveries-row',
             style: 'display: flex; align-items: center; gap: 6px; padding: 3px 0; cursor: pointer; border-bottom: 1px dotted var(--red-ui-secondary-border-color, #eee);',
         })
             .attr('data-key', item.key)
+            .attr('data-node', item.nodeId)
             .appendTo(list);
         var text = $('<span>', { class: 'ccaas-deliveries-row-text', style: 'flex: 1; min-width: 0; overflow-wrap: anywhere;' }).appendTo(line);
-        parts.forEach(function (part, index) {
+        parts.forEach(function (part) {
             if (part === undefined || part === null || part === '') {
                 return;
             }
-            if (index > 0 && text.children().length > 0) {
+            if (text.children().length > 0) {
                 text.append(document.createTextNode(' · '));
             }
             $('<span>').text(String(part)).appendTo(text);
@@ -138,123 +167,142 @@
             line.append(b);
         });
         line.on('click', function () {
-            toggleDetail(item.key, line);
+            toggleDetail(kind, item, line);
         });
-        if (opened && opened.key === item.key) {
+        if (sameRow(opened, item, kind)) {
             opened.element.insertAfter(line);
+            opened.seen = true;
         }
         return line;
     }
 
-    function trigger(item) {
-        return item.event || item.topic || '';
+    function address(item) {
+        return item.method && item.url ? item.method + ' ' + item.url : '';
     }
 
-    function render(detail) {
-        var metrics = detail.metrics || {};
+    function outcome(item) {
+        if (!item.code) {
+            return item.status !== undefined ? String(item.status) : '';
+        }
+        return item.status !== undefined ? item.code + ' ' + item.status : item.code;
+    }
+
+    // The parts of a row every list starts with: the node (when all are shown), the call, the trigger, the target.
+    function leading(view, item) {
+        return [view.multi ? item.nodeLabel : '', item.callId, item.event || item.topic || '', address(item)];
+    }
+
+    function shownOf(part, shown, total) {
+        part.box.find('.ccaas-deliveries-shown').text(total > shown ? t('deliveries.shownOf', { shown: shown, total: total }) : '');
+    }
+
+    function render(view) {
+        var counts = view.counts;
         summary.text(
-            t('deliveries.summary', {
-                queued: detail.queued ? detail.queued.length : 0,
-                inFlight: detail.inFlight || 0,
-                deadLetters: detail.deadLetterList ? detail.deadLetterList.length : 0,
-                delivered: metrics.delivered || 0,
-                failed: metrics.failed || 0,
-                p95: metrics.p95Ms === undefined ? '-' : Math.round(metrics.p95Ms) + ' ms',
+            t(view.multi ? 'deliveries.summaryAll' : 'deliveries.summary', {
+                queued: counts.queued,
+                inFlight: counts.inFlight,
+                deadLetters: counts.deadLetters,
+                delivered: counts.delivered,
+                failed: counts.failed,
+                p95: counts.p95Ms === undefined ? '-' : Math.round(counts.p95Ms) + ' ms',
             }),
         );
         if (opened) {
             opened.element.detach();
+            opened.seen = false;
         }
-        var keys = {};
         clearLists();
-        (detail.queued || []).forEach(function (item) {
-            keys[item.key] = true;
+        view.queued.forEach(function (item) {
             var buttons = [];
             if (item.nextAttemptAt !== undefined && !item.inFlight) {
                 buttons.push(
                     button('ccaas-deliveries-retry', 'retryNow', function () {
-                        act(item.key + '/retry');
+                        act(item.nodeId, item.key + '/retry');
                     }),
                 );
             }
             row(
-                queuedList,
+                'queued',
+                queuedSection.list,
                 item,
-                [
-                    item.callId,
-                    trigger(item),
+                leading(view, item).concat([
                     t('deliveries.attempts', { count: item.attempts }),
                     item.inFlight
                         ? t('deliveries.sending')
                         : item.nextAttemptAt !== undefined
                           ? t('deliveries.nextRetry', { time: time(item.nextAttemptAt) })
                           : '',
-                    item.code ? (item.status ? item.code + ' ' + item.status : item.code) : '',
-                ],
+                    outcome(item),
+                ]),
                 buttons,
             );
         });
-        (detail.deadLetterList || []).forEach(function (item) {
-            keys[item.key] = true;
+        view.deadLetters.forEach(function (item) {
             row(
-                deadList,
+                'dead',
+                deadSection.list,
                 item,
-                [
-                    item.callId,
-                    trigger(item),
-                    item.status ? item.code + ' ' + item.status : item.code,
+                leading(view, item).concat([
+                    outcome(item),
                     t('deliveries.attempts', { count: item.attempts }),
                     t('deliveries.failedAt', { time: time(item.failedAt) }),
-                ],
+                ]),
                 [
                     button('ccaas-deliveries-replay', 'replay', function () {
-                        act(item.key + '/replay');
+                        act(item.nodeId, item.key + '/replay');
                     }),
                     button('ccaas-deliveries-discard', 'discard', function () {
-                        act(item.key + '/discard');
+                        act(item.nodeId, item.key + '/discard');
                     }),
                 ],
             );
         });
-        (detail.delivered || []).forEach(function (item) {
-            row(deliveredList, item, [
-                item.callId,
-                trigger(item),
-                item.status,
-                t('deliveries.deliveredAt', { time: time(item.deliveredAt), timeMs: item.timeMs }),
-            ]);
+        view.delivered.forEach(function (item) {
+            row(
+                'delivered',
+                deliveredSection.list,
+                item,
+                leading(view, item).concat([
+                    outcome(item),
+                    t('deliveries.attempts', { count: item.attempts }),
+                    t('deliveries.deliveredAt', { time: time(item.deliveredAt), timeMs: item.timeMs }),
+                ]),
+            );
         });
-        [queuedList, deadList, deliveredList].forEach(function (list) {
-            if (list.children('.ccaas-deliveries-row').length === 0) {
-                empty(list);
+        shownOf(queuedSection, view.queued.length, counts.queued);
+        shownOf(deadSection, view.deadLetters.length, counts.deadLetters);
+        sections.forEach(function (part) {
+            if (part.list.children('.ccaas-deliveries-row').length === 0) {
+                empty(part.list);
             }
         });
-        $('#ccaas-deliveries-dead-letters button.ccaas-deliveries-replay-all, #ccaas-deliveries-dead-letters button.ccaas-deliveries-discard-all').prop(
-            'disabled',
-            !detail.deadLetterList || detail.deadLetterList.length === 0,
-        );
-        // A delivered request has no detail to open (it left the outbox); a queued one or a dead letter keeps its.
-        if (opened && !keys[opened.key]) {
-            opened.element.remove();
-            opened = null;
+        deadSection.box.find('button.ccaas-deliveries-replay-all, button.ccaas-deliveries-discard-all').prop('disabled', counts.deadLetters === 0);
+        // A row that is no longer listed (replayed, discarded, dropped from the ring) takes its detail with it.
+        if (opened && !opened.seen) {
+            closeDetail();
         }
     }
 
-    function toggleDetail(key, line) {
-        if (opened && opened.key === key) {
-            opened.element.remove();
-            opened = null;
+    function toggleDetail(kind, item, line) {
+        if (sameRow(opened, item, kind)) {
+            closeDetail();
             return;
         }
-        if (opened) {
-            opened.element.remove();
-        }
+        closeDetail();
         var element = $('<div>', { class: 'ccaas-deliveries-detail', style: 'padding: 4px 0 8px 8px;' }).insertAfter(line);
-        opened = { key: key, element: element };
-        $.ajax({ url: url([shownId, key]), dataType: 'json' })
+        opened = { kind: kind, key: item.key, nodeId: item.nodeId, element: element, seen: true };
+        getJson(url([item.nodeId, item.key]))
             .done(function (answer) {
                 var letter = answer.deadLetter || {};
-                var shown = { request: answer.request, response: letter.response, attempts: letter.tries };
+                var shown = { request: answer.request };
+                var response = letter.response || answer.delivered;
+                if (response) {
+                    shown.response = response;
+                }
+                if (letter.tries) {
+                    shown.attempts = letter.tries;
+                }
                 if (answer.error) {
                     shown.error = answer.error;
                 }
@@ -265,79 +313,185 @@
             });
     }
 
-    function showNothing(textKey) {
-        summary.text(t('deliveries.' + textKey));
-        if (opened) {
-            opened.element.remove();
-            opened = null;
-        }
+    function showNothing(textKey, problemText) {
+        closeDetail();
         clearLists();
+        summary.text(problemText === undefined ? t('deliveries.' + textKey) : t('deliveries.failed', { problem: problemText }));
     }
 
-    function fetchDetail() {
+    // Each item learns which node it is of, so that its actions and its detail go to that node.
+    function tagged(items, node) {
+        return (items || []).map(function (item) {
+            return $.extend({ nodeId: node.id, nodeLabel: node.name || node.id }, item);
+        });
+    }
+
+    function viewOfOne(detail) {
+        var metrics = detail.metrics || {};
+        return {
+            multi: false,
+            counts: {
+                queued: detail.queuedCount || 0,
+                inFlight: detail.inFlight || 0,
+                deadLetters: detail.deadLetters || 0,
+                delivered: metrics.delivered || 0,
+                failed: metrics.failed || 0,
+                p95Ms: metrics.p95Ms,
+            },
+            queued: tagged(detail.queued, detail),
+            deadLetters: tagged(detail.deadLetterList, detail),
+            delivered: tagged(detail.delivered, detail),
+        };
+    }
+
+    // All nodes: each node's lists one after the other for the queue (each node's order is its own), the dead
+    // letters by time of failure and the deliveries newest first, as one node's are.
+    function viewOfAll(details) {
+        var view = { multi: true, counts: { queued: 0, inFlight: 0, deadLetters: 0, delivered: 0, failed: 0 }, queued: [], deadLetters: [], delivered: [] };
+        details.forEach(function (detail) {
+            var one = viewOfOne(detail);
+            ['queued', 'inFlight', 'deadLetters', 'delivered', 'failed'].forEach(function (name) {
+                view.counts[name] += one.counts[name];
+            });
+            view.queued = view.queued.concat(one.queued);
+            view.deadLetters = view.deadLetters.concat(one.deadLetters);
+            view.delivered = view.delivered.concat(one.delivered);
+        });
+        view.deadLetters.sort(function (a, b) {
+            return a.failedAt - b.failedAt;
+        });
+        view.delivered.sort(function (a, b) {
+            return b.deliveredAt - a.deliveredAt;
+        });
+        return view;
+    }
+
+    function loadView(id) {
+        var done = $.Deferred();
+        if (id !== ALL) {
+            getJson(url([id]))
+                .done(function (detail) {
+                    done.resolve(viewOfOne(detail));
+                })
+                .fail(done.reject);
+            return done.promise();
+        }
+        getJson(BASE)
+            .done(function (answer) {
+                var asked = (answer.nodes || []).map(function (node) {
+                    return getJson(url([node.id]));
+                });
+                if (asked.length === 0) {
+                    done.resolve(viewOfAll([]));
+                    return;
+                }
+                $.when
+                    .apply($, asked)
+                    .done(function () {
+                        var answers = asked.length === 1 ? [arguments] : Array.prototype.slice.call(arguments);
+                        done.resolve(
+                            viewOfAll(
+                                answers.map(function (reply) {
+                                    return reply[0];
+                                }),
+                            ),
+                        );
+                    })
+                    .fail(done.reject);
+            })
+            .fail(done.reject);
+        return done.promise();
+    }
+
+    function fetchShown() {
         if (!shownId) {
             showNothing('noNodes');
             return;
         }
+        if (fetching) {
+            fetchAgain = true;
+            return;
+        }
+        fetching = true;
         var id = shownId;
-        var asked = ++detailFetch;
-        $.ajax({ url: url([id]), dataType: 'json' })
-            .done(function (detail) {
-                if (asked === detailFetch && id === shownId) {
-                    render(detail);
+        var asked = ++fetchNumber;
+        loadView(id)
+            .done(function (view) {
+                if (asked === fetchNumber && id === shownId) {
+                    render(view);
                 }
             })
             .fail(function (xhr) {
-                if (asked !== detailFetch || id !== shownId) {
+                if (asked !== fetchNumber || id !== shownId) {
                     return;
                 }
-                if (xhr.status === 404) {
+                if (xhr && xhr.status === 404) {
                     showNothing('notDeployed');
                 } else {
-                    showNothing('none');
-                    summary.text(t('deliveries.failed', { problem: problem(xhr) }));
+                    showNothing('none', problem(xhr));
+                }
+            })
+            .always(function () {
+                fetching = false;
+                if (fetchAgain) {
+                    fetchAgain = false;
+                    fetchShown();
                 }
             });
     }
 
     function refresh() {
-        $.ajax({ url: BASE, dataType: 'json' })
+        getJson(BASE)
             .done(function (answer) {
                 fillChooser(answer.nodes);
             })
             .fail(function () {
                 fillChooser([]);
             })
-            .always(fetchDetail);
+            .always(fetchShown);
     }
 
     function visible() {
         return content.is(':visible');
     }
 
-    function act(path) {
-        if (!shownId) {
-            return;
+    function post(nodeId, path) {
+        return $.ajax({ url: url([nodeId]) + '/' + path.split('/').map(encodeURIComponent).join('/'), type: 'POST', dataType: 'json' });
+    }
+
+    function reported(answer) {
+        if (answer && answer.error) {
+            RED.notify(t('deliveries.failed', { problem: answer.error }), 'warning');
         }
-        $.ajax({ url: url([shownId]) + '/' + path.split('/').map(encodeURIComponent).join('/'), type: 'POST', dataType: 'json' })
-            .done(function (answer) {
-                if (answer && answer.error) {
-                    RED.notify(t('deliveries.failed', { problem: answer.error }), 'warning');
-                }
-                fetchDetail();
+    }
+
+    function act(nodeId, path) {
+        post(nodeId, path)
+            .done(reported)
+            .fail(function (xhr) {
+                RED.notify(t('deliveries.failed', { problem: problem(xhr) }), 'error');
             })
-            .fail(notifyFailure);
+            .always(fetchShown);
+    }
+
+    // Replay all or discard all: of the shown node, or of each node that has dead letters when all are shown.
+    function actOnAll(path) {
+        var nodeIds = {};
+        deadSection.list.children('.ccaas-deliveries-row').each(function () {
+            nodeIds[$(this).attr('data-node')] = true;
+        });
+        var ids = shownId === ALL ? Object.keys(nodeIds) : shownId ? [shownId] : [];
+        ids.forEach(function (nodeId) {
+            act(nodeId, path);
+        });
     }
 
     chooser.on('change', function () {
         var id = chooser.val();
         if (id && id !== shownId) {
             shownId = id;
-            if (opened) {
-                opened.element.remove();
-                opened = null;
-            }
-            fetchDetail();
+            closeDetail();
+            fetchShown();
         }
     });
 
@@ -347,10 +501,7 @@
             return;
         }
         shownId = nodes[0].id;
-        if (opened) {
-            opened.element.remove();
-            opened = null;
-        }
+        closeDetail();
         if (visible()) {
             refresh();
         }
@@ -362,16 +513,14 @@
             return;
         }
         var id = (message && message.id) || String(topic).split('/').pop();
-        if (id === shownId) {
-            fetchDetail();
-            return;
-        }
         var known =
             chooser.find('option').filter(function () {
                 return this.value === id;
             }).length > 0;
         if (!known && !(message && message.removed)) {
             refresh();
+        } else if (id === shownId || shownId === ALL) {
+            fetchShown();
         }
     });
 

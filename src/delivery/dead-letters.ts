@@ -63,6 +63,9 @@ export interface DeliverySummary {
     /** A queued request waiting for its next attempt: when it is due (ms since 1970). */
     nextAttemptAt?: number;
     inFlight?: boolean;
+    /** Where the request goes, built from the node's settings now (secrets masked); absent when it cannot be built. */
+    method?: string;
+    url?: string;
 }
 
 export interface DeadLetterBounds {

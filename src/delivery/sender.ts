@@ -13,7 +13,16 @@ import { isConnectionProblem, type RedisConnection } from '../store/redis/redis-
 import { DeliveryError } from './delivery-error';
 import type { Decorate } from './delivery-headers';
 import { StoredDeadLetterBox, type DeadLetterBox } from './dead-letter-box';
-import { attemptRecordOf, deadLetterOf, deadLetterSummary, queuedSummary, withTry, type DeadLetter, type DeliverySummary } from './dead-letters';
+import {
+    attemptRecordOf,
+    deadLetterOf,
+    deadLetterSummary,
+    queuedSummary,
+    RESPONSE_PIECE_LENGTH,
+    withTry,
+    type DeadLetter,
+    type DeliverySummary,
+} from './dead-letters';
 import { DEFAULT_MAX_QUEUED_BYTES, DeliveryQueue, type AttemptOutcome, type DeliveryQueueOptions, type Job, type QueueSnapshot } from './delivery-queue';
 import { RedisDeadLetters } from '../store/redis/redis-dead-letters';
 import type { OutboxQueue } from './outbox-queue';
@@ -22,7 +31,7 @@ import { exchange, type ExchangeResult } from './exchange';
 import { HttpTransport, type TlsOptions } from './http-transport';
 import { idempotencyKey } from './idempotency';
 import { restoredPayload, storedPayload, type OutboxEntry } from './outbox';
-import type { DisplayedRequest } from '../request/masking';
+import { maskText, type DisplayedRequest } from '../request/masking';
 import { verdictOf } from './retry-policy';
 import { formatWait } from './retry-schedule';
 
@@ -126,6 +135,15 @@ export interface RecentDelivery extends DeliverySummary {
     timeMs: number;
 }
 
+/** What opening a recent delivery shows: the request as sent and the answer, secrets masked, bodies cut short. */
+export interface DeliveredExchange {
+    request?: DisplayedRequest;
+    response?: { statusCode: number; headers: Record<string, string | string[]>; body: string; truncated: boolean };
+}
+
+/** Each body a recent delivery keeps (characters): the ring stays small however large the requests are. */
+export const RECENT_BODY_LENGTH = RESPONSE_PIECE_LENGTH;
+
 /** The outbox in Redis, shared by the instances that run the same node id against the same Redis and prefix. */
 export interface SharedOutboxStore {
     kind: 'redis';
@@ -178,7 +196,7 @@ export class Sender<C> {
     private deadLetterBox: DeadLetterBox | undefined;
     /** Dead letters being replayed now: a second replay of one waits for nothing and sends nothing twice. */
     private readonly replaying = new Set<string>();
-    private readonly recent: RecentDelivery[] = [];
+    private readonly recent: Array<{ summary: RecentDelivery; exchange: DeliveredExchange }> = [];
     // Sends after a 401 with a new token, per request: they count in the attempts, not in the schedule.
     private readonly resends = new Map<string, number>();
     private readonly transport: HttpTransport;
@@ -227,10 +245,13 @@ export class Sender<C> {
         return { maxCount, maxAgeMs, maxBytes: this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES };
     }
 
-    /** The queued requests (in flight included), call by call; empty while the outbox is not open. */
-    async queuedList(): Promise<DeliverySummary[]> {
+    /**
+     * The queued requests (in flight included), call by call; empty while the outbox is not open. `limit`: the first
+     * ones only (the deliveries sidebar shows a page, not a backlog of thousands).
+     */
+    async queuedList(limit = Number.POSITIVE_INFINITY): Promise<DeliverySummary[]> {
         await this.whenReady();
-        const jobs = (await this.queue?.list()) ?? [];
+        const jobs = ((await this.queue?.list()) ?? []).slice(0, limit);
         // A shared outbox's attempts are itemised in the dead-letter store, where every instance notes its own.
         const noted =
             this.queue?.shared && this.deadLetterBox?.triesOfEach
@@ -238,8 +259,20 @@ export class Sender<C> {
                 : undefined;
         return jobs.map((job) => {
             const tries = noted?.get(job.entry.idempotencyKey);
-            return queuedSummary(tries ? { ...job.entry, tries } : job.entry, job);
+            return this.addressed(queuedSummary(tries ? { ...job.entry, tries } : job.entry, job), job.entry);
         });
+    }
+
+    /** The summary with the method and URL the request goes to, as the node's settings build it now. */
+    private addressed(summary: DeliverySummary, entry: OutboxEntry): DeliverySummary {
+        try {
+            const request = this.options.profile.builder.build(entry.call, restoredPayload(entry));
+            summary.method = request.method;
+            summary.url = maskText(request.url, request.secrets);
+        } catch {
+            // A request the settings cannot build now says why when it is opened (describe) or attempted.
+        }
+        return summary;
     }
 
     /** The outbox open, or the shared one's first connection made (or given up on): what the actions wait for. */
@@ -266,13 +299,14 @@ export class Sender<C> {
         return (await this.deadLetterBox?.count()) ?? 0;
     }
 
-    async deadLetterList(): Promise<DeliverySummary[]> {
-        return (await this.deadLetters()).map(deadLetterSummary);
+    /** The dead letters' summaries, oldest failure first; `limit`: the first ones only. */
+    async deadLetterList(limit = Number.POSITIVE_INFINITY): Promise<DeliverySummary[]> {
+        return (await this.deadLetters()).slice(0, limit).map((letter) => this.addressed(deadLetterSummary(letter), letter.request));
     }
 
     /** The last deliveries of this instance, newest first. */
     recentDeliveries(): RecentDelivery[] {
-        return [...this.recent].reverse();
+        return this.recent.map((delivery) => delivery.summary).reverse();
     }
 
     /** Attempts a queued request now instead of at its next retry; false when it is not waiting for one. */
@@ -322,9 +356,14 @@ export class Sender<C> {
 
     /**
      * One request of the deliveries list, opened: its summary, the request it makes (built from the node's profile
-     * now, secrets masked, as the debug sidebar's msg.request shows it) and, for a dead letter, what it kept.
+     * now, secrets masked, as the debug sidebar's msg.request shows it) and, for a dead letter, what it kept; a recent
+     * delivery of this instance: the request as it was sent and the answer (`delivered`).
      */
-    async describe(key: string): Promise<{ summary: DeliverySummary; request?: DisplayedRequest; error?: string; deadLetter?: DeadLetter } | undefined> {
+    async describe(
+        key: string,
+    ): Promise<
+        { summary: DeliverySummary; request?: DisplayedRequest; error?: string; deadLetter?: DeadLetter; delivered?: DeliveredExchange['response'] } | undefined
+    > {
         const letter = await this.deadLetter(key);
         let entry: OutboxEntry | undefined = letter?.request;
         let summary: DeliverySummary | undefined = letter && deadLetterSummary(letter);
@@ -335,14 +374,19 @@ export class Sender<C> {
                 summary = queuedSummary(queued.entry, queued);
             }
         }
-        if (!entry || !summary) return undefined;
+        if (!entry || !summary) {
+            const delivered = [...this.recent].reverse().find((delivery) => delivery.summary.key === key);
+            if (!delivered) return undefined;
+            const { request, response } = delivered.exchange;
+            return { summary: delivered.summary, ...(request ? { request } : {}), ...(response ? { delivered: response } : {}) };
+        }
         const { builder, decorate } = this.options.profile;
         const built = await exchange(builder, undefined, entry.call, restoredPayload(entry), {
             send: false,
             decorate: (request) => decorate(request, key),
         });
         return {
-            summary,
+            summary: this.addressed(summary, entry),
             ...(built.request ? { request: built.request } : {}),
             ...(built.error ? { error: built.error.message } : {}),
             ...(letter ? { deadLetter: letter } : {}),
@@ -693,14 +737,30 @@ export class Sender<C> {
     }
 
     private remember(request: SettledRequest<C>): void {
-        const response = request.result.response;
+        const { request: sent, response, secrets = [] } = request.result;
         const { code: _lastFailure, failedAt: _failedAt, ...summary } = queuedSummary(request.entry, { inFlight: false });
+        const shortened = (text: string) => (text.length > RECENT_BODY_LENGTH ? text.slice(0, RECENT_BODY_LENGTH) : text);
+        const exchange: DeliveredExchange = {};
+        if (sent) exchange.request = sent.body === undefined ? sent : { ...sent, body: shortened(sent.body) };
+        if (response) {
+            const text = maskText(typeof response.body === 'string' ? response.body : `(${response.body.length} bytes, not text)`, secrets);
+            exchange.response = {
+                statusCode: response.statusCode,
+                headers: response.headers,
+                body: shortened(text),
+                truncated: text.length > RECENT_BODY_LENGTH,
+            };
+        }
         this.recent.push({
-            ...summary,
-            attempts: request.attempts,
-            ...(response ? { status: response.statusCode } : {}),
-            deliveredAt: Date.now(),
-            timeMs: request.totalMs,
+            summary: {
+                ...summary,
+                ...(sent ? { method: sent.method, url: sent.url } : {}),
+                attempts: request.attempts,
+                ...(response ? { status: response.statusCode } : {}),
+                deliveredAt: Date.now(),
+                timeMs: request.totalMs,
+            },
+            exchange,
         });
         if (this.recent.length > RECENT_DELIVERIES) this.recent.shift();
     }

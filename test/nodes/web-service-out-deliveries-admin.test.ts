@@ -112,6 +112,22 @@ describe('web service out: deliveries endpoints and metrics (real Node-RED, admi
             ],
         );
         assert.deepEqual(detail.deadLetterList.map((item) => item.key).sort(), failedKeys);
+        // Each row says where its request goes, as the node's settings build it now.
+        for (const item of detail.deadLetterList as unknown as Array<{ method: string; url: string }>)
+            assert.deepEqual([item.method, item.url], ['POST', `${receiver.url}/hook`]);
+
+        // A page of a long list: the first rows, and the count of all.
+        const page = (await (await call(red, 'GET', '/web-service-out/deliveries/ws?limit=2', viewer)).json()) as {
+            deadLetterList: unknown[];
+            deadLetters: number;
+            queuedCount: number;
+        };
+        assert.deepEqual([page.deadLetterList.length, page.deadLetters, page.queuedCount], [2, 3, 0]);
+        for (const limit of ['0', '1001', 'ten']) {
+            const wrong = await call(red, 'GET', `/web-service-out/deliveries/ws?limit=${limit}`, viewer);
+            assert.equal(wrong.status, 400);
+            assert.match(((await wrong.json()) as { error: string }).error, new RegExp(`^limit: must be a whole number from 1 to 1000, not "${limit}"`));
+        }
 
         // Opened, a dead letter shows the request it makes, with the token masked.
         const opened = await call(red, 'GET', `/web-service-out/deliveries/ws/${detail.deadLetterList[0]!.key}`, viewer);
@@ -152,6 +168,15 @@ describe('web service out: deliveries endpoints and metrics (real Node-RED, admi
         const delivered = receiver.received.filter((request) => request.status === 200);
         assert.deepEqual(delivered.map((request) => request.key).sort(), failedKeys, 'their original keys');
         assert.equal(receiver.received.length, 6, 'each once');
+
+        // A recent delivery opens as it was sent, the token masked, with the CRM's answer.
+        let sent: { request?: { headers: Record<string, string> }; delivered?: { statusCode: number } } = {};
+        for (let tries = 0; tries < 100 && !sent.delivered; tries++) {
+            const answer = await call(red, 'GET', `/web-service-out/deliveries/ws/${failedKeys[0]}`, viewer);
+            sent = answer.status === 200 ? ((await answer.json()) as typeof sent) : {};
+        }
+        assert.equal(sent.delivered?.statusCode, 200);
+        assert.equal(sent.request?.headers.Authorization ?? sent.request?.headers.authorization, 'Bearer ***');
 
         let afterText = '';
         for (let tries = 0; tries < 100; tries++) {

@@ -50,6 +50,7 @@ describe('npm pack, installed into a plain Node-RED user directory', function ()
             'examples',
         );
         assert.ok(fs.existsSync(path.join(installed, 'resources', 'ccaas-editor.js')), "the dialogs' shared editor script");
+        assert.ok(fs.existsSync(path.join(installed, 'resources', 'deliveries-sidebar.js')), 'the deliveries sidebar');
         assert.ok(!fs.existsSync(path.join(installed, 'src')), 'TypeScript sources stay out of the package');
         assert.ok(!fs.existsSync(path.join(installed, 'test')), 'tests stay out of the package');
     });
@@ -76,5 +77,9 @@ describe('npm pack, installed into a plain Node-RED user directory', function ()
         const script = await fetch(`${nodeRed.url}/resources/${pkg.name}/ccaas-editor.js`);
         assert.equal(script.status, 200);
         assert.match(await script.text(), /runtimeAnswer/);
+        // And the deliveries sidebar tab, loaded by web service out's editor file.
+        const sidebar = await fetch(`${nodeRed.url}/resources/${pkg.name}/deliveries-sidebar.js`);
+        assert.equal(sidebar.status, 200);
+        assert.match(await sidebar.text(), /RED\.sidebar\.addTab/);
     });
 });

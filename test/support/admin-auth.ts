@@ -28,12 +28,17 @@ export function sourceNodesDirectory(names: readonly string[]): string {
 
 /** settings.js lines: our nodes from source, and adminAuth with these users (username -> Node-RED permissions). */
 export function adminAuthSettings(nodes: readonly string[], users: Record<string, string | string[]>): string {
+    return `nodesDir: ${JSON.stringify(sourceNodesDirectory(nodes))},\n    ${adminAuthLine(users)}`;
+}
+
+/** The settings.js line of adminAuth with these users (username -> Node-RED permissions), all with the test password. */
+export function adminAuthLine(users: Record<string, string | string[]>): string {
     // Node-RED's own bcrypt, to hash the password as adminAuth expects it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const bcrypt = require(require.resolve('bcryptjs', { paths: [require.resolve('node-red')] })) as { hashSync(text: string, rounds: number): string };
     const hash = bcrypt.hashSync(PASSWORD, 4);
     const entries = Object.entries(users).map(([username, permissions]) => ({ username, password: hash, permissions }));
-    return `nodesDir: ${JSON.stringify(sourceNodesDirectory(nodes))},\n    adminAuth: { type: 'credentials', users: ${JSON.stringify(entries)} },`;
+    return `adminAuth: { type: 'credentials', users: ${JSON.stringify(entries)} },`;
 }
 
 /** Logs a user in through the editor's own token endpoint and returns the bearer token. */

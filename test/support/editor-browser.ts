@@ -28,13 +28,30 @@ export interface EditorSession {
     close(): Promise<void>;
 }
 
+export interface EditorSessionOptions {
+    /** The flows Node-RED starts with (none by default). */
+    flows?: object[];
+    /** Extra lines of settings.js (adminAuth, say). */
+    settings?: string;
+    /** Signs the editor in as the user of this adminAuth token before it opens, as a login would. */
+    signIn?: (nodeRed: NodeRedProcess) => Promise<string>;
+}
+
 /** How every editor test starts: a real Node-RED with this package installed and no flows, its editor open in Chromium. */
-export async function openEditorSession(viewport: { width: number; height: number }): Promise<EditorSession> {
-    const nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: [] });
+export async function openEditorSession(viewport: { width: number; height: number }, options: EditorSessionOptions = {}): Promise<EditorSession> {
+    const nodeRed = await startNodeRed({ userDir: userDirWithPackage(), flows: options.flows ?? [], settings: options.settings });
     let browser: Browser | undefined;
     try {
         browser = await launchChromium();
-        const editor = new Editor(await browser.newPage({ viewport }), nodeRed.url);
+        const page = await browser.newPage({ viewport });
+        if (options.signIn) {
+            const token = await options.signIn(nodeRed);
+            // Where the editor keeps the tokens of a login: it sends them with every admin request.
+            await page.addInitScript((accessToken) => {
+                localStorage.setItem('auth-tokens', JSON.stringify({ access_token: accessToken, expires_in: 3600, token_type: 'Bearer' }));
+            }, token);
+        }
+        const editor = new Editor(page, nodeRed.url);
         await editor.open();
         const opened = browser;
         return {

@@ -70,9 +70,27 @@ async function overviewOf(handle: DeliveriesHandle) {
     };
 }
 
-async function detailOf(handle: DeliveriesHandle) {
-    const [overview, queued, deadLetters] = await Promise.all([overviewOf(handle), handle.sender.queuedList(), handle.sender.deadLetterList()]);
-    return { ...overview, queued, delivered: handle.sender.recentDeliveries(), deadLetterList: deadLetters };
+/** The rows a node's detail lists of each kind unless `limit` says otherwise, and the most it may ask. */
+export const DETAIL_LIMIT = 100;
+export const MAX_DETAIL_LIMIT = 1000;
+
+/**
+ * A node's detail: its counts and the first `limit` queued requests and dead letters (oldest first), so that a
+ * backlog of thousands answers in a page; `queuedCount` and `deadLetters` count all of them.
+ */
+async function detailOf(handle: DeliveriesHandle, limit: number) {
+    const [overview, queued, deadLetters] = await Promise.all([overviewOf(handle), handle.sender.queuedList(limit), handle.sender.deadLetterList(limit)]);
+    return { ...overview, queuedCount: overview.queued, queued, delivered: handle.sender.recentDeliveries(), deadLetterList: deadLetters };
+}
+
+/** `?limit=` of a detail request, or a CodedError naming it. */
+function limitOf(value: unknown): number {
+    if (value === undefined) return DETAIL_LIMIT;
+    const limit = Number(value);
+    if (typeof value !== 'string' || !/^\d+$/.test(value) || limit < 1 || limit > MAX_DETAIL_LIMIT) {
+        throw new CodedError('input', `limit: must be a whole number from 1 to ${MAX_DETAIL_LIMIT}, not ${JSON.stringify(value)}`);
+    }
+    return limit;
 }
 
 function answerError(res: Response, err: unknown): void {
@@ -108,7 +126,8 @@ export function registerDeliveriesRoutes(RED: NodeAPI): void {
     RED.httpAdmin.get(`${base}/:id`, read, (req, res) => {
         const handle = handleOf(req, res);
         if (handle)
-            detailOf(handle)
+            Promise.resolve()
+                .then(() => detailOf(handle, limitOf(req.query.limit)))
                 .then((detail) => res.json(detail))
                 .catch((err: unknown) => answerError(res, err));
     });
