@@ -2,10 +2,23 @@ import { CodedError, InputError } from '../errors/coded-error';
 import { errorText } from '../errors/error-text';
 import type { DurableStore } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
-import { encodedEntry, entryBytes, migratedEntry, OUTBOX_FORMAT, type OutboxEntry } from './outbox';
+import {
+    ATTEMPT_NOTE_FORMAT,
+    ATTEMPTS_SUFFIX,
+    encodedEntry,
+    entryBytes,
+    isAttemptNote,
+    migratedEntry,
+    OUTBOX_FORMAT,
+    withNote,
+    type AttemptNote,
+    type OutboxEntry,
+    type OutboxRecord,
+} from './outbox';
 import type { NewRequest, OutboxQueue } from './outbox-queue';
 import { jittered } from './retry-schedule';
 import type { Verdict } from './retry-policy';
+import { MAX_TRIES_KEPT } from './dead-letters';
 
 export const DEFAULT_CONCURRENCY = 16;
 /**
@@ -61,6 +74,19 @@ export function keepableEntry(encode: () => { json: string; bytes: number }, max
     return encoded;
 }
 
+/** A generous size of one attempt in a note (`{"at":1767225600000,"code":"server-5xx","status":503},` is 54). */
+export const NOTE_TRY_BYTES = 80;
+const NOTE_OVERHEAD_BYTES = 40;
+
+/** The most an attempt note takes when a request may be retried `retries` times: its latest MAX_TRIES_KEPT tries. */
+export function noteReserveOf(retries: number): number {
+    return retries > 0 ? NOTE_OVERHEAD_BYTES + NOTE_TRY_BYTES * Math.min(retries, MAX_TRIES_KEPT) : 0;
+}
+
+function noteBytesOf(note: AttemptNote): number {
+    return Buffer.byteLength(JSON.stringify(note), 'utf8');
+}
+
 /** One request of the queue: its outbox entry under its store key. */
 export interface Job {
     readonly key: string;
@@ -69,6 +95,8 @@ export interface Job {
     readonly recorded: Promise<void>;
     /** What the entry takes in the outbox (entryBytes), counted in the queue's byte total while it is queued. */
     readonly bytes: number;
+    /** What its attempt note takes in the outbox, once a retry wrote one; counted in the byte total as well. */
+    noteBytes?: number;
 }
 
 export interface AttemptOutcome<R> {
@@ -181,11 +209,13 @@ export class DeliveryQueue<R> implements OutboxQueue {
     private readonly maxQueued: number;
     private readonly maxQueuedBytes: number;
     private readonly maxEntryBytes: number;
+    /** The most the attempt note of one request takes with this schedule (none without retries). */
+    private readonly noteReserve: number;
     private readonly now: () => number;
     private readonly random: () => number;
 
     private constructor(
-        private readonly store: DurableStore<OutboxEntry>,
+        private readonly store: DurableStore<OutboxRecord>,
         private readonly options: DeliveryQueueOptions<R>,
         nextSeq: number,
     ) {
@@ -194,6 +224,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
         this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
         this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
         this.maxEntryBytes = Math.min(options.maxEntryBytes ?? MAX_VALUE_BYTES, MAX_VALUE_BYTES);
+        this.noteReserve = noteReserveOf(options.schedule.length);
         this.now = options.now ?? Date.now;
         this.random = options.random ?? Math.random;
     }
@@ -205,21 +236,42 @@ export class DeliveryQueue<R> implements OutboxQueue {
      * Returns the queue and how many stored values could not be read as entries (they are removed). Every stored
      * entry is resumed even beyond the bounds (they may have been lowered since): new requests wait until it drains.
      */
-    static async open<R>(store: DurableStore<OutboxEntry>, options: DeliveryQueueOptions<R>): Promise<{ queue: DeliveryQueue<R>; unreadable: number }> {
+    static async open<R>(store: DurableStore<OutboxRecord>, options: DeliveryQueueOptions<R>): Promise<{ queue: DeliveryQueue<R>; unreadable: number }> {
         const stored = await store.load();
         let nextSeq = 0;
         let unreadable = 0;
+        const drop = (key: string) => void store.delete(key).catch((error: unknown) => options.onStoreError?.(error));
+        const notes = new Map<string, { note: AttemptNote; bytes: number }>();
+        for (const [key, storedValue] of stored) {
+            if (key.endsWith(ATTEMPTS_SUFFIX) && isAttemptNote(storedValue))
+                notes.set(key.slice(0, -ATTEMPTS_SUFFIX.length), { note: storedValue, bytes: noteBytesOf(storedValue) });
+        }
         const resumed: Job[] = [];
         for (const [key, storedValue] of stored) {
+            if (key.endsWith(ATTEMPTS_SUFFIX)) {
+                const entryKey = key.slice(0, -ATTEMPTS_SUFFIX.length);
+                if (!notes.has(entryKey)) unreadable += 1;
+                // A note outlives its entry only by a crash between their removals: nothing is left to note.
+                if (!notes.has(entryKey) || !stored.has(entryKey)) drop(key);
+                continue;
+            }
             const value = migratedEntry(storedValue);
             if (!value) {
                 unreadable += 1;
-                void store.delete(key).catch((error: unknown) => options.onStoreError?.(error));
+                drop(key);
+                if (notes.has(key)) drop(key + ATTEMPTS_SUFFIX);
                 continue;
             }
             nextSeq = Math.max(nextSeq, value.seq + 1);
+            const noted = notes.get(key);
             // Counted as stored: a migrated entry of 0.1.0 takes its old size until its next write.
-            resumed.push({ key, entry: value, recorded: Promise.resolve(), bytes: entryBytes(storedValue as OutboxEntry) });
+            resumed.push({
+                key,
+                entry: withNote(value, noted?.note),
+                recorded: Promise.resolve(),
+                bytes: entryBytes(storedValue as OutboxEntry),
+                ...(noted ? { noteBytes: noted.bytes } : {}),
+            });
         }
         const queue = new DeliveryQueue<R>(store, options, nextSeq);
         for (const job of resumed) queue.add(job);
@@ -278,7 +330,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 `queue full: this request takes ${formatBytes(bytes)}, more than the whole queue may keep (maxQueuedSize ${formatBytes(this.maxQueuedBytes)}); ${this.queued} requests are queued`,
             );
         }
-        if (this.queuedBytes + bytes > this.maxQueuedBytes) {
+        if (this.queuedBytes + bytes + this.noteReserve > this.maxQueuedBytes) {
             refuse(
                 'maxQueuedSize',
                 `queue full: ${this.queued} queued requests take ${formatBytes(this.queuedBytes)} and this one ${formatBytes(bytes)}, beyond what this node keeps (maxQueuedSize ${formatBytes(this.maxQueuedBytes)}); new messages are refused until some are delivered`,
@@ -354,7 +406,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
 
     private add(job: Job): void {
         this.queued += 1;
-        this.queuedBytes += job.bytes;
+        this.queuedBytes += this.counted(job);
         const id = laneOf(job.entry.call);
         const lane = this.lanes.get(id);
         if (lane) {
@@ -447,8 +499,9 @@ export class DeliveryQueue<R> implements OutboxQueue {
         try {
             if (verdict.kind === 'retry' && waitsLeft > 0) {
                 const delayMs = verdict.retryAfterMs ?? jittered(this.options.schedule[job.entry.attempts - 1]!, this.random);
-                // Recorded so that a restart goes on with the schedule instead of starting it again.
-                this.record(this.store.put(job.key, job.entry));
+                // Recorded so that a restart goes on with the schedule instead of starting it again: the attempts only,
+                // beside the entry, so that a retry does not write the whole request again.
+                this.recordAttempts(job);
                 this.wait(lane, delayMs);
                 if (verdict.unreachable && verdict.retryAfterMs === undefined) this.unreachableWaits.add(lane);
                 this.options.onRetry?.(job, outcome, delayMs);
@@ -459,14 +512,14 @@ export class DeliveryQueue<R> implements OutboxQueue {
                 if (keep) {
                     // Reported once kept, so that whoever hears of the failure finds the dead letter.
                     const kept = Promise.resolve().then(() => keep(job, outcome));
-                    this.record(kept.then(() => this.store.delete(job.key, { lazy: true })));
+                    this.record(kept.then(() => this.remove(job)));
                     const report = () => this.reportSettled(job, outcome, false);
                     void kept.then(report, report);
                     reportedLater = true;
-                } else this.record(this.store.delete(job.key, { lazy: true }));
+                } else this.record(this.remove(job));
                 lane.jobs.shift();
                 this.queued -= 1;
-                this.queuedBytes -= job.bytes;
+                this.queuedBytes -= this.counted(job);
                 this.refused = false;
                 if (lane.jobs.length > 0) this.wake(lane);
                 else this.lanes.delete(lane.id);
@@ -499,6 +552,39 @@ export class DeliveryQueue<R> implements OutboxQueue {
             this.wake(lane);
         }
         this.unreachableWaits.clear();
+    }
+
+    /**
+     * What a job counts against maxQueuedSize: its entry, and room for the note of its attempts from the start, so
+     * that notes growing with each retry cannot take the outbox past its bound after the queue took the request.
+     */
+    private counted(job: Job): number {
+        return job.bytes + Math.max(job.noteBytes ?? 0, this.noteReserve);
+    }
+
+    private recordAttempts(job: Job): void {
+        const { attempts, tries } = job.entry;
+        const note: AttemptNote = { note: ATTEMPT_NOTE_FORMAT, attempts, ...(tries ? { tries } : {}) };
+        const json = JSON.stringify(note);
+        this.queuedBytes -= this.counted(job);
+        job.noteBytes = Buffer.byteLength(json, 'utf8');
+        this.queuedBytes += this.counted(job);
+        try {
+            this.record(this.store.put(job.key + ATTEMPTS_SUFFIX, note, json));
+        } catch (error) {
+            this.options.onStoreError?.(error);
+        }
+    }
+
+    /**
+     * Lazy: a delivered request that outlives a crash is only sent again, under its key (at least once). The entry
+     * goes before its note: a crash between the two leaves a note without an entry, which open drops, never an entry
+     * that forgot its attempts.
+     */
+    private remove(job: Job): Promise<void> {
+        const removed = this.store.delete(job.key, { lazy: true });
+        if (job.noteBytes === undefined) return removed;
+        return Promise.all([removed, this.store.delete(job.key + ATTEMPTS_SUFFIX, { lazy: true })]).then(() => undefined);
     }
 
     private record(write: Promise<void>): void {

@@ -33,6 +33,42 @@ export interface OutboxEntry {
 
 export const OUTBOX_FORMAT = 2;
 
+/**
+ * What a retry records since 0.4.0: the attempts of a queued request, under its entry's key with ATTEMPTS_SUFFIX,
+ * instead of the whole entry again (an 8 KB request retried ten times wrote 88 KB to the log; its note is a few
+ * hundred bytes). An outbox of 0.3.0 has no notes: its entries carry their attempts themselves, and are read as
+ * they are. A note whose entry is gone (a crash between the two removals) is dropped on open.
+ */
+export interface AttemptNote {
+    note: typeof ATTEMPT_NOTE_FORMAT;
+    attempts: number;
+    tries?: AttemptRecord[];
+}
+
+export const ATTEMPT_NOTE_FORMAT = 1;
+/** Entry keys are sequence numbers: a key with this end is the attempt note of the entry named by the rest. */
+export const ATTEMPTS_SUFFIX = '.attempts';
+
+/** What the file outbox holds under a key: an entry, or (under `<entry key>.attempts`) the note of its attempts. */
+export type OutboxRecord = OutboxEntry | AttemptNote;
+
+export function isAttemptNote(value: unknown): value is AttemptNote {
+    const note = value as Partial<AttemptNote> | null;
+    return (
+        typeof note === 'object' &&
+        note !== null &&
+        note.note === ATTEMPT_NOTE_FORMAT &&
+        typeof note.attempts === 'number' &&
+        (note.tries === undefined || Array.isArray(note.tries))
+    );
+}
+
+/** The entry with what its note says: the attempts made and the latest of them itemised. */
+export function withNote(entry: OutboxEntry, note: AttemptNote | undefined): OutboxEntry {
+    if (!note || note.attempts < entry.attempts) return entry;
+    return { ...entry, attempts: note.attempts, ...(note.tries ? { tries: note.tries } : {}) };
+}
+
 /** The payload as the outbox keeps it; undefined for a payload that JSON cannot carry (it is left out). */
 export function storedPayload(payload: unknown): Pick<OutboxEntry, 'payload' | 'payloadBase64'> {
     if (payload === undefined) return {};

@@ -30,7 +30,7 @@ import { SharedDeliveryQueue } from './shared-delivery-queue';
 import { exchange, type ExchangeResult } from './exchange';
 import { HttpTransport, type TlsOptions } from './http-transport';
 import { idempotencyKey } from './idempotency';
-import { restoredPayload, storedPayload, type OutboxEntry } from './outbox';
+import { restoredPayload, storedPayload, type OutboxEntry, type OutboxRecord } from './outbox';
 import { maskText, type DisplayedRequest } from '../request/masking';
 import { verdictOf } from './retry-policy';
 import { formatWait } from './retry-schedule';
@@ -52,6 +52,12 @@ export const DEFAULT_REOPEN_MS = 30_000;
 export const LEASE_MARGIN_MS = 10_000;
 /** How long a request waits for a shared outbox's first connection to Redis before it is refused. */
 export const FIRST_CONNECTION_WAIT_MS = 5_000;
+
+/**
+ * The outbox file takes at most `maxQueuedSize` times this on disk: the requests it keeps, plus records of those
+ * that have left it since its last rewrite.
+ */
+export const OUTBOX_LOG_SLACK = 1.25;
 
 /** How requests are built and sent: the node's profile, compiled once. */
 export interface SenderProfile {
@@ -186,7 +192,7 @@ function finalError(error: CodedError, attempts: number, sinceMs: number): Coded
  */
 export class Sender<C> {
     private queue: OutboxQueue | undefined;
-    private opened: OpenedNodeStore<OutboxEntry> | undefined;
+    private opened: OpenedNodeStore<OutboxRecord> | undefined;
     /** Settles once the current try to open the outbox has ended; requests wait on it, so they keep their order. */
     private opening: Promise<void>;
     private unavailable: StoreError | undefined;
@@ -514,7 +520,7 @@ export class Sender<C> {
         let directory = this.opened?.directory;
         if (!this.opened) {
             // Never opened: its file may still hold requests of an earlier start, which the user should hear of.
-            const late = await openNodeStore<OutboxEntry>(this.storeRequest(), { waitMs: 0 }).catch(() => undefined);
+            const late = await openNodeStore<OutboxRecord>(this.storeRequest(), { waitMs: 0 }).catch(() => undefined);
             if (late) {
                 left = (await late.store.load()).size;
                 await late.store.close();
@@ -577,7 +583,8 @@ export class Sender<C> {
     }
 
     private storeRequest() {
-        return { userDir: this.options.userDir, kind: 'outbox' as const, nodeId: this.options.nodeId, name: 'outbox' };
+        const maxLogBytes = Math.floor((this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES) * OUTBOX_LOG_SLACK);
+        return { userDir: this.options.userDir, kind: 'outbox' as const, nodeId: this.options.nodeId, name: 'outbox', maxLogBytes };
     }
 
     /** Never rejects: requests wait on it, and a failure of any kind means the outbox is not there to record them. */
@@ -587,9 +594,9 @@ export class Sender<C> {
 
     private async open(): Promise<void> {
         const { events } = this.options;
-        let opened: OpenedNodeStore<OutboxEntry>;
+        let opened: OpenedNodeStore<OutboxRecord>;
         try {
-            opened = await openNodeStore<OutboxEntry>(this.storeRequest());
+            opened = await openNodeStore<OutboxRecord>(this.storeRequest());
         } catch (err) {
             this.refuse(err);
             return;

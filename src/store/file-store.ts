@@ -14,6 +14,12 @@ export interface FileStoreOptions {
      * grows much beyond a few times what is pending.
      */
     compaction?: { minBytes?: number; ratio?: number };
+    /**
+     * The log is also rewritten before an append would take it past this many bytes, so a store whose live data is
+     * bounded (an outbox within maxQueuedSize) keeps a bounded file however often its records are written again.
+     * Skipped while the live data itself is nearly that large: rewriting would free nothing.
+     */
+    maxLogBytes?: number;
     fileSystem?: StoreFileSystem;
 }
 
@@ -105,6 +111,7 @@ export class FileStore<V> implements DurableStore<V> {
     private compactions = 0;
     private readonly compactMinBytes: number;
     private readonly compactRatio: number;
+    private readonly maxLogBytes: number;
 
     private constructor(
         readonly directory: string,
@@ -125,6 +132,7 @@ export class FileStore<V> implements DurableStore<V> {
         for (const framed of frames.values()) this.liveBytes += framed.length;
         this.compactMinBytes = options.compaction?.minBytes ?? 1024 * 1024;
         this.compactRatio = options.compaction?.ratio ?? 4;
+        this.maxLogBytes = options.maxLogBytes ?? Number.POSITIVE_INFINITY;
     }
 
     /** @internal Use openFileStore, which also keeps two stores off one log. */
@@ -319,7 +327,7 @@ export class FileStore<V> implements DurableStore<V> {
                 try {
                     if (this.failure) throw this.failure;
                     // A compaction writes memory, which already holds this batch, so it stands in for the append.
-                    if (this.shouldCompact()) await this.compact();
+                    if (this.shouldCompact(batch.reduce((sum, write) => sum + write.framed.length, 0))) await this.compact();
                     else await this.append(batch);
                     for (const write of batch) write.resolve();
                 } catch (error) {
@@ -342,8 +350,12 @@ export class FileStore<V> implements DurableStore<V> {
         this.flushes += 1;
     }
 
-    private shouldCompact(): boolean {
-        return this.logBytes > this.compactMinBytes && this.logBytes > this.compactRatio * (LOG_HEADER.length + this.liveBytes);
+    /** `appending`: the bytes about to be appended, which count against maxLogBytes. */
+    private shouldCompact(appending = 0): boolean {
+        const compacted = LOG_HEADER.length + this.liveBytes;
+        if (this.logBytes > this.compactMinBytes && this.logBytes > this.compactRatio * compacted) return true;
+        // Worth it only when it frees a good part of the bound: otherwise every append would rewrite the whole log.
+        return this.logBytes + appending > this.maxLogBytes && compacted < this.maxLogBytes * 0.9;
     }
 
     /**

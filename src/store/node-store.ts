@@ -10,6 +10,8 @@ export interface NodeStoreRequest {
     nodeId: string;
     /** The log's file name without `.log`. */
     name: string;
+    /** The most the log file may take on disk (FileStoreOptions.maxLogBytes). */
+    maxLogBytes?: number;
 }
 
 export interface OpenedNodeStore<V> {
@@ -45,7 +47,15 @@ export async function openNodeStore<V>(request: NodeStoreRequest, options: OpenN
     const started = Date.now();
     for (;;) {
         try {
-            return { store: await openFileStore<V>({ directory, name: request.name }), directory, durable: true };
+            return {
+                store: await openFileStore<V>({
+                    directory,
+                    name: request.name,
+                    ...(request.maxLogBytes !== undefined ? { maxLogBytes: request.maxLogBytes } : {}),
+                }),
+                directory,
+                durable: true,
+            };
         } catch (err) {
             if (!(err instanceof StoreError) || err.reason !== 'already-open' || Date.now() - started >= waitMs) throw err;
             await new Promise((resolve) => setTimeout(resolve, retryMs));

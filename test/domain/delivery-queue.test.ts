@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DeliveryQueue, type AttemptOutcome, type DeliveryQueueOptions, type Job } from '../../src/delivery/delivery-queue';
-import type { OutboxEntry } from '../../src/delivery/outbox';
+import type { AttemptNote, OutboxEntry, OutboxRecord } from '../../src/delivery/outbox';
+import { until } from '../support/wait';
 import type { Verdict } from '../../src/delivery/retry-policy';
 import type { DurableStore, RecoveryReport } from '../../src/store/durable-store';
 import { openFileStore } from '../../src/store/file-store';
@@ -51,7 +52,7 @@ class GatedStore extends MemoryStore {
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A queue whose attempts answer from a script: `answers(job)` gives the verdict of each attempt. */
-function harness(store: DurableStore<OutboxEntry>, answers: (job: Job) => Verdict | Promise<Verdict>, options: Partial<DeliveryQueueOptions<number>> = {}) {
+function harness(store: DurableStore<OutboxRecord>, answers: (job: Job) => Verdict | Promise<Verdict>, options: Partial<DeliveryQueueOptions<number>> = {}) {
     const attempts: { id: string; attempt: number; at: number }[] = [];
     const settled: { id: string; delivered: boolean; attempts: number }[] = [];
     let inFlight = 0;
@@ -196,16 +197,23 @@ describe('delivery queue', () => {
         store.release();
         await job.recorded;
         assert.equal(store.values.get(job.key)!.idempotencyKey, 'key-x');
-        // The retry is recorded with its attempt count (after the first record), then waits its 10 ms.
+        // The retry is recorded with its attempt count (after the first record), then waits its 10 ms: as a note
+        // beside the entry, not the whole request again.
         await delay(5);
-        assert.deepEqual(store.writes[1], { key: job.key, attempts: 1, op: 'put' });
+        assert.deepEqual(store.writes[1], { key: `${job.key}.attempts`, attempts: 1, op: 'put' });
         assert.deepEqual(settled, []);
         store.release();
         await allSettled(1);
         assert.deepEqual(settled, [{ id: 'x', delivered: true, attempts: 2 }]);
+        // Delivered: the entry goes, then its note.
         assert.deepEqual(
-            store.writes.map((w) => w.op),
-            ['put', 'put', 'delete'],
+            store.writes.map((w) => [w.op, w.key]),
+            [
+                ['put', job.key],
+                ['put', `${job.key}.attempts`],
+                ['delete', job.key],
+                ['delete', `${job.key}.attempts`],
+            ],
         );
         assert.equal(store.values.size, 0);
         await queue.close();
@@ -228,7 +236,7 @@ describe('delivery queue', () => {
 
     it('close waits for attempts in flight and leaves retries in the outbox; a new queue resumes them in order', async () => {
         const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-queue-'));
-        const store = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
+        const store = await openFileStore<OutboxRecord>({ directory, name: 'outbox' });
         let release: () => void = () => undefined;
         const first = harness(
             store,
@@ -255,14 +263,23 @@ describe('delivery queue', () => {
             ['slow'],
         );
 
-        const reopened = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
-        const stored = [...(await reopened.load()).values()];
+        const reopened = await openFileStore<OutboxRecord>({ directory, name: 'outbox' });
+        const records = await reopened.load();
+        // Each entry as it was accepted, and the attempts of those retried in a note of their own.
+        const stored = [...records].filter(([key]) => !key.endsWith('.attempts')).map(([, entry]) => entry as OutboxEntry);
         assert.deepEqual(
             stored.map((entry) => [entry.call.id, entry.attempts]),
             [
-                ['a1', 1],
+                ['a1', 0],
                 ['a2', 0],
-                ['b1', 1],
+                ['b1', 0],
+            ],
+        );
+        assert.deepEqual(
+            [...records].filter(([key]) => key.endsWith('.attempts')).map(([key, note]) => [key, (note as AttemptNote).attempts]),
+            [
+                ['1.attempts', 1],
+                ['3.attempts', 1],
             ],
         );
         // The minute a1 and b1 were waiting for is not waited again: the new queue attempts them at once.
@@ -277,8 +294,8 @@ describe('delivery queue', () => {
         assert.equal(next.key, String(Math.max(...stored.map((entry) => entry.seq)) + 1), 'numbering goes on after the resumed entries');
         await second.allSettled(4);
         await resumed.close();
-        const emptied = await openFileStore<OutboxEntry>({ directory, name: 'outbox' });
-        assert.equal((await emptied.load()).size, 0);
+        const emptied = await openFileStore<OutboxRecord>({ directory, name: 'outbox' });
+        assert.equal((await emptied.load()).size, 0, 'the entries and their notes are gone');
         await emptied.close();
     });
 
@@ -295,6 +312,37 @@ describe('delivery queue', () => {
             ['kept#4'],
         );
         assert.equal(store.values.size, 0);
+        await queue.close();
+    });
+
+    it('an attempt note goes with its entry on open; a note without an entry, or unreadable, is dropped', async () => {
+        const store = new MemoryStore();
+        const tries = [
+            { at: Date.now() - 900, code: 'http-5xx', status: 503 },
+            { at: Date.now() - 500, code: 'timeout' },
+        ];
+        // The entry as it was accepted (attempts 0), and the note its second retry wrote.
+        store.values.set('0', { call: { callId: 'A', id: 'noted' }, idempotencyKey: 'k0', attempts: 0, queuedAt: Date.now() - 1000, seq: 0 });
+        store.values.set('0.attempts', { note: 1, attempts: 2, tries } as unknown as OutboxEntry);
+        // An entry of 0.3.0, whose retries wrote the whole entry again: its own count stands.
+        store.values.set('1', { call: { callId: 'B', id: 'old' }, idempotencyKey: 'k1', attempts: 3, queuedAt: Date.now() - 1000, seq: 1 });
+        store.values.set('5.attempts', { note: 1, attempts: 4 } as unknown as OutboxEntry);
+        store.values.set('6.attempts', { note: 'later' } as unknown as OutboxEntry);
+        const seen: Array<{ id: unknown; attempts: number; tries: unknown }> = [];
+        const { opened, attempts, allSettled } = harness(store, (job) => {
+            seen.push({ id: job.entry.call.id, attempts: job.entry.attempts, tries: job.entry.tries });
+            return { kind: 'delivered' };
+        });
+        const { queue, unreadable } = await opened;
+        assert.equal(unreadable, 1, 'the unreadable note');
+        await allSettled(2);
+        assert.deepEqual(attempts.map((entry) => `${entry.id}#${entry.attempt}`).sort(), ['noted#3', 'old#4']);
+        assert.deepEqual(seen.find((entry) => entry.id === 'noted')?.tries, tries, 'the attempts itemised survive the restart');
+        await until(
+            () => store.values.size === 0,
+            () => `left: ${[...store.values.keys()].join(', ')}`,
+            2000,
+        );
         await queue.close();
     });
 
