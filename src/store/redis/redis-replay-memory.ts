@@ -36,6 +36,9 @@ export class RedisReplayMemory implements ReplayMemory {
     }
 
     async seenBefore(id: string): Promise<boolean> {
+        // Just deployed, the connection may not be up yet: wait for it as taking the events does (bounded), rather
+        // than answer 503 to the first requests; a connection lost later fails at once (no offline queue).
+        if (this.connection.state === 'connecting') await this.connection.ready().catch(() => undefined);
         try {
             // null: the key was there, so NX set nothing.
             return (await this.connection.client.set(this.keyOf(id), '1', 'PX', this.windowMs, 'NX')) === null;
