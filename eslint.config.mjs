@@ -43,7 +43,7 @@ export default tseslint.config(
         },
     },
     {
-        files: ['scripts/**/*.js', '.ci/**/*.js', 'bench/**/*.js'],
+        files: ['scripts/**/*.js', '.ci/**/*.js', 'bench/**/*.js', 'test/support/**/*.js'],
         languageOptions: { sourceType: 'commonjs', globals: nodeGlobals },
         rules: { '@typescript-eslint/no-require-imports': 'off' },
     },

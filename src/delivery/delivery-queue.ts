@@ -149,7 +149,7 @@ export interface QueueSnapshot {
      */
     full: boolean;
     inFlight: number;
-    /** The earliest retry any call waits for (ms since 1970); undefined when none waits. */
+    /** The earliest retry any call waits for (ms since 1970, this process's clock); undefined when none waits. */
     nextRetryAt?: number;
 }
 
@@ -157,7 +157,11 @@ export interface QueueSnapshot {
 export interface QueuedJob {
     entry: OutboxEntry;
     inFlight: boolean;
-    /** Waiting for its next attempt: when it is due (ms since 1970). */
+    /**
+     * Waiting for its next attempt: when it is due (ms since 1970, this process's clock: the shared outbox converts
+     * Redis's time by the difference between the clocks seen in the same reply, so `nextAttemptAt - Date.now()` is
+     * the wait on any instance). `entry.queuedAt` is on the queue's clock (`OutboxQueue.now`).
+     */
     nextAttemptAt?: number;
 }
 
@@ -211,7 +215,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
     private readonly maxEntryBytes: number;
     /** The most the attempt note of one request takes with this schedule (none without retries). */
     private readonly noteReserve: number;
-    private readonly now: () => number;
+    private readonly clock: () => number;
     private readonly random: () => number;
 
     private constructor(
@@ -225,7 +229,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
         this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
         this.maxEntryBytes = Math.min(options.maxEntryBytes ?? MAX_VALUE_BYTES, MAX_VALUE_BYTES);
         this.noteReserve = noteReserveOf(options.schedule.length);
-        this.now = options.now ?? Date.now;
+        this.clock = options.now ?? Date.now;
         this.random = options.random ?? Math.random;
     }
 
@@ -287,7 +291,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
      */
     enqueue(input: NewRequest, register?: (job: Job) => void): Job {
         if (this.closing) throw new Error('the delivery queue is closed');
-        const entry: OutboxEntry = { ...input, format: OUTBOX_FORMAT, attempts: 0, queuedAt: this.now(), seq: this.nextSeq };
+        const entry: OutboxEntry = { ...input, format: OUTBOX_FORMAT, attempts: 0, queuedAt: this.clock(), seq: this.nextSeq };
         const { bytes, json } = this.admit(entry);
         const seq = this.nextSeq++;
         const key = String(seq);
@@ -341,6 +345,10 @@ export class DeliveryQueue<R> implements OutboxQueue {
 
     get queuedCount(): number {
         return this.queued;
+    }
+
+    now(): number {
+        return this.clock();
     }
 
     /** Every queued job, call by call in the order of their requests: for the deliveries list, not for every change. */
@@ -427,7 +435,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
 
     private wait(lane: Lane, delayMs: number): void {
         lane.state = 'waiting';
-        lane.retryAt = this.now() + delayMs;
+        lane.retryAt = this.clock() + delayMs;
         if (this.closing) return;
         lane.timer = setTimeout(() => {
             lane.timer = undefined;
@@ -444,7 +452,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
         if (this.closing) return;
         while (this.running < this.concurrency && this.readyHead < this.ready.length) {
             if (this.options.ratePerSecond) {
-                const now = this.now();
+                const now = this.clock();
                 if (now < this.nextSlotAt) {
                     if (!this.slotTimer) {
                         this.slotTimer = setTimeout(() => {

@@ -26,6 +26,12 @@ export interface OutboxQueue {
     list(): QueuedJob[] | Promise<QueuedJob[]>;
     /** Attempts the request with this idempotency key now when it waits for a retry; false when it does not. */
     retryNow(idempotencyKey: string): boolean | Promise<boolean>;
+    /**
+     * The clock the queue's times are on (an entry's queuedAt, the retry waits): this process's for the file outbox;
+     * for the shared one Redis's, as of its last reply (this clock plus the difference seen then), so a time counted
+     * from queuedAt (msg.delivery.totalMs, a dead letter's failedAt) does not take an instance's clock skew in.
+     */
+    now(): number;
     /** Requests queued (in flight included), without the work of a whole snapshot: asked on every change. */
     readonly queuedCount: number;
     /** Stops starting attempts, lets those in flight end and records them; resolves with the jobs left queued. */

@@ -407,9 +407,14 @@ export class Sender<C> {
         return {
             queued: snapshot?.queued ?? 0,
             inFlight: snapshot?.inFlight ?? 0,
-            oldestQueuedSeconds: Number.isFinite(oldest) ? Math.max(0, (Date.now() - oldest) / 1000) : 0,
+            oldestQueuedSeconds: Number.isFinite(oldest) ? Math.max(0, (this.clock() - oldest) / 1000) : 0,
             deadLetters,
         };
+    }
+
+    /** The clock entries' queuedAt is on: Redis's for a shared outbox, this process's otherwise. */
+    private clock(): number {
+        return this.queue?.now() ?? Date.now();
     }
 
     /** Drops dead letters; `keys` undefined: all of them. */
@@ -666,7 +671,8 @@ export class Sender<C> {
             tries = [...noted, ...tries];
         }
         const error = outcome.result.error ?? new CodedError('network', 'the request failed');
-        const letter = deadLetterOf(entry, outcome.result, logText(error.message, MAX_ERROR_MESSAGE), tries, Date.now());
+        // On the queue's clock: a shared outbox's dead letters age by Redis's TIME, and their queuedAt is Redis's too.
+        const letter = deadLetterOf(entry, outcome.result, logText(error.message, MAX_ERROR_MESSAGE), tries, this.clock());
         try {
             const { dropped } = await box.add(letter);
             if (dropped) this.options.events.deadLettersDropped?.(dropped, 'bounds');
@@ -720,7 +726,7 @@ export class Sender<C> {
      * one does not), and in the shared store, where any instance's attempts meet.
      */
     private noteTry(job: Job, result: ExchangeResult): void {
-        const record = attemptRecordOf(result, Date.now());
+        const record = attemptRecordOf(result, this.clock());
         const box = this.deadLetterBox;
         if (this.queue?.shared) {
             box?.noteTry?.(job.entry.idempotencyKey, record).catch(() => undefined);
@@ -735,7 +741,7 @@ export class Sender<C> {
         this.contexts.delete(job.key);
         const attempts = entry.attempts + (this.resends.get(job.key) ?? 0);
         this.resends.delete(job.key);
-        const request: SettledRequest<C> = { entry, context, result: outcome.result, attempts, totalMs: Date.now() - entry.queuedAt };
+        const request: SettledRequest<C> = { entry, context, result: outcome.result, attempts, totalMs: this.clock() - entry.queuedAt };
         if (delivered) {
             this.remember(request);
             if (this.queue?.shared && entry.attempts > 1) this.deadLetterBox?.forgetTries?.(entry.idempotencyKey).catch(() => undefined);
@@ -764,7 +770,7 @@ export class Sender<C> {
                 ...(sent ? { method: sent.method, url: sent.url } : {}),
                 attempts: request.attempts,
                 ...(response ? { status: response.statusCode } : {}),
-                deliveredAt: Date.now(),
+                deliveredAt: this.clock(),
                 timeMs: request.totalMs,
             },
             exchange,

@@ -79,7 +79,11 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
     /** Names this queue's leases, so a settle after a takeover cannot clobber the new owner's. */
     private readonly token = randomUUID();
     private counts: OutboxCounts | undefined;
-    /** Redis clock minus this one, from the last reply: nextRetryAt is shown in local time. */
+    /**
+     * Redis's clock minus this one, from the last reply. Every lease, ready time and rate slot is decided in Redis
+     * on its own TIME; this is only for what is shown or counted here: nextRetryAt and nextAttemptAt are converted to
+     * this process's clock (so a status's "retrying in" is right on a skewed instance), and now() is Redis's.
+     */
     private clockOffset = 0;
     private running = 0;
     private readonly inFlight = new Set<Promise<void>>();
@@ -179,6 +183,11 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         return body;
     }
 
+    /** Redis's clock as of its last reply (queuedAt and every time in the outbox are on it). */
+    now(): number {
+        return Date.now() + this.clockOffset;
+    }
+
     /** Cluster-wide counts as of this instance's last reply from Redis (one poll old at most while it runs). */
     get queuedCount(): number {
         return this.counts?.queued ?? 0;
@@ -192,7 +201,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         return { queued, queuedBytes, full, inFlight: this.running, ...(nextReadyAt !== undefined ? { nextRetryAt: nextReadyAt - this.clockOffset } : {}) };
     }
 
-    /** Every request in the cluster's outbox, for the deliveries list (times in this instance's clock). */
+    /** Every request in the cluster's outbox, for the deliveries list (nextAttemptAt on this instance's clock, queuedAt on Redis's). */
     async list(): Promise<QueuedJob[]> {
         const contents = await this.outbox.contents();
         const offset = contents.now - Date.now();

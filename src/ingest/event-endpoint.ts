@@ -8,12 +8,12 @@ import { validateRawEvents } from '../lifecycle/raw-event-validation';
 import { verifyWebhook } from '../signing/standard-webhooks';
 import { nestingProblem } from './bounded-json';
 import { refusalStatus } from './refusal-status';
-import type { ReplayGuard } from './replay-guard';
+import type { ReplayMemory } from './replay-guard';
 
 export type EndpointAuth =
     | { type: 'none' }
     | { type: 'header'; headerName: string; secret: string }
-    | { type: 'standard-webhooks'; secret: string; toleranceSeconds: number; replays?: ReplayGuard };
+    | { type: 'standard-webhooks'; secret: string; toleranceSeconds: number; replays?: ReplayMemory };
 
 export interface EndpointOptions {
     maxBodyBytes: number;
@@ -101,8 +101,11 @@ function sameSecret(given: string, expected: string): boolean {
     return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** Why the request does not authenticate, or undefined when it does; a replayed webhook-id does not. */
-function authenticate(auth: EndpointAuth, headers: IncomingMessage['headers'], body: Buffer): string | undefined {
+/**
+ * Why the request does not authenticate, or undefined when it does; a replayed webhook-id does not. Rejects with a
+ * StoreError when the replay memory (Redis) cannot be asked.
+ */
+async function authenticate(auth: EndpointAuth, headers: IncomingMessage['headers'], body: Buffer): Promise<string | undefined> {
     switch (auth.type) {
         case 'none':
             return undefined;
@@ -119,7 +122,7 @@ function authenticate(auth: EndpointAuth, headers: IncomingMessage['headers'], b
                 return (err as Error).message;
             }
             // Only a request that verified is remembered: unsigned requests cannot fill the guard or block an id.
-            return auth.replays?.seenBefore(webhookId(headers)) ? 'replayed webhook-id (already received within the tolerance window)' : undefined;
+            return (await auth.replays?.seenBefore(webhookId(headers))) ? 'replayed webhook-id (already received within the tolerance window)' : undefined;
     }
 }
 
@@ -129,10 +132,11 @@ function webhookId(headers: IncomingMessage['headers']): string {
 }
 
 /**
- * One POST to the node's endpoint: size limit (413), authentication (401, a replayed webhook-id included), nesting
- * depth (400), then every event valid and within the limits or none taken (400 or 413 naming the first bad event
- * by index and its field), else 202 {"accepted": N}. Platform sources answer the way their platform expects,
- * through their adapter, and the events they make pass the same validation and limits as raw ones.
+ * One POST to the node's endpoint: size limit (413), authentication (401, a replayed webhook-id included; 503 when
+ * the replay memory cannot be asked), nesting depth (400), then every event valid and within the limits or none
+ * taken (400 or 413 naming the first bad event by index and its field), else 202 {"accepted": N}. Platform sources
+ * answer the way their platform expects, through their adapter, and the events they make pass the same validation
+ * and limits as raw ones.
  */
 export async function receiveEventPost(req: IncomingMessage, options: EndpointOptions): Promise<EndpointOutcome> {
     const body = options.body ?? (await readBody(req, options.maxBodyBytes));
@@ -143,7 +147,13 @@ export async function receiveEventPost(req: IncomingMessage, options: EndpointOp
             `body was parsed by another middleware without a Content-Length, so it cannot be held to the limit of ${options.maxBodyBytes} bytes`,
         );
     }
-    const denied = authenticate(options.auth, req.headers, body);
+    let denied: string | undefined;
+    try {
+        denied = await authenticate(options.auth, req.headers, body);
+    } catch (err) {
+        // The replay memory could not be asked: 503, so the sender tries again, rather than take a possible replay.
+        return refuseError(err);
+    }
     if (denied) return refuse(401, `authentication failed: ${denied}`);
     const outcome = takeIn(req, body, options);
     if (options.auth.type === 'standard-webhooks' && options.auth.replays) {

@@ -1,11 +1,25 @@
 /**
- * The `webhook-id`s of Standard Webhooks requests already taken, so a captured request replayed within the
+ * Where the `webhook-id`s of the Standard Webhooks requests taken are remembered: this process (ReplayGuard) for one
+ * instance, the shared store when several take the same endpoint, so a replay to another one is refused too.
+ */
+export interface ReplayMemory {
+    /**
+     * True when `id` was already taken within the window; otherwise remembers it and answers false. Rejects with a
+     * StoreError (a 503) when the memory cannot be asked: an unchecked request is never taken.
+     */
+    seenBefore(id: string): boolean | Promise<boolean>;
+    /** Forgets an id taken by seenBefore() whose request was not accepted after all, so the sender's retry works. */
+    forget(id: string): void;
+}
+
+/**
+ * The `webhook-id`s of Standard Webhooks requests already taken, in this process, so a captured request replayed within the
  * timestamp tolerance is refused, as the specification recommends. An id needs remembering only while its
  * timestamp is inside the tolerance (later the timestamp check refuses it anyway), so ids expire by timestamp;
  * the count is capped too, oldest first, so a flood of distinct ids costs bounded memory. Insertion order is
  * arrival order, which makes both the expiry and the cap O(1) per request (amortised) on a Map.
  */
-export class ReplayGuard {
+export class ReplayGuard implements ReplayMemory {
     private readonly seen = new Map<string, number>();
 
     constructor(

@@ -5,21 +5,30 @@ import type { TrackedCall, Trigger } from './call-tracker';
  * the versions read before it (check-and-set): no lock is held across a network wait, and an engine only has to
  * offer an atomic multi-key write (a Redis script; a PostgreSQL transaction would be another module).
  *
- * Times are the tracking instance's wall clock (ms since 1970): deadlines, leases and expiries all compare with it.
+ * Times are the store's own clock (ms since 1970; Redis's TIME), never an instance's: instances whose clocks
+ * disagree by minutes still agree on when a deadline is due, a lease has ended or a call has expired. `read` says
+ * what the store's clock showed, for the times a batch writes; the other operations read the clock themselves
+ * unless given `now` (a test's clock, moved by hand).
  */
 export interface CallStateStore {
-    /** The stored state of these calls; a call without a record is absent from the map. */
-    read(callIds: readonly string[]): Promise<Map<string, StoredCall>>;
+    /** The stored state of these calls (a call without a record is absent from the map), and the store's clock. */
+    read(callIds: readonly string[]): Promise<StoredCalls>;
     /** Writes all of it or none of it: `conflict` when a version read earlier has changed since. */
     commit(commit: CallCommit): Promise<CommitOutcome>;
     /** Forgets a pending batch once its triggers were emitted. */
     acknowledge(batchId: string): Promise<void>;
-    /** Pending batches whose lease ended by `now` (their instance died before emitting), each leased anew to the caller. */
-    claimPending(now: number, leaseMs: number, limit: number): Promise<PendingBatch[]>;
-    /** Calls whose recording deadline is due by `now`, each moved to `now + leaseMs` so other instances skip it meanwhile. */
-    claimDue(now: number, leaseMs: number, limit: number): Promise<string[]>;
+    /** Pending batches whose lease ended by now (their instance died before emitting), each leased anew to the caller. */
+    claimPending(leaseMs: number, limit: number, now?: number): Promise<PendingBatch[]>;
+    /** Calls whose recording deadline is due by now, each moved to now + leaseMs so other instances skip it meanwhile. */
+    claimDue(leaseMs: number, limit: number, now?: number): Promise<string[]>;
     /** Counts the calls held, after dropping index entries of calls the engine has expired. */
-    count(now: number, expiry: CallExpiry): Promise<CallCounts>;
+    count(expiry: CallExpiry, now?: number): Promise<CallCounts>;
+}
+
+export interface StoredCalls {
+    /** The store's clock when it read them (ms since 1970). */
+    now: number;
+    calls: Map<string, StoredCall>;
 }
 
 /** A call's record as stored: `record` is unparsed so a damaged one is dropped by the caller, never half-used. */
@@ -49,6 +58,7 @@ export interface CallCommit {
     maxCalls: number;
     /** The same for the bytes of the stored records; the calls the commit writes are never the ones forgotten. */
     maxBytes: number;
+    /** The time the batch was applied at, on the store's clock (read's `now`): the cutoffs count from it. */
     now: number;
     expiry: CallExpiry;
 }
@@ -57,6 +67,7 @@ export interface PendingBatch {
     batchId: string;
     /** The instance that committed it (for an operator reading the store). */
     instanceId: string;
+    /** When another instance may take the batch over (the store's clock). */
     leaseUntil: number;
     /** As fired, snapshots included: a re-emission carries the same call, event and updateSeq. */
     triggers: Trigger[];

@@ -56,7 +56,8 @@ export class SharedCallTracking implements CallTracking {
     private readonly leaseMs: number;
     private readonly maxAttempts: number;
     private readonly claimLimit: number;
-    private readonly now: () => number;
+    /** A test's clock; undefined (always, in a node) means the store's clock, the one every instance shares. */
+    private readonly now: (() => number) | undefined;
     private readonly inFlight = new Set<Promise<unknown>>();
     private counts: CallCounts = { calls: 0, unfinished: 0, bytes: 0 };
     private lastFailure: unknown;
@@ -73,7 +74,9 @@ export class SharedCallTracking implements CallTracking {
         for (const name of ['retentionMs', 'staleMs'] as const) {
             if (!Number.isFinite(resolved[name]) || resolved[name] <= 0) throw new RangeError(`${name} must be a positive number of ms for shared call state`);
         }
-        this.now = options.now ?? Date.now;
+        // Not Date.now: an instance whose clock is minutes off would fire recording waits early or late, take over
+        // leases others still hold, and expire calls early. Deadlines and leases are on the store's clock.
+        this.now = options.now;
         this.expiry = { finishedMs: Math.min(resolved.retentionMs, resolved.staleMs), unfinishedMs: resolved.staleMs };
         this.maxCalls = resolved.maxCalls;
         this.maxBytes = resolved.maxBytes;
@@ -127,15 +130,14 @@ export class SharedCallTracking implements CallTracking {
 
     private runTick(emit: (triggers: Trigger[]) => void): Promise<void> {
         return this.guarded(async () => {
-            const now = this.now();
-            for (const batch of await this.state.claimPending(now, this.leaseMs, this.claimLimit)) {
+            for (const batch of await this.state.claimPending(this.leaseMs, this.claimLimit, this.now?.())) {
                 await this.deliver({ triggers: batch.triggers, batchId: batch.batchId }, emit);
             }
-            for (const callId of await this.state.claimDue(now, this.leaseMs, this.claimLimit)) {
+            for (const callId of await this.state.claimDue(this.leaseMs, this.claimLimit, this.now?.())) {
                 const done = await this.transact([callId], (tracker) => tracker.tick());
                 if (done.triggers.length > 0) await this.deliver(done, emit);
             }
-            this.counts = await this.state.count(this.now(), this.expiry);
+            this.counts = await this.state.count(this.expiry, this.now?.());
         });
     }
 
@@ -148,8 +150,9 @@ export class SharedCallTracking implements CallTracking {
     /** Reads the calls, runs `step` on a tracker of just them, and commits the outcome with its triggers pending. */
     private async transact(callIds: readonly string[], step: (tracker: CallTracker) => Trigger[]): Promise<Transaction> {
         for (let attempt = 1; attempt <= this.maxAttempts; attempt += 1) {
-            const stored = await this.state.read(callIds);
-            const now = this.now();
+            const { now: storeNow, calls: stored } = await this.state.read(callIds);
+            // Every time the batch writes (last activity, recording deadline, expiry, lease) is on the store's clock.
+            const now = this.now?.() ?? storeNow;
             const records: TrackedCall[] = [];
             const unreadable = new Set<string>();
             for (const [callId, { record }] of stored) {

@@ -38,13 +38,16 @@ class Cluster {
     constructor(
         private readonly server: RedisServer,
         private readonly options: Partial<SharedCallTrackingOptions> = {},
+        /** 'test': every instance on `clock`, moved by the test; 'store': on Redis's clock, as in a node. */
+        private readonly timeSource: 'test' | 'store' = 'test',
     ) {}
 
     async add(id: string, wrap: (state: CallStateStore) => CallStateStore = (state) => state): Promise<Instance> {
         const connection = new RedisConnection({ url: this.server.url, prefix: PREFIX }, { maxReconnectWaitMs: 100, clientName: id });
         await connection.ready();
         const state = new RedisCallState(connection, this.nodeId);
-        const tracking = new SharedCallTracking(wrap(state), { leaseMs: LEASE_MS, ...this.options, instanceId: id, now: () => this.clock.now });
+        const clock = this.timeSource === 'test' ? { now: () => this.clock.now } : {};
+        const tracking = new SharedCallTracking(wrap(state), { leaseMs: LEASE_MS, ...this.options, instanceId: id, ...clock });
         const instance: Instance = {
             id,
             connection,
@@ -77,7 +80,7 @@ class Cluster {
     }
 
     async record(callId: string): Promise<TrackedCall | undefined> {
-        return (await this.instances[0].state.read([callId])).get(callId)?.record as TrackedCall | undefined;
+        return (await this.instances[0].state.read([callId])).calls.get(callId)?.record as TrackedCall | undefined;
     }
 
     async close(): Promise<void> {
@@ -301,7 +304,7 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         assert.deepEqual(nodes.firedFor('wait'), ['connected', 'complete'], 'not before its deadline');
         nodes.clock.now += 60_000;
         // A claimant that dies right after its claim: the others skip the call until the claim's lease ends.
-        assert.deepEqual(await b.state.claimDue(nodes.clock.now, LEASE_MS, 10), ['wait']);
+        assert.deepEqual(await b.state.claimDue(LEASE_MS, 10, nodes.clock.now), ['wait']);
         await Promise.all([nodes.tick(b), nodes.tick(c)]);
         assert.deepEqual(nodes.firedFor('wait'), ['connected', 'complete']);
         nodes.clock.now += LEASE_MS;
@@ -530,6 +533,91 @@ describe('shared call tracking when Redis goes away', function () {
     });
 });
 
+/**
+ * Runs `step` with this process's clock (Date.now) `offsetMs` off: an instance made in it keeps that clock (code that
+ * took Date.now as its clock holds the shifted one), and the steps of the instance run in it too.
+ */
+async function withClockOff<T>(offsetMs: number, step: () => Promise<T>): Promise<T> {
+    const realNow = Date.now;
+    Date.now = () => realNow() + offsetMs;
+    try {
+        return await step();
+    } finally {
+        Date.now = realNow;
+    }
+}
+
+describe("shared call tracking on Redis's clock: an instance whose clock is 5 minutes off behaves like the others", function () {
+    this.timeout(60_000);
+    const SKEW_MS = 5 * 60_000;
+    let server: RedisServer;
+    let nodes: Cluster;
+
+    before(async () => {
+        server = await startRedisServer();
+    });
+    afterEach(async () => {
+        await nodes.close();
+    });
+    after(async () => {
+        await server.stop();
+        removeRedisDir(server);
+    });
+
+    const redisNow = (): number => {
+        const [seconds, micros] = server.cli('TIME').split('\n').map(Number);
+        return seconds * 1000 + Math.floor(micros / 1000);
+    };
+
+    it('a recording wait set by one instance is not fired early by an instance whose clock is 5 minutes ahead', async () => {
+        nodes = new Cluster(server, { recordingWaitMs: 60_000 }, 'store');
+        const a = await nodes.add('a');
+        const ahead = await withClockOff(SKEW_MS, () => nodes.add('ahead'));
+        const before = redisNow();
+        await nodes.take(a, [event('wait', 'connected', 'c', 100), event('wait', 'complete', 'x', 200, { pendingRecordings: 1 })]);
+        const after = redisNow();
+        const deadline = (await nodes.record('wait'))!.recordingDeadline!;
+        assert.ok(deadline >= before + 60_000 && deadline <= after + 60_000, `the deadline ${deadline} is Redis's time of the event plus the wait`);
+        await withClockOff(SKEW_MS, () => nodes.tick(ahead));
+        assert.deepEqual(nodes.firedFor('wait'), ['connected', 'complete'], 'the wait has 60 s to run on the cluster clock');
+        assert.equal(server.cli('ZSCORE', `${PREFIX}:calls:{${nodes.nodeId}}:deadlines`, 'wait'), String(deadline), 'and it was not claimed');
+    });
+
+    it('an instance whose clock is 5 minutes ahead does not take over a pending batch whose lease still runs', async () => {
+        nodes = new Cluster(server, { leaseMs: 1500 }, 'store');
+        const dying = await nodes.add('dying');
+        const ahead = await withClockOff(SKEW_MS, () => nodes.add('ahead'));
+        const crash = new Error('process died');
+        await nodes.take(dying, [event('lease', 'presenting', 'p', 100)]);
+        const committed = Date.now();
+        await assert.rejects(
+            dying.tracking.take([event('lease', 'connected', 'c', 200)], () => {
+                throw crash;
+            }),
+            (err) => err === crash,
+        );
+        await withClockOff(SKEW_MS, () => nodes.tick(ahead));
+        assert.deepEqual(nodes.firedFor('lease'), ['presenting'], 'not re-emitted while the lease runs');
+        for (let round = 0; round < 200 && nodes.firedFor('lease').length < 2; round += 1) {
+            await withClockOff(SKEW_MS, () => nodes.tick(ahead));
+            if (nodes.firedFor('lease').length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        assert.deepEqual(nodes.firedFor('lease'), ['presenting', 'connected'], 're-emitted once the lease ended');
+        assert.ok(Date.now() - committed >= 1500 - 20, `taken over after ${Date.now() - committed} ms, not before the 1.5 s lease ended`);
+    });
+
+    it('a finished call written by an instance whose clock is 5 minutes behind is kept for its retention', async () => {
+        nodes = new Cluster(server, { retentionMs: 60_000 }, 'store');
+        const a = await nodes.add('a');
+        const behind = await withClockOff(-SKEW_MS, () => nodes.add('behind'));
+        await withClockOff(-SKEW_MS, () => nodes.take(behind, [event('kept', 'presenting', 'p', 1), event('kept', 'complete', 'x', 2)]));
+        const ttl = Number(server.cli('PTTL', behind.state.recordKey('kept')));
+        assert.ok(ttl > 55_000 && ttl <= 60_000, `the record expires in its 60 s retention, not ${ttl} ms`);
+        await nodes.take(a, [event('kept', 'complete', 'x', 2)]);
+        assert.deepEqual(nodes.firedFor('kept'), ['presenting', 'complete', 'processed', 'updated'], "the platform's resend is a duplicate");
+    });
+});
+
 /** A state whose first commit waits for `hold()` (after its read), so another instance commits in between. */
 function gated(state: CallStateStore, hold: () => Promise<void> | undefined): CallStateStore {
     let first = true;
@@ -543,9 +631,9 @@ function gated(state: CallStateStore, hold: () => Promise<void> | undefined): Ca
             return state.commit(commit);
         },
         acknowledge: (batchId) => state.acknowledge(batchId),
-        claimPending: (now, leaseMs, limit) => state.claimPending(now, leaseMs, limit),
-        claimDue: (now, leaseMs, limit) => state.claimDue(now, leaseMs, limit),
-        count: (now, expiry) => state.count(now, expiry),
+        claimPending: (leaseMs, limit, now) => state.claimPending(leaseMs, limit, now),
+        claimDue: (leaseMs, limit, now) => state.claimDue(leaseMs, limit, now),
+        count: (expiry, now) => state.count(expiry, now),
     };
 }
 

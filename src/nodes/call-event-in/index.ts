@@ -5,6 +5,7 @@ import { errorText } from '../../errors/error-text';
 import type { TrackerEviction, Trigger } from '../../lifecycle/call-tracker';
 import { validateRawEvents } from '../../lifecycle/raw-event-validation';
 import { logText } from '../../logging/log-text';
+import { RedisReplayMemory } from '../../store/redis/redis-replay-memory';
 import { registerEditorResources } from '../shared/editor-resources';
 import { rateLimitedWarning } from '../shared/rate-limited-warning';
 import { playSampleCall, registerSimulateRoute, type SimulatingNode } from './admin';
@@ -64,6 +65,10 @@ export = function register(RED: NodeAPI): void {
             if (!options!.store) return fileTrackingSource(node, (RED.settings as { userDir?: unknown }).userDir, tracker, hooks);
             try {
                 const lease = leaseRedisStore(RED, options!.store, text('warnings.storeMissing', { store: logText(options!.store) }));
+                const auth = options!.auth;
+                // The seen webhook-ids go where the call state goes: a replay to another instance, or after a redeploy,
+                // is refused as it is on the instance that took the request first.
+                if (auth.type === 'standard-webhooks') auth.replays = new RedisReplayMemory(lease.connection, node.id, auth.toleranceSeconds);
                 try {
                     return sharedTrackingSource(node, lease, tracker, hooks);
                 } catch (err) {

@@ -7,6 +7,7 @@ import type {
     CommitOutcome,
     PendingBatch,
     StoredCall,
+    StoredCalls,
 } from '../../lifecycle/call-state-store';
 import { errorText } from '../../errors/error-text';
 import { StoreError } from '../durable-store';
@@ -45,12 +46,25 @@ local function sweep(index, cutoff, prefix)
 end
 `;
 
-const READ = new RedisScript(`
-local out = {}
+// The cluster's one clock: Redis's TIME, so instances whose clocks are off agree on every deadline, lease and expiry.
+// \`clock(given)\` is a test's time when the caller passed one (a number), the server's otherwise ('').
+const CLOCK = `
+-- Redis 3.2 to 4 replicate a script that reads TIME only as its effects; 5 and later always do.
+if redis.replicate_commands then redis.replicate_commands() end
+local function clock(given)
+    if given ~= '' then return tonumber(given) end
+    local t = redis.call('TIME')
+    return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+`;
+
+// ARGV: none. The server's clock first, then each record's version and JSON.
+const READ = new RedisScript(`${CLOCK}
+local out = {string.format('%d', clock(''))}
 for i, key in ipairs(KEYS) do
     local fields = redis.call('HMGET', key, 'v', 'r')
-    out[2 * i - 1] = fields[1]
-    out[2 * i] = fields[2]
+    out[2 * i] = fields[1]
+    out[2 * i + 1] = fields[2]
 end
 return out
 `);
@@ -141,14 +155,16 @@ for i = 1, ${INDEX_KEYS} do redis.call('PEXPIRE', KEYS[i], indexTtl) end
 return out
 `);
 
-// KEYS: pending, leases. ARGV: now, lease end, limit.
-const CLAIM_PENDING = new RedisScript(`
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-local out = {}
+// KEYS: pending, leases. ARGV: now ('' for the server's), lease ms, limit. Replies the lease end, then id, payload...
+const CLAIM_PENDING = new RedisScript(`${CLOCK}
+local now = clock(ARGV[1])
+local leaseEnd = string.format('%d', now + tonumber(ARGV[2]))
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', string.format('%d', now), 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {leaseEnd}
 for _, id in ipairs(ids) do
     local payload = redis.call('HGET', KEYS[1], id)
     if payload then
-        redis.call('ZADD', KEYS[2], ARGV[2], id)
+        redis.call('ZADD', KEYS[2], leaseEnd, id)
         out[#out + 1] = id
         out[#out + 1] = payload
     else
@@ -165,17 +181,21 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 `);
 
-// KEYS: deadlines. ARGV: now, lease end, limit.
-const CLAIM_DUE = new RedisScript(`
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+// KEYS: deadlines. ARGV: now ('' for the server's), lease ms, limit.
+const CLAIM_DUE = new RedisScript(`${CLOCK}
+local now = clock(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now), 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], string.format('%d', now + tonumber(ARGV[2])), member) end
 return due
 `);
 
-// KEYS: the five indexes. ARGV: record key prefix, finished cutoff, unfinished cutoff.
-const COUNT = new RedisScript(`${INDEXES}
-sweep(FINISHED, ARGV[2], ARGV[1])
-sweep(UNFINISHED, ARGV[3], ARGV[1])
+// KEYS: the five indexes. ARGV: record key prefix, now ('' for the server's), finished idle ms, unfinished idle ms
+// ('' for kept for ever).
+const COUNT = new RedisScript(`${INDEXES}${CLOCK}
+local now = clock(ARGV[2])
+local function cutoff(idle) if idle == '' then return '-inf' end return string.format('%d', now - tonumber(idle)) end
+sweep(FINISHED, cutoff(ARGV[3]), ARGV[1])
+sweep(UNFINISHED, cutoff(ARGV[4]), ARGV[1])
 local unfinished = redis.call('ZCARD', UNFINISHED)
 return {redis.call('ZCARD', FINISHED) + unfinished, unfinished, tonumber(redis.call('GET', BYTES) or '0')}
 `);
@@ -215,7 +235,9 @@ export const DEFAULT_INDEX_TTL_MS = 7 * 24 * 60 * 60_000;
  * - `:sizes` (a sorted set of each call's stored bytes) and `:bytes` (their total), for the maxBytes bound;
  * - `:deadlines`: a sorted set of calls by recording deadline (or by the end of a claim on it);
  * - `:pending`, `:leases`: triggers committed and not yet acknowledged, by batch, and each batch's lease end.
- * Every write is one Lua script, so a failure (Redis gone mid-way) leaves all of it or none of it.
+ * Every write is one Lua script, so a failure (Redis gone mid-way) leaves all of it or none of it. Every time in these
+ * keys (last activity, expiry, deadline, lease end) is on Redis's clock (TIME, read by the scripts): an instance whose
+ * own clock is minutes off still fires a recording wait when it ends and takes over only leases that have ended.
  */
 export class RedisCallState implements CallStateStore {
     private readonly base: string;
@@ -245,7 +267,7 @@ export class RedisCallState implements CallStateStore {
         return this.recordPrefix + keyPartOf(callId);
     }
 
-    async read(callIds: readonly string[]): Promise<Map<string, StoredCall>> {
+    async read(callIds: readonly string[]): Promise<StoredCalls> {
         const reply = (await this.run(
             READ,
             callIds.map((callId) => this.recordKey(callId)),
@@ -253,10 +275,10 @@ export class RedisCallState implements CallStateStore {
         )) as Array<string | null>;
         const calls = new Map<string, StoredCall>();
         callIds.forEach((callId, index) => {
-            const version = reply[2 * index];
-            if (version !== null && version !== undefined) calls.set(callId, { version, record: parsed(reply[2 * index + 1] ?? null) });
+            const version = reply[2 * index + 1];
+            if (version !== null && version !== undefined) calls.set(callId, { version, record: parsed(reply[2 * index + 2] ?? null) });
         });
-        return calls;
+        return { now: Number(reply[0]), calls };
     }
 
     async commit(commit: CallCommit): Promise<CommitOutcome> {
@@ -307,26 +329,29 @@ export class RedisCallState implements CallStateStore {
         await this.run(ACKNOWLEDGE, [pending, leases], [batchId]);
     }
 
-    async claimPending(now: number, leaseMs: number, limit: number): Promise<PendingBatch[]> {
+    async claimPending(leaseMs: number, limit: number, now?: number): Promise<PendingBatch[]> {
         const [pending, leases] = this.pendingKeys;
-        const reply = (await this.run(CLAIM_PENDING, [pending, leases], [now, now + leaseMs, limit])) as string[];
+        const reply = (await this.run(CLAIM_PENDING, [pending, leases], [now ?? '', Math.ceil(leaseMs), limit])) as string[];
+        const leaseUntil = Number(reply[0]);
         const batches: PendingBatch[] = [];
-        for (let index = 0; index + 1 < reply.length; index += 2) {
+        for (let index = 1; index + 1 < reply.length; index += 2) {
             const payload = parsed(reply[index + 1]) as { instanceId?: unknown; triggers?: unknown };
             // A payload this code did not write is dropped rather than emitted half-formed.
             if (!Array.isArray(payload?.triggers)) continue;
-            batches.push({ batchId: reply[index], instanceId: String(payload.instanceId), leaseUntil: now + leaseMs, triggers: payload.triggers });
+            batches.push({ batchId: reply[index], instanceId: String(payload.instanceId), leaseUntil, triggers: payload.triggers });
         }
         return batches;
     }
 
-    async claimDue(now: number, leaseMs: number, limit: number): Promise<string[]> {
-        const reply = (await this.run(CLAIM_DUE, [this.indexes[2]], [now, now + leaseMs, limit])) as string[];
+    async claimDue(leaseMs: number, limit: number, now?: number): Promise<string[]> {
+        const reply = (await this.run(CLAIM_DUE, [this.indexes[2]], [now ?? '', Math.ceil(leaseMs), limit])) as string[];
         return reply.map(textOfKeyPart);
     }
 
-    async count(now: number, expiry: CallExpiry): Promise<CallCounts> {
-        const [calls, open, bytes] = (await this.run(COUNT, this.indexes, [this.recordPrefix, ...this.cutoffs(now, expiry)])) as number[];
+    async count(expiry: CallExpiry, now?: number): Promise<CallCounts> {
+        const idle = (ms: number): string => (Number.isFinite(ms) ? String(ms) : '');
+        const args = [this.recordPrefix, now ?? '', idle(expiry.finishedMs), idle(expiry.unfinishedMs)];
+        const [calls, open, bytes] = (await this.run(COUNT, this.indexes, args)) as number[];
         return { calls, unfinished: open, bytes };
     }
 
