@@ -112,7 +112,9 @@ export class RedisDeadLetters implements DeadLetterBox {
             const letter = parsed(values[index]);
             if (letter) letters.push(letter);
         });
-        return letters;
+        // Letters that failed within one millisecond tie in the sorted set, which then orders them by key (a hash):
+        // they are listed in the order their requests were accepted instead, as the file store lists them.
+        return letters.sort((a, b) => a.failedAt - b.failedAt || a.request.queuedAt - b.request.queuedAt || a.request.seq - b.request.seq);
     }
 
     async count(): Promise<number> {
