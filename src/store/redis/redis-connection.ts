@@ -437,6 +437,13 @@ export function isConnectionProblem(err: unknown): boolean {
     );
 }
 
+/** ioredis's text when no Sentinel helped, without its retry plans, which a one-off test does not follow. */
+function probeProblem(message: string): string {
+    const sentinels = /^All sentinels are unreachable\..*?(?:Last error: (.*))?$/s.exec(message);
+    if (!sentinels) return message;
+    return `no Sentinel named a primary that could be reached: ${sentinels[1] ?? 'none answered'}`;
+}
+
 /** The Test connection's answer: the server's own account, and how it was reached. */
 export interface RedisProbe extends RedisServerInfo {
     mode: RedisMode;
@@ -452,7 +459,9 @@ export interface RedisProbe extends RedisServerInfo {
 export async function probeRedis(settings: RedisSettings, timeoutMs = 5000): Promise<RedisProbe> {
     const connection = new RedisConnection(settings, { connectTimeoutMs: timeoutMs, maxReconnectWaitMs: timeoutMs, clientName: 'ccaas-test-connection' });
     // The first error is the answer (refused, wrong password, TLS): a test does not wait for reconnections.
-    const failed = new Promise<never>((_, reject) => connection.client.once('error', (err: Error) => reject(new StoreError(err.message, { cause: err }))));
+    const failed = new Promise<never>((_, reject) =>
+        connection.client.once('error', (err: Error) => reject(new StoreError(probeProblem(err.message), { cause: err }))),
+    );
     failed.catch(() => undefined);
     try {
         await Promise.race([connection.ready(timeoutMs), failed]);
