@@ -138,6 +138,10 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         let reply: Awaited<ReturnType<RedisOutbox['enqueue']>>;
         try {
             reply = await this.outbox.enqueue(lane, body, { maxQueued: this.maxQueued, maxQueuedBytes: this.maxQueuedBytes });
+            // done() says "durable", so with minReplicas it waits for the replicas. When they do not confirm, the
+            // message is refused although the request sits in the primary's outbox: sent if the primary lives on,
+            // lost if it dies now, and the refusal says it is not guaranteed.
+            if (reply.kind === 'queued') await this.options.connection.acknowledged();
         } catch (error) {
             const reason = error instanceof StoreError && error.cause !== undefined ? errorText(error.cause) : errorText(error);
             throw new StoreError(`the shared outbox in Redis is unavailable (${reason}): the request is refused, not queued`, { cause: error });

@@ -32,6 +32,27 @@ describe('editor: Store in a ccaas-redis configuration', function () {
         await editor.openEditDialog(events);
         await editor.page.locator('#node-input-path').fill('/redis-dialog-events');
         await editor.page.locator('#node-input-btn-store-add').click();
+        // The fields follow the mode: Sentinel's list and primary name replace the URL and TLS, and the replica wait
+        // shows once a replica is asked for.
+        const page = editor.page;
+        assert.equal(await page.locator('#node-config-input-mode').inputValue(), 'standalone');
+        assert.deepEqual(
+            [await page.locator('#node-config-input-url').isVisible(), await page.locator('#node-config-input-sentinels').isVisible()],
+            [true, false],
+        );
+        assert.equal(await page.locator('#node-config-input-replicaWait').isVisible(), false);
+        await page.locator('#node-config-input-mode').selectOption('sentinel');
+        assert.deepEqual(
+            await Promise.all(
+                ['url', 'tls', 'sentinels', 'masterName', 'sentinelPassword'].map((field) => page.locator(`#node-config-input-${field}`).isVisible()),
+            ),
+            [false, false, true, true, true],
+        );
+        await page.locator('#node-config-input-minReplicas').fill('1');
+        assert.equal(await page.locator('#node-config-input-replicaWait').isVisible(), true);
+        await page.locator('#node-config-input-minReplicas').fill('0');
+        await page.locator('#node-config-input-mode').selectOption('standalone');
+        assert.equal(await page.locator('#node-config-input-url').isVisible(), true);
         await editor.page.locator('#node-config-input-url').fill(redis.url);
         await editor.page.locator('#node-config-input-prefix').fill('editor-test');
         assert.equal(await editor.page.locator('#node-config-input-password').getAttribute('type'), 'password');
@@ -45,7 +66,9 @@ describe('editor: Store in a ccaas-redis configuration', function () {
         await editor.page.waitForFunction(() => /Connected: Redis/.test(document.querySelector('#node-config-ccaas-redis-result')?.textContent ?? ''));
         assert.match(
             await editor.page.locator('#node-config-ccaas-redis-result').innerText(),
-            /^Connected: Redis \d+\.\d+\.\d+\. Persistence: append-only file, fsync always\.$/,
+            new RegExp(
+                `^Connected: Redis \\d+\\.\\d+\\.\\d+\\. Server 127\\.0\\.0\\.1:${redis.port}\\. Replicas: none\\. Persistence: append-only file, fsync always\\.$`,
+            ),
         );
         await editor.screenshot('redis-config-dialog');
         await editor.page.locator('#node-config-dialog-ok').click();

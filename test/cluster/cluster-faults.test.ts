@@ -3,7 +3,7 @@
 // acknowledged lost), and an instance SIGKILLed while the CRM is down (the survivors send everything, once, under
 // the keys the dead instance would have used).
 import assert from 'node:assert/strict';
-import { clusterFlow, postEvents, startCluster } from '../support/cluster';
+import { clusterFlow, postEvents, postUntilTaken, startCluster } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import type { NodeRedProcess } from '../support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
@@ -20,20 +20,6 @@ function shortLife(callId: string): object[] {
     ];
 }
 const SHORT_LIFE_TRIGGERS = ['presenting', 'connected', 'complete', 'processed', 'updated#1'];
-
-/** Posts until the cluster acknowledges (a 503 while Redis is away is the platform's cue to send again). */
-async function postUntilTaken(instance: NodeRedProcess, events: object[], timeoutMs = 30_000): Promise<number> {
-    const started = Date.now();
-    let refused = 0;
-    for (;;) {
-        const answer = await postEvents(instance, events).catch((err: Error) => ({ status: 0, body: err.message }));
-        if (answer.status === 202) return refused;
-        assert.ok(answer.status === 503 || answer.status === 0, `only 503 while Redis is away, got ${answer.status} ${answer.body}`);
-        refused += 1;
-        if (Date.now() - started > timeoutMs) throw new Error(`not taken within ${timeoutMs} ms: ${answer.status} ${answer.body}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-}
 
 describe('cluster faults: Redis away, Redis restarted, an instance killed', function () {
     this.timeout(240_000);

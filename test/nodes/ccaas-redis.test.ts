@@ -60,7 +60,17 @@ describe('ccaas-redis', function () {
         const withPassword = await test({ url: durable.url, credentials: { password: 'main-secret' } });
         assert.deepEqual(
             { ...withPassword, version: typeof withPassword.version },
-            { version: 'string', aof: { fsync: 'everysec' }, rdb: false, url: durable.url },
+            {
+                mode: 'standalone',
+                primary: `127.0.0.1:${durable.port}`,
+                role: 'master',
+                replicas: [],
+                version: 'string',
+                aof: { fsync: 'everysec' },
+                rdb: false,
+                minReplicas: 0,
+                url: durable.url,
+            },
         );
         const acl = await test({ url: durable.url, credentials: { username: 'crm', password: 'crm-secret' } });
         assert.match(acl.version ?? '', /^\d+\.\d+/);

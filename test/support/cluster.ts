@@ -1,4 +1,5 @@
 // Several real Node-RED processes running one flow against one Redis: the cluster of issue 17, on 127.0.0.1.
+import assert from 'node:assert/strict';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from './node-red-process';
 
 export interface ClusterFlowOptions {
@@ -13,13 +14,15 @@ export interface ClusterFlowOptions {
     recordingWaitMinutes?: number;
     /** A catch node that counts Catch-able errors of web service out into the log, for fault tests. */
     logCaught?: boolean;
+    /** More properties of the ccaas-redis node (sentinel mode, minReplicas), over `redisUrl` and `prefix`. */
+    redis?: Record<string, unknown>;
 }
 
 /** call event in (POST /events) -> web service out -> the CRM, both kept in one ccaas-redis. */
 export function clusterFlow(options: ClusterFlowOptions): object[] {
     const flow: object[] = [
         { id: 'tab', type: 'tab', label: 'cluster test' },
-        { id: 'redis', type: 'ccaas-redis', url: options.redisUrl, prefix: options.prefix ?? 'cluster-test' },
+        { id: 'redis', type: 'ccaas-redis', url: options.redisUrl, prefix: options.prefix ?? 'cluster-test', ...options.redis },
         {
             id: 'events',
             z: 'tab',
@@ -91,4 +94,21 @@ export async function postEvents(instance: NodeRedProcess, events: object[]): Pr
         signal: AbortSignal.timeout(15_000),
     });
     return { status: answer.status, body: await answer.text() };
+}
+
+/**
+ * Posts until the cluster acknowledges, as a platform does: a 503 (or no answer) while Redis is away, or while a
+ * write is not yet on enough replicas, is the cue to send again. Resolves with the number of refusals.
+ */
+export async function postUntilTaken(instance: NodeRedProcess, events: object[], timeoutMs = 30_000): Promise<number> {
+    const started = Date.now();
+    let refused = 0;
+    for (;;) {
+        const answer = await postEvents(instance, events).catch((err: Error) => ({ status: 0, body: err.message }));
+        if (answer.status === 202) return refused;
+        assert.ok(answer.status === 503 || answer.status === 0, `only 503 while Redis is away, got ${answer.status} ${answer.body}`);
+        refused += 1;
+        if (Date.now() - started > timeoutMs) throw new Error(`not taken within ${timeoutMs} ms: ${answer.status} ${answer.body}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+    }
 }

@@ -25,6 +25,8 @@ export interface RedisServer {
     log(): string;
     /** Stops it (SIGTERM flushes the AOF; SIGKILL does not) and waits for the process to end. */
     stop(signal?: NodeJS.Signals): Promise<void>;
+    /** Sends a signal without waiting for anything: SIGSTOP freezes it (connections stay open), SIGCONT wakes it. */
+    signal(signal: NodeJS.Signals): void;
     /** Starts it again on the same port and folder, after a stop. */
     restart(): Promise<void>;
     /** redis-cli against it, for checks a test makes from outside the package. */
@@ -106,6 +108,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         dir,
         log: () => output,
         stop,
+        signal(signal: NodeJS.Signals) {
+            if (child && child.exitCode === null && child.signalCode === null) child.kill(signal);
+        },
         async restart() {
             await stop();
             output += '\n--- restart ---\n';

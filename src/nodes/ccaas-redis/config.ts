@@ -1,12 +1,22 @@
 import type { Node } from 'node-red';
 import type { ConnectionLease } from '../../store/redis/connection-share';
 import { ConfigError } from '../../errors/coded-error';
-import { checkedRedisSettings, type RedisSettings } from '../../store/redis/redis-connection';
+import { checkedRedisSettings, type CheckedRedisSettings, type RedisSettings } from '../../store/redis/redis-connection';
 
 /** The properties of a ccaas-redis node as the flow JSON holds them (public API: these names stay). */
 export interface RedisNodeProperties {
     name?: string;
+    /** `standalone` (also when missing: flows of 0.3.0) or `sentinel`. */
+    mode?: string;
+    /** Standalone: the server. */
     url?: string;
+    /** Sentinel: `host:port, host:port`. */
+    sentinels?: string;
+    /** Sentinel: the primary's name as the Sentinels monitor it. */
+    masterName?: string;
+    /** Replicas a write must reach before 202 / done() (default 0), and how long it waits for them (ms). */
+    minReplicas?: number | string;
+    replicaWait?: number | string;
     prefix?: string;
     /** The id of a tls-config node: the CA (and client certificate) for rediss://. */
     tls?: string;
@@ -15,19 +25,27 @@ export interface RedisNodeProperties {
 export interface RedisNodeCredentials {
     username?: string;
     password?: string;
+    /** The Sentinels' own password (sentinel mode), when they have one. */
+    sentinelPassword?: string;
 }
 
 /** The TLS options of a core tls-config node, as it gives them to the core http request node. */
 export type TlsOptionsOf = (tlsNodeId: string) => RedisSettings['tls'];
 
 /** The node's settings, checked: a ConfigError names the field at fault. */
-export function redisSettingsOf(config: RedisNodeProperties, credentials: RedisNodeCredentials, tlsOptionsOf?: TlsOptionsOf): RedisSettings {
+export function redisSettingsOf(config: RedisNodeProperties, credentials: RedisNodeCredentials, tlsOptionsOf?: TlsOptionsOf): CheckedRedisSettings {
     const tls = config.tls && tlsOptionsOf ? tlsOptionsOf(config.tls) : undefined;
     return checkedRedisSettings({
+        mode: String(config.mode ?? ''),
         url: String(config.url ?? ''),
+        sentinels: String(config.sentinels ?? ''),
+        masterName: String(config.masterName ?? ''),
         prefix: String(config.prefix ?? ''),
         username: credentials.username || undefined,
         password: credentials.password || undefined,
+        sentinelPassword: credentials.sentinelPassword || undefined,
+        minReplicas: config.minReplicas,
+        replicaWait: config.replicaWait,
         ...(tls ? { tls } : {}),
     });
 }
@@ -47,8 +65,10 @@ export function tlsOptionsFrom(getNode: (id: string) => unknown): TlsOptionsOf {
 export interface RedisConfigNode extends Node<Record<keyof RedisNodeCredentials, unknown>> {
     /** Why the configuration cannot work (named field and problem); then `acquire` throws it. */
     configError?: Error;
-    /** The URL as configured, for status texts and for the Test connection's same-host rule. */
+    /** Where it connects as the user wrote it (the URL, or the Sentinels and primary name), for log texts. */
     redisUrl: string;
+    /** Where it connects, canonical (CheckedRedisSettings.target): stored secrets go only there from Test connection. */
+    redisTarget?: string;
     /** A share of the connection, to give back when the node closes. */
     acquire(): ConnectionLease;
 }

@@ -22,21 +22,28 @@ export = function register(RED: NodeAPI): void {
                 (node.credentials ?? {}) as RedisNodeCredentials,
                 tlsOptionsFrom((id) => RED.nodes.getNode(id)),
             );
-            node.redisUrl = settings.url;
+            node.redisUrl = settings.mode === 'standalone' ? settings.url : `${settings.masterName} via Sentinel ${settings.sentinels ?? ''}`.trim();
+            node.redisTarget = settings.target;
             share = new ConnectionShare(settings, { clientName: `node-red-ccaas-${node.id}` }, (connection) => warnWithoutPersistence(connection));
         } catch (err) {
             node.configError = err as Error;
             node.error(errorText(err));
         }
 
-        // Said once per connection: with no AOF and no RDB a Redis restart forgets every call and queued request.
+        // Said once per connection: with no AOF and no RDB a Redis restart forgets every call and queued request, and
+        // with fewer replicas than minReplicas every write is refused.
         function warnWithoutPersistence(connection: RedisConnection): void {
             connection.serverInfo().then(
                 (info) => {
-                    const values = { url: logText(node.redisUrl), version: info.version };
+                    const where = connection.mode === 'standalone' ? node.redisUrl : `${connection.serverAddress ?? '?'} (${node.redisUrl})`;
+                    const values = { url: logText(where), version: info.version };
                     if (!info.aof && !info.rdb) node.warn(text('warnings.noPersistence', values));
                     else if (info.aof) node.log(text('log.connectedAof', { ...values, fsync: info.aof.fsync }));
                     else node.log(text('log.connectedRdb', values));
+                    const replicas = (info.replicas ?? []).filter((replica) => replica.state === 'online').length;
+                    if (replicas < connection.minReplicas) {
+                        node.warn(text('warnings.fewReplicas', { ...values, replicas: String(replicas), minReplicas: String(connection.minReplicas) }));
+                    }
                 },
                 (err: unknown) => node.log(text('log.infoUnavailable', { problem: logText(errorText(err)) })),
             );
@@ -55,7 +62,7 @@ export = function register(RED: NodeAPI): void {
     }
 
     RED.nodes.registerType('ccaas-redis', RedisNode, {
-        credentials: { username: { type: 'text' }, password: { type: 'password' } },
+        credentials: { username: { type: 'text' }, password: { type: 'password' }, sentinelPassword: { type: 'password' } },
     });
     registerTestConnectionRoute(RED);
 };
