@@ -2,8 +2,8 @@
 // 200 to every POST and keeps, per round, what arrived: how many, which calls (to count duplicates), and the latency
 // of each request from the time stamp its event carried (process.hrtime is CLOCK_MONOTONIC, the same clock in every
 // process on the machine).
-// Commands arrive over IPC from bench/run.ts; progress (requests received so far) goes back every few milliseconds,
-// which is how the load client keeps a bounded number of events in flight end to end.
+// Commands arrive over IPC from bench/sink-control.ts; progress (requests received so far) goes back every few
+// milliseconds, which is how the load client keeps a bounded number of events in flight end to end.
 import http from 'node:http';
 import type net from 'node:net';
 
