@@ -37,6 +37,8 @@ async function main(): Promise<void> {
     if (!fs.existsSync(path.join(root, 'dist', 'nodes', 'web-service-out.js'))) throw new Error('dist/ is missing: run `npm run build` first');
     const startedAt = new Date();
     const runStarted = performance.now();
+    // Read before anything starts: the load the run itself makes is not the machine's load at its start.
+    const machine = describeMachine();
     const bench = await startBench(options);
     try {
         const scenarios = summariseThroughput(await runThroughput(bench), bench.nr5?.version);
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
             startedAt: startedAt.toISOString(),
             durationSeconds: Math.round((performance.now() - runStarted) / 1000),
             smoke: options.smoke,
-            machine: describeMachine(),
+            machine,
             options: { ...options, out: undefined },
             scenarios,
             ratios,
