@@ -4,7 +4,7 @@ import { errorText } from '../errors/error-text';
 import { StoreError } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
 import type { RedisConnection } from '../store/redis/redis-connection';
-import { ENTRY_HEAD, RedisOutbox, type ClaimReply, type OutboxCounts } from '../store/redis/redis-outbox';
+import { ENTRY_HEAD, RedisOutbox, wakeMessageOf, type ClaimReply, type OutboxCounts } from '../store/redis/redis-outbox';
 import {
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_QUEUED,
@@ -23,10 +23,13 @@ import type { NewRequest, OutboxQueue } from './outbox-queue';
 import { jittered } from './retry-schedule';
 
 /**
- * How long an idle instance waits before it asks Redis for ready work again. Work accepted on this instance wakes
- * it at once; work accepted elsewhere, a slot freed elsewhere or a lease to take back waits at most this long.
+ * The fallback poll: how long an idle instance waits at most before it asks Redis for ready work again. It is woken
+ * before that by Redis (the outbox scripts publish on the node's wake channel whenever a head becomes ready, with
+ * when), by work accepted or a slot freed here, and by the time of the next retry it learnt from its last reply. The
+ * poll only finds what pub/sub cannot promise: a message lost while the subscriber reconnected, and a lease of a
+ * dead instance running out (its own lease time plus at most this).
  */
-export const DEFAULT_POLL_MS = 200;
+export const DEFAULT_POLL_MS = 5_000;
 /** How often the contexts of requests accepted here but settled by another instance are looked for and dropped. */
 export const DEFAULT_SWEEP_MS = 60_000;
 /** The wait between two tries of a claim or a settle while Redis does not answer. */
@@ -94,7 +97,11 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
     private closing = false;
     private closed: Promise<number> | undefined;
     private readonly loop: Promise<void>;
-    private sleeper: { timer: NodeJS.Timeout; resolve: () => void } | undefined;
+    /** The claim loop's wait: until `until` (this clock), unless woken sooner. */
+    private sleeper: { timer: NodeJS.Timeout; until: number; resolve: () => void } | undefined;
+    private readonly stopWakeUps: () => void;
+    /** A ready time announced while the loop was asking Redis (this clock): its next sleep ends by then. */
+    private wakeBy: number | undefined;
     private woken = false;
     /** A failure was reported and nothing has succeeded since: one report per outage, not one per poll. */
     private failing = false;
@@ -120,6 +127,11 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         this.random = options.random ?? Math.random;
         this.stopListening = options.connection.onChange(() => {
             if (options.connection.state === 'ready') this.wake();
+        });
+        this.stopWakeUps = options.connection.subscribe(this.outbox.wakeChannel, {
+            message: (text) => this.heard(text),
+            // Whatever was published before, or while the subscriber was away, is looked for now.
+            subscribed: () => this.wake(),
         });
         this.sweepTimer = setInterval(() => void this.sweep(), options.sweepMs ?? DEFAULT_SWEEP_MS);
         this.sweepTimer.unref();
@@ -192,7 +204,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         return Date.now() + this.clockOffset;
     }
 
-    /** Cluster-wide counts as of this instance's last reply from Redis (one poll old at most while it runs). */
+    /** Cluster-wide counts as of this instance's last reply from Redis (a claim, a settle or the fallback poll). */
     get queuedCount(): number {
         return this.counts?.queued ?? 0;
     }
@@ -256,6 +268,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
             this.closing = true;
             clearInterval(this.sweepTimer);
             this.stopListening();
+            this.stopWakeUps();
             this.wake();
             await this.loop;
             while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
@@ -300,21 +313,59 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         }
     }
 
-    /** Waits `ms`, or less when woken (local enqueue, a local slot freed, Redis back, close). */
+    /** Waits `ms`, or less when woken (Redis's wake channel, local enqueue, a local slot freed, Redis back, close). */
     private sleep(ms: number): Promise<void> {
         if (this.woken || this.closing) {
             this.woken = false;
             return Promise.resolve();
         }
+        const { wakeBy } = this;
+        this.wakeBy = undefined;
+        const waitMs = wakeBy === undefined ? ms : Math.max(1, Math.min(ms, Math.ceil(wakeBy - Date.now())));
         return new Promise((resolve) => {
-            this.sleeper = {
-                timer: setTimeout(() => {
-                    this.sleeper = undefined;
-                    resolve();
-                }, ms),
-                resolve,
-            };
+            this.sleeper = { timer: this.sleepTimer(waitMs, resolve), until: Date.now() + waitMs, resolve };
         });
+    }
+
+    private sleepTimer(ms: number, resolve: () => void): NodeJS.Timeout {
+        return setTimeout(() => {
+            this.sleeper = undefined;
+            resolve();
+        }, ms);
+    }
+
+    /** A script's news on the wake channel: fresher counts, and maybe a head ready now or later. */
+    private heard(text: string): void {
+        const message = wakeMessageOf(text);
+        if (!message) {
+            this.wake();
+            return;
+        }
+        // The message and a reply travel on two connections: the later of the two by Redis's clock wins.
+        if (!this.counts || message.counts.now >= this.counts.now) this.noteCounts(message.counts);
+        if (message.readyAt !== undefined && !this.closing) this.wakeAt(message.readyAt);
+    }
+
+    /**
+     * A head becomes ready at `at` (Redis clock), as the wake channel says: now wakes the loop, later shortens its
+     * sleep to then. Announced while the loop is asking Redis, it bounds the next sleep (the reply may predate it).
+     */
+    private wakeAt(at: number): void {
+        const local = at - this.clockOffset;
+        const waitMs = Math.ceil(local - Date.now());
+        if (!Number.isFinite(waitMs) || waitMs <= 0) {
+            this.wake();
+            return;
+        }
+        const { sleeper } = this;
+        if (!sleeper) {
+            this.wakeBy = Math.min(this.wakeBy ?? local, local);
+            return;
+        }
+        if (sleeper.until <= local) return;
+        clearTimeout(sleeper.timer);
+        sleeper.until = local;
+        sleeper.timer = this.sleepTimer(waitMs, sleeper.resolve);
     }
 
     private wake(): void {

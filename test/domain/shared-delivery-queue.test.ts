@@ -106,6 +106,8 @@ interface InstanceOptions {
     schedule?: number[];
     leaseMs?: number;
     timeoutMs?: number;
+    /** The fallback poll (ms); 50 unless a test shows that something else wakes the instances. */
+    pollMs?: number;
 }
 
 /** One Node-RED instance's web service out node: its own Redis connection, the shared node id. */
@@ -122,7 +124,7 @@ function instance(redis: RedisServer, sink: Sink, name: string, options: Instanc
         ratePerSecond: options.ratePerSecond,
         maxQueued: options.maxQueued ?? 1000,
         maxQueuedBytes: options.maxQueuedBytes ?? 1024 * 1024,
-        store: { kind: 'redis', connection, pollMs: 50, ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}) },
+        store: { kind: 'redis', connection, pollMs: options.pollMs ?? 50, ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}) },
         profile: {
             builder: compileRequest({ url: `${sink.url}/calls/{{callId}}`, method: 'POST', bodyType: 'payload', contentType: 'application/json' }),
             decorate: deliveryHeaders({ idempotencyHeader: 'Idempotency-Key', profileHeaders: [] }),
@@ -487,6 +489,103 @@ describe('shared delivery queue: requests accepted on one instance, settled on a
             await redis.stop();
             removeRedisDir(redis);
         }
+    });
+});
+
+describe('shared delivery queue: idle instances woken by Redis', function () {
+    this.timeout(30_000);
+    // A poll this slow explains nothing that happens within a test's bounds: whatever an idle instance does, Redis
+    // told it to.
+    const SLOW_POLL_MS = 60_000;
+    // Generous on a loaded machine; the wake-up time itself is the bench's to measure, not a test's.
+    const WAKE_BOUND_MS = 2000;
+    let redis: RedisServer;
+    let sink: Sink;
+    const instances: Instance[] = [];
+    const start = (name: string, options: InstanceOptions = {}) => {
+        const created = instance(redis, sink, name, { pollMs: SLOW_POLL_MS, ...options });
+        instances.push(created);
+        return created;
+    };
+    const channel = `${PREFIX}:outbox:{${NODE_ID}}:wake`;
+    const subscribers = () => Number(redis.cli('PUBSUB', 'NUMSUB', channel).split('\n').pop());
+
+    beforeEach(async () => {
+        redis = await startRedisServer();
+        sink = await startSink();
+    });
+    afterEach(async () => {
+        sink.releaseHeld();
+        await Promise.allSettled(instances.splice(0).map((each) => each.close()));
+        await sink.close();
+        await redis.stop();
+        removeRedisDir(redis);
+    });
+
+    /**
+     * A takes one request at a time (concurrency 1) and is given a second while the first is held by the sink:
+     * B, idle and asleep, must be the one that sends it, and it can only have heard of it from Redis.
+     */
+    async function wakesAcross(a: Instance, b: Instance, tag: string): Promise<void> {
+        const held = `${tag}-held`;
+        const next = `${tag}-next`;
+        sink.answer = (arrival) => (arrival.callId === held ? { status: 200, hold: true } : { status: 200 });
+        const queuedBefore = b.sender.snapshot()!.queued;
+        await a.sender.send(outgoing(held, 0), held);
+        await until(() => sink.arrivals.some((arrival) => arrival.callId === held), 'the held request in flight');
+        // B has asked Redis since (whoever took the held request), so it is asleep now with nothing ready.
+        await until(() => b.sender.snapshot()!.queued === queuedBefore + 1, 'B asked Redis after the held request');
+        const sentAt = Date.now();
+        await a.sender.send(outgoing(next, 0), next);
+        await until(() => sink.arrivals.some((arrival) => arrival.callId === next), `${next} sent by B`, WAKE_BOUND_MS);
+        await until(() => b.delivered.some((request) => request.entry.call.callId === next), `B reported ${next}`);
+        assert.ok(Date.now() - sentAt < WAKE_BOUND_MS);
+        sink.releaseHeld();
+        await until(() => a.sender.snapshot()!.queued === 0 && b.sender.snapshot()!.queued === 0, 'the outbox empty');
+    }
+
+    it('a request accepted by A is sent at once by an idle B, with the fallback poll a minute away', async () => {
+        const a = start('a', { concurrency: 1 });
+        const b = start('b', { concurrency: 2 });
+        await Promise.all([a, b].map((each) => each.connection.ready()));
+        await until(() => subscribers() === 2, 'both instances subscribed');
+        await wakesAcross(a, b, 'w1');
+        await wakesAcross(a, b, 'w2');
+    });
+
+    it('a retry is attempted at its time, known from the last reply, not at the next poll', async () => {
+        const a = start('a', { schedule: [400] });
+        const b = start('b', { schedule: [400] });
+        await Promise.all([a, b].map((each) => each.connection.ready()));
+        sink.answer = (arrival) => ({ status: sink.arrivals.indexOf(arrival) === 0 ? 503 : 200 });
+        await a.sender.send(outgoing('r1', 0), 'r1');
+        await until(() => sink.arrivals.length === 2, 'the retry sent', 400 * 1.2 + WAKE_BOUND_MS);
+        const waited = sink.arrivals[1]!.at - sink.arrivals[0]!.at;
+        assert.ok(waited >= 400 * 0.8 - 5, `the retry waited its schedule, not ${waited} ms`);
+        assert.equal(sink.arrivals[1]!.key, sink.arrivals[0]!.key);
+        await until(() => a.delivered.length + b.delivered.length === 1, 'the retry reported');
+    });
+
+    it('after Redis restarts, the instances subscribe again and are woken as before', async () => {
+        const a = start('a', { concurrency: 1 });
+        const b = start('b', { concurrency: 2 });
+        await Promise.all([a, b].map((each) => each.connection.ready()));
+        await until(() => subscribers() === 2, 'both instances subscribed');
+        await wakesAcross(a, b, 'before');
+        await redis.restart();
+        await until(() => a.connection.state === 'ready' && b.connection.state === 'ready', 'both connected again', 10_000);
+        await until(() => subscribers() === 2, 'both instances subscribed again', 10_000);
+        await wakesAcross(a, b, 'after');
+    });
+
+    it('the subscriber connection ends with the last queue of its connection', async () => {
+        const a = start('a');
+        await a.connection.ready();
+        await until(() => subscribers() === 1, 'subscribed');
+        await a.sender.close(false);
+        await until(() => subscribers() === 0, 'unsubscribed on close');
+        const names = redis.cli('CLIENT', 'LIST');
+        assert.ok(!/name=a-wake/.test(names), `the subscriber connection is closed:\n${names}`);
     });
 });
 

@@ -190,6 +190,17 @@ export interface RedisConnectionOptions {
     replyBoundMs?: number;
 }
 
+/** Told about one pub/sub channel of the connection (see RedisConnection.subscribe). */
+export interface ChannelListener {
+    /** A message published on the channel. */
+    message(text: string): void;
+    /**
+     * The channel is subscribed, the first time or again after the subscriber connection was lost: what was
+     * published in between is gone, so the listener looks for itself.
+     */
+    subscribed(): void;
+}
+
 /**
  * One Redis connection of a ccaas-redis config node, shared by the nodes that use it. Commands fail at once while it
  * is down (no offline queue, no resend of a command whose reply was lost): a node must never answer "durable" for a
@@ -210,6 +221,13 @@ export class RedisConnection {
     private current: RedisConnectionState = 'connecting';
     private lastProblem: string | undefined;
     private readonly listeners = new Set<() => void>();
+    /**
+     * The pub/sub connection, made on the first subscribe and ended with the last unsubscribe or close(). A
+     * connection that has subscribed can run no other command, so it is a second one, with the same options (in
+     * sentinel mode it follows the primary too).
+     */
+    private subscriber: Redis | undefined;
+    private readonly channels = new Map<string, Set<ChannelListener>>();
 
     constructor(settings: RedisSettings, options: RedisConnectionOptions = {}) {
         const checked = checkedRedisSettings(settings);
@@ -356,8 +374,78 @@ export class RedisConnection {
         return { ...serverInfoOf(server, persistence, await this.config('save'), await this.config('appendfsync')), ...replicationOf(replication) };
     }
 
+    /**
+     * Listens on `channel` (a full key, prefix included) until the returned function is called. Best effort, as
+     * pub/sub is: a message published while the subscriber connection is down is lost, which `subscribed` tells;
+     * a subscriber that cannot connect or subscribe costs nothing but the messages.
+     */
+    subscribe(channel: string, listener: ChannelListener): () => void {
+        if (this.current === 'closed') return () => undefined;
+        let listeners = this.channels.get(channel);
+        if (!listeners) {
+            listeners = new Set();
+            this.channels.set(channel, listeners);
+        }
+        listeners.add(listener);
+        const subscriber = this.subscriberClient();
+        // Not yet connected: the 'ready' handler subscribes to every channel then.
+        if (subscriber.status === 'ready') this.subscribeOn(subscriber, [channel]);
+        let stopped = false;
+        return () => {
+            if (stopped) return;
+            stopped = true;
+            const current = this.channels.get(channel);
+            if (!current?.delete(listener) || current.size > 0) return;
+            this.channels.delete(channel);
+            if (this.channels.size > 0) {
+                this.subscriber?.unsubscribe(channel).catch(() => undefined);
+                return;
+            }
+            this.subscriber?.disconnect();
+            this.subscriber = undefined;
+        };
+    }
+
+    private subscriberClient(): Redis {
+        if (this.subscriber) return this.subscriber;
+        const name = this.client.options.connectionName;
+        const subscriber = this.client.duplicate({
+            ...(name ? { connectionName: `${name}-wake` } : {}),
+            // Subscribed here on every 'ready', so that each listener learns of every resubscribe (ioredis's own
+            // resubscribe tells nobody).
+            autoResubscribe: false,
+            // A subscriber sends no command while it waits for messages, so there is no reply to bound.
+            socketTimeout: undefined,
+        });
+        subscriber.on('ready', () => this.subscribeOn(subscriber, [...this.channels.keys()]));
+        subscriber.on('message', (channel: string, text: string) => {
+            for (const listener of [...(this.channels.get(channel) ?? [])]) listener.message(text);
+        });
+        // Its problems are the main connection's too and are reported there; without a listener ioredis would
+        // print each one.
+        subscriber.on('error', () => undefined);
+        this.subscriber = subscriber;
+        return subscriber;
+    }
+
+    private subscribeOn(subscriber: Redis, channels: string[]): void {
+        if (channels.length === 0) return;
+        subscriber.subscribe(...channels).then(
+            () => {
+                if (subscriber !== this.subscriber) return;
+                for (const channel of channels) for (const listener of [...(this.channels.get(channel) ?? [])]) listener.subscribed();
+            },
+            // Refused (an ACL without pub/sub) or the connection dropped: the next 'ready' tries again, and the
+            // listeners' own fallback covers the time between.
+            () => undefined,
+        );
+    }
+
     /** Closes the connection after the replies already asked for have come. */
     async close(): Promise<void> {
+        this.subscriber?.disconnect();
+        this.subscriber = undefined;
+        this.channels.clear();
         if (this.current === 'closed') return;
         await this.client.quit().catch(() => this.client.disconnect());
         this.become('closed');

@@ -21,6 +21,9 @@ import { RedisScript } from './redis-script';
  *   ten minutes after the last one.
  * - `seq`: the job key counter; kept (with the safety TTL) so that a key is not handed out again soon after its
  *   job left, while an instance may still hold that job's context.
+ * - `wake` (a pub/sub channel, not a key): a script that makes a head ready publishes when (Redis clock, ms), so
+ *   the idle instances claim at once, or know when to, instead of asking on a timer. Best effort: a message sent
+ *   while an instance's subscriber is reconnecting is lost to it, and its fallback poll finds the work.
  * Collections are deleted by Redis when they empty; besides, every write sets an expiry of OUTBOX_KEY_TTL_MS on
  * the keys it touches, a safety net for a node no instance runs any more. It is far longer than any wait between
  * two writes to a key of a running node (one retry wait is at most a week).
@@ -84,9 +87,23 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function keep(...)
     for _, key in ipairs({...}) do redis.call('PEXPIRE', key, ttl) end
 end
-local function reply(kind, extra)
+local function counts()
     local nextReady = redis.call('ZRANGEBYSCORE', ready, '(' .. int(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-    local out = {kind, int(now), redis.call('HLEN', entries), redis.call('GET', bytes) or '0', nextReady[2] or ''}
+    return {int(now), redis.call('HLEN', entries), redis.call('GET', bytes) or '0', nextReady[2] or ''}
+end
+-- Idle instances sleep until told: whatever makes a head ready says when ('-': nothing new is ready, only the
+-- counts changed), with the counts, so that every instance's status follows the cluster without asking.
+local function wake(at)
+    local message = {at and int(at) or '-'}
+    for _, value in ipairs(counts()) do table.insert(message, value) end
+    redis.call('PUBLISH', base .. 'wake', table.concat(message, ' '))
+end
+local function readyWaiting()
+    return #redis.call('ZRANGEBYSCORE', ready, '-inf', int(now), 'LIMIT', 0, 1) > 0
+end
+local function reply(kind, extra)
+    local out = {kind}
+    for _, value in ipairs(counts()) do table.insert(out, value) end
     for _, value in ipairs(extra) do table.insert(out, value) end
     return out
 end
@@ -112,7 +129,10 @@ end
 redis.call('HSET', entries, key, json)
 redis.call('INCRBY', bytes, #json)
 local laneKey = lanePrefix .. lane
-if redis.call('RPUSH', laneKey, key) == 1 then redis.call('ZADD', ready, 'NX', int(now), lane) end
+if redis.call('RPUSH', laneKey, key) == 1 then
+    redis.call('ZADD', ready, 'NX', int(now), lane)
+    wake(now)
+end
 keep(entries, bytes, seq, laneKey, ready)
 return reply('queued', {tostring(key), int(now)})
 `);
@@ -127,6 +147,8 @@ for _, lane in ipairs(expired) do
     redis.call('HDEL', owners, lane)
     if redis.call('EXISTS', lanePrefix .. lane) == 1 then redis.call('ZADD', ready, int(now), lane) end
 end
+-- Heads taken back from a dead instance: this caller takes one, the other instances may take the rest.
+if #expired > 0 then wake(now) end
 if redis.call('ZCARD', leases) >= concurrency then return reply('busy', {}) end
 for _ = 1, 10 do
     local head = redis.call('ZRANGEBYSCORE', ready, '-inf', int(now), 'LIMIT', 0, 1)
@@ -181,6 +203,8 @@ local laneKey = lanePrefix .. lane
 if outcome == 'retry' then
     redis.call('ZADD', ready, int(now + delay), lane)
     keep(ready, laneKey, entries, bytes)
+    -- The lease freed lets another waiting head go now; else the retry's own time is news to the idle instances.
+    if readyWaiting() then wake(now) else wake(now + delay) end
     return reply('settled', {})
 end
 local size = redis.call('HSTRLEN', entries, key)
@@ -194,6 +218,9 @@ if redis.call('LLEN', laneKey) > 0 then
     redis.call('ZADD', ready, int(now), lane)
     keep(ready, laneKey)
 end
+-- The call's next request, or another call's that waited for the lease freed here (the cluster's concurrency);
+-- else only the counts changed.
+if readyWaiting() then wake(now) else wake(nil) end
 return reply('settled', {})
 `);
 
@@ -214,6 +241,7 @@ for index = 1, #owned, 2 do
         released = released + 1
     end
 end
+if released > 0 then wake(now) end
 return released
 `);
 
@@ -241,6 +269,7 @@ if redis.call('LINDEX', lanePrefix .. lane, 0) ~= key or redis.call('HEXISTS', o
 local at = redis.call('ZSCORE', ready, lane)
 if not at or tonumber(at) <= now then return 0 end
 redis.call('ZADD', ready, int(now), lane)
+wake(now)
 return 1
 `);
 
@@ -256,6 +285,21 @@ export interface OutboxContents {
 
 export const DEFAULT_REPLY_TIMEOUT_MS = 10_000;
 
+/** A message of the wake channel: when a head is ready (Redis clock), if one became ready, and the counts after. */
+export interface WakeMessage {
+    readyAt?: number;
+    counts: OutboxCounts;
+}
+
+/** The wake channel's text (`<ready at or -> <now> <queued> <bytes> <next ready or nothing>`), or undefined. */
+export function wakeMessageOf(text: string): WakeMessage | undefined {
+    const [at, now, queued, bytes, nextReady = ''] = text.split(' ');
+    if (at === undefined || now === undefined || queued === undefined || bytes === undefined) return undefined;
+    const counts = countsOf(['', now, Number(queued), bytes, nextReady]);
+    if (!Number.isFinite(counts.now) || !Number.isFinite(counts.queued)) return undefined;
+    return { ...(at !== '-' ? { readyAt: Number(at) } : {}), counts };
+}
+
 type RawReply = [string, string, number, string, string, ...string[]];
 
 function countsOf(raw: RawReply): OutboxCounts {
@@ -266,6 +310,7 @@ function countsOf(raw: RawReply): OutboxCounts {
 export class RedisOutbox {
     private readonly keys: string[];
     private readonly lanePrefix: string;
+    private readonly channel: string;
 
     constructor(
         private readonly connection: RedisConnection,
@@ -276,6 +321,12 @@ export class RedisOutbox {
         const base = (name: string) => connection.key('outbox', `{${nodeId}}`, name);
         this.keys = ['entries', 'ready', 'leases', 'owners', 'rate', 'seq', 'bytes'].map(base);
         this.lanePrefix = base('lane:');
+        this.channel = base('wake');
+    }
+
+    /** The pub/sub channel on which this node's scripts announce that a head is (or will be) ready. */
+    get wakeChannel(): string {
+        return this.channel;
     }
 
     /** Every key of this node's outbox but the lanes (`lane:<call id>`), for tests and operators. */
