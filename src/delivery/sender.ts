@@ -156,7 +156,7 @@ export interface SharedOutboxStore {
     connection: RedisConnection;
     /** How long a claimed attempt is this instance's before another may take it over; default timeoutMs + 10 s. */
     leaseMs?: number;
-    /** How often an idle instance asks for ready work (ms); default 200. */
+    /** The fallback poll of an idle instance, which Redis's wake channel wakes sooner (ms); default 5,000 (DEFAULT_POLL_MS). */
     pollMs?: number;
 }
 
