@@ -115,8 +115,17 @@ for (const store of stores) {
 
             const listed = await ask(out, { action: 'list' });
             assert.deepEqual(listed.payload.queued, []);
+            // The three calls are attempted side by side: they fail, and are listed, in whichever order they end.
+            const failedAts = listed.payload.deadLetters.map((item: Msg) => item.failedAt as number);
             assert.deepEqual(
-                listed.payload.deadLetters.map((item: Msg) => [item.callId, item.event, item.attempts, item.code, item.status, typeof item.failedAt]),
+                failedAts,
+                [...failedAts].sort((a, b) => a - b),
+                'oldest failure first',
+            );
+            assert.deepEqual(
+                listed.payload.deadLetters
+                    .map((item: Msg) => [item.callId, item.event, item.attempts, item.code, item.status, typeof item.failedAt])
+                    .sort((a: string[], b: string[]) => a[0]!.localeCompare(b[0]!)),
                 [
                     ['call-A', 'presenting', 1, 'http-4xx', 400, 'number'],
                     ['call-B', 'presenting', 1, 'http-4xx', 400, 'number'],
