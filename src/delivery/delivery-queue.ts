@@ -352,9 +352,10 @@ export class DeliveryQueue<R> implements OutboxQueue {
     }
 
     /** Every queued job, call by call in the order of their requests: for the deliveries list, not for every change. */
-    list(): QueuedJob[] {
+    list(limit = Number.POSITIVE_INFINITY): QueuedJob[] {
         const jobs: QueuedJob[] = [];
         for (const lane of this.lanes.values()) {
+            if (jobs.length >= limit) break;
             lane.jobs.forEach((job, index) => {
                 const head = index === 0;
                 jobs.push({

@@ -23,7 +23,7 @@ export interface OutboxQueue {
     /** What the queue holds now. */
     snapshot(): QueueSnapshot;
     /** Every queued request (in flight included), for the deliveries list. */
-    list(): QueuedJob[] | Promise<QueuedJob[]>;
+    list(limit?: number): QueuedJob[] | Promise<QueuedJob[]>;
     /** Attempts the request with this idempotency key now when it waits for a retry; false when it does not. */
     retryNow(idempotencyKey: string): boolean | Promise<boolean>;
     /**

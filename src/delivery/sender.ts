@@ -257,7 +257,7 @@ export class Sender<C> {
      */
     async queuedList(limit = Number.POSITIVE_INFINITY): Promise<DeliverySummary[]> {
         await this.whenReady();
-        const jobs = ((await this.queue?.list()) ?? []).slice(0, limit);
+        const jobs = ((await this.queue?.list(Number.isFinite(limit) ? limit : undefined)) ?? []).slice(0, limit);
         // A shared outbox's attempts are itemised in the dead-letter store, where every instance notes its own.
         const noted =
             this.queue?.shared && this.deadLetterBox?.triesOfEach
@@ -402,7 +402,8 @@ export class Sender<C> {
     /** What a metrics scrape reads of the queue now: depth, in flight, the oldest request's age, dead letters. */
     async gauges(): Promise<{ queued: number; inFlight: number; oldestQueuedSeconds: number; deadLetters: number }> {
         const snapshot = this.snapshot();
-        const [jobs, deadLetters] = await Promise.all([this.queue?.list() ?? [], this.deadLetterBox?.count() ?? 0]);
+        // A shared outbox's oldest entry is its lowest key: a scrape reads that one, not the whole backlog.
+        const [jobs, deadLetters] = await Promise.all([this.queue?.list(this.queue.shared ? 1 : undefined) ?? [], this.deadLetterBox?.count() ?? 0]);
         const oldest = jobs.reduce((min, job) => Math.min(min, job.entry.queuedAt), Number.POSITIVE_INFINITY);
         return {
             queued: snapshot?.queued ?? 0,

@@ -218,8 +218,9 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
     }
 
     /** Every request in the cluster's outbox, for the deliveries list (nextAttemptAt on this instance's clock, queuedAt on Redis's). */
-    async list(): Promise<QueuedJob[]> {
-        const contents = await this.outbox.contents();
+    async list(limit?: number): Promise<QueuedJob[]> {
+        // The oldest `limit` entries by key are the oldest accepted: the first of a call among them is its head.
+        const contents = await this.outbox.contents(limit);
         const offset = contents.now - Date.now();
         const jobs: QueuedJob[] = [];
         const headSeen = new Set<string>();

@@ -430,6 +430,25 @@ describe('Redis outbox scripts', function () {
         assert.equal(settled.counts.queuedBytes, 0);
     });
 
+    it('a page of the contents is the oldest entries, in the order they were accepted, as the whole contents begin', async () => {
+        const outbox = new RedisOutbox(connection, NODE_ID);
+        // Twelve keys, so that 10, 11 and 12 would come before 2 in text order.
+        for (let index = 1; index <= 12; index++) {
+            const body = JSON.stringify({ call: { callId: `C${index % 3}` }, idempotencyKey: `k${index}` });
+            assert.equal((await outbox.enqueue(`C${index % 3}`, body, { maxQueued: 100, maxQueuedBytes: 100_000 })).kind, 'queued');
+        }
+        const whole = await outbox.contents();
+        const page = await outbox.contents(5);
+        assert.equal(whole.entries.length, 12);
+        assert.deepEqual(page.entries, whole.entries.slice(0, 5));
+        assert.deepEqual(
+            page.entries.map((entry) => JSON.parse(entry.json).idempotencyKey),
+            ['k1', 'k2', 'k3', 'k4', 'k5'],
+        );
+        assert.deepEqual([...page.readyAt.keys()].sort(), [...whole.readyAt.keys()].sort(), 'every lane still says when its head is ready');
+        assert.deepEqual((await outbox.contents(50)).entries, whole.entries);
+    });
+
     it('keeps the stored JSON a readable format 2 entry, its byte count exact as attempts grow', async () => {
         const outbox = new RedisOutbox(connection, NODE_ID);
         const body = JSON.stringify({ call: { callId: 'J', list: [], text: 'é/"' }, payload: [], idempotencyKey: 'k' });

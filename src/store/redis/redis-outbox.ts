@@ -390,27 +390,40 @@ export class RedisOutbox {
         return (await this.run<number>(RETRY_NOW, [lane, key])) === 1;
     }
 
-    /** Everything the outbox holds (at most the node's maxQueued entries), read in one MULTI. */
-    async contents(): Promise<OutboxContents> {
+    /**
+     * What the outbox holds, read in one MULTI: every entry (at most the node's maxQueued), or with `limit` the
+     * oldest `limit` of them only, so that a page of a backlog of thousands does not read every request (their keys
+     * are read, small numbers, then those entries in a second trip).
+     */
+    async contents(limit?: number): Promise<OutboxContents> {
         const [entries, ready, owners] = this.keys;
         const client = this.connection.client;
-        const replies = await this.withReplyTimeout(client.multi().time().hgetall(entries!).zrange(ready!, 0, -1, 'WITHSCORES').hgetall(owners!).exec());
+        const read = client.multi().time();
+        if (limit === undefined) read.hgetall(entries!);
+        else read.hkeys(entries!);
+        const replies = await this.withReplyTimeout(read.zrange(ready!, 0, -1, 'WITHSCORES').hgetall(owners!).exec());
         const value = (index: number): unknown => {
             const [error, result] = replies?.[index] ?? [new Error('no reply'), undefined];
             if (error) throw storeErrorOf(error);
             return result;
         };
         const [seconds, micros] = value(0) as [string, string];
-        const stored = value(1) as Record<string, string>;
+        let listed: Array<{ key: string; json: string }>;
+        if (limit === undefined) {
+            listed = Object.entries(value(1) as Record<string, string>).map(([key, json]) => ({ key, json }));
+        } else {
+            const keys = (value(1) as string[]).sort((a, b) => Number(a) - Number(b)).slice(0, limit);
+            const jsons = keys.length > 0 ? await this.withReplyTimeout(client.hmget(entries!, ...keys)) : [];
+            // An entry settled between the two trips is gone: it is left out, as it would be a moment later.
+            listed = keys.flatMap((key, index) => (typeof jsons[index] === 'string' ? [{ key, json: jsons[index] }] : []));
+        }
         const scores = value(2) as string[];
         const readyAt = new Map<string, number>();
         for (let index = 0; index < scores.length; index += 2) readyAt.set(scores[index]!, Number(scores[index + 1]));
         const leased = new Map<string, string>();
         for (const [lane, owner] of Object.entries(value(3) as Record<string, string>)) leased.set(lane, owner.slice(owner.indexOf(' ') + 1));
         return {
-            entries: Object.entries(stored)
-                .map(([key, json]) => ({ key, json }))
-                .sort((a, b) => Number(a.key) - Number(b.key)),
+            entries: listed.sort((a, b) => Number(a.key) - Number(b.key)),
             readyAt,
             leased,
             now: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000),
