@@ -54,6 +54,11 @@ function feed(path: string, target: string, y: number) {
     ];
 }
 
+/** The flow tab with "CRM calls" (id `ws`, default retries) fed at /crm, posting to `crm`. */
+function crmFlow(crm: Receiver): object[] {
+    return [{ id: 'tab', type: 'tab', label: 'dead letters' }, ...feed('/crm', 'ws', 100), webServiceOut('ws', 'CRM calls', `${crm.url}/hook`, '', 100)];
+}
+
 async function play(session: EditorSession, path: string, callId: string, callerName: string): Promise<void> {
     const send = () =>
         fetch(`${session.nodeRed.url}${path}`, {
@@ -84,9 +89,7 @@ describe('editor: deliveries sidebar', function () {
             { width: 1400, height: 1000 },
             {
                 flows: [
-                    { id: 'tab', type: 'tab', label: 'dead letters' },
-                    ...feed('/crm', 'ws', 100),
-                    webServiceOut('ws', 'CRM calls', `${crm.url}/hook`, '', 100),
+                    ...crmFlow(crm),
                     ...feed('/helpdesk', 'ws2', 260),
                     // One retry, an hour later: only "retry now" makes it happen within the test.
                     webServiceOut('ws2', 'Helpdesk', `${helpdesk.url}/tickets`, '1h', 260),
@@ -226,11 +229,7 @@ describe('editor: deliveries sidebar of a read-only user', function () {
         session = await openEditorSession(
             { width: 1400, height: 1000 },
             {
-                flows: [
-                    { id: 'tab', type: 'tab', label: 'dead letters' },
-                    ...feed('/crm', 'ws', 100),
-                    webServiceOut('ws', 'CRM calls', `${crm.url}/hook`, '', 100),
-                ],
+                flows: crmFlow(crm),
                 settings: adminAuthLine({ admin: '*', viewer: 'read' }),
                 signIn: (nodeRed) => adminToken(nodeRed, 'viewer', 'read'),
             },

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { JITTER } from '../../src/delivery/retry-schedule';
-import { clusterFlow, postEvents } from '../support/cluster';
+import { AGENT, clusterFlow, postEvents } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
@@ -15,7 +15,6 @@ import { until } from '../support/wait';
 const SKEW_MS = 5 * 60_000;
 const RECORDING_WAIT_MS = 6_000;
 const RETRY_WAIT_MS = 3_000;
-const AGENT = { name: 'John Doe', extension: '154' };
 
 describe("cluster on one clock: an instance whose clock is 5 minutes ahead behaves like the others (Redis's TIME)", function () {
     this.timeout(120_000);

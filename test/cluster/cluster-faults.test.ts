@@ -3,23 +3,11 @@
 // acknowledged lost), and an instance SIGKILLed while the CRM is down (the survivors send everything, once, under
 // the keys the dead instance would have used).
 import assert from 'node:assert/strict';
-import { clusterFlow, postEvents, postUntilTaken, startCluster } from '../support/cluster';
+import { clusterFlow, postEvents, postUntilTaken, SHORT_LIFE_TRIGGERS, shortLife, startCluster } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import type { NodeRedProcess } from '../support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { until } from '../support/wait';
-
-const AGENT = { name: 'John Doe', extension: '154' };
-
-/** A short life with no recording: five triggers (presenting, connected, complete, processed, updated#1). */
-function shortLife(callId: string): object[] {
-    return [
-        { type: 'presenting', callId, eventId: `${callId}-p`, agent: AGENT, direction: 'Inbound' },
-        { type: 'connected', callId, eventId: `${callId}-c`, agent: AGENT },
-        { type: 'complete', callId, eventId: `${callId}-x`, pendingRecordings: 0 },
-    ];
-}
-const SHORT_LIFE_TRIGGERS = ['presenting', 'connected', 'complete', 'processed', 'updated#1'];
 
 describe('cluster faults: Redis away, Redis restarted, an instance killed', function () {
     this.timeout(240_000);

@@ -4,14 +4,13 @@
 // implementation (the standardwebhooks package).
 import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
-import { clusterFlow } from '../support/cluster';
+import { AGENT, clusterFlow } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { until } from '../support/wait';
 
 const SECRET = `whsec_${Buffer.from('a cluster key of 32 bytes long!!').toString('base64')}`;
-const AGENT = { name: 'John Doe', extension: '154' };
 
 /** The cluster flow with call event in behind Standard Webhooks signatures (credentials go in with a deploy). */
 function signedFlow(redisUrl: string, crmUrl: string): object[] {

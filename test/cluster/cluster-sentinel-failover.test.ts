@@ -4,23 +4,12 @@
 // a replica; the play goes on through the failover; then the CRM comes back. Every trigger of every event answered
 // 202 reaches the CRM, a repeat only under its first idempotency key, and both instances still take events.
 import assert from 'node:assert/strict';
-import { clusterFlow, postUntilTaken, startCluster } from '../support/cluster';
+import { clusterFlow, postUntilTaken, SHORT_LIFE_TRIGGERS, shortLife, startCluster } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import type { NodeRedProcess } from '../support/node-red-process';
 import { startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel';
 import { until } from '../support/wait';
 
-const AGENT = { name: 'John Doe', extension: '154' };
-
-/** A short life with no recording: five triggers (presenting, connected, complete, processed, updated#1). */
-function shortLife(callId: string): object[] {
-    return [
-        { type: 'presenting', callId, eventId: `${callId}-p`, agent: AGENT, direction: 'Inbound' },
-        { type: 'connected', callId, eventId: `${callId}-c`, agent: AGENT },
-        { type: 'complete', callId, eventId: `${callId}-x`, pendingRecordings: 0 },
-    ];
-}
-const SHORT_LIFE_TRIGGERS = ['presenting', 'connected', 'complete', 'processed', 'updated#1'];
 const CALLS = 16;
 
 describe('cluster on Redis Sentinel: the primary SIGKILLed mid-play loses nothing answered 202', function () {

@@ -155,6 +155,35 @@ function instance(redis: RedisServer, sink: Sink, name: string, options: Instanc
 const outgoing = (callId: string, index: number) => ({ call: { callId, event: 'updated', updateSeq: index }, payload: { index } });
 
 /** Every key of the test prefix, with its TTL in ms (-1: none). */
+/**
+ * A Redis and a sink of their own for each test of the calling describe, given to `started` before the test, and
+ * `start` for its instances (with `defaults` under their own options); all of it stopped after the test.
+ */
+function perTestCluster(started: (cluster: { redis: RedisServer; sink: Sink }) => void, defaults: InstanceOptions = {}) {
+    let redis: RedisServer;
+    let sink: Sink;
+    const instances: Instance[] = [];
+    beforeEach(async () => {
+        redis = await startRedisServer();
+        sink = await startSink();
+        started({ redis, sink });
+    });
+    afterEach(async () => {
+        sink.releaseHeld();
+        await Promise.allSettled(instances.splice(0).map((each) => each.close()));
+        await sink.close();
+        await redis.stop();
+        removeRedisDir(redis);
+    });
+    return {
+        start(name: string, options: InstanceOptions = {}): Instance {
+            const created = instance(redis, sink, name, { ...defaults, ...options });
+            instances.push(created);
+            return created;
+        },
+    };
+}
+
 function keysWithTtl(redis: RedisServer): Map<string, number> {
     const keys = redis.cli('--scan', '--pattern', `${PREFIX}:*`).split('\n').filter(Boolean);
     return new Map(keys.map((key) => [key, Number(redis.cli('PTTL', key))]));
@@ -164,24 +193,7 @@ describe('shared delivery queue (Redis)', function () {
     this.timeout(30_000);
     let redis: RedisServer;
     let sink: Sink;
-    const instances: Instance[] = [];
-    const start = (name: string, options?: InstanceOptions) => {
-        const created = instance(redis, sink, name, options);
-        instances.push(created);
-        return created;
-    };
-
-    beforeEach(async () => {
-        redis = await startRedisServer();
-        sink = await startSink();
-    });
-    afterEach(async () => {
-        sink.releaseHeld();
-        await Promise.allSettled(instances.splice(0).map((each) => each.close()));
-        await sink.close();
-        await redis.stop();
-        removeRedisDir(redis);
-    });
+    const { start } = perTestCluster((started) => ({ redis, sink } = started));
 
     it('three instances share the work: each request delivered and reported once, per-call order kept, concurrency for the cluster', async () => {
         const cluster = ['a', 'b', 'c'].map((name) => start(name, { concurrency: 2 }));
@@ -520,26 +532,9 @@ describe('shared delivery queue: idle instances woken by Redis', function () {
     const WAKE_BOUND_MS = 2000;
     let redis: RedisServer;
     let sink: Sink;
-    const instances: Instance[] = [];
-    const start = (name: string, options: InstanceOptions = {}) => {
-        const created = instance(redis, sink, name, { pollMs: SLOW_POLL_MS, ...options });
-        instances.push(created);
-        return created;
-    };
+    const { start } = perTestCluster((started) => ({ redis, sink } = started), { pollMs: SLOW_POLL_MS });
     const channel = `${PREFIX}:outbox:{${NODE_ID}}:wake`;
     const subscribers = () => Number(redis.cli('PUBSUB', 'NUMSUB', channel).split('\n').pop());
-
-    beforeEach(async () => {
-        redis = await startRedisServer();
-        sink = await startSink();
-    });
-    afterEach(async () => {
-        sink.releaseHeld();
-        await Promise.allSettled(instances.splice(0).map((each) => each.close()));
-        await sink.close();
-        await redis.stop();
-        removeRedisDir(redis);
-    });
 
     /**
      * A takes one request at a time (concurrency 1) and is given a second while the first is held by the sink:

@@ -112,3 +112,18 @@ export async function postUntilTaken(instance: NodeRedProcess, events: object[],
         await new Promise((resolve) => setTimeout(resolve, 200));
     }
 }
+
+/** The agent of every call the cluster tests play. */
+export const AGENT = { name: 'John Doe', extension: '154' };
+
+/** A short life with no recording: five triggers (presenting, connected, complete, processed, updated#1). */
+export function shortLife(callId: string): object[] {
+    return [
+        { type: 'presenting', callId, eventId: `${callId}-p`, agent: AGENT, direction: 'Inbound' },
+        { type: 'connected', callId, eventId: `${callId}-c`, agent: AGENT },
+        { type: 'complete', callId, eventId: `${callId}-x`, pendingRecordings: 0 },
+    ];
+}
+
+/** The triggers a short life fires, as the sink names them. */
+export const SHORT_LIFE_TRIGGERS = ['presenting', 'connected', 'complete', 'processed', 'updated#1'];
