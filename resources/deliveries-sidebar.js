@@ -171,7 +171,6 @@
         });
         if (sameRow(opened, item, kind)) {
             opened.element.insertAfter(line);
-            opened.seen = true;
         }
         return line;
     }
@@ -210,7 +209,6 @@
         );
         if (opened) {
             opened.element.detach();
-            opened.seen = false;
         }
         clearLists();
         view.queued.forEach(function (item) {
@@ -278,8 +276,9 @@
             }
         });
         deadSection.box.find('button.ccaas-deliveries-replay-all, button.ccaas-deliveries-discard-all').prop('disabled', counts.deadLetters === 0);
-        // A row that is no longer listed (replayed, discarded, dropped from the ring) takes its detail with it.
-        if (opened && !opened.seen) {
+        // A row that is no longer listed (replayed, discarded, dropped from the ring) took its detail with it: no row
+        // put the detached detail back.
+        if (opened && !$.contains(content[0], opened.element[0])) {
             closeDetail();
         }
     }
@@ -291,7 +290,7 @@
         }
         closeDetail();
         var element = $('<div>', { class: 'ccaas-deliveries-detail', style: 'padding: 4px 0 8px 8px;' }).insertAfter(line);
-        opened = { kind: kind, key: item.key, nodeId: item.nodeId, element: element, seen: true };
+        opened = { kind: kind, key: item.key, nodeId: item.nodeId, element: element };
         getJson(url([item.nodeId, item.key]))
             .done(function (answer) {
                 var letter = answer.deadLetter || {};
