@@ -89,7 +89,8 @@ export function withTry(tries: readonly AttemptRecord[] | undefined, record: Att
     return kept.length > MAX_TRIES_KEPT ? kept.slice(kept.length - MAX_TRIES_KEPT) : kept;
 }
 
-function responsePiece(result: ExchangeResult): DeadLetter['response'] {
+/** The answer's status and the first RESPONSE_PIECE_LENGTH characters of its body, with the request's secrets masked. */
+export function responsePiece(result: ExchangeResult): DeadLetter['response'] {
     const { response } = result;
     if (!response) return undefined;
     const text = typeof response.body === 'string' ? response.body : `(${response.body.length} bytes, not text)`;

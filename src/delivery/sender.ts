@@ -19,6 +19,7 @@ import {
     deadLetterSummary,
     queuedSummary,
     RESPONSE_PIECE_LENGTH,
+    responsePiece,
     withTry,
     type DeadLetter,
     type DeliverySummary,
@@ -147,9 +148,6 @@ export interface DeliveredExchange {
     response?: { statusCode: number; headers: Record<string, string | string[]>; body: string; truncated: boolean };
 }
 
-/** Each body a recent delivery keeps (characters): the ring stays small however large the requests are. */
-export const RECENT_BODY_LENGTH = RESPONSE_PIECE_LENGTH;
-
 /** The outbox in Redis, shared by the instances that run the same node id against the same Redis and prefix. */
 export interface SharedOutboxStore {
     kind: 'redis';
@@ -255,9 +253,9 @@ export class Sender<C> {
      * The queued requests (in flight included), call by call; empty while the outbox is not open. `limit`: the first
      * ones only (the deliveries sidebar shows a page, not a backlog of thousands).
      */
-    async queuedList(limit = Number.POSITIVE_INFINITY): Promise<DeliverySummary[]> {
+    async queuedList(limit?: number): Promise<DeliverySummary[]> {
         await this.whenReady();
-        const jobs = ((await this.queue?.list(Number.isFinite(limit) ? limit : undefined)) ?? []).slice(0, limit);
+        const jobs = ((await this.queue?.list(limit)) ?? []).slice(0, limit);
         // A shared outbox's attempts are itemised in the dead-letter store, where every instance notes its own.
         const noted =
             this.queue?.shared && this.deadLetterBox?.triesOfEach
@@ -306,7 +304,7 @@ export class Sender<C> {
     }
 
     /** The dead letters' summaries, oldest failure first; `limit`: the first ones only. */
-    async deadLetterList(limit = Number.POSITIVE_INFINITY): Promise<DeliverySummary[]> {
+    async deadLetterList(limit?: number): Promise<DeliverySummary[]> {
         return (await this.deadLetters()).slice(0, limit).map((letter) => this.addressed(deadLetterSummary(letter), letter.request));
     }
 
@@ -751,20 +749,13 @@ export class Sender<C> {
     }
 
     private remember(request: SettledRequest<C>): void {
-        const { request: sent, response, secrets = [] } = request.result;
+        const { request: sent, response } = request.result;
         const { code: _lastFailure, failedAt: _failedAt, ...summary } = queuedSummary(request.entry, { inFlight: false });
-        const shortened = (text: string) => (text.length > RECENT_BODY_LENGTH ? text.slice(0, RECENT_BODY_LENGTH) : text);
+        // The bodies cut as a dead letter cuts its answer's: the ring stays small however large the requests are.
         const exchange: DeliveredExchange = {};
-        if (sent) exchange.request = sent.body === undefined ? sent : { ...sent, body: shortened(sent.body) };
-        if (response) {
-            const text = maskText(typeof response.body === 'string' ? response.body : `(${response.body.length} bytes, not text)`, secrets);
-            exchange.response = {
-                statusCode: response.statusCode,
-                headers: response.headers,
-                body: shortened(text),
-                truncated: text.length > RECENT_BODY_LENGTH,
-            };
-        }
+        if (sent) exchange.request = sent.body === undefined ? sent : { ...sent, body: sent.body.slice(0, RESPONSE_PIECE_LENGTH) };
+        const piece = responsePiece(request.result);
+        if (piece && response) exchange.response = { ...piece, headers: response.headers };
         this.recent.push({
             summary: {
                 ...summary,
