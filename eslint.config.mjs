@@ -19,6 +19,7 @@ const nodeGlobals = {
     setImmediate: 'readonly',
     URL: 'readonly',
     fetch: 'readonly',
+    AbortSignal: 'readonly',
 };
 
 export default tseslint.config(
