@@ -96,7 +96,7 @@ async function stopAll(code) {
 for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, () => {
         if (children.stopping) return;
-        if (player && crm) printTally('(stopped before the CRM may have got everything)');
+        if (player && crm) printTally('at the stop (a trigger still on its way counts as missing)');
         stopAll(0);
     });
 }
@@ -321,7 +321,9 @@ async function startRedis() {
     say(
         `Redis primary 127.0.0.1:${primary.port} (pid ${primary.child.pid}); replicas ${replicas.map((r) => `127.0.0.1:${r.port} (pid ${r.child.pid})`).join(', ')}`,
     );
-    say(`Sentinels ${group.sentinels.map((s) => `127.0.0.1:${s.port}`).join(', ')} watch "${group.masterName}" (quorum 2, down after ${group.downAfterMs} ms)`);
+    say(
+        `Sentinels ${group.sentinels.map((s) => `127.0.0.1:${s.port} (pid ${s.child.pid})`).join(', ')} watch "${group.masterName}" (quorum 2, down after ${group.downAfterMs} ms)`,
+    );
     for (const server of group.servers) {
         server.child.once('exit', (code, signal) => {
             if (children.stopping) return;
