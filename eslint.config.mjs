@@ -23,7 +23,7 @@ const nodeGlobals = {
 };
 
 export default tseslint.config(
-    { ignores: ['dist/**', 'node_modules/**', '.matrix/**', '.node-red/**', 'test-output/**', 'bench/results/**'] },
+    { ignores: ['dist/**', 'node_modules/**', '.matrix/**', '.node-red/**', '.node-red-cluster/**', 'test-output/**', 'bench/results/**'] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {
