@@ -245,7 +245,10 @@ function startInstance(name, instancePort, group) {
     });
 }
 
-/** Round robin over the instances that answer; a request refused by a dead one goes to the next. */
+/**
+ * Round robin over the instances that answer; a request refused by a dead one goes to the next, each instance tried
+ * once (counted from the request's own turn: requests side by side move the shared turn on meanwhile).
+ */
 function startProxy(instances) {
     let next = 0;
     const server = http.createServer((req, res) => {
@@ -253,19 +256,21 @@ function startProxy(instances) {
         req.on('data', (chunk) => chunks.push(chunk));
         req.on('end', () => {
             const body = Buffer.concat(chunks);
-            const tryInstance = (left) => {
-                const instance = instances[next++ % instances.length];
+            const first = next++;
+            const tryInstance = (tried) => {
+                const instance = instances[(first + tried) % instances.length];
                 const forward = http.request({ host: '127.0.0.1', port: instance.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
                     res.writeHead(answer.statusCode ?? 502, answer.headers);
                     answer.pipe(res);
                 });
                 forward.on('error', () => {
-                    if (left > 1) tryInstance(left - 1);
+                    if (res.headersSent) res.destroy();
+                    else if (tried + 1 < instances.length) tryInstance(tried + 1);
                     else res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":"no instance answers"}');
                 });
                 forward.end(body);
             };
-            tryInstance(instances.length);
+            tryInstance(0);
         });
     });
     return new Promise((resolve) => server.listen(ports.proxy, '127.0.0.1', () => resolve(server)));
@@ -311,7 +316,9 @@ async function startRedis() {
     }
     const dir = path.join(base, 'sentinel');
     say(`starting a Redis primary, two replicas and three Sentinels (fresh, in ${dir}) ...`);
-    const group = await startSentinelGroup(children, {
+    // Declared first: a Sentinel may report a step (a slow +sdown) before the group is handed back.
+    let group;
+    group = await startSentinelGroup(children, {
         dataPorts: [ports.redis, ...ports.replicas],
         sentinelPorts: ports.sentinels,
         dir,
