@@ -19,10 +19,11 @@ const nodeGlobals = {
     setImmediate: 'readonly',
     URL: 'readonly',
     fetch: 'readonly',
+    AbortSignal: 'readonly',
 };
 
 export default tseslint.config(
-    { ignores: ['dist/**', 'node_modules/**', '.matrix/**', '.node-red/**', 'test-output/**', 'bench/results/**'] },
+    { ignores: ['dist/**', 'node_modules/**', '.matrix/**', '.node-red/**', '.node-red-cluster/**', 'test-output/**', 'bench/results/**'] },
     js.configs.recommended,
     ...tseslint.configs.recommended,
     {

@@ -66,3 +66,51 @@ describe('npm run demo:cluster: two instances behind a round-robin proxy', funct
         assert.doesNotMatch(output, /no instance answers/);
     });
 });
+
+describe('npm run demo:cluster -- --sentinel: a failover of the Redis primary, shown and tallied', function () {
+    this.timeout(300_000);
+    let demo: ChildProcess | undefined;
+    let output = '';
+    const dir = temporaryDirectory('cluster-demo-sentinel');
+
+    after(async () => {
+        if (demo && demo.exitCode === null && demo.signalCode === null) {
+            const ended = new Promise((resolve) => demo!.once('exit', resolve));
+            demo.kill('SIGTERM');
+            await ended;
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('kills the primary, prints the promotion and the 503 gap, and ends with every trigger answered 202 at the CRM under one key', async () => {
+        const base = 21_000 + Math.floor(Math.random() * 11_000);
+        demo = spawn(process.execPath, [path.join(root, 'scripts', 'start-cluster-demo.js'), '--sentinel', '--failover-after', '15', '--play-for', '30'], {
+            env: { ...process.env, PORT: String(base), CLUSTER_DEMO_DIR: dir },
+            stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        demo.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        demo.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+        const code = await new Promise<number | null>((resolve) => demo!.once('exit', (exitCode) => resolve(exitCode)));
+        assert.equal(code, 0, output);
+
+        const primaryPid = Number(/try: kill -9 (\d+) {3}\(the Redis primary/.exec(output)?.[1]);
+        assert.match(output, new RegExp(`SIGKILL to the Redis primary 127\\.0\\.0\\.1:${base + 20} \\(pid ${primaryPid}\\)`));
+        const promoted = /Sentinel: 127\.0\.0\.1:(\d+) \(pid \d+\) is the primary now, in place of 127\.0\.0\.1:(\d+)/.exec(output);
+        assert.ok(promoted, `a promotion printed:\n${output}`);
+        assert.ok([base + 21, base + 22].includes(Number(promoted[1])) && Number(promoted[2]) === base + 20, promoted[0]);
+        assert.match(output, /call event in answers 503 /);
+        assert.match(output, /call event in answers 202 again, after \d+ refused sends/);
+        const played = /tally: (\d+) calls played, (\d+) events answered 202 \((\d+) resends after [^;]*; 0 events never taken\)/.exec(output);
+        assert.ok(played && Number(played[3]) > 0, `events resent through the failover:\n${output}`);
+        const triggers =
+            /tally: triggers answered 202 (\d+), received by the CRM (\d+), missing 0; \d+ repeated requests, 0 triggers under a second idempotency key/.exec(
+                output,
+            );
+        assert.ok(triggers && Number(triggers[1]) > 0 && triggers[1] === triggers[2], `the tally:\n${output}`);
+
+        // Nothing the demo started outlives it: the Redis servers, the Sentinels and both instances.
+        const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1]));
+        assert.ok(pids.length >= 5);
+        for (const pid of new Set(pids)) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `pid ${pid} still running`);
+    });
+});
