@@ -298,13 +298,8 @@ export class FileStore<V> implements DurableStore<V> {
         this.recovered?.delete(key);
         this.liveBytes -= previous.length;
         this.frames.delete(key);
-        if (this.writeFailure) {
-            const kept = this.keptUntilRepaired(encodeDelete(key));
-            // Nobody waits on a lazy delete: the failure is what the next write reports.
-            if (options?.lazy) kept.catch(ignore);
-            else return kept;
-            return;
-        }
+        // Nobody waits on a lazy delete: the failure is what the next write reports.
+        if (this.writeFailure) return this.keptUntilRepaired(encodeDelete(key), options?.lazy);
         if (!options?.lazy) return this.enqueue(encodeDelete(key));
         this.lazy.push(encodeDelete(key));
         if (!this.lazyTimer) {
@@ -361,12 +356,19 @@ export class FileStore<V> implements DurableStore<V> {
     }
 
     /**
-     * A change taken while writes fail: memory has it already, and a repair under way carries it into its new log;
-     * otherwise the next repair's snapshot holds it. Rejected all the same: it is not durable now.
+     * A change taken while writes fail: memory has it already, and a repair writing its new log carries it there;
+     * otherwise the next repair's snapshot holds it. Rejected all the same: it is not durable now. Only a repair
+     * that the writer is completing takes it as a write (it goes into the repaired log, or fails with the repair).
      */
-    private keptUntilRepaired(framed: Buffer): Promise<void> {
-        this.rewrite?.log.carry(framed);
-        return Promise.reject(this.writeFailure);
+    private keptUntilRepaired(framed: Buffer, lazy = false): Promise<void> {
+        const rewrite = this.rewrite;
+        if (rewrite?.ready) {
+            if (!lazy) return this.enqueue(framed);
+            this.queue.push({ framed, resolve: ignore, reject: ignore });
+            return Promise.resolve();
+        }
+        rewrite?.log.carry(framed);
+        return lazy ? Promise.resolve() : Promise.reject(this.writeFailure);
     }
 
     private enqueue(framed: Buffer): Promise<void> {
