@@ -458,7 +458,7 @@ describe('durable call tracking: a record the store cannot encode fails that sav
         await reopened.close();
     });
 
-    it('an I/O failure still latches: every later save fails', async () => {
+    it('an I/O failure of a store that does not repair itself latches: every later save fails', async () => {
         const recovery: RecoveryReport = { entries: 0, records: 0, discardedCompaction: false, summary: 'recovered 0 entries' };
         let fail: Error | undefined = new Error('EIO: flush failed');
         const store: DurableStore<TrackedCall> = {
