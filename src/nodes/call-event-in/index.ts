@@ -118,6 +118,11 @@ export = function register(RED: NodeAPI): void {
         const clip = (status: string): string => logText(status, 60);
         function showStatus(): void {
             const trouble = problem ?? source?.trouble();
+            if (trouble === undefined && reportedTrouble !== undefined) {
+                // The store repaired itself (or Redis is back): said once, as the trouble was.
+                reportedTrouble = undefined;
+                node.log(text('warnings.savedAgain'));
+            }
             if (trouble) return node.status({ fill: 'red', shape: 'ring', text: clip(trouble) });
             const current = source?.current();
             if (!current) return node.status({ fill: 'grey', shape: 'ring', text: text('status.restoring') });
