@@ -607,7 +607,14 @@ export class Sender<C> {
     private storeRequest() {
         const maxLogBytes = Math.floor((this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES) * OUTBOX_LOG_SLACK);
         const { outboxFileSystem: fileSystem } = this.options;
-        return { userDir: this.options.userDir, kind: 'outbox' as const, nodeId: this.options.nodeId, name: 'outbox', maxLogBytes, ...(fileSystem ? { fileSystem } : {}) };
+        return {
+            userDir: this.options.userDir,
+            kind: 'outbox' as const,
+            nodeId: this.options.nodeId,
+            name: 'outbox',
+            maxLogBytes,
+            ...(fileSystem ? { fileSystem } : {}),
+        };
     }
 
     /** Never rejects: requests wait on it, and a failure of any kind means the outbox is not there to record them. */

@@ -536,7 +536,8 @@ export class FileStore<V> implements DurableStore<V> {
 
     /** Latches a write failure: nothing more is acknowledged until a repair has rewritten the log. */
     private fail(error: unknown): StoreError {
-        this.writeFailure ??= error instanceof StoreError ? error : new StoreError(`Writing the store log ${this.logPath} failed: ${messageOf(error)}`, { cause: error });
+        this.writeFailure ??=
+            error instanceof StoreError ? error : new StoreError(`Writing the store log ${this.logPath} failed: ${messageOf(error)}`, { cause: error });
         const rewrite = this.rewrite;
         if (rewrite) {
             // A compaction under way may already miss records of the failed batch: the repair begins anew.

@@ -187,7 +187,11 @@ describe('delivery sender: the outbox state policy', () => {
             );
             const kinds = problems.map((problem) => problem.kind);
             assert.deepEqual(kinds, ['not-writable', 'writable'], 'the outage is said once, and its end');
-            assert.deepEqual(receiver.keys, ['a', 'b', 'c'].map((id) => idempotencyKey('ws', call(id))), 'each sent once, under its key; the refused one never');
+            assert.deepEqual(
+                receiver.keys,
+                ['a', 'b', 'c'].map((id) => idempotencyKey('ws', call(id))),
+                'each sent once, under its key; the refused one never',
+            );
             assert.equal(await sender.close(false), 1, 'b still waits for its retry');
 
             // What the repair wrote: b, taken while the disk was failing, with the note of its failed attempt.

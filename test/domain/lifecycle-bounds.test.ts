@@ -522,7 +522,10 @@ describe('durable call tracking: a file store whose disk fails and comes back', 
                 StoreError,
             );
             assert.deepEqual(again, [], 'no trigger fires twice');
-            await assert.rejects(tracking.take([{ type: 'presenting', callId: 'b', eventId: 'b1' }], () => undefined), StoreError);
+            await assert.rejects(
+                tracking.take([{ type: 'presenting', callId: 'b', eventId: 'b1' }], () => undefined),
+                StoreError,
+            );
 
             disk.failing = false;
             await until(

@@ -254,9 +254,9 @@ async function runUntilCrash(workload: ReturnType<typeof crashWorkload>, crashAt
         const { operations } = workload;
         // In groups of three issued together, each group awaited: acknowledgements come in the order of the operations.
         for (let start = 0; start < operations.length; start += 3) {
-            const group = operations.slice(start, start + 3).map((operation) =>
-                operation.op === 'put' ? store!.put(operation.key, operation.value) : store!.delete(operation.key),
-            );
+            const group = operations
+                .slice(start, start + 3)
+                .map((operation) => (operation.op === 'put' ? store!.put(operation.key, operation.value) : store!.delete(operation.key)));
             for (const [offset, write] of group.entries()) {
                 await write;
                 acknowledged = start + offset + 1;
@@ -265,7 +265,14 @@ async function runUntilCrash(workload: ReturnType<typeof crashWorkload>, crashAt
         }
         await store.close();
     })();
-    await Promise.race([done, until(() => crashed, () => 'the crash', 10_000)]);
+    await Promise.race([
+        done,
+        until(
+            () => crashed,
+            () => 'the crash',
+            10_000,
+        ),
+    ]);
     await until(
         () => running === 0,
         () => 'the steps under way at the crash',
@@ -319,7 +326,10 @@ describe('file store: repair after a failed write', function () {
         await store.put('goes', { n: 1 });
 
         state.failing = true;
-        await assert.rejects(store.put('failed', { n: 2 }), (error: unknown) => error instanceof StoreError && error.reason === 'io' && /ENOSPC/.test(error.message));
+        await assert.rejects(
+            store.put('failed', { n: 2 }),
+            (error: unknown) => error instanceof StoreError && error.reason === 'io' && /ENOSPC/.test(error.message),
+        );
         assert.equal(store.failure?.reason, 'io');
         await assert.rejects(store.put('meanwhile', { n: 3 }), (error: unknown) => error === store.failure);
         await assert.rejects(store.delete('goes'), (error: unknown) => error === store.failure);

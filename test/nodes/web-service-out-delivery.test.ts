@@ -376,7 +376,10 @@ describe('web service out: delivery guarantees', function () {
             node.receive(trigger('call-B', 'B1', 1));
             await until(() => caught.length === 1, 'B1 caught', 3000);
             assert.equal((caught[0]!.error as { code?: unknown }).code, 'store');
-            assert.match(String((caught[0]!.error as { message?: unknown }).message), /^the outbox cannot record requests \(.*ENOSPC.*\): the request is refused, not queued$/);
+            assert.match(
+                String((caught[0]!.error as { message?: unknown }).message),
+                /^the outbox cannot record requests \(.*ENOSPC.*\): the request is refused, not queued$/,
+            );
             await until(() => out.length === 2, 'A2 delivered', 3000);
             const logged = helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown });
             assert.equal(logged.filter((entry) => entry.level === 20 && /^outbox cannot write \(/.test(String(entry.msg))).length, 1, 'said once, as an error');
