@@ -49,6 +49,11 @@ export class LogRewrite {
      */
     async writeBeside(): Promise<void> {
         this.file = await this.fileSystem.create(this.path);
+        // Abandoned while the file was being created: abandon found no file to close and delete then.
+        if (this.abandoned) {
+            await this.abandon();
+            throw new Error('the rewrite was abandoned');
+        }
         let piece: Buffer[] = [];
         let pieceBytes = 0;
         for (const record of this.snapshot) {
