@@ -86,7 +86,7 @@ export = function register(RED: NodeAPI): void {
             for (const message of triggerMessages(triggers, options!.wanted, RED.util.generateId)) send([message]);
         };
 
-        // Only a store that refuses every write (a latched disk failure, Redis away) is said as an error, once; a save
+        // Only a store that refuses every write (its disk failing until it repairs itself, Redis away) is said as an error, once; a save
         // that failed for its own record alone leaves the store usable for the next request.
         let reportedTrouble: string | undefined;
         const storeFailed = (err: unknown): void => {
