@@ -1,6 +1,6 @@
 import { CodedError, InputError } from '../errors/coded-error';
 import { errorText } from '../errors/error-text';
-import type { DurableStore } from '../store/durable-store';
+import { StoreError, type DurableStore } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
 import {
     ATTEMPT_NOTE_FORMAT,
@@ -132,8 +132,16 @@ export interface DeliveryQueueOptions<R> {
     onRetry?(job: Job, outcome: AttemptOutcome<R>, delayMs: number): void;
     /** Something the status shows changed. */
     onChange?(): void;
-    /** The outbox could not record a change; delivery goes on from memory. */
+    /**
+     * The outbox could not record a change that is not a matter of its disk (a note it cannot encode, say); the
+     * disk failing is told once, by onStoreHealth.
+     */
     onStoreError?(error: unknown): void;
+    /**
+     * The outbox's disk stopped taking writes (`failure`), or took them again (undefined): while it does not, new
+     * requests are refused with a `store` error (see enqueue).
+     */
+    onStoreHealth?(failure: StoreError | undefined): void;
     now?: () => number;
     random?: () => number;
 }
@@ -209,6 +217,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
     private nextSlotAt = 0;
     private slotTimer: NodeJS.Timeout | undefined;
     private closing: Promise<number> | undefined;
+    private readonly stopWatchingStore: (() => void) | undefined;
     private readonly concurrency: number;
     private readonly maxQueued: number;
     private readonly maxQueuedBytes: number;
@@ -231,6 +240,12 @@ export class DeliveryQueue<R> implements OutboxQueue {
         this.noteReserve = noteReserveOf(options.schedule.length);
         this.clock = options.now ?? Date.now;
         this.random = options.random ?? Math.random;
+        this.stopWatchingStore = store.onFailureChange?.(() => options.onStoreHealth?.(store.failure));
+    }
+
+    /** The outbox's write failure in force: new requests are refused until the store has repaired itself. */
+    get writeFailure(): StoreError | undefined {
+        return this.store.failure;
     }
 
     /**
@@ -285,12 +300,17 @@ export class DeliveryQueue<R> implements OutboxQueue {
 
     /**
      * Accepts a request: it is written to the outbox at once and attempted meanwhile, its outcome settled once that
-     * write is durable (when the write fails, `onStoreError` hears of it and delivery goes on from memory). Refuses
-     * it, and changes nothing, when its entry cannot be kept (InputError: not JSON, or larger than one store record)
-     * or the queue is full (QueueFullError).
+     * write has ended. Refuses it, and changes nothing, when the outbox's disk refuses writes (StoreError, code
+     * `store`), its entry cannot be kept (InputError: not JSON, or larger than one store record) or the queue is full
+     * (QueueFullError). A request accepted just before the disk failed stays queued and is delivered: the store keeps
+     * its entry in memory and writes it with its repair, under the same key.
      */
     enqueue(input: NewRequest, register?: (job: Job) => void): Job {
         if (this.closing) throw new Error('the delivery queue is closed');
+        const failure = this.store.failure;
+        if (failure) {
+            throw new StoreError(`the outbox cannot record requests (${failure.message}): the request is refused, not queued`, { cause: failure });
+        }
         const entry: OutboxEntry = { ...input, format: OUTBOX_FORMAT, attempts: 0, queuedAt: this.clock(), seq: this.nextSeq };
         const { bytes, json } = this.admit(entry);
         const seq = this.nextSeq++;
@@ -302,7 +322,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
         } catch (error) {
             recorded = Promise.reject(error);
         }
-        recorded = recorded.catch((error: unknown) => this.options.onStoreError?.(error));
+        recorded = recorded.catch((error: unknown) => this.storeErrorOf(error));
         const job: Job = { key, entry, recorded, bytes };
         register?.(job);
         this.refused = false;
@@ -407,6 +427,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
             clearTimeout(this.slotTimer);
             for (const lane of this.lanes.values()) clearTimeout(lane.timer);
             if (this.inFlight > 0) await new Promise<void>((idle) => this.idleWaiters.push(idle));
+            this.stopWatchingStore?.();
             await this.store.close();
             return this.queued;
         })();
@@ -597,6 +618,12 @@ export class DeliveryQueue<R> implements OutboxQueue {
     }
 
     private record(write: Promise<void>): void {
-        write.catch((error: unknown) => this.options.onStoreError?.(error));
+        write.catch((error: unknown) => this.storeErrorOf(error));
+    }
+
+    /** A write the failing disk refused is told by onStoreHealth, once for the outage; anything else is told here. */
+    private storeErrorOf(error: unknown): void {
+        if (error instanceof StoreError && error.reason === 'io' && this.store.onFailureChange) return;
+        this.options.onStoreError?.(error);
     }
 }

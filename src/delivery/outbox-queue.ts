@@ -1,3 +1,4 @@
+import type { StoreError } from '../store/durable-store';
 import type { Job, QueuedJob, QueueSnapshot } from './delivery-queue';
 import type { OutboxEntry } from './outbox';
 
@@ -32,6 +33,11 @@ export interface OutboxQueue {
      * from queuedAt (msg.delivery.totalMs, a dead letter's failedAt) does not take an instance's clock skew in.
      */
     now(): number;
+    /**
+     * The write failure of a queue whose own disk can fail and recover (the file outbox): while it is set, enqueue
+     * refuses with a `store` error.
+     */
+    readonly writeFailure?: StoreError;
     /** Requests queued (in flight included), without the work of a whole snapshot: asked on every change. */
     readonly queuedCount: number;
     /** Stops starting attempts, lets those in flight end and records them; resolves with the jobs left queued. */

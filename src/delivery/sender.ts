@@ -9,6 +9,7 @@ import { StoreError } from '../store/durable-store';
 import { FileStore } from '../store/file-store';
 import { nodeStateDirectory } from '../store/node-state-directory';
 import { openNodeStore, type OpenedNodeStore } from '../store/node-store';
+import type { StoreFileSystem } from '../store/store-file-system';
 import { isConnectionProblem, type RedisConnection } from '../store/redis/redis-connection';
 import { DeliveryError } from './delivery-error';
 import type { Decorate } from './delivery-headers';
@@ -90,8 +91,15 @@ export type StoreProblem =
     /** The outbox cannot be opened: requests are refused with a `store` error until a later try opens it. */
     | { kind: 'unavailable'; reason: string; retryMs: number }
     | { kind: 'reopened' }
-    /** A change could not be recorded: delivery goes on from memory (file store), or is tried again (Redis). */
+    /** A change could not be recorded for a reason of its own (file store), or is tried again (Redis). */
     | { kind: 'write'; reason: string }
+    /**
+     * The outbox's disk refuses writes (full, failing, read-only): new requests are refused with a `store` error;
+     * those queued before are still delivered, and the outbox writes them anew once it has repaired itself.
+     */
+    | { kind: 'not-writable'; reason: string }
+    /** The outbox repaired itself: everything queued is recorded again, and new requests are accepted. */
+    | { kind: 'writable' }
     /** The shared outbox's Redis does not answer: requests are refused with a `store` error until it is back. */
     | { kind: 'redis-unavailable'; reason: string }
     /** Redis answers again: requests are accepted and delivery goes on by itself. */
@@ -126,6 +134,8 @@ export interface SenderOptions<C> extends Pick<
     store?: SharedOutboxStore;
     /** How many requests that failed for good are kept, and how long; maxCount 0 keeps none. */
     deadLetters?: { maxCount: number; maxAgeMs: number };
+    /** The file operations of the outbox file (see openNodeStore): a test's, to fail writes at will. */
+    outboxFileSystem?: StoreFileSystem;
 }
 
 /** What a replay or a discard did: how many, and why it stopped early when it did (the queue full, say). */
@@ -440,13 +450,21 @@ export class Sender<C> {
         return this.queue?.snapshot();
     }
 
-    /** True while the outbox cannot be opened, or its Redis does not answer (requests are refused). */
+    /**
+     * True while the outbox cannot be opened, its disk refuses writes, or its Redis does not answer (requests are
+     * refused).
+     */
     get refusing(): boolean {
         if (this.options.store?.kind === 'redis') {
             const { state, problem } = this.options.store.connection;
             return state === 'reconnecting' || state === 'closed' || (state === 'connecting' && problem !== undefined);
         }
-        return this.unavailable !== undefined;
+        return this.unavailable !== undefined || this.notWritable;
+    }
+
+    /** The outbox is open but its disk refuses writes: requests are refused until it has repaired itself. */
+    get notWritable(): boolean {
+        return this.queue?.writeFailure !== undefined;
     }
 
     /**
@@ -588,7 +606,15 @@ export class Sender<C> {
 
     private storeRequest() {
         const maxLogBytes = Math.floor((this.options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES) * OUTBOX_LOG_SLACK);
-        return { userDir: this.options.userDir, kind: 'outbox' as const, nodeId: this.options.nodeId, name: 'outbox', maxLogBytes };
+        const { outboxFileSystem: fileSystem } = this.options;
+        return {
+            userDir: this.options.userDir,
+            kind: 'outbox' as const,
+            nodeId: this.options.nodeId,
+            name: 'outbox',
+            maxLogBytes,
+            ...(fileSystem ? { fileSystem } : {}),
+        };
     }
 
     /** Never rejects: requests wait on it, and a failure of any kind means the outbox is not there to record them. */
@@ -617,6 +643,10 @@ export class Sender<C> {
             resumed = await DeliveryQueue.open<ExchangeResult>(store, {
                 ...this.queueOptions(),
                 onStoreError: (err) => events.storeProblem({ kind: 'write', reason: logText(errorText(err), MAX_ERROR_MESSAGE) }),
+                onStoreHealth: (failure) => {
+                    events.storeProblem(failure ? { kind: 'not-writable', reason: logText(errorText(failure), MAX_ERROR_MESSAGE) } : { kind: 'writable' });
+                    events.changed();
+                },
             });
         } catch (err) {
             await store.close().catch(() => undefined);

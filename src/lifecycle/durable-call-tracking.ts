@@ -16,6 +16,7 @@ import type { CallTracking } from './call-tracking';
  */
 export class DurableCallTracking implements CallTracking {
     private lastSave: Promise<void> = Promise.resolve();
+    /** A write failure of a store that does not repair itself (no `failure` of its own): it fails every later save. */
     private latched: unknown;
 
     private constructor(
@@ -48,11 +49,16 @@ export class DurableCallTracking implements CallTracking {
     }
 
     /**
-     * The write failure that made every later save fail (until the store is opened again), if one did; a save that
+     * The store's write failure in force, which fails every save until the store has repaired itself; a save that
      * failed only for its own record (see save) leaves it unset, so a node can tell "this request" from "the store".
      */
     get failure(): unknown {
-        return this.latched;
+        return this.repairs ? this.store!.failure : this.latched;
+    }
+
+    /** The store tells its failure and repairs itself (the file store). */
+    private get repairs(): boolean {
+        return this.store?.onFailureChange !== undefined;
     }
 
     /** Calls tracked that have not been processed yet: the ones whose triggers a lost state would lose. */
@@ -102,13 +108,19 @@ export class DurableCallTracking implements CallTracking {
     /**
      * Writes what changed since the last save: a put per changed call, a delete per forgotten one. Resolves once
      * those, and every earlier save, are durable, so an event found to be a duplicate of one still being saved is
-     * not acknowledged before the original is. Once a write has failed every later save fails too, as the file
-     * store refuses writes after a failed flush: a duplicate must not be acknowledged when its original was not
-     * saved. Opening the store again (a redeploy or restart) is the way back.
+     * not acknowledged before the original is.
+     *
+     * While the store's disk fails every save fails too (the node answers 503, and the platform sends the events
+     * again), but its changes are still handed to the store, which keeps them in memory and writes them all with its
+     * repair: the tracker's memory and the store's stay one state. A save after an earlier one failed that way
+     * resolves only once the store is repaired (its own writes then resolve, which means everything before them is
+     * durable): a duplicate is never acknowledged while its original is not on disk.
+     *
+     * A store that does not repair itself latches instead: after its first write failure every save fails, and
+     * opening the store again (a redeploy or restart) is the way back.
      *
      * A record the store cannot take (over its record size, or not encodable: the per-call bounds make it
-     * impossible, but it is not the disk's fault) fails that save only: latching on it would answer 503 for every
-     * call until a redeploy.
+     * impossible, but it is not the disk's fault) fails that save only: it must not answer 503 for every call.
      */
     save(): Promise<void> {
         const { changed, forgotten } = this.tracker.takeChanges();
@@ -116,26 +128,24 @@ export class DurableCallTracking implements CallTracking {
         if (!store) return Promise.resolve();
         if (this.latched !== undefined) return Promise.reject(this.latched);
         const writes: Array<Promise<void>> = [];
-        try {
-            for (const call of changed) writes.push(store.put(call.callId, call));
-            for (const callId of forgotten) writes.push(store.delete(callId));
-        } catch (error) {
-            writes.push(Promise.reject(error));
-        }
+        for (const call of changed) writes.push(attempted(() => store.put(call.callId, call)));
+        for (const callId of forgotten) writes.push(attempted(() => store.delete(callId)));
         const own = Promise.all(writes).then(
             () => undefined,
             (error: unknown) => {
-                if (latches(error)) this.latched ??= error;
+                if (!this.repairs && latches(error)) this.latched ??= error;
                 throw error;
             },
         );
-        const saved = Promise.all([this.lastSave, own]).then(() => undefined);
-        // The next save waits for this one, and fails with it only when it latched the failure; the no-op catches
-        // only keep a save nobody awaits from being an unhandled rejection.
-        this.lastSave = saved.catch(() => {
-            if (this.latched !== undefined) throw this.latched;
-        });
-        this.lastSave.catch(() => undefined);
+        const earlier = this.lastSave;
+        const saved = earlier
+            .catch((error: unknown) => {
+                // An earlier save the disk failed is durable once the store is repaired: from then on it is not ours.
+                if (latches(error) && this.failure !== undefined) throw this.failure;
+            })
+            .then(() => own);
+        this.lastSave = saved;
+        // Only keeps a save nobody awaits from being an unhandled rejection.
         saved.catch(() => undefined);
         return saved;
     }
@@ -147,8 +157,17 @@ export class DurableCallTracking implements CallTracking {
     }
 }
 
+/** The write's promise, or its synchronous throw (a value that cannot be encoded) as a rejection. */
+function attempted(write: () => Promise<void>): Promise<void> {
+    try {
+        return write();
+    } catch (error) {
+        return Promise.reject(error);
+    }
+}
+
 /**
- * Whether a failed save says the disk is gone (the store then refuses every later write) rather than that one
+ * Whether a failed save says the disk is gone (the store then acknowledges nothing until repaired) rather than that one
  * record could not be written: a record over the store's size (StoreError `too-large`) or one JSON cannot encode
  * (TypeError, RangeError) is a fault of that record alone.
  */

@@ -46,6 +46,17 @@ export interface DurableStore<V> {
 
     /** Waits for every accepted put/delete to become durable, then releases the store. */
     close(): Promise<void>;
+
+    /**
+     * A store that can lose its disk and get it back (the file store) says so here: the write failure in force
+     * (StoreError, reason `io`), undefined while writes work. While it is set, put and delete still apply to memory
+     * but reject with it: not durable yet. The store repairs itself (it writes what memory holds anew) and clears
+     * it; a put that resolves after that means everything put before it is durable too, the rejected ones included.
+     */
+    readonly failure?: StoreError;
+
+    /** Hears of `failure` being set or cleared (not of every write failing meanwhile); returns how to stop listening. */
+    onFailureChange?(listener: () => void): () => void;
 }
 
 export interface RecoveryReport {
@@ -86,9 +97,9 @@ export interface DroppedTail {
 
 /**
  * The store cannot be used: the directory holds something that is not a store log, the same log is already open,
- * or a write or flush failed. After a failed flush the store refuses further writes (the kernel may have dropped
- * the unwritten pages, so retrying could acknowledge data that is not on disk); close it and open it again to
- * continue from what is really on disk.
+ * or a write or flush failed. After a failed flush the store acknowledges nothing more until it has repaired itself
+ * (see DurableStore.failure): the kernel may have dropped the unwritten pages, so a retried append could acknowledge
+ * data that is not on disk; the repair writes a new log from memory instead.
  */
 export class StoreError extends CodedError {
     /** What went wrong, for code that decides what to do next (retry an open, fall back to memory) without reading English. */
@@ -104,7 +115,7 @@ export class StoreError extends CodedError {
 
 /**
  * `already-open`: another store of this process holds the log; `closed`: the store was closed; `io`: a write or
- * flush failed (the store refuses further writes until reopened); `format`: the file is not a store log;
+ * flush failed (the store acknowledges nothing more until it has repaired itself); `format`: the file is not a store log;
  * `too-large`: one record exceeds what the log can hold (only that put is refused).
  */
 export type StoreErrorReason = 'already-open' | 'closed' | 'io' | 'format' | 'too-large';

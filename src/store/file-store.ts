@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { StoreError, type DroppedTail, type DurableStore, type RecoveryReport } from './durable-store';
 import { decodePutValue, encodeDelete, encodePut, LOG_HEADER, readRecord } from './log-format';
+import { LogRewrite } from './log-rewrite';
 import { nodeFileSystem, type StoreFile, type StoreFileSystem } from './store-file-system';
 
 export interface FileStoreOptions {
@@ -20,6 +21,12 @@ export interface FileStoreOptions {
      * Skipped while the live data itself is nearly that large: rewriting would free nothing.
      */
     maxLogBytes?: number;
+    /**
+     * After a failed write the store repairs itself: it waits `firstMs`, then tries to write everything memory holds
+     * to a new log (as a compaction does) and rename it over the old one, doubling the wait after each failed try up
+     * to `maxMs`. Defaults: 1 s and 30 s.
+     */
+    repair?: { firstMs?: number; maxMs?: number };
     fileSystem?: StoreFileSystem;
 }
 
@@ -32,6 +39,10 @@ export interface FileStoreStats {
     /** Durable flushes done since open (appends and compactions). */
     flushes: number;
     compactions: number;
+    /** A new log is being written beside the current one (a compaction, or the repair after a failed write). */
+    rewriting: boolean;
+    /** Writes fail (see DurableStore.failure): changes are kept in memory until the repair has written them. */
+    failed: boolean;
 }
 
 interface PendingWrite {
@@ -63,6 +74,12 @@ const RECOVERY_SLICE_MS = 8;
  */
 export const LAZY_DELETE_MS = 200;
 
+/**
+ * A log with a bound (maxLogBytes) begins its rewrite once it passes this part of the bound: the rest is room for
+ * what is appended while the new log is written beside it, so the appends need not wait for it.
+ */
+export const REWRITE_AT_BOUND = 0.9;
+
 const ignore = (): void => undefined;
 
 /** Opens (creating when needed) the log in `options.directory`, recovering whatever a crash left behind. */
@@ -88,6 +105,14 @@ export async function openFileStore<V>(options: FileStoreOptions): Promise<FileS
  * memory at once; the bytes wait in a queue, and one writer drains the queue with a single durable write per batch
  * (O_DSYNC where the platform has it, else a write and an fdatasync), so a burst of requests costs one disk flush,
  * not one each. Calls made while a flush is under way form the next batch.
+ *
+ * Compaction writes the new log beside the current one (LogRewrite) while the appends go on; the writer only
+ * completes it (the last records, a flush, a rename), which takes a few milliseconds however large the log.
+ *
+ * A failed write or flush does not end the store: it stops acknowledging (every change is still applied to memory,
+ * and rejected with the failure), and repairs itself on a backoff by writing all that memory holds to a new log
+ * the same way. Writing anew, not appending again, is what makes that safe: after a failed flush the kernel may
+ * have dropped pages of the old log that a retried append would never bring back.
  */
 export class FileStore<V> implements DurableStore<V> {
     private readonly frames: Map<string, Buffer>;
@@ -105,13 +130,23 @@ export class FileStore<V> implements DurableStore<V> {
     private lazy: Buffer[] = [];
     private lazyTimer: NodeJS.Timeout | undefined;
     private writer: Promise<void> | undefined;
-    private failure: StoreError | undefined;
+    private writeFailure: StoreError | undefined;
+    /** Whether the listeners were last told of a failure: they hear of a change, not of every failed write. */
+    private announcedFailure = false;
+    private readonly failureListeners = new Set<() => void>();
+    private rewrite: RewriteUnderWay | undefined;
+    /** A compaction that failed (a full disk, say) is not tried again before this (ms since 1970). */
+    private rewriteRetryAt = 0;
+    private repairTimer: NodeJS.Timeout | undefined;
+    private repairWaitMs: number;
     private closing: Promise<void> | undefined;
     private flushes = 0;
     private compactions = 0;
     private readonly compactMinBytes: number;
     private readonly compactRatio: number;
     private readonly maxLogBytes: number;
+    private readonly repairFirstMs: number;
+    private readonly repairMaxMs: number;
 
     private constructor(
         readonly directory: string,
@@ -133,6 +168,9 @@ export class FileStore<V> implements DurableStore<V> {
         this.compactMinBytes = options.compaction?.minBytes ?? 1024 * 1024;
         this.compactRatio = options.compaction?.ratio ?? 4;
         this.maxLogBytes = options.maxLogBytes ?? Number.POSITIVE_INFINITY;
+        this.repairFirstMs = options.repair?.firstMs ?? 1000;
+        this.repairMaxMs = options.repair?.maxMs ?? 30_000;
+        this.repairWaitMs = this.repairFirstMs;
     }
 
     /** @internal Use openFileStore, which also keeps two stores off one log. */
@@ -140,7 +178,7 @@ export class FileStore<V> implements DurableStore<V> {
         const fileSystem = options.fileSystem ?? nodeFileSystem;
         await fileSystem.makeDirectory(directory);
 
-        // A crash between writing a compacted log and renaming it leaves the old log complete and authoritative.
+        // A crash before a rewritten log was renamed over the log leaves the old log complete and authoritative.
         const compactingPath = `${logPath}.compacting`;
         const discardedCompaction = (await fileSystem.readFile(compactingPath)) !== undefined;
         if (discardedCompaction) await fileSystem.remove(compactingPath);
@@ -208,15 +246,31 @@ export class FileStore<V> implements DurableStore<V> {
         }
         const recovery = report(frames.size, records, dropped, discardedCompaction);
         const store = new FileStore<V>(directory, logPath, fileSystem, options, file, offset, frames, recovery, recovered);
-        if (store.shouldCompact()) {
-            try {
-                await store.compact();
-            } catch (error) {
+        if (store.wantsRewrite() !== 'no') {
+            // Nothing waits on the store yet: its first compaction is simply awaited. One that fails leaves the log as
+            // it was; only a rename that may not be durable fails the open.
+            await store.startRewrite().settled;
+            while (store.writer) await store.writer;
+            if (store.failure) {
+                clearTimeout(store.repairTimer);
                 await store.file.close().catch(() => undefined);
-                throw error;
+                throw store.failure;
             }
         }
         return store;
+    }
+
+    /**
+     * The write failure in force: set when a write or flush fails, cleared once the store has repaired itself. While
+     * it is set every put and delete is applied to memory but rejected with it (not durable yet).
+     */
+    get failure(): StoreError | undefined {
+        return this.writeFailure;
+    }
+
+    onFailureChange(listener: () => void): () => void {
+        this.failureListeners.add(listener);
+        return () => this.failureListeners.delete(listener);
     }
 
     async load(): Promise<Map<string, V>> {
@@ -228,21 +282,24 @@ export class FileStore<V> implements DurableStore<V> {
     }
 
     async put(key: string, value: V, json?: string): Promise<void> {
-        this.assertWritable();
+        this.assertOpen();
         const framed = encodePut(key, value, json);
         this.recovered?.delete(key);
         this.liveBytes += framed.length - (this.frames.get(key)?.length ?? 0);
         this.frames.set(key, framed);
+        if (this.writeFailure) return this.keptUntilRepaired(framed);
         return this.enqueue(framed);
     }
 
     async delete(key: string, options?: { lazy?: boolean }): Promise<void> {
-        this.assertWritable();
+        this.assertOpen();
         const previous = this.frames.get(key);
         if (!previous) return;
         this.recovered?.delete(key);
         this.liveBytes -= previous.length;
         this.frames.delete(key);
+        // Nobody waits on a lazy delete: the failure is what the next write reports.
+        if (this.writeFailure) return this.keptUntilRepaired(encodeDelete(key), options?.lazy);
         if (!options?.lazy) return this.enqueue(encodeDelete(key));
         this.lazy.push(encodeDelete(key));
         if (!this.lazyTimer) {
@@ -257,7 +314,16 @@ export class FileStore<V> implements DurableStore<V> {
     close(): Promise<void> {
         if (!this.closing) {
             this.closing = (async () => {
+                clearTimeout(this.repairTimer);
+                this.repairTimer = undefined;
                 this.writeLazy();
+                // A rewrite still writing beside is given up (the log is complete without it); one the writer is
+                // completing is waited for with the writer.
+                const rewrite = this.rewrite;
+                if (rewrite && !rewrite.ready) {
+                    this.rewrite = undefined;
+                    await rewrite.log.abandon();
+                }
                 while (this.writer) await this.writer;
                 await this.file.close();
             })();
@@ -280,12 +346,29 @@ export class FileStore<V> implements DurableStore<V> {
             liveBytes: this.liveBytes,
             flushes: this.flushes,
             compactions: this.compactions,
+            rewriting: this.rewrite !== undefined,
+            failed: this.writeFailure !== undefined,
         };
     }
 
-    private assertWritable(): void {
+    private assertOpen(): void {
         if (this.closing) throw new StoreError(`The store ${this.logPath} is closed.`, { reason: 'closed' });
-        if (this.failure) throw this.failure;
+    }
+
+    /**
+     * A change taken while writes fail: memory has it already, and a repair writing its new log carries it there;
+     * otherwise the next repair's snapshot holds it. Rejected all the same: it is not durable now. Only a repair
+     * that the writer is completing takes it as a write (it goes into the repaired log, or fails with the repair).
+     */
+    private keptUntilRepaired(framed: Buffer, lazy = false): Promise<void> {
+        const rewrite = this.rewrite;
+        if (rewrite?.ready) {
+            if (!lazy) return this.enqueue(framed);
+            this.queue.push({ framed, resolve: ignore, reject: ignore });
+            return Promise.resolve();
+        }
+        rewrite?.log.carry(framed);
+        return lazy ? Promise.resolve() : Promise.reject(this.writeFailure);
     }
 
     private enqueue(framed: Buffer): Promise<void> {
@@ -301,40 +384,51 @@ export class FileStore<V> implements DurableStore<V> {
         if (this.lazy.length === 0) return;
         clearTimeout(this.lazyTimer);
         this.lazyTimer = undefined;
-        // Nobody waits on a lazy delete: a failure of its flush latches the store, which the next write reports.
+        // Nobody waits on a lazy delete: a failure of its flush is what the next write reports.
         for (const framed of this.lazy) this.queue.push({ framed, resolve: ignore, reject: ignore });
         this.lazy = [];
     }
 
     /** Writes the lazy deletes by themselves (nothing to ride on); a failed store writes nothing more. */
     private writeLazy(): void {
-        if (this.failure) return;
+        if (this.writeFailure) return;
         this.takeLazy();
         this.startWriter();
     }
 
     private startWriter(): void {
-        if (this.queue.length === 0) return;
+        if (this.queue.length === 0 && !this.rewrite?.ready) return;
         // Waiting one turn of the event loop lets every put of the current burst join the first batch.
         this.writer ??= new Promise<void>((turn) => setImmediate(turn)).then(() => this.drain());
     }
 
     private async drain(): Promise<void> {
         try {
-            while (this.queue.length > 0) {
+            for (;;) {
+                if (this.rewrite?.ready) {
+                    await this.completeRewrite(this.rewrite);
+                    continue;
+                }
+                if (this.queue.length === 0) break;
                 const batch = this.queue;
                 this.queue = [];
                 try {
-                    if (this.failure) throw this.failure;
-                    // A compaction writes memory, which already holds this batch, so it stands in for the append.
-                    if (this.shouldCompact(batch.reduce((sum, write) => sum + write.framed.length, 0))) await this.compact();
-                    else await this.append(batch);
+                    if (this.writeFailure) throw this.writeFailure;
+                    const data = batch.length === 1 ? batch[0]!.framed : Buffer.concat(batch.map((write) => write.framed));
+                    const wanted = this.wantsRewrite(data.length);
+                    if (wanted !== 'no') this.startRewrite();
+                    if (wanted === 'before-append' && this.rewrite) {
+                        // Only at the bound: appending now would take the log past it, so this batch waits for the
+                        // rewrite and goes into the new log. The rewrite begins early enough that this is the exception.
+                        this.queue = [...batch, ...this.queue];
+                        await this.rewrite.settled;
+                        continue;
+                    }
+                    await this.append(data);
                     for (const write of batch) write.resolve();
                 } catch (error) {
-                    this.failure ??= new StoreError(`Writing the store log ${this.logPath} failed: ${messageOf(error)}`, {
-                        cause: error,
-                    });
-                    for (const write of batch) write.reject(this.failure);
+                    const failure = this.fail(error);
+                    for (const write of batch) write.reject(failure);
                 }
             }
         } finally {
@@ -342,48 +436,162 @@ export class FileStore<V> implements DurableStore<V> {
         }
     }
 
-    private async append(batch: PendingWrite[]): Promise<void> {
-        const data = batch.length === 1 ? batch[0]!.framed : Buffer.concat(batch.map((write) => write.framed));
+    private async append(data: Buffer): Promise<void> {
         await this.file.write(data, this.logBytes);
         this.logBytes += data.length;
+        this.rewrite?.log.carry(data);
         await this.file.datasync();
         this.flushes += 1;
     }
 
-    /** `appending`: the bytes about to be appended, which count against maxLogBytes. */
-    private shouldCompact(appending = 0): boolean {
+    /**
+     * `early`: a new log is worth writing beside (the log outgrew its live records, or nears its bound);
+     * `before-append`: appending `appending` bytes would take the log past its bound, so the append waits for it.
+     */
+    private wantsRewrite(appending = 0): 'no' | 'early' | 'before-append' {
+        if (this.writeFailure || this.closing) return 'no';
+        // After a rewrite failed (a full disk, say) the writes go on, past the bound if they must, until its retry.
+        if (!this.rewrite && Date.now() < this.rewriteRetryAt) return 'no';
         const compacted = LOG_HEADER.length + this.liveBytes;
-        if (this.logBytes > this.compactMinBytes && this.logBytes > this.compactRatio * compacted) return true;
+        const bound = this.maxLogBytes;
         // Worth it only when it frees a good part of the bound: otherwise every append would rewrite the whole log.
-        return this.logBytes + appending > this.maxLogBytes && compacted < this.maxLogBytes * 0.9;
+        if (this.logBytes + appending > bound && compacted < bound * 0.9) return 'before-append';
+        if (this.rewrite) return 'no';
+        if (this.logBytes > this.compactMinBytes && this.logBytes > this.compactRatio * compacted) return 'early';
+        // The last tenth of the bound is room for what is appended while the new log is written.
+        return this.logBytes + appending > bound * REWRITE_AT_BOUND && compacted < bound * (REWRITE_AT_BOUND - 0.1) ? 'early' : 'no';
     }
 
     /**
-     * Writes the live records to a new file and renames it over the log. The snapshot is taken before the first
-     * await, so it holds exactly what was accepted so far; anything put meanwhile queues and is appended to the new
-     * log afterwards.
+     * Begins writing the live records to a new log beside the current one; the snapshot is taken now, so it holds
+     * exactly what memory holds, and every record taken from here on is carried into the new log too.
      */
-    private async compact(): Promise<void> {
-        const data = Buffer.concat([LOG_HEADER, ...this.frames.values()]);
-        const compactingPath = `${this.logPath}.compacting`;
-        const next = await this.fileSystem.create(compactingPath);
+    private startRewrite(): RewriteUnderWay {
+        if (this.rewrite) return this.rewrite;
+        const log = new LogRewrite(this.fileSystem, `${this.logPath}.compacting`, [LOG_HEADER, ...this.frames.values()]);
+        const rewrite: RewriteUnderWay = { log, ready: false, settled: Promise.resolve() };
+        rewrite.settled = log.writeBeside().then(
+            () => {
+                if (this.rewrite !== rewrite) return;
+                rewrite.ready = true;
+                this.startWriter();
+            },
+            () => {
+                if (this.rewrite !== rewrite) return;
+                this.rewrite = undefined;
+                void log.abandon();
+                if (this.writeFailure) this.scheduleRepair();
+                else this.rewriteRetryAt = Date.now() + this.repairFirstMs;
+            },
+        );
+        this.rewrite = rewrite;
+        return rewrite;
+    }
+
+    /**
+     * Run by the writer, so that no append is under way: the new log replaces the current one. What is queued now
+     * goes into it too (and is acknowledged once the rename is durable), so at its rename the new log holds exactly
+     * what memory holds.
+     */
+    private async completeRewrite(rewrite: RewriteUnderWay): Promise<void> {
+        this.takeLazy();
+        const riding = this.queue;
+        this.queue = [];
+        for (const write of riding) rewrite.log.carry(write.framed);
+        let next: StoreFile;
         try {
-            await next.write(data, 0);
-            await next.datasync();
-            this.flushes += 1;
-            await this.fileSystem.rename(compactingPath, this.logPath);
-        } catch (error) {
-            await next.close().catch(() => undefined);
-            throw error;
+            next = await rewrite.log.complete(this.logPath);
+        } catch {
+            // Not renamed: the current log is complete and stays in charge; what rode along is appended to it.
+            if (this.rewrite === rewrite) this.rewrite = undefined;
+            this.queue = [...riding, ...this.queue];
+            await rewrite.log.abandon();
+            if (this.writeFailure) this.scheduleRepair();
+            else this.rewriteRetryAt = Date.now() + this.repairFirstMs;
+            return;
         }
+        this.flushes += 1;
+        this.compactions += 1;
         const previous = this.file;
         this.file = next;
-        this.logBytes = data.length;
-        this.compactions += 1;
-        // The old handle points at the unlinked old log: nothing more to flush there.
-        await previous.close().catch(() => undefined);
-        await this.fileSystem.syncDirectory(this.directory);
+        this.logBytes = rewrite.log.bytes;
+        this.rewrite = undefined;
+        // From here the new log holds everything memory does: what is put now queues for it, and is written only
+        // once the rename is durable (this writer syncs the directory before it takes the next batch).
+        const repaired = this.writeFailure !== undefined;
+        this.writeFailure = undefined;
+        // The old handle points at the unlinked old log: nothing more to flush there. Not awaited: the last close
+        // of an unlinked file frees its blocks, which for a large log took tens of milliseconds the writes waited.
+        void previous.close().catch(() => undefined);
+        try {
+            await this.fileSystem.syncDirectory(this.directory);
+        } catch (error) {
+            const failure = this.fail(error);
+            for (const write of riding) write.reject(failure);
+            return;
+        }
+        for (const write of riding) write.resolve();
+        if (repaired) this.repairWaitMs = this.repairFirstMs;
+        this.announce();
     }
+
+    /** Latches a write failure: nothing more is acknowledged until a repair has rewritten the log. */
+    private fail(error: unknown): StoreError {
+        this.writeFailure ??=
+            error instanceof StoreError ? error : new StoreError(`Writing the store log ${this.logPath} failed: ${messageOf(error)}`, { cause: error });
+        const rewrite = this.rewrite;
+        if (rewrite) {
+            // A compaction under way may already miss records of the failed batch: the repair begins anew.
+            this.rewrite = undefined;
+            void rewrite.log.abandon();
+        }
+        // In memory already; the repair's snapshot holds their effect.
+        clearTimeout(this.lazyTimer);
+        this.lazyTimer = undefined;
+        this.lazy = [];
+        this.announce();
+        this.scheduleRepair();
+        return this.writeFailure;
+    }
+
+    private scheduleRepair(): void {
+        if (this.closing || this.repairTimer || this.rewrite) return;
+        const waitMs = this.repairWaitMs;
+        this.repairWaitMs = Math.min(this.repairWaitMs * 2, this.repairMaxMs);
+        this.repairTimer = setTimeout(() => {
+            this.repairTimer = undefined;
+            void this.repair();
+        }, waitMs);
+        this.repairTimer.unref();
+    }
+
+    private async repair(): Promise<void> {
+        // The batches queued before the failure are rejected first; nothing new is queued while it lasts.
+        while (this.writer) await this.writer;
+        if (!this.writeFailure || this.closing || this.rewrite) return;
+        this.startRewrite();
+    }
+
+    private announce(): void {
+        const failed = this.writeFailure !== undefined;
+        if (failed === this.announcedFailure) return;
+        this.announcedFailure = failed;
+        for (const listener of this.failureListeners) {
+            try {
+                listener();
+            } catch {
+                // A listener's bug must not stop the store's writer.
+            }
+        }
+    }
+}
+
+/** A rewrite and where it stands: `ready` once its snapshot is written beside, for the writer to complete. */
+interface RewriteUnderWay {
+    readonly log: LogRewrite;
+    ready: boolean;
+    /** Settles (never rejects) once the writing beside has ended, either way. */
+    settled: Promise<void>;
 }
 
 function describeDroppedTail(log: Buffer, offset: number): DroppedTail {

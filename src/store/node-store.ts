@@ -2,6 +2,7 @@ import { StoreError, type DurableStore } from './durable-store';
 import { openFileStore } from './file-store';
 import { MemoryStore } from './memory-store';
 import { nodeStateDirectory } from './node-state-directory';
+import type { StoreFileSystem } from './store-file-system';
 
 export interface NodeStoreRequest {
     /** Node-RED's `settings.userDir`: undefined (or not a folder name) in an embedded runtime without one. */
@@ -12,6 +13,8 @@ export interface NodeStoreRequest {
     name: string;
     /** The most the log file may take on disk (FileStoreOptions.maxLogBytes). */
     maxLogBytes?: number;
+    /** The file operations of the store (FileStoreOptions.fileSystem): a test's, to fail a write at will. */
+    fileSystem?: StoreFileSystem;
 }
 
 export interface OpenedNodeStore<V> {
@@ -37,7 +40,9 @@ export interface OpenNodeStoreOptions {
  * - a store the previous node of a redeploy still holds (`already-open`) is waited for while that node closes;
  * - a store that cannot be opened otherwise rejects: the node then refuses what it cannot record (call event in
  *   answers 503, web service out fails the msg with a Catch-able `store` error) and tries again later, rather than
- *   acknowledge work that a restart would lose.
+ *   acknowledge work that a restart would lose;
+ * - a store whose writes fail once open (a full disk, EIO) is refused the same way while they do: the store keeps
+ *   what it was given in memory and repairs itself on a backoff (FileStore), and the node accepts work again then.
  */
 export async function openNodeStore<V>(request: NodeStoreRequest, options: OpenNodeStoreOptions = {}): Promise<OpenedNodeStore<V>> {
     if (typeof request.userDir !== 'string' || request.userDir === '') return { store: new MemoryStore<V>(), durable: false };
@@ -52,6 +57,7 @@ export async function openNodeStore<V>(request: NodeStoreRequest, options: OpenN
                     directory,
                     name: request.name,
                     ...(request.maxLogBytes !== undefined ? { maxLogBytes: request.maxLogBytes } : {}),
+                    ...(request.fileSystem ? { fileSystem: request.fileSystem } : {}),
                 }),
                 directory,
                 durable: true,

@@ -8,11 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { deliveryHeaders } from '../../src/delivery/delivery-headers';
 import { idempotencyKey } from '../../src/delivery/idempotency';
-import { Sender, type SettledRequest, type StoreProblem } from '../../src/delivery/sender';
+import { Sender, type SenderOptions, type SettledRequest, type StoreProblem } from '../../src/delivery/sender';
 import type { CodedError } from '../../src/errors/coded-error';
 import { compileRequest } from '../../src/request/build-request';
 import { openFileStore } from '../../src/store/file-store';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
+import { nodeFileSystem, type StoreFile, type StoreFileSystem } from '../../src/store/store-file-system';
 import { until } from '../support/wait';
 
 interface Receiver {
@@ -21,13 +22,15 @@ interface Receiver {
     close(): Promise<void>;
 }
 
-async function startReceiver(): Promise<Receiver> {
+/** Answers 200, or 503 to the calls named in `failing` (by the URL's last part). */
+async function startReceiver(failing: string[] = []): Promise<Receiver> {
     const keys: string[] = [];
     const server = http.createServer((req, res) => {
         req.resume();
         req.on('end', () => {
             keys.push(String(req.headers['idempotency-key']));
-            res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+            const status = failing.includes(String(req.url).split('/').pop()!) ? 503 : 200;
+            res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
         });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -38,7 +41,7 @@ async function startReceiver(): Promise<Receiver> {
     };
 }
 
-function senderOf(url: string, userDir: unknown, reopenMs?: number) {
+function senderOf(url: string, userDir: unknown, reopenMs?: number, extra: Partial<SenderOptions<string>> = {}) {
     const delivered: SettledRequest<string>[] = [];
     const failed: CodedError[] = [];
     const problems: StoreProblem[] = [];
@@ -61,6 +64,7 @@ function senderOf(url: string, userDir: unknown, reopenMs?: number) {
             changed: () => {},
             storeProblem: (problem) => problems.push(problem),
         },
+        ...extra,
     });
     return { sender, delivered, failed, problems };
 }
@@ -133,6 +137,71 @@ describe('delivery sender: the outbox state policy', () => {
             assert.equal(kinds.at(-1), 'reopened');
             assert.equal(await sender.close(true), 0);
             assert.equal(fs.existsSync(nodeStateDirectory(userDir, 'outbox', 'ws')), false, 'a removed node leaves no outbox');
+        } finally {
+            await sender.close(false);
+            fs.rmSync(userDir, { recursive: true, force: true });
+        }
+    });
+
+    it('after a write fails it refuses new requests with a store error, keeps what it took, and accepts again once writes work', async () => {
+        await receiver.close();
+        receiver = await startReceiver(['b']);
+        const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-sender-'));
+        const disk = { failing: false };
+        const failingWrite = (opened: StoreFile): StoreFile => ({
+            ...opened,
+            async write(data, position) {
+                if (disk.failing) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+                await opened.write(data, position);
+            },
+        });
+        const outboxFileSystem: StoreFileSystem = {
+            ...nodeFileSystem,
+            openExisting: async (file) => failingWrite(await nodeFileSystem.openExisting(file)),
+            create: async (file) => failingWrite(await nodeFileSystem.create(file)),
+        };
+        // b waits a minute for its retry: it is still queued when the sender closes.
+        const { sender, delivered, problems } = senderOf(receiver.url, userDir, undefined, { outboxFileSystem, schedule: [60_000] });
+        try {
+            await sender.send({ call: call('a') }, 'a');
+            await until(() => delivered.length === 1, 'a delivered');
+
+            disk.failing = true;
+            // Taken as the disk fails: it is attempted, and the outbox keeps it for its repair.
+            await sender.send({ call: call('b') }, 'b');
+            await until(() => sender.refusing, 'the sender refusing');
+            assert.equal(sender.notWritable, true);
+            await assert.rejects(
+                sender.send({ call: call('c') }, 'refused'),
+                (err: CodedError) => err.code === 'store' && /^the outbox cannot record requests \(.*ENOSPC/.test(err.message),
+            );
+            await until(() => receiver.keys.length === 2, 'b attempted');
+
+            disk.failing = false;
+            await until(() => !sender.refusing, 'the outbox repaired', 10_000);
+            await sender.send({ call: call('c') }, 'c');
+            await until(() => delivered.length === 2, 'c delivered');
+            assert.deepEqual(
+                delivered.map((request) => request.context),
+                ['a', 'c'],
+            );
+            const kinds = problems.map((problem) => problem.kind);
+            assert.deepEqual(kinds, ['not-writable', 'writable'], 'the outage is said once, and its end');
+            assert.deepEqual(
+                receiver.keys,
+                ['a', 'b', 'c'].map((id) => idempotencyKey('ws', call(id))),
+                'each sent once, under its key; the refused one never',
+            );
+            assert.equal(await sender.close(false), 1, 'b still waits for its retry');
+
+            // What the repair wrote: b, taken while the disk was failing, with the note of its failed attempt.
+            const store = await openFileStore<Record<string, unknown>>({ directory: nodeStateDirectory(userDir, 'outbox', 'ws'), name: 'outbox' });
+            const stored = [...(await store.load()).values()];
+            await store.close();
+            assert.deepEqual(
+                stored.map((value) => value.idempotencyKey ?? `note of ${String(value.attempts)} attempt`),
+                [idempotencyKey('ws', call('b')), 'note of 1 attempt'],
+            );
         } finally {
             await sender.close(false);
             fs.rmSync(userDir, { recursive: true, force: true });

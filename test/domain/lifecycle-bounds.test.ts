@@ -10,6 +10,8 @@ import { DEFAULT_EVENT_LIMITS, LimitExceededError } from '../../src/lifecycle/ev
 import { validateRawEvent, validateRawEvents } from '../../src/lifecycle/raw-event-validation';
 import { StoreError, type DurableStore, type RecoveryReport } from '../../src/store/durable-store';
 import { openFileStore } from '../../src/store/file-store';
+import { nodeFileSystem, type StoreFile, type StoreFileSystem } from '../../src/store/store-file-system';
+import { until } from '../support/wait';
 
 const CALL = 'c0ffee00-0000-4000-8000-0000000000b0';
 
@@ -458,7 +460,7 @@ describe('durable call tracking: a record the store cannot encode fails that sav
         await reopened.close();
     });
 
-    it('an I/O failure still latches: every later save fails', async () => {
+    it('an I/O failure of a store that does not repair itself latches: every later save fails', async () => {
         const recovery: RecoveryReport = { entries: 0, records: 0, discardedCompaction: false, summary: 'recovered 0 entries' };
         let fail: Error | undefined = new Error('EIO: flush failed');
         const store: DurableStore<TrackedCall> = {
@@ -477,6 +479,73 @@ describe('durable call tracking: a record the store cannot encode fails that sav
         fail = undefined;
         tracking.apply([{ type: 'presenting', callId: 'b' }]);
         await assert.rejects(tracking.save(), /EIO/);
+    });
+});
+
+describe('durable call tracking: a file store whose disk fails and comes back', () => {
+    it('refuses every save while writes fail, never acknowledges a retried duplicate before its original is durable, and saves again after the repair', async () => {
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-calls-repair-'));
+        const disk = { failing: false };
+        const failingWrite = (opened: StoreFile): StoreFile => ({
+            ...opened,
+            async write(data, position) {
+                if (disk.failing) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+                await opened.write(data, position);
+            },
+        });
+        const fileSystem: StoreFileSystem = {
+            ...nodeFileSystem,
+            openExisting: async (file) => failingWrite(await nodeFileSystem.openExisting(file)),
+            create: async (file) => failingWrite(await nodeFileSystem.create(file)),
+        };
+        try {
+            const store = await openFileStore<TrackedCall>({ directory, name: 'calls', fileSystem, repair: { firstMs: 20, maxMs: 20 } });
+            const tracking = await DurableCallTracking.open(store);
+            await tracking.take([{ type: 'presenting', callId: 'a', eventId: 'a1' }], () => undefined);
+
+            disk.failing = true;
+            const original: RawEvent[] = [{ type: 'connected', callId: 'a', eventId: 'a2' }];
+            let fired: Trigger[] = [];
+            await assert.rejects(
+                tracking.take(original, (triggers) => (fired = triggers)),
+                (err: unknown) => err instanceof StoreError && err.reason === 'io',
+            );
+            assert.deepEqual(
+                fired.map((trigger) => trigger.event),
+                ['connected'],
+            );
+            assert.ok(tracking.failure instanceof StoreError, 'the store failure is the trouble (503)');
+            // The platform sends the unacknowledged event again: a duplicate now, and still refused.
+            let again: Trigger[] = [];
+            await assert.rejects(
+                tracking.take(original, (triggers) => (again = triggers)),
+                StoreError,
+            );
+            assert.deepEqual(again, [], 'no trigger fires twice');
+            await assert.rejects(
+                tracking.take([{ type: 'presenting', callId: 'b', eventId: 'b1' }], () => undefined),
+                StoreError,
+            );
+
+            disk.failing = false;
+            await until(
+                () => tracking.failure === undefined,
+                () => 'the store repaired itself',
+                5_000,
+            );
+            // The same duplicate is acknowledged now: its original was written by the repair.
+            await tracking.take(original, () => undefined);
+            await tracking.take([{ type: 'presenting', callId: 'c', eventId: 'c1' }], () => undefined);
+            await tracking.close();
+
+            const reopened = await openFileStore<TrackedCall>({ directory, name: 'calls' });
+            const calls = await reopened.load();
+            await reopened.close();
+            assert.deepEqual([...calls.keys()].sort(), ['a', 'b', 'c'], 'the call taken while the disk failed is kept too');
+            assert.ok(calls.get('a')!.seen.length === 2, 'the original of the duplicate is on disk');
+        } finally {
+            fs.rmSync(directory, { recursive: true, force: true });
+        }
     });
 });
 

@@ -1,6 +1,6 @@
-// The file store latches (refuses every later write) only when a write or flush failed: a record that cannot be
-// encoded is refused for that put alone (issue 15: one bad record must not poison the store). Its errors carry a
-// stable reason, so callers never match English text.
+// The file store latches (acknowledges no later write until it has repaired itself) only when a write or flush
+// failed: a record that cannot be encoded is refused for that put alone (issue 15: one bad record must not poison the
+// store). Its errors carry a stable reason, so callers never match English text.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -85,10 +85,11 @@ describe('file store: what latches', () => {
         assert.deepEqual(await keysIn(directory), ['good-0', 'good-1', 'good-2']);
     });
 
-    it('a failed write latches: that batch and every later put or delete are refused with reason io until reopened', async () => {
+    it('a failed write latches: that batch and every later put or delete are refused with reason io until a repair', async () => {
         const directory = freshDirectory();
         const { fileSystem, state } = failingWrites();
-        const store = await openFileStore<unknown>({ directory, fileSystem });
+        // No repair within the test (store-repair.test.ts covers it): what a crash now would find is the old log.
+        const store = await openFileStore<unknown>({ directory, fileSystem, repair: { firstMs: 60_000 } });
         await store.put('kept', 1);
         state.failing = true;
         await assert.rejects(store.put('lost', 2), (error: unknown) => error instanceof StoreError && error.reason === 'io' && /ENOSPC/.test(error.message));

@@ -8,6 +8,7 @@ import { noteReserveOf } from '../../src/delivery/delivery-queue';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
 import { verifyWebhook } from '../../src/signing/standard-webhooks';
 import { openFileStore } from '../../src/store/file-store';
+import { nodeFileSystem, type StoreFile } from '../../src/store/store-file-system';
 import { freePort } from '../support/node-red-process';
 import { catchNode, collect, freshUserDir, helper, lastStatusOf, nodeModule, warningsLogged } from '../support/node-red-runtime';
 import { startReceiver, type Receiver } from '../support/scripted-receiver';
@@ -334,6 +335,73 @@ describe('web service out: delivery guarantees', function () {
             JSON.stringify(logged),
         );
         assert.deepEqual(helper.getNode('ws').status.lastCall.args[0], { fill: 'red', shape: 'ring', text: 'outbox unavailable' });
+    });
+
+    // A disk cannot be made full on demand here, and chmod would not do: tests may run as root, whom it does not stop,
+    // and the open log keeps writing through its descriptor whatever the folder's mode. So the package's own file
+    // operations fail the writes under this test's user directory while `failing` is set.
+    it('a disk that stops taking writes: each new msg is Caught as a store error, the status says so, and it recovers by itself', async function () {
+        this.timeout(30_000);
+        receiver = await startReceiver();
+        const disk = { failing: false };
+        const original = { openExisting: nodeFileSystem.openExisting, create: nodeFileSystem.create };
+        const failingUnder = (file: string, opened: StoreFile): StoreFile =>
+            file.startsWith(userDir)
+                ? {
+                      ...opened,
+                      async write(data, position) {
+                          if (disk.failing) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+                          await opened.write(data, position);
+                      },
+                  }
+                : opened;
+        nodeFileSystem.openExisting = async (file) => failingUnder(file, await original.openExisting(file));
+        nodeFileSystem.create = async (file) => failingUnder(file, await original.create(file));
+        try {
+            await helper.load(webServiceOut, flow(receiver.url));
+            const out = collect('out');
+            const caught = collect('caught');
+            const node = helper.getNode('ws');
+            node.receive(trigger('call-A', 'A1', 1));
+            await until(() => out.length === 1, 'A1 delivered', 3000);
+
+            disk.failing = true;
+            // Taken as the disk fails: delivered, and written again by the outbox's repair.
+            node.receive(trigger('call-A', 'A2', 2));
+            await until(
+                () => node.status.lastCall?.args[0].text === 'outbox cannot write: refusing',
+                () => JSON.stringify(node.status.lastCall?.args[0]),
+                3000,
+            );
+            node.receive(trigger('call-B', 'B1', 1));
+            await until(() => caught.length === 1, 'B1 caught', 3000);
+            assert.equal((caught[0]!.error as { code?: unknown }).code, 'store');
+            assert.match(
+                String((caught[0]!.error as { message?: unknown }).message),
+                /^the outbox cannot record requests \(.*ENOSPC.*\): the request is refused, not queued$/,
+            );
+            await until(() => out.length === 2, 'A2 delivered', 3000);
+            const logged = helper.log().args.map((args) => args[0] as { level?: number; msg?: unknown });
+            assert.equal(logged.filter((entry) => entry.level === 20 && /^outbox cannot write \(/.test(String(entry.msg))).length, 1, 'said once, as an error');
+
+            disk.failing = false;
+            await until(
+                () => warningsLogged().some((text) => /^outbox writes again/.test(text)),
+                () => warningsLogged().join('\n'),
+                10_000,
+            );
+            node.receive(trigger('call-B', 'B1', 1));
+            await until(() => out.length === 3, 'B1 delivered once accepted again', 3000);
+            assert.deepEqual(
+                receiver.received.map((request) => JSON.parse(request.body).label),
+                ['A1', 'A2', 'B1'],
+                'each sent once; the refused one only when it was sent again',
+            );
+            assert.equal(caught.length, 1);
+        } finally {
+            nodeFileSystem.openExisting = original.openExisting;
+            nodeFileSystem.create = original.create;
+        }
     });
 
     it('without a user directory the outbox is in memory: one warning, a status that says so, and requests are delivered', async () => {

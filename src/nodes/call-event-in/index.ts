@@ -86,7 +86,7 @@ export = function register(RED: NodeAPI): void {
             for (const message of triggerMessages(triggers, options!.wanted, RED.util.generateId)) send([message]);
         };
 
-        // Only a store that refuses every write (a latched disk failure, Redis away) is said as an error, once; a save
+        // Only a store that refuses every write (its disk failing until it repairs itself, Redis away) is said as an error, once; a save
         // that failed for its own record alone leaves the store usable for the next request.
         let reportedTrouble: string | undefined;
         const storeFailed = (err: unknown): void => {
@@ -118,6 +118,11 @@ export = function register(RED: NodeAPI): void {
         const clip = (status: string): string => logText(status, 60);
         function showStatus(): void {
             const trouble = problem ?? source?.trouble();
+            if (trouble === undefined && reportedTrouble !== undefined) {
+                // The store repaired itself (or Redis is back): said once, as the trouble was.
+                reportedTrouble = undefined;
+                node.log(text('warnings.savedAgain'));
+            }
             if (trouble) return node.status({ fill: 'red', shape: 'ring', text: clip(trouble) });
             const current = source?.current();
             if (!current) return node.status({ fill: 'grey', shape: 'ring', text: text('status.restoring') });

@@ -63,8 +63,8 @@ export function fileTrackingSource(node: SourceNode, userDir: unknown, tracker: 
         ready: reopening.ready,
         current: () => reopening.tracking,
         trouble: () => {
-            const latched = reopening.tracking?.failure;
-            return trouble ?? (latched === undefined ? undefined : text('warnings.notSaved', { problem: logText(errorText(latched)) }));
+            const failing = reopening.tracking?.failure;
+            return trouble ?? (failing === undefined ? undefined : text('warnings.notSaved', { problem: logText(errorText(failing)) }));
         },
         note: () => note,
         async stop(removed) {

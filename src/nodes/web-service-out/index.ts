@@ -51,6 +51,9 @@ export = function register(RED: NodeAPI): void {
             get shared() {
                 return sender?.shared ?? false;
             },
+            get notWritable() {
+                return sender?.notWritable ?? false;
+            },
         });
         const warnSometimes = rateLimitedWarning(node, MAX_ERROR_MESSAGE);
 

@@ -61,6 +61,12 @@ export function showStoreProblem(node: Node, status: DeliveryStatus, warning: Wa
         case 'write':
             warnSometimes(warning('write', { reason: problem.reason }));
             break;
+        case 'not-writable':
+            node.error(warning('notWritable', { reason: problem.reason }));
+            break;
+        case 'writable':
+            node.warn(warning('writable'));
+            break;
         case 'redis-unavailable':
             node.error(warning('redisUnavailable', { reason: problem.reason }));
             break;

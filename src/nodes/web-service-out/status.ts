@@ -12,6 +12,8 @@ export interface StatusSource {
     readonly refusing: boolean;
     /** The outbox is shared in Redis: refusing then means Redis is away, not a file that will not open. */
     readonly shared?: boolean;
+    /** Refusing because the outbox's disk refuses writes, not because it could not be opened. */
+    readonly notWritable?: boolean;
 }
 
 function clock(at: number): string {
@@ -91,7 +93,10 @@ export class DeliveryStatus {
     }
 
     private current(): NodeStatus {
-        if (this.source.refusing) return { fill: 'red', shape: 'ring', text: this.text(this.source.shared ? 'redisUnavailable' : 'outboxUnavailable') };
+        if (this.source.refusing) {
+            const key = this.source.shared ? 'redisUnavailable' : this.source.notWritable ? 'outboxNotWritable' : 'outboxUnavailable';
+            return { fill: 'red', shape: 'ring', text: this.text(key) };
+        }
         const snapshot = this.source.snapshot();
         if (!snapshot || snapshot.queued === 0) {
             if (this.notice) return { fill: 'yellow', shape: 'ring', text: this.notice };
