@@ -101,7 +101,7 @@ export function printTable(result: {
     for (const drain of result.drain) {
         lines.push(
             `backlog drain (${drain.mode}: ${drain.description}): ${drain.delivered}/${drain.backlog} delivered, ` +
-                `${drain.requestsPerSecond} requests/s over ${fixed(drain.drainSeconds)} s, Node-RED peak RSS ${drain.nodeRedPeakRssMb} MB`,
+                `${drain.requestsPerSecond} requests/s over ${fixed(drain.drainSeconds)} s, Node-RED RSS ${drain.nodeRedHeldRssMb} MB holding it, peak ${drain.nodeRedPeakRssMb} MB`,
         );
     }
     if (result.tracker)

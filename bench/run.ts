@@ -48,7 +48,7 @@ async function main(): Promise<void> {
         const axiosAlone = options.only.has('axios') ? axiosAloneCost(options.smoke ? 2_000 : 50_000) : undefined;
 
         const ratios = ratiosOf(scenarios, latency, drain);
-        const goals = goalsOf(ratios, options.trackerCalls, tracker);
+        const goals = goalsOf(ratios, options.trackerCalls, tracker, drain);
         const result = {
             startedAt: startedAt.toISOString(),
             durationSeconds: Math.round((performance.now() - runStarted) / 1000),

@@ -3,7 +3,7 @@
 import { Pool } from 'undici';
 import { benchEvent, PATHS } from '../flows';
 import { freshDeploy } from '../node-red-control';
-import { watchProcess } from '../proc-stats';
+import { memoryMb, watchProcess } from '../proc-stats';
 import { log } from '../progress';
 import type { Bench } from '../setup';
 
@@ -19,6 +19,8 @@ export interface DrainResult {
     drainSeconds: number;
     requestsPerSecond: number;
     nodeRedPeakRssMb: number;
+    /** Node-RED's RSS holding the whole backlog, before the sink comes back (the peak comes later, while it drains). */
+    nodeRedHeldRssMb: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function measureDrain(bench: Bench): Promise<DrainResult[]> {
         const injectedSeconds = (performance.now() - injectStarted) / 1000;
         // Let Node-RED finish turning the events into pending requests before the sink comes back.
         await idle(ours.pid, 60_000);
+        const heldRssMb = memoryMb(ours.pid).rss;
         const backAt = process.hrtime.bigint();
         if (mode === 'stall') process.kill(sink.pid, 'SIGCONT');
         else await sink.up();
@@ -80,7 +83,8 @@ export async function measureDrain(bench: Bench): Promise<DrainResult[]> {
             distinctCalls: report.distinctCalls,
             drainSeconds: Math.round(drainSeconds * 100) / 100,
             requestsPerSecond: report.received > 0 ? Math.round(report.received / drainSeconds) : 0,
-            nodeRedPeakRssMb: Math.round(usage.peakRssMb),
+            nodeRedPeakRssMb: Math.round(Math.max(usage.peakRssMb, heldRssMb)),
+            nodeRedHeldRssMb: Math.round(heldRssMb),
         };
         results.push(result);
         log(`drain (${mode}): ${result.delivered}/${result.backlog} delivered in ${result.drainSeconds} s after the sink came back`);

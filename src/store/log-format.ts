@@ -54,6 +54,14 @@ export function decodePutValue(framed: Buffer): unknown {
     return (JSON.parse(framed.toString('utf8', FRAME_HEADER_BYTES)) as unknown[])[2];
 }
 
+/** True when `frame` is one whole record whose length and CRC check out (what recovery checks, without parsing). */
+export function isIntactFrame(frame: Buffer): boolean {
+    if (frame.length < FRAME_HEADER_BYTES) return false;
+    const length = frame.readUInt32LE(0);
+    if (length === 0 || length !== frame.length - FRAME_HEADER_BYTES) return false;
+    return checksum(frame.subarray(0, 4), frame.subarray(FRAME_HEADER_BYTES)) === frame.readUInt32LE(4);
+}
+
 export type ReadResult = { ok: true; record: LogRecord; frame: Buffer; next: number } | { ok: false };
 
 /** Reads the record starting at `offset`; anything short, oversized, failing the CRC or of the wrong shape is bad. */

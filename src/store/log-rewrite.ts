@@ -1,5 +1,14 @@
 import type { StoreFile, StoreFileSystem } from './store-file-system';
 
+/** Where a record's frame lies in the current log (a written record is kept only as this). */
+export interface LogSpan {
+    offset: number;
+    length: number;
+}
+
+/** A record of the snapshot: its frame in memory (not written yet), or where the current log holds it. */
+export type SnapshotRecord = Buffer | LogSpan;
+
 /**
  * The snapshot is written in pieces of about this size: each piece is one copy and one write, so building it never
  * holds the event loop for more than a fraction of a millisecond, however large the log (a full 64 MiB outbox is
@@ -35,7 +44,9 @@ export class LogRewrite {
         private readonly fileSystem: StoreFileSystem,
         readonly path: string,
         /** The log header, then every live record, in load order. */
-        private readonly snapshot: Buffer[],
+        private readonly snapshot: SnapshotRecord[],
+        /** The frames at these spans of the current log, in their order. */
+        private readonly read: (spans: LogSpan[]) => Promise<Buffer[]>,
     ) {}
 
     /** A record the store took after the snapshot (appended to the current log, or only kept in memory). */
@@ -54,18 +65,18 @@ export class LogRewrite {
             await this.abandon();
             throw new Error('the rewrite was abandoned');
         }
-        let piece: Buffer[] = [];
+        let piece: SnapshotRecord[] = [];
         let pieceBytes = 0;
         for (const record of this.snapshot) {
             piece.push(record);
             pieceBytes += record.length;
             if (pieceBytes >= REWRITE_PIECE_BYTES) {
-                await this.write(Buffer.concat(piece, pieceBytes));
+                await this.write(await this.framesOf(piece, pieceBytes));
                 piece = [];
                 pieceBytes = 0;
             }
         }
-        if (pieceBytes > 0) await this.write(Buffer.concat(piece, pieceBytes));
+        if (pieceBytes > 0) await this.write(await this.framesOf(piece, pieceBytes));
         // The snapshot's buffers are the store's live frames: let them go with the records they stood for.
         this.snapshot.length = 0;
         for (let round = 0; round < CATCH_UP_ROUNDS && this.carriedBytes() > CATCH_UP_BYTES; round++) await this.writeCarried();
@@ -90,6 +101,17 @@ export class LogRewrite {
         this.carried.length = 0;
         await this.file?.close().catch(() => undefined);
         await this.fileSystem.remove(this.path).catch(() => undefined);
+    }
+
+    /** One piece of the snapshot as bytes: the frames held in memory, and those read back from the current log. */
+    private async framesOf(piece: SnapshotRecord[], pieceBytes: number): Promise<Buffer> {
+        const spans = piece.filter((record): record is LogSpan => !Buffer.isBuffer(record));
+        const read = spans.length ? await this.read(spans) : [];
+        let next = 0;
+        return Buffer.concat(
+            piece.map((record) => (Buffer.isBuffer(record) ? record : read[next++]!)),
+            pieceBytes,
+        );
     }
 
     private carriedBytes(): number {

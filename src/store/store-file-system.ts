@@ -34,6 +34,8 @@ export interface StoreFileSystem {
 export interface StoreFile {
     /** Writes all of `data` at `position`. */
     write(data: Buffer, position: number): Promise<void>;
+    /** Reads `length` bytes from `position`; fewer only where the file ends. */
+    read(position: number, length: number): Promise<Buffer>;
     /**
      * The data and the file length are on disk when this resolves: an fdatasync, or nothing left to do for a file
      * whose writes are durable by themselves (O_DSYNC) and that was not truncated since.
@@ -91,6 +93,16 @@ function wrapHandle(handle: fs.FileHandle, durableWrites: boolean): StoreFile {
                 const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
                 written += bytesWritten;
             }
+        },
+        async read(position, length) {
+            const data = Buffer.allocUnsafeSlow(length);
+            let read = 0;
+            while (read < length) {
+                const { bytesRead } = await handle.read(data, read, length - read, position + read);
+                if (bytesRead === 0) break;
+                read += bytesRead;
+            }
+            return read === length ? data : data.subarray(0, read);
         },
         async datasync() {
             if (durableWrites && !truncated) return;

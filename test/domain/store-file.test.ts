@@ -544,6 +544,106 @@ describe('file store: compaction', () => {
     });
 });
 
+describe('file store: memory', () => {
+    it('keeps a record in memory only until it is written: then it is read back from the log when needed', async () => {
+        const directory = freshDirectory();
+        const { fileSystem, hooks } = instrumentedFileSystem();
+        const store = await reopen(directory, { fileSystem });
+        const held = gate();
+        const writing = gate();
+        hooks.beforeDatasync = async () => {
+            writing.open();
+            await held.wait;
+        };
+        const body = 'x'.repeat(1000);
+        const puts = Array.from({ length: 20 }, (_, i) => store.put(`k${i}`, { callId: `c${i}`, attempt: 0, body }));
+        await writing.wait;
+        assert.equal(store.stats().pendingBytes, store.stats().liveBytes, 'accepted, not yet durable: held in memory');
+        held.open();
+        hooks.beforeDatasync = undefined;
+        await Promise.all(puts);
+        assert.equal(store.stats().pendingBytes, 0, 'written: nothing of the records is held');
+        assert.ok(store.stats().liveBytes > 20 * 1000);
+        const loaded = await store.load();
+        assert.deepEqual(
+            [...loaded.keys()],
+            Array.from({ length: 20 }, (_, i) => `k${i}`),
+        );
+        assert.deepEqual(loaded.get('k7'), { callId: 'c7', attempt: 0, body });
+        await store.close();
+    });
+
+    it('a compaction copies the written records from the old log, in first-put order, values exact', async () => {
+        const directory = freshDirectory();
+        const store = await reopen(directory, { compaction: { minBytes: 4096, ratio: 2 } });
+        const live = new Map<string, Entry>();
+        // Overwrites scatter the latest records over the log: the copy must still follow first-put order.
+        for (let round = 0; round < 30; round++) {
+            for (let i = 0; i < 20; i++) {
+                const key = `k${(i * 7) % 20}`;
+                const value = { callId: key, attempt: round, body: 'y'.repeat((i * 37) % 300) };
+                await store.put(key, value);
+                live.set(key, value);
+            }
+        }
+        assert.ok(store.stats().compactions >= 1, 'compacted');
+        assert.equal(store.stats().pendingBytes, 0);
+        assert.deepEqual([...(await store.load())], [...live]);
+        await store.close();
+        assert.deepEqual([...(await contents(directory))], [...live]);
+    });
+
+    it('records put while a rewrite goes on are found in the new log afterwards, not kept in memory', async () => {
+        const directory = freshDirectory();
+        const store = await reopen(directory, { compaction: { minBytes: 8192, ratio: 2 } });
+        const live = new Map<string, Entry>();
+        let rewritesSeenUnderWay = 0;
+        for (let round = 0; round < 60; round++) {
+            const puts: Promise<void>[] = [];
+            for (let i = 0; i < 20; i++) {
+                const key = `k${(i * 7 + round) % 25}`;
+                const value = { callId: key, attempt: round, body: 'v'.repeat((i * 53) % 400) };
+                puts.push(store.put(key, value));
+                live.set(key, value);
+            }
+            if (store.stats().rewriting) rewritesSeenUnderWay += 1;
+            await Promise.all(puts);
+        }
+        await store.put('last', { callId: 'last', attempt: 0 });
+        live.set('last', { callId: 'last', attempt: 0 });
+        // A record written while a rewrite is under way keeps its frame until the rewrite has renamed its log.
+        while (store.stats().rewriting) await new Promise((resolve) => setTimeout(resolve, 5));
+        assert.ok(store.stats().compactions >= 2, `${store.stats().compactions} compactions`);
+        assert.ok(rewritesSeenUnderWay >= 1, 'puts were made while a rewrite was under way');
+        assert.equal(store.stats().pendingBytes, 0, 'every record is found in the log');
+        assert.deepEqual([...(await store.load())], [...live]);
+        await store.close();
+        assert.deepEqual([...(await contents(directory))], [...live]);
+    });
+
+    it('a record changed on disk under the store is not copied on: writes fail naming the byte, the old log stays', async () => {
+        const directory = freshDirectory();
+        const store = await reopen(directory, { compaction: { minBytes: 2048, ratio: 2 } });
+        await store.put('first', { callId: 'first', attempt: 0, body: 'z'.repeat(200) });
+        await store.put('second', { callId: 'second', attempt: 0 });
+        const logPath = path.join(directory, 'store.log');
+        const damaged = Buffer.from(fs.readFileSync(logPath));
+        // A byte inside the first record's payload, as a disk or another process could change it.
+        damaged[LOG_HEADER.length + 40]! ^= 0xff;
+        fs.writeFileSync(logPath, damaged);
+        let failure: unknown;
+        for (let i = 0; i < 400 && failure === undefined; i++) {
+            await store.put('second', { callId: 'second', attempt: i, body: 'w'.repeat(100) }).catch((error: unknown) => (failure = error));
+        }
+        assert.ok(failure instanceof StoreError, `rejected: ${String(failure)}`);
+        assert.match(failure.message, new RegExp(`changed on disk: the record at byte ${LOG_HEADER.length} no longer reads back`));
+        assert.equal(store.stats().failed, true);
+        assert.equal(store.stats().compactions, 0);
+        assert.ok(fs.readFileSync(logPath).subarray(0, damaged.length).equals(damaged), 'the log was not replaced');
+        await store.close();
+    });
+});
+
 describe('file store: lazy deletes', () => {
     it('a lazy delete costs no flush of its own: it is written with the next put, before it', async () => {
         const directory = freshDirectory();

@@ -217,6 +217,8 @@ async function runUntilCrash(workload: ReturnType<typeof crashWorkload>, crashAt
                     () => opened.write(data, position),
                     () => opened.write(data.subarray(0, Math.ceil(data.length / 2)), position),
                 ),
+            // A read changes nothing on disk: not a step a crash can fall between.
+            read: (position, length) => opened.read(position, length),
             datasync: () => step(`datasync ${path.basename(file)}`, () => opened.datasync()),
             truncate: (length) => step(`truncate ${path.basename(file)}`, () => opened.truncate(length)),
             close: () => opened.close(),

@@ -78,6 +78,7 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
         assert.equal(stall.distinctCalls, stall.backlog);
         assert.equal(refuse.mode, 'refuse');
         assert.equal(typeof refuse.delivered, 'number');
+        for (const mode of [stall, refuse]) assert.ok(mode.nodeRedHeldRssMb > 0 && mode.nodeRedHeldRssMb <= mode.nodeRedPeakRssMb, mode.mode);
 
         assert.equal(result.tracker.calls, 2000);
         assert.ok(result.tracker.bytesPerCall > 0);
@@ -86,7 +87,7 @@ describe('benchmark smoke run (bench/run.ts --smoke)', function () {
         assert.match(run.stdout, /axios alone, over an adapter that answers at once: [\d.]+ us CPU per request/);
         assert.match(run.stdout, /^X {2}web service out's transport alone .* yes$/m);
         assert.match(run.stdout, /W\/X [\d.]+/);
-        assert.equal(result.goals.length, 6);
+        assert.equal(result.goals.length, 7);
         for (const goal of result.goals) assert.equal(typeof goal.met, 'boolean', goal.goal);
     });
 
