@@ -25,6 +25,7 @@ function randomText(seed: number, alphabet: string, length: number): string {
 }
 
 const LENGTH = MAX_INPUT_LENGTH;
+const WIDE_CLASS = Array.from({ length: 985 }, (_, index) => String.fromCharCode(0x4e00 + index * 2)).join('');
 
 /** The text with its last character replaced, and a 'b' 102 characters from the end so nothing matches there. */
 function withTail(text: string, last: string): string {
@@ -63,6 +64,13 @@ const CASES: Case[] = [
         pattern: '(α|β)*α{100}β{15}',
         caseSensitive: false,
         input: () => 'α'.repeat(LENGTH - 1) + 'β',
+    },
+    // Each step tests a class of 985 separate code units outside ASCII: what a step costs, not how many there are.
+    {
+        name: 'wide class [985 CJK]{100}! (993 chars)',
+        pattern: `[${WIDE_CLASS}]{100}!`,
+        caseSensitive: false,
+        input: (run) => withTail(randomText(run, WIDE_CLASS, LENGTH), '!'),
     },
     { name: 'DFA worst with \\b', pattern: '(\\b[ab]|[ab])*a[ab]{50}\\b!', caseSensitive: true, input: (run) => withTail(randomText(run, 'ab ', LENGTH), '!') },
     // Case folding: k also folds to the Kelvin sign, s to the long s; classes of letters fold to many ranges.
