@@ -24,21 +24,22 @@ export interface CharClass {
     negated: boolean;
 }
 
-/** Code units as 256 pages: NO_PAGE, FULL_PAGE, or the offset of its 8 words in `leaves`. */
-export interface CodeUnitSet {
-    pages: Int32Array;
-    leaves: Uint32Array;
-}
+/**
+ * Code units as 256 pages, then their leaves of 8 words (256 bits): each page holds where its leaf starts, and
+ * pages with none or all of their code units share an empty and a full leaf, so a look-up is two reads and no
+ * branch: `(set[set[code >> 8] + ((code >> 5) & 7)] >>> (code & 31)) & 1`. The matcher writes it out where it
+ * tests a character (a call there cost twice as much once several patterns were compiled in one process).
+ */
+export type CodeUnitSet = Int32Array;
 
 const MAX_CODE_UNIT = 0xffff;
-const NO_PAGE = -1;
-const FULL_PAGE = -2;
 const WORDS_PER_PAGE = 8;
+const PAGES = 256;
+const EMPTY_LEAF = PAGES;
+const FULL_LEAF = PAGES + WORDS_PER_PAGE;
 
 export function codeUnitSetHas(set: CodeUnitSet, code: number): boolean {
-    const page = set.pages[code >> 8];
-    if (page < 0) return page === FULL_PAGE;
-    return ((set.leaves[page + ((code >> 5) & 7)] >>> (code & 31)) & 1) === 1;
+    return ((set[set[code >> 8] + ((code >> 5) & 7)] >>> (code & 31)) & 1) === 1;
 }
 
 /** Sorts ranges and merges those that overlap or touch. */
@@ -83,9 +84,9 @@ function buildSet(ranges: ReadonlyArray<readonly [number, number]>): CodeUnitSet
             }
         }
     }
-    const pages = new Int32Array(256);
-    const leaves: number[] = [];
-    for (let page = 0; page < 256; page++) {
+    const pages: number[] = [];
+    const leaves: number[] = [...new Array<number>(WORDS_PER_PAGE).fill(0), ...new Array<number>(WORDS_PER_PAGE).fill(-1)];
+    for (let page = 0; page < PAGES; page++) {
         const first = page * WORDS_PER_PAGE;
         let empty = true;
         let full = true;
@@ -93,14 +94,14 @@ function buildSet(ranges: ReadonlyArray<readonly [number, number]>): CodeUnitSet
             if (bits[word] !== 0) empty = false;
             if (bits[word] !== 0xffffffff) full = false;
         }
-        if (empty) pages[page] = NO_PAGE;
-        else if (full) pages[page] = FULL_PAGE;
+        if (empty) pages[page] = EMPTY_LEAF;
+        else if (full) pages[page] = FULL_LEAF;
         else {
-            pages[page] = leaves.length;
+            pages[page] = PAGES + leaves.length;
             for (let word = first; word < first + WORDS_PER_PAGE; word++) leaves.push(bits[word]);
         }
     }
-    return { pages, leaves: Uint32Array.from(leaves) };
+    return Int32Array.from([...pages, ...leaves]);
 }
 
 interface CaseTable {

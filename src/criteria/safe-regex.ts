@@ -25,6 +25,7 @@
  */
 import { classKey, codeUnitSetHas, resolveClass, type CharClass, type CharSet, type CodeUnitSet } from './regex-class';
 
+const ASCII = 128;
 export const MAX_PATTERN_LENGTH = 1000;
 export const MAX_REPEAT = 100;
 /** A hard stop while compiling, before the step budget is even looked at. */
@@ -545,6 +546,14 @@ export function compileSafeRegex(source: string, options: SafeRegexOptions = {})
         }
         return set;
     });
+    // Call data is mostly ASCII: a table per instruction is one read where the set takes two (measured: a worst-case
+    // test on ASCII text about a third faster).
+    const asciiTables = matchSets.map((set) => {
+        if (!set) return undefined;
+        const table = new Uint8Array(ASCII);
+        for (let code = 0; code < ASCII; code++) table[code] = codeUnitSetHas(set, code) ? 1 : 0;
+        return table;
+    });
 
     function run(input: string): SafeMatchResult {
         if (input.length > maxInputLength) throw new RegexInputTooLongError(input.length, maxInputLength);
@@ -600,7 +609,9 @@ export function compileSafeRegex(source: string, options: SafeRegexOptions = {})
             // Testing the character is part of the visit counted when the instruction was added.
             for (let index = 0; index < currentCount; index++) {
                 const pc = current[index];
-                const hit = codeUnitSetHas(matchSets[pc] as CodeUnitSet, code);
+                // codeUnitSetHas, written out (see CodeUnitSet).
+                const set = matchSets[pc] as CodeUnitSet;
+                const hit = code < ASCII ? (asciiTables[pc] as Uint8Array)[code] === 1 : ((set[set[code >> 8] + ((code >> 5) & 7)] >>> (code & 31)) & 1) === 1;
                 if (hit && addThread(true, pc + 1, pos + 1)) return { matched: true, steps };
             }
             [current, next] = [next, current];
