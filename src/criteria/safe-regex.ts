@@ -3,12 +3,16 @@
  *
  * JavaScript's RegExp backtracks, so a pattern such as `(a+)+$` against a long run of `a`s can block Node's event
  * loop (and with it every flow) for minutes. A native engine (RE2) needs a compiler on the user's box, which small
- * Node-RED installs lack. So patterns are compiled to a Thompson NFA and run by a Pike VM: every input position
- * visits each program instruction at most once, so a test costs at most (input length + 1) x (program size) steps.
- * That product is the worst case this module states: a pattern is accepted only if it stays within STEP_BUDGET
- * for the longest input it may see (maxInputLength), and a longer input is refused rather than tested in part.
+ * Node-RED installs lack, and re2js (RE2 in plain JavaScript) does not keep the bound below: on inputs that make
+ * its DFA build a state per character it took 30-40 ms a test at the sizes accepted here, its NFA about twice as
+ * long as this one (bench/criteria-regex.ts). So patterns are compiled to a Thompson NFA and run by a Pike VM:
+ * every input position visits each program instruction at most once, so a test costs at most (input length + 1) x
+ * (program size) steps. That product is the worst case this module states: a pattern is accepted only if it stays
+ * within STEP_BUDGET for the longest input it may see (maxInputLength), and a longer input is refused rather than
+ * tested in part.
  *
- * The subset of JavaScript syntax (without flags `u`, `v`, `m`, `s`, `y`) accepted:
+ * The subset of JavaScript syntax (without flags `u`, `v`, `m`, `s`, `y`; ignoring case as the `i` flag does)
+ * accepted:
  * - literals; escapes `\d \D \w \W \s \S \b \B \t \n \r \v \f \0 \xHH \uHHHH \cX` and any escaped punctuation;
  * - character classes `[abc]`, ranges `[a-z]`, negation `[^...]`, class escapes inside them;
  * - `.` (any character but a line terminator), anchors `^` and `$` (start and end of the input);
@@ -19,6 +23,9 @@
  * unknown letter escapes, and patterns whose program would exceed MAX_PROGRAM_SIZE; refused with
  * RegexTooComplexError: patterns whose program size x (maxInputLength + 1) exceeds the step budget.
  */
+import { classKey, codeUnitSetHas, resolveClass, type CharClass, type CharSet, type CodeUnitSet } from './regex-class';
+
+const ASCII = 128;
 export const MAX_PATTERN_LENGTH = 1000;
 export const MAX_REPEAT = 100;
 /** A hard stop while compiling, before the step budget is even looked at. */
@@ -31,7 +38,8 @@ export const MAX_INPUT_LENGTH = 4096;
 /**
  * Steps (instruction visits) one test may take at most: a pattern is accepted only if program size x
  * (MAX_INPUT_LENGTH + 1) stays within it. Measured on a 2-core box with Node 20: 80,000-115,000 steps per ms
- * on ASCII text, so a test costs at most about 5 ms; at 4096 characters that admits programs of 122 instructions
+ * on any text (a character costs the same whatever its class: regex-class.ts), so a test costs at most about 5 ms;
+ * at 4096 characters that admits programs of 122 instructions
  * (`^(VIP|Gold)$` is 13, `\d{3}-\d{4}` is 9, `[a-z]{1,60}` is 121).
  */
 export const STEP_BUDGET = 500_000;
@@ -47,18 +55,6 @@ export class RegexSyntaxError extends Error {
         this.reason = reason;
         this.position = index + 1;
     }
-}
-
-/** Inclusive UTF-16 code unit ranges, optionally complemented. */
-interface CharSet {
-    ranges: Array<[number, number]>;
-    negated: boolean;
-}
-
-/** A character class: matches when any item matches (or, negated, when none does). */
-interface CharClass {
-    items: CharSet[];
-    negated: boolean;
 }
 
 type Node =
@@ -104,21 +100,6 @@ function single(code: number): CharSet {
 function inRanges(ranges: Array<[number, number]>, code: number): boolean {
     for (const [lo, hi] of ranges) if (code >= lo && code <= hi) return true;
     return false;
-}
-
-function setHas(set: CharSet, code: number): boolean {
-    return inRanges(set.ranges, code) !== set.negated;
-}
-
-function classHas(cls: CharClass, code: number): boolean {
-    let found = false;
-    for (const item of cls.items) {
-        if (setHas(item, code)) {
-            found = true;
-            break;
-        }
-    }
-    return found !== cls.negated;
 }
 
 function isWordCode(code: number): boolean {
@@ -532,25 +513,6 @@ export class RegexInputTooLongError extends Error {
     }
 }
 
-// UTF-16 code units are finite, so the cache is bounded (65,536 entries at most).
-const foldedCache = new Map<number, number[]>();
-
-function foldedCodes(code: number): number[] {
-    const cached = foldedCache.get(code);
-    if (cached) return cached;
-    const char = String.fromCharCode(code);
-    const lower = char.toLowerCase();
-    const upper = char.toUpperCase();
-    const codes = [code];
-    // Only one-to-one case mappings take part, as in JavaScript's non-unicode ignoreCase.
-    if (lower.length === 1 && lower !== char) codes.push(lower.charCodeAt(0));
-    if (upper.length === 1 && upper !== char) codes.push(upper.charCodeAt(0));
-    foldedCache.set(code, codes);
-    return codes;
-}
-
-const ASCII = 128;
-
 /** Compiles a pattern of the supported subset, or throws RegexSyntaxError naming the position of the fault. */
 export function compileSafeRegex(source: string, options: SafeRegexOptions = {}): SafeRegex {
     if (source.length > MAX_PATTERN_LENGTH) throw new RegexSyntaxError(`pattern longer than ${MAX_PATTERN_LENGTH} characters`, MAX_PATTERN_LENGTH);
@@ -569,12 +531,27 @@ export function compileSafeRegex(source: string, options: SafeRegexOptions = {})
     const size = program.length;
     const caseSensitive = options.caseSensitive === true;
 
-    const classMatches = (cls: CharClass, codes: readonly number[]): boolean => codes.some((code) => classHas(cls, code));
-    // Call data is mostly ASCII: a table per character instruction, folded once here, spares a class walk per step.
-    const asciiTables = program.map((instruction) => {
+    // What each character instruction matches is decided here, once, so testing a character costs the same few
+    // reads for any class and any text. A repeated atom shares its class; equal classes (every `.`) are resolved once.
+    const byClass = new Map<CharClass, CodeUnitSet>();
+    const byKey = new Map<string, CodeUnitSet>();
+    const matchSets = program.map((instruction) => {
         if (instruction.op !== Op.Char) return undefined;
+        let set = byClass.get(instruction.cls);
+        if (!set) {
+            const key = classKey(instruction.cls);
+            set = byKey.get(key) ?? resolveClass(instruction.cls, caseSensitive);
+            byKey.set(key, set);
+            byClass.set(instruction.cls, set);
+        }
+        return set;
+    });
+    // Call data is mostly ASCII: a table per instruction is one read where the set takes two (measured: a worst-case
+    // test on ASCII text about a third faster).
+    const asciiTables = matchSets.map((set) => {
+        if (!set) return undefined;
         const table = new Uint8Array(ASCII);
-        for (let code = 0; code < ASCII; code++) table[code] = classMatches(instruction.cls, caseSensitive ? [code] : foldedCodes(code)) ? 1 : 0;
+        for (let code = 0; code < ASCII; code++) table[code] = codeUnitSetHas(set, code) ? 1 : 0;
         return table;
     });
 
@@ -628,12 +605,13 @@ export function compileSafeRegex(source: string, options: SafeRegexOptions = {})
             if (addThread(false, 0, pos)) return { matched: true, steps };
             if (pos === input.length) break;
             const code = input.charCodeAt(pos);
-            const codes = code < ASCII || currentCount === 0 ? undefined : caseSensitive ? [code] : foldedCodes(code);
             nextCount = 0;
             // Testing the character is part of the visit counted when the instruction was added.
             for (let index = 0; index < currentCount; index++) {
                 const pc = current[index];
-                const hit = codes ? classMatches((program[pc] as { cls: CharClass }).cls, codes) : (asciiTables[pc] as Uint8Array)[code] === 1;
+                // codeUnitSetHas, written out (see CodeUnitSet).
+                const set = matchSets[pc] as CodeUnitSet;
+                const hit = code < ASCII ? (asciiTables[pc] as Uint8Array)[code] === 1 : ((set[set[code >> 8] + ((code >> 5) & 7)] >>> (code & 31)) & 1) === 1;
                 if (hit && addThread(true, pc + 1, pos + 1)) return { matched: true, steps };
             }
             [current, next] = [next, current];

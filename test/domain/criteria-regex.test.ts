@@ -40,6 +40,16 @@ const AGREEMENT: Array<[string, string[]]> = [
     ['a??b', ['ab', 'b', 'aab']],
     ['^(a*)*$', ['', 'aaa', 'aab']],
     ['(|a)+b', ['b', 'ab', 'aab', 'a']],
+    // Ignoring case as the i flag does: equal upper cases, never a character outside ASCII for one inside it,
+    // and [^...] the complement of what the class matches once case is ignored.
+    ['^[^k]$', ['k', 'K', 'x']],
+    ['^k$', ['\u212a', 'K']],
+    ['^\\w+$', ['ſ', 'ı', '\u212a', 'Straße']],
+    ['^σ$', ['ς', 'Σ']],
+    ['^µ$', ['Μ', 'μ']],
+    ['^[^a-z]+$', ['ABC', '123', 'abc']],
+    ['^[α-ω]+$', ['ΑΒΓ', 'ϐ', 'αβγ']],
+    ['^[^ａ-ｚ]$', ['Ａ', 'ａ', 'a']],
 ];
 
 describe('safe regex: agreement with RegExp on ordinary patterns', () => {
@@ -54,6 +64,31 @@ describe('safe regex: agreement with RegExp on ordinary patterns', () => {
             });
         }
     }
+
+    it('matches every UTF-16 code unit as RegExp does, for classes with and without case', () => {
+        for (const cls of ['k', 'σ', '\\w', '\\W', '[^a-z]', '[α-ω]', '[^\\u0100-\\u017f]', '.', '\\s']) {
+            for (const flags of ['', 'i']) {
+                const safe = compileSafeRegex(`^${cls}$`, { caseSensitive: flags === '' });
+                const native = new RegExp(`^${cls}$`, flags);
+                for (let code = 0; code <= 0xffff; code++) {
+                    const text = String.fromCharCode(code);
+                    if (safe.test(text) !== native.test(text)) assert.fail(`U+${code.toString(16)} against /${cls}/${flags}`);
+                }
+            }
+        }
+    });
+
+    it('a class of hundreds of characters outside ASCII, repeated, answers as RegExp does', () => {
+        // The widest class a pattern can hold: 985 separate code units, every other one from U+4E00.
+        const members = Array.from({ length: 985 }, (_, index) => String.fromCharCode(0x4e00 + index * 2)).join('');
+        const pattern = `[${members}]{100}!`;
+        const input = Array.from({ length: MAX_INPUT_LENGTH - 1 }, (_, index) => members[(index * 7919) % members.length]).join('');
+        for (const flags of ['', 'i']) {
+            const safe = compileSafeRegex(pattern, { caseSensitive: flags === '' });
+            const native = new RegExp(pattern, flags);
+            for (const text of [input, `${input}!`, `${input.slice(0, 99)}\u4e01!`]) assert.equal(safe.test(text), native.test(text));
+        }
+    });
 
     it('ignores case by default and respects caseSensitive', () => {
         assert.equal(compileSafeRegex('^inbound$').test('Inbound'), true);
