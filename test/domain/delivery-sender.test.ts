@@ -13,7 +13,7 @@ import type { CodedError } from '../../src/errors/coded-error';
 import { compileRequest } from '../../src/request/build-request';
 import { openFileStore } from '../../src/store/file-store';
 import { nodeStateDirectory } from '../../src/store/node-state-directory';
-import { nodeFileSystem, type StoreFile, type StoreFileSystem } from '../../src/store/store-file-system';
+import { failingWrites } from '../support/failing-writes';
 import { until } from '../support/wait';
 
 interface Receiver {
@@ -147,19 +147,7 @@ describe('delivery sender: the outbox state policy', () => {
         await receiver.close();
         receiver = await startReceiver(['b']);
         const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-sender-'));
-        const disk = { failing: false };
-        const failingWrite = (opened: StoreFile): StoreFile => ({
-            ...opened,
-            async write(data, position) {
-                if (disk.failing) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-                await opened.write(data, position);
-            },
-        });
-        const outboxFileSystem: StoreFileSystem = {
-            ...nodeFileSystem,
-            openExisting: async (file) => failingWrite(await nodeFileSystem.openExisting(file)),
-            create: async (file) => failingWrite(await nodeFileSystem.create(file)),
-        };
+        const { fileSystem: outboxFileSystem, disk } = failingWrites();
         // b waits a minute for its retry: it is still queued when the sender closes.
         const { sender, delivered, problems } = senderOf(receiver.url, userDir, undefined, { outboxFileSystem, schedule: [60_000] });
         try {

@@ -10,7 +10,7 @@ import { DEFAULT_EVENT_LIMITS, LimitExceededError } from '../../src/lifecycle/ev
 import { validateRawEvent, validateRawEvents } from '../../src/lifecycle/raw-event-validation';
 import { StoreError, type DurableStore, type RecoveryReport } from '../../src/store/durable-store';
 import { openFileStore } from '../../src/store/file-store';
-import { nodeFileSystem, type StoreFile, type StoreFileSystem } from '../../src/store/store-file-system';
+import { failingWrites } from '../support/failing-writes';
 import { until } from '../support/wait';
 
 const CALL = 'c0ffee00-0000-4000-8000-0000000000b0';
@@ -485,19 +485,7 @@ describe('durable call tracking: a record the store cannot encode fails that sav
 describe('durable call tracking: a file store whose disk fails and comes back', () => {
     it('refuses every save while writes fail, never acknowledges a retried duplicate before its original is durable, and saves again after the repair', async () => {
         const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-calls-repair-'));
-        const disk = { failing: false };
-        const failingWrite = (opened: StoreFile): StoreFile => ({
-            ...opened,
-            async write(data, position) {
-                if (disk.failing) throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
-                await opened.write(data, position);
-            },
-        });
-        const fileSystem: StoreFileSystem = {
-            ...nodeFileSystem,
-            openExisting: async (file) => failingWrite(await nodeFileSystem.openExisting(file)),
-            create: async (file) => failingWrite(await nodeFileSystem.create(file)),
-        };
+        const { fileSystem, disk } = failingWrites('EIO');
         try {
             const store = await openFileStore<TrackedCall>({ directory, name: 'calls', fileSystem, repair: { firstMs: 20, maxMs: 20 } });
             const tracking = await DurableCallTracking.open(store);

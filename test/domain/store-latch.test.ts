@@ -8,7 +8,7 @@ import path from 'node:path';
 import { StoreError } from '../../src/store/durable-store';
 import { openFileStore } from '../../src/store/file-store';
 import { LOG_HEADER, MAX_PAYLOAD_BYTES } from '../../src/store/log-format';
-import { nodeFileSystem, type StoreFileSystem } from '../../src/store/store-file-system';
+import { failingWrites } from '../support/failing-writes';
 
 const directories: string[] = [];
 function freshDirectory(): string {
@@ -27,25 +27,6 @@ async function keysIn(directory: string): Promise<string[]> {
     } finally {
         await store.close();
     }
-}
-
-/** The real file system whose writes fail while `failing` is set. */
-function failingWrites() {
-    const state = { failing: false, writes: 0 };
-    const wrap = (opened: Awaited<ReturnType<StoreFileSystem['create']>>) => ({
-        ...opened,
-        async write(data: Buffer, position: number) {
-            state.writes += 1;
-            if (state.failing) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-            await opened.write(data, position);
-        },
-    });
-    const fileSystem: StoreFileSystem = {
-        ...nodeFileSystem,
-        openExisting: async (file) => wrap(await nodeFileSystem.openExisting(file)),
-        create: async (file) => wrap(await nodeFileSystem.create(file)),
-    };
-    return { fileSystem, state };
 }
 
 describe('file store: what latches', () => {
@@ -87,7 +68,7 @@ describe('file store: what latches', () => {
 
     it('a failed write latches: that batch and every later put or delete are refused with reason io until a repair', async () => {
         const directory = freshDirectory();
-        const { fileSystem, state } = failingWrites();
+        const { fileSystem, disk: state } = failingWrites();
         // No repair within the test (store-repair.test.ts covers it): what a crash now would find is the old log.
         const store = await openFileStore<unknown>({ directory, fileSystem, repair: { firstMs: 60_000 } });
         await store.put('kept', 1);

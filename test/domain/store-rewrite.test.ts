@@ -9,6 +9,7 @@ import { StoreError } from '../../src/store/durable-store';
 import { openFileStore, type FileStore, type FileStoreOptions } from '../../src/store/file-store';
 import { REWRITE_PIECE_BYTES } from '../../src/store/log-rewrite';
 import { nodeFileSystem, type StoreFile, type StoreFileSystem } from '../../src/store/store-file-system';
+import { failingWrites } from '../support/failing-writes';
 import { until } from '../support/wait';
 
 type Entry = { n: number; body?: string };
@@ -297,30 +298,9 @@ async function runUntilCrash(workload: ReturnType<typeof crashWorkload>, crashAt
 describe('file store: repair after a failed write', function () {
     this.timeout(30_000);
 
-    /** The real file system whose writes (to any file) fail while `failing` is set. */
-    function failingWrites() {
-        const state = { failing: false, failedWrites: 0 };
-        const wrap = (opened: StoreFile): StoreFile => ({
-            ...opened,
-            async write(data, position) {
-                if (state.failing) {
-                    state.failedWrites += 1;
-                    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-                }
-                await opened.write(data, position);
-            },
-        });
-        const fileSystem: StoreFileSystem = {
-            ...nodeFileSystem,
-            openExisting: async (file) => wrap(await nodeFileSystem.openExisting(file)),
-            create: async (file) => wrap(await nodeFileSystem.create(file)),
-        };
-        return { fileSystem, state };
-    }
-
     it('keeps the changes made while writes fail in memory, rejects them, and writes them all once the disk is back', async () => {
         const directory = freshDirectory();
-        const { fileSystem, state } = failingWrites();
+        const { fileSystem, disk: state } = failingWrites();
         const store = await openFileStore<Entry>({ directory, fileSystem, repair: { firstMs: 10, maxMs: 40 } });
         const changes: Array<StoreError | undefined> = [];
         store.onFailureChange(() => changes.push(store.failure));
@@ -348,11 +328,13 @@ describe('file store: repair after a failed write', function () {
         assert.deepEqual([...(await contents(copyOf(directory))).keys()], ['kept', 'goes'], 'a crash now finds the old log');
 
         state.failing = false;
+        // The repair is announced once its log's rename is durable (the directory synced), a moment after it ends.
         await until(
-            () => store.failure === undefined,
-            () => 'repaired',
+            () => changes.length >= 2,
+            () => `the repair announced (heard ${changes.length})`,
             5_000,
         );
+        assert.equal(store.failure, undefined);
         assert.equal(changes.length, 2, 'the listener heard of the failure and of the repair, once each');
         assert.ok(changes[0] instanceof StoreError);
         assert.equal(changes[1], undefined);
@@ -371,7 +353,7 @@ describe('file store: repair after a failed write', function () {
 
     it('changes made while the repair completes its new log go into it, and are acknowledged with it', async () => {
         const directory = freshDirectory();
-        const { fileSystem, state } = failingWrites();
+        const { fileSystem, disk: state } = failingWrites();
         const held = gate();
         const reached = gate();
         const holding: StoreFileSystem = {
