@@ -207,7 +207,7 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         }
     });
 
-    it('two instances changing one call at once: the later commit finds the conflict, reads again and keeps both', async () => {
+    it('two instances changing one call at once: the later commit finds the conflict, runs again on the state it is told and keeps both', async () => {
         const nodes = cluster();
         // a reads the call (absent); before its commit, b takes its own event of the same call and commits.
         const a = await nodes.add('a', (state) => gated(state, () => nodes.take(b, [event('same', 'connected', 'c', 200)])));
@@ -630,8 +630,8 @@ function gated(state: CallStateStore, hold: () => Promise<void> | undefined): Ca
             }
             return state.commit(commit);
         },
-        acknowledge: (batchId) => state.acknowledge(batchId),
-        claimPending: (leaseMs, limit, now) => state.claimPending(leaseMs, limit, now),
+        acknowledge: (batchIds) => state.acknowledge(batchIds),
+        claimPending: (leaseMs, limit, now, acknowledged) => state.claimPending(leaseMs, limit, now, acknowledged),
         claimDue: (leaseMs, limit, now) => state.claimDue(leaseMs, limit, now),
         count: (expiry, now) => state.count(expiry, now),
     };
