@@ -429,7 +429,10 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         }
         // The message and a reply travel on two connections: the later of the two by Redis's clock wins.
         if (!this.counts || message.counts.now >= this.counts.now) this.noteCounts(message.counts);
-        if (message.readyAt !== undefined && !this.closing) this.wakeAt(message.readyAt);
+        if (this.closing) return;
+        if (message.readyAt !== undefined) this.wakeAt(message.readyAt);
+        // A lease taken by another instance: should it die, its head is this one's to take when the lease ends.
+        if (message.counts.firstLeaseEndAt !== undefined) this.wakeAt(message.counts.firstLeaseEndAt + 1);
     }
 
     /**
