@@ -4,7 +4,7 @@ import { errorText } from '../errors/error-text';
 import { StoreError } from '../store/durable-store';
 import { MAX_VALUE_BYTES } from '../store/log-format';
 import type { RedisConnection } from '../store/redis/redis-connection';
-import { ENTRY_HEAD, RedisOutbox, wakeMessageOf, type ClaimReply, type OutboxCounts } from '../store/redis/redis-outbox';
+import { ENTRY_HEAD, RedisOutbox, wakeMessageOf, type ClaimAlong, type ClaimLimits, type ClaimReply, type OutboxCounts } from '../store/redis/redis-outbox';
 import {
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_QUEUED,
@@ -26,8 +26,9 @@ import { jittered } from './retry-schedule';
  * The fallback poll: how long an idle instance waits at most before it asks Redis for ready work again. It is woken
  * before that by Redis (the outbox scripts publish on the node's wake channel whenever a head becomes ready, with
  * when), by work accepted or a slot freed here, and by the time of the next retry it learnt from its last reply. The
- * poll only finds what pub/sub cannot promise: a message lost while the subscriber reconnected, and a lease of a
- * dead instance running out (its own lease time plus at most this).
+ * poll only finds what pub/sub cannot promise: a message lost while the subscriber reconnected. A lease of a dead
+ * instance is taken over when it ends: an idle instance's last reply said when the first lease ends, and it asks
+ * again then.
  */
 export const DEFAULT_POLL_MS = 5_000;
 /** How often the contexts of requests accepted here but settled by another instance are looked for and dropped. */
@@ -64,6 +65,8 @@ export interface SharedDeliveryQueueOptions<R> extends Omit<DeliveryQueueOptions
 /** A claimed head: its lane (call id) comes with it, since the settle names both. */
 interface ClaimedJob extends Job {
     readonly lane: string;
+    /** Its settle claimed on the same trip (or was told why not): the claim loop need not ask again for its slot. */
+    claimedAlong?: boolean;
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -107,6 +110,12 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
     private failing = false;
     /** A claim failed: Redis may have run it and only its reply was lost, leaving a lease held for nothing. */
     private mayHoldOrphans = false;
+    /**
+     * Enqueues and settles that claim on their trip, until the job they claimed is started: the orphans' release
+     * waits for them (a lease they took is not yet among the keys attempted here) and no new one starts meanwhile.
+     */
+    private readonly claimsAlong = new Set<Promise<unknown>>();
+    private releasing = false;
     private readonly sweepTimer: NodeJS.Timeout;
     private readonly stopListening: () => void;
     private readonly concurrency: number;
@@ -146,17 +155,39 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
     async enqueue(input: NewRequest, register?: (job: Job) => void): Promise<Job> {
         if (this.closing) throw new Error('the delivery queue is closed');
         const body = this.bodyOf(input);
-        const lane = String(input.call.callId);
+        const along = this.claimAlong(0);
+        const accepting = this.store(input, body, along, register);
+        try {
+            return await (along ? this.trackClaimAlong(accepting) : accepting);
+        } catch (error) {
+            if (!(error instanceof StoreError)) throw error;
+            const reason = error.cause !== undefined ? errorText(error.cause) : errorText(error);
+            throw new StoreError(`the shared outbox in Redis is unavailable (${reason}): the request is refused, not queued`, { cause: error });
+        }
+    }
+
+    /**
+     * enqueue's trip (and the replicas' wait): a head claimed on it is started before this resolves, once the job's
+     * context is registered, so that the orphans' release that waits for it sees its key attempted.
+     */
+    private async store(input: NewRequest, body: string, along: ClaimAlong | undefined, register?: (job: Job) => void): Promise<Job> {
         let reply: Awaited<ReturnType<RedisOutbox['enqueue']>>;
         try {
-            reply = await this.outbox.enqueue(lane, body, { maxQueued: this.maxQueued, maxQueuedBytes: this.maxQueuedBytes });
+            reply = await this.outbox.enqueue(String(input.call.callId), body, { maxQueued: this.maxQueued, maxQueuedBytes: this.maxQueuedBytes }, along);
+        } catch (error) {
+            throw error instanceof StoreError ? error : new StoreError(errorText(error), { cause: error });
+        }
+        const claimed = reply.kind === 'queued' && reply.claim?.kind === 'claimed' ? reply.claim : undefined;
+        try {
             // done() says "durable", so with minReplicas it waits for the replicas. When they do not confirm, the
             // message is refused although the request sits in the primary's outbox: sent if the primary lives on,
             // lost if it dies now, and the refusal says it is not guaranteed.
             if (reply.kind === 'queued') await this.options.connection.acknowledged();
         } catch (error) {
-            const reason = error instanceof StoreError && error.cause !== undefined ? errorText(error.cause) : errorText(error);
-            throw new StoreError(`the shared outbox in Redis is unavailable (${reason}): the request is refused, not queued`, { cause: error });
+            // The head claimed on the trip is this instance's to send all the same (another would after the lease),
+            // with no msg to report to.
+            if (claimed) this.start(claimed);
+            throw error instanceof StoreError ? error : new StoreError(errorText(error), { cause: error });
         }
         this.noteCounts(reply.counts);
         const { queued, queuedBytes } = reply.counts;
@@ -175,9 +206,53 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         this.acceptedHere.add(job.key);
         register?.(job);
         this.refused = false;
-        this.wake();
+        // Started once its context is registered: the attempt reports to the msg that made it.
+        if (claimed) this.start(claimed);
+        this.tookClaimAlong(reply.claim);
         this.changed();
         return job;
+    }
+
+    /** The claim an enqueue or a settle may make on its trip: while this instance has a free slot and is not closing. */
+    private claimAlong(freeing: 0 | 1): ClaimAlong | undefined {
+        if (this.closing || this.releasing || this.mayHoldOrphans || this.running - freeing >= this.concurrency) return undefined;
+        return { token: this.token, limits: this.claimLimits() };
+    }
+
+    private claimLimits(): ClaimLimits {
+        return {
+            leaseMs: this.options.leaseMs,
+            concurrency: this.concurrency,
+            rateIntervalMs: this.options.ratePerSecond ? 1000 / this.options.ratePerSecond : 0,
+        };
+    }
+
+    /** Keeps an operation that claims on its trip in view of the orphans' release; a failed one may have left a lease. */
+    private async trackClaimAlong<T>(operation: Promise<T>): Promise<T> {
+        this.claimsAlong.add(operation);
+        try {
+            return await operation;
+        } catch (error) {
+            // A full queue was refused before any claim; a store failure may have claimed with its reply lost.
+            if (error instanceof StoreError) this.mayHoldOrphans = true;
+            throw error;
+        } finally {
+            this.claimsAlong.delete(operation);
+        }
+    }
+
+    /**
+     * What the claim loop still has to do after a claim made on another trip: nothing when it leased a head (started
+     * by the caller) or found none ready or the cluster busy (a settle anywhere publishes what it frees), wait for the
+     * rate slot, and look for itself when no claim was made. Returns whether the claim was made.
+     */
+    private tookClaimAlong(claim: ClaimReply | undefined): boolean {
+        if (!claim) {
+            this.wake();
+            return false;
+        }
+        if (claim.kind === 'rate') this.wakeAt(claim.slotAt);
+        return true;
     }
 
     /** The JSON of the request's own fields, or an InputError when the outbox could not keep it. */
@@ -286,15 +361,8 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
             }
             let reply: ClaimReply;
             try {
-                if (this.mayHoldOrphans) {
-                    await this.outbox.releaseOrphans(this.token, [...this.inFlightKeys]);
-                    this.mayHoldOrphans = false;
-                }
-                reply = await this.outbox.claim(this.token, {
-                    leaseMs: this.options.leaseMs,
-                    concurrency: this.concurrency,
-                    rateIntervalMs: this.options.ratePerSecond ? 1000 / this.options.ratePerSecond : 0,
-                });
+                if (this.mayHoldOrphans) await this.releaseOrphans();
+                reply = await this.outbox.claim(this.token, this.claimLimits());
             } catch (error) {
                 this.mayHoldOrphans = true;
                 this.reportFailure(error);
@@ -308,9 +376,26 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
                 continue;
             }
             let waitMs = this.pollMs;
-            if (reply.kind === 'rate') waitMs = reply.slotAt - reply.counts.now;
-            else if (reply.kind === 'idle' && reply.counts.nextReadyAt !== undefined) waitMs = reply.counts.nextReadyAt - reply.counts.now;
+            const { now, nextReadyAt, firstLeaseEndAt } = reply.counts;
+            if (reply.kind === 'rate') waitMs = reply.slotAt - now;
+            else {
+                // A lease that ends unrenewed is a dead instance's: its head is taken over then, not at the next poll.
+                if (firstLeaseEndAt !== undefined) waitMs = Math.min(waitMs, firstLeaseEndAt - now + 1);
+                if (reply.kind === 'idle' && nextReadyAt !== undefined) waitMs = Math.min(waitMs, nextReadyAt - now);
+            }
             await this.sleep(Math.min(this.pollMs, Math.max(1, Math.ceil(waitMs))));
+        }
+    }
+
+    /** Gives back the leases a lost reply may have left this instance, once no claim on another trip is under way. */
+    private async releaseOrphans(): Promise<void> {
+        this.releasing = true;
+        try {
+            while (this.claimsAlong.size > 0) await Promise.allSettled([...this.claimsAlong]);
+            await this.outbox.releaseOrphans(this.token, [...this.inFlightKeys]);
+            this.mayHoldOrphans = false;
+        } finally {
+            this.releasing = false;
         }
     }
 
@@ -344,7 +429,10 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         }
         // The message and a reply travel on two connections: the later of the two by Redis's clock wins.
         if (!this.counts || message.counts.now >= this.counts.now) this.noteCounts(message.counts);
-        if (message.readyAt !== undefined && !this.closing) this.wakeAt(message.readyAt);
+        if (this.closing) return;
+        if (message.readyAt !== undefined) this.wakeAt(message.readyAt);
+        // A lease taken by another instance: should it die, its head is this one's to take when the lease ends.
+        if (message.counts.firstLeaseEndAt !== undefined) this.wakeAt(message.counts.firstLeaseEndAt + 1);
     }
 
     /**
@@ -398,7 +486,8 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
                 this.running -= 1;
                 this.inFlightKeys.delete(job.key);
                 this.inFlight.delete(work);
-                this.wake();
+                // The slot freed is the loop's to fill, unless the settle already claimed for it.
+                if (!job.claimedAlong) this.wake();
                 this.changed();
             });
         this.inFlight.add(work);
@@ -462,9 +551,17 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         let giveUpAt: number | undefined;
         for (;;) {
             try {
-                const reply = await this.outbox.settle(this.token, job.lane, job.key, outcome, delayMs);
+                // The slot this job frees is the one the claim fills.
+                const along = this.claimAlong(1);
+                const settling = this.outbox.settle(this.token, job.lane, job.key, outcome, delayMs, along).then((reply) => {
+                    // Started before the settle's promise ends, so the orphans' release sees its key attempted.
+                    if (reply.claim?.kind === 'claimed') this.start(reply.claim);
+                    return reply;
+                });
+                const reply = await (along ? this.trackClaimAlong(settling) : settling);
                 this.failing = false;
                 this.noteCounts(reply.counts);
+                job.claimedAlong = this.tookClaimAlong(reply.claim) || undefined;
                 return reply.kind;
             } catch (error) {
                 this.reportFailure(error);

@@ -13,12 +13,18 @@ import type { TrackedCall, Trigger } from './call-tracker';
 export interface CallStateStore {
     /** The stored state of these calls (a call without a record is absent from the map), and the store's clock. */
     read(callIds: readonly string[]): Promise<StoredCalls>;
-    /** Writes all of it or none of it: `conflict` when a version read earlier has changed since. */
+    /**
+     * Writes all of it or none of it: not committed when a version read earlier has changed since (with the calls'
+     * state as it is now, when the engine can say it on the same trip, so the caller need not read again).
+     */
     commit(commit: CallCommit): Promise<CommitOutcome>;
-    /** Forgets a pending batch once its triggers were emitted. */
-    acknowledge(batchId: string): Promise<void>;
-    /** Pending batches whose lease ended by now (their instance died before emitting), each leased anew to the caller. */
-    claimPending(leaseMs: number, limit: number, now?: number): Promise<PendingBatch[]>;
+    /** Forgets pending batches once their triggers were emitted. */
+    acknowledge(batchIds: readonly string[]): Promise<void>;
+    /**
+     * Pending batches whose lease ended by now (their instance died before emitting), each leased anew to the caller;
+     * `acknowledged` are forgotten first (the caller's own, emitted since its last trip), so none of them is taken.
+     */
+    claimPending(leaseMs: number, limit: number, now?: number, acknowledged?: readonly string[]): Promise<PendingBatch[]>;
     /** Calls whose recording deadline is due by now, each moved to now + leaseMs so other instances skip it meanwhile. */
     claimDue(leaseMs: number, limit: number, now?: number): Promise<string[]>;
     /** Counts the calls held, after dropping index entries of calls the engine has expired. */
@@ -60,7 +66,14 @@ export interface CallCommit {
     maxBytes: number;
     /** The time the batch was applied at, on the store's clock (read's `now`): the cutoffs count from it. */
     now: number;
+    /**
+     * When `now` is this instance's estimate of the store's clock rather than a time the store gave: the commit is
+     * refused (not committed, with the current state and clock) when `now` is further than this from the store's.
+     */
+    clockToleranceMs?: number;
     expiry: CallExpiry;
+    /** Batches emitted since the last trip, forgotten by the same trip whether or not the commit goes through. */
+    acknowledged?: readonly string[];
 }
 
 export interface PendingBatch {
@@ -73,7 +86,11 @@ export interface PendingBatch {
     triggers: Trigger[];
 }
 
-export type CommitOutcome = { committed: false } | { committed: true; evicted: CallEviction[] };
+export type CommitOutcome =
+    /** `current`: the calls' state and the store's clock as the commit found them, when the engine tells them. */
+    | { committed: false; current?: StoredCalls }
+    /** `now`: the store's clock when it committed, when the engine tells it. */
+    | { committed: true; evicted: CallEviction[]; now?: number };
 
 /** A call the commit forgot to hold a bound. */
 export interface CallEviction {

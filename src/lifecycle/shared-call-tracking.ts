@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { RawEvent } from '../call/raw-event';
 import { logText } from '../logging/log-text';
 import { StoreError } from '../store/durable-store';
-import type { CallCounts, CallEviction, CallExpiry, CallStateStore, CallWrite, PendingBatch } from './call-state-store';
+import type { CallCounts, CallEviction, CallExpiry, CallStateStore, CallWrite, PendingBatch, StoredCall, StoredCalls } from './call-state-store';
 import { CallTracker, DEFAULT_TRACKER_OPTIONS, type TrackedCall, type TrackerOptions, type Trigger } from './call-tracker';
 import type { CallTracking } from './call-tracking';
 import { isTrackedCall } from './durable-call-tracking';
@@ -21,11 +21,28 @@ export interface SharedCallTrackingOptions extends Partial<TrackerOptions> {
     claimLimit?: number;
     /** A stored record that is not a call's state (another version's, damaged): it is dropped, and reported here. */
     onUnreadable?: (callId: string) => void;
+    /**
+     * How long the acknowledgement of emitted triggers may wait for this instance's next trip to the store (a commit
+     * or a tick carries it) before it is sent on its own (ms). Far shorter than the lease.
+     */
+    acknowledgeWithinMs?: number;
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_MAX_ATTEMPTS = 25;
 const DEFAULT_CLAIM_LIMIT = 100;
+const DEFAULT_ACKNOWLEDGE_WITHIN_MS = 20;
+/**
+ * Calls whose stored state this instance remembers from its own last commit, so that the next batch of one of them
+ * commits without reading first (the commit checks the version; a stale memory costs a refused commit, which says
+ * the current state). The most recently committed are kept.
+ */
+const REMEMBERED_CALLS = 1000;
+/**
+ * How far this instance's estimate of the store's clock (its own clock plus the difference seen in the last reply)
+ * may be from the store's when a batch runs on it; beyond, the store refuses the commit and says its clock.
+ */
+const CLOCK_TOLERANCE_MS = 250;
 
 interface Transaction {
     triggers: Trigger[];
@@ -38,10 +55,14 @@ const newToken = (): string => randomBytes(12).toString('base64url');
  * The call state of one call event in node shared by every instance that runs the same flow: any instance may take
  * any event of any call, and the cluster fires what one CallTracker would. For a batch it reads the batch's calls,
  * runs a CallTracker made of just those records (the one copy of the trigger rules), and commits every changed call
- * in one atomic check-and-set; a conflict (another instance changed one of them meanwhile) reads and runs again.
+ * in one atomic check-and-set; a conflict (another instance changed one of them meanwhile) runs again on the state
+ * the refused commit says.
  *
- * The commit also records the batch's triggers as pending under a lease; they are emitted, then acknowledged. An
- * instance that dies between the two leaves them pending, and another instance's tick emits them once the lease has
+ * The commit also records the batch's triggers as pending under a lease; they are emitted, then acknowledged by the
+ * instance's next trip to the store (its next commit or tick, or one of their own within acknowledgeWithinMs). A
+ * batch's one trip is its commit when the instance remembers its calls from its own last commit (a refused commit says
+ * the current state, so a stale memory costs one more commit, as a read would). An instance that dies before the
+ * acknowledgement leaves them pending, and another instance's tick emits them once the lease has
  * ended, with the snapshots as first fired: at least once across a crash, with the same idempotency key, and exactly
  * once without one. Recording waits are claimed the same way, so each fires once in the cluster.
  *
@@ -63,8 +84,16 @@ export class SharedCallTracking implements CallTracking {
     private lastFailure: unknown;
     private closed = false;
     private ticking: Promise<void> | undefined;
-    /** Commits redone because another commit changed one of their calls first: how contended the calls are. */
+    /** Commits redone because a call had changed since this instance last saw it: how contended the calls are. */
     conflicts = 0;
+    /** The store's state of recently committed calls, as this instance's commits left it. */
+    private readonly remembered = new Map<string, StoredCall>();
+    /** The store's clock minus this one, from the last reply that said it; undefined before. */
+    private storeClockOffset: number | undefined;
+    /** Batches emitted and not yet acknowledged: the next trip carries them. */
+    private unacknowledged: string[] = [];
+    private acknowledgeTimer: NodeJS.Timeout | undefined;
+    private readonly acknowledgeWithinMs: number;
 
     constructor(
         private readonly state: CallStateStore,
@@ -81,11 +110,20 @@ export class SharedCallTracking implements CallTracking {
         this.maxCalls = resolved.maxCalls;
         this.maxBytes = resolved.maxBytes;
         // The store holds the cluster-wide bounds; a tracker of a batch's few calls must never evict one of them.
-        const { instanceId: _instance, leaseMs: _lease, maxAttempts: _attempts, claimLimit: _claims, onUnreadable: _unreadable, ...tracker } = options;
+        const {
+            instanceId: _instance,
+            leaseMs: _lease,
+            maxAttempts: _attempts,
+            claimLimit: _claims,
+            onUnreadable: _unreadable,
+            acknowledgeWithinMs: _acknowledge,
+            ...tracker
+        } = options;
         this.trackerOptions = { ...tracker, maxCalls: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY, onEviction: undefined };
         this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
         this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
         this.claimLimit = options.claimLimit ?? DEFAULT_CLAIM_LIMIT;
+        this.acknowledgeWithinMs = options.acknowledgeWithinMs ?? DEFAULT_ACKNOWLEDGE_WITHIN_MS;
     }
 
     get size(): number {
@@ -130,7 +168,16 @@ export class SharedCallTracking implements CallTracking {
 
     private runTick(emit: (triggers: Trigger[]) => void): Promise<void> {
         return this.guarded(async () => {
-            for (const batch of await this.state.claimPending(this.leaseMs, this.claimLimit, this.now?.())) {
+            // This instance's own acknowledgements go first, so that it never takes back a batch it emitted.
+            const acknowledged = this.takeUnacknowledged();
+            let pending: PendingBatch[];
+            try {
+                pending = await this.state.claimPending(this.leaseMs, this.claimLimit, this.now?.(), acknowledged);
+            } catch (err) {
+                this.giveBackUnacknowledged(acknowledged);
+                throw err;
+            }
+            for (const batch of pending) {
                 await this.deliver({ triggers: batch.triggers, batchId: batch.batchId }, emit);
             }
             for (const callId of await this.state.claimDue(this.leaseMs, this.claimLimit, this.now?.())) {
@@ -141,64 +188,178 @@ export class SharedCallTracking implements CallTracking {
         });
     }
 
-    /** Waits for the operations under way; the store's connection is its owner's to close. */
+    /**
+     * Waits for the operations under way and sends the acknowledgements still due; the store's connection is its
+     * owner's to close. One that cannot be sent leaves its batch to be emitted again after the lease (same snapshots).
+     */
     async close(): Promise<void> {
         this.closed = true;
         await Promise.allSettled([...this.inFlight]);
+        await this.acknowledgeNow();
     }
 
-    /** Reads the calls, runs `step` on a tracker of just them, and commits the outcome with its triggers pending. */
+    /**
+     * Runs `step` on a tracker of just these calls and commits the outcome with its triggers pending. The calls' state
+     * is what this instance's last commit of them left, when it remembers all of them, and the time its estimate of
+     * the store's clock: then the commit is the batch's one trip. A commit refused (a call changed elsewhere, or the
+     * estimate was off) says the state and clock as they are, and the batch runs again on those.
+     */
     private async transact(callIds: readonly string[], step: (tracker: CallTracker) => Trigger[]): Promise<Transaction> {
-        for (let attempt = 1; attempt <= this.maxAttempts; attempt += 1) {
-            const { now: storeNow, calls: stored } = await this.state.read(callIds);
-            // Every time the batch writes (last activity, recording deadline, expiry, lease) is on the store's clock.
-            const now = this.now?.() ?? storeNow;
-            const records: TrackedCall[] = [];
-            const unreadable = new Set<string>();
-            for (const [callId, { record }] of stored) {
-                if (isTrackedCall(record) && record.callId === callId) records.push(record);
-                else unreadable.add(callId);
+        let known = this.rememberedState(callIds);
+        try {
+            for (let attempt = 1; attempt <= this.maxAttempts; attempt += 1) {
+                const estimated = known?.estimated ?? false;
+                const { now: storeNow, calls: stored } = known?.state ?? (await this.state.read(callIds));
+                const done = await this.commitOnce(callIds, step, stored, this.now?.() ?? storeNow, estimated);
+                if ('triggers' in done) return done;
+                this.conflicts += 1;
+                known = done.current ? { state: done.current, estimated: false } : undefined;
+                // A short random pause, longer with each attempt, so two instances racing on one call stop colliding.
+                if (attempt > 1 || !estimated) await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
             }
-            const tracker = new CallTracker({ ...this.trackerOptions, now: () => now }, { version: 1, calls: records });
-            // A LimitExceededError leaves here, before anything is written.
-            const triggers = step(tracker);
-            const { changed, forgotten } = tracker.takeChanges();
-            const changedById = new Map(changed.map((record) => [record.callId, record]));
-            const writes: CallWrite[] = callIds.map((callId): CallWrite => {
-                const expected = stored.get(callId)?.version;
-                const record = changedById.get(callId);
-                if (record) {
-                    const idleMs = record.processed ? this.expiry.finishedMs : this.expiry.unfinishedMs;
-                    return { kind: 'put', callId, expected, version: newToken(), record, expiresAt: record.lastActivity + idleMs };
-                }
-                if (expected !== undefined && (forgotten.includes(callId) || unreadable.has(callId))) return { kind: 'delete', callId, expected };
-                return { kind: 'keep', callId, expected, deadline: tracker.get(callId)?.recordingDeadline };
-            });
-            const pending: PendingBatch | undefined =
-                triggers.length > 0 ? { batchId: newToken(), instanceId: this.options.instanceId, leaseUntil: now + this.leaseMs, triggers } : undefined;
-            const outcome = await this.state.commit({ writes, pending, maxCalls: this.maxCalls, maxBytes: this.maxBytes, now, expiry: this.expiry });
-            if (outcome.committed) {
-                for (const callId of unreadable) this.reportUnreadable(callId);
-                for (const eviction of outcome.evicted) this.reportEviction(eviction);
-                return { triggers, batchId: pending?.batchId };
-            }
-            this.conflicts += 1;
-            // A short random pause, longer with each attempt, so two instances racing on one call stop colliding.
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * attempt * 2));
+        } catch (err) {
+            // What the tracker may have changed in place, or a commit of unknown fate, is not to be trusted later.
+            for (const callId of callIds) this.remembered.delete(callId);
+            throw err;
         }
+        for (const callId of callIds) this.remembered.delete(callId);
         throw new StoreError(`the state of ${callIds.length === 1 ? 'a call' : `${callIds.length} calls`} kept changing under ${this.maxAttempts} attempts`, {
             reason: 'io',
         });
     }
 
+    /** One run of the batch on `stored` at `now`, and its commit: the transaction, or the state the store found instead. */
+    private async commitOnce(
+        callIds: readonly string[],
+        step: (tracker: CallTracker) => Trigger[],
+        stored: Map<string, StoredCall>,
+        now: number,
+        estimated: boolean,
+    ): Promise<Transaction | { current?: StoredCalls }> {
+        // Every time the batch writes (last activity, recording deadline, expiry, lease) is on the store's clock.
+        const records: TrackedCall[] = [];
+        const unreadable = new Set<string>();
+        for (const [callId, { record }] of stored) {
+            if (isTrackedCall(record) && record.callId === callId) records.push(record);
+            else unreadable.add(callId);
+        }
+        const tracker = new CallTracker({ ...this.trackerOptions, now: () => now }, { version: 1, calls: records });
+        // A LimitExceededError leaves here, before anything is written.
+        const triggers = step(tracker);
+        const { changed, forgotten } = tracker.takeChanges();
+        const changedById = new Map(changed.map((record) => [record.callId, record]));
+        const writes: CallWrite[] = callIds.map((callId): CallWrite => {
+            const expected = stored.get(callId)?.version;
+            const record = changedById.get(callId);
+            if (record) {
+                const idleMs = record.processed ? this.expiry.finishedMs : this.expiry.unfinishedMs;
+                return { kind: 'put', callId, expected, version: newToken(), record, expiresAt: record.lastActivity + idleMs };
+            }
+            if (expected !== undefined && (forgotten.includes(callId) || unreadable.has(callId))) return { kind: 'delete', callId, expected };
+            return { kind: 'keep', callId, expected, deadline: tracker.get(callId)?.recordingDeadline };
+        });
+        const pending: PendingBatch | undefined =
+            triggers.length > 0 ? { batchId: newToken(), instanceId: this.options.instanceId, leaseUntil: now + this.leaseMs, triggers } : undefined;
+        const acknowledged = this.takeUnacknowledged();
+        let outcome: Awaited<ReturnType<CallStateStore['commit']>>;
+        try {
+            outcome = await this.state.commit({
+                writes,
+                pending,
+                maxCalls: this.maxCalls,
+                maxBytes: this.maxBytes,
+                now,
+                expiry: this.expiry,
+                acknowledged,
+                ...(estimated ? { clockToleranceMs: CLOCK_TOLERANCE_MS } : {}),
+            });
+        } catch (err) {
+            // Sent again by the next trip: forgetting a batch twice does no harm.
+            this.giveBackUnacknowledged(acknowledged);
+            throw err;
+        }
+        if (!outcome.committed) {
+            if (outcome.current) this.noteStoreClock(outcome.current.now);
+            return { current: outcome.current };
+        }
+        if (outcome.now !== undefined) this.noteStoreClock(outcome.now);
+        for (const write of writes) {
+            this.remembered.delete(write.callId);
+            if (write.kind === 'put') this.remembered.set(write.callId, { version: write.version, record: write.record });
+            else if (write.kind === 'keep' && write.expected !== undefined) this.remembered.set(write.callId, stored.get(write.callId)!);
+        }
+        for (const [callId] of this.remembered) {
+            if (this.remembered.size <= REMEMBERED_CALLS) break;
+            this.remembered.delete(callId);
+        }
+        for (const callId of unreadable) this.reportUnreadable(callId);
+        for (const eviction of outcome.evicted) {
+            this.remembered.delete(eviction.callId);
+            this.reportEviction(eviction);
+        }
+        return { triggers, batchId: pending?.batchId };
+    }
+
     /**
-     * Emits, then acknowledges. An emit that throws leaves the batch pending (another tick re-emits it after the
-     * lease); an acknowledgement that fails only means one more emission later, so the caller is not failed for it.
+     * The state of these calls as this instance's own commits left it, when it remembers every one of them (a call it
+     * never saw may be new: the commit then says whether it was), with the time on this instance's estimate of the
+     * store's clock; undefined when it must read.
+     */
+    private rememberedState(callIds: readonly string[]): { state: StoredCalls; estimated: boolean } | undefined {
+        const now = this.now?.() ?? (this.storeClockOffset === undefined ? undefined : Date.now() + this.storeClockOffset);
+        if (now === undefined) return undefined;
+        const calls = new Map<string, StoredCall>();
+        let unknown = 0;
+        for (const callId of callIds) {
+            const call = this.remembered.get(callId);
+            if (call) calls.set(callId, call);
+            else unknown += 1;
+        }
+        // A batch of calls this instance has never seen: they are most likely new; one of them known is enough.
+        if (unknown === callIds.length && callIds.length > 1) return undefined;
+        return { state: { now, calls }, estimated: this.now === undefined };
+    }
+
+    private noteStoreClock(storeNow: number): void {
+        if (Number.isFinite(storeNow)) this.storeClockOffset = storeNow - Date.now();
+    }
+
+    /**
+     * Emits, then has the batch acknowledged by this instance's next trip to the store (a commit or a tick), or on
+     * its own within acknowledgeWithinMs. An emit that throws leaves the batch pending (another tick re-emits it after
+     * the lease); an acknowledgement that is lost (a crash, Redis away) only means one more emission after the lease,
+     * with the same snapshots and so the same idempotency keys, so the caller is not failed for it.
      */
     private async deliver(done: Transaction, emit: (triggers: Trigger[]) => void): Promise<void> {
         emit(done.triggers);
         if (done.batchId === undefined) return;
-        await this.state.acknowledge(done.batchId).catch(() => undefined);
+        this.unacknowledged.push(done.batchId);
+        this.acknowledgeTimer ??= setTimeout(() => void this.acknowledgeNow(), this.acknowledgeWithinMs);
+        this.acknowledgeTimer.unref?.();
+    }
+
+    private takeUnacknowledged(): string[] {
+        const taken = this.unacknowledged;
+        this.unacknowledged = [];
+        clearTimeout(this.acknowledgeTimer);
+        this.acknowledgeTimer = undefined;
+        return taken;
+    }
+
+    /** Puts back acknowledgements a trip failed to carry: the next trip (a commit, a tick, close) carries them. */
+    private giveBackUnacknowledged(batchIds: string[]): void {
+        if (batchIds.length > 0) this.unacknowledged.unshift(...batchIds);
+    }
+
+    /** Sends the acknowledgements still due on a trip of their own (no commit or tick came for them in time). */
+    private async acknowledgeNow(): Promise<void> {
+        const batchIds = this.takeUnacknowledged();
+        if (batchIds.length === 0) return;
+        try {
+            await this.state.acknowledge(batchIds);
+        } catch {
+            this.giveBackUnacknowledged(batchIds);
+        }
     }
 
     private reportUnreadable(callId: string): void {

@@ -8,6 +8,8 @@ import { seededRandom } from '../../src/simulator/call-lives';
 import { StoreError } from '../../src/store/durable-store';
 import { RedisCallState } from '../../src/store/redis/redis-call-state';
 import { RedisConnection } from '../../src/store/redis/redis-connection';
+import { idempotencyKey } from '../../src/delivery/idempotency';
+import { monitorScripts } from '../support/redis-script-monitor';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { until } from '../support/wait';
 
@@ -207,7 +209,7 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         }
     });
 
-    it('two instances changing one call at once: the later commit finds the conflict, reads again and keeps both', async () => {
+    it('two instances changing one call at once: the later commit finds the conflict, runs again on the state it is told and keeps both', async () => {
         const nodes = cluster();
         // a reads the call (absent); before its commit, b takes its own event of the same call and commits.
         const a = await nodes.add('a', (state) => gated(state, () => nodes.take(b, [event('same', 'connected', 'c', 200)])));
@@ -287,6 +289,94 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         // The platform's resend of the same events is a duplicate: no trigger.
         await nodes.take(b, [event('crash', 'presenting', 'p', 100), event('crash', 'complete', 'x', 200)]);
         assert.equal(nodes.fired.length, 4);
+    });
+
+    it('acknowledges on the next trip: the next commit or tick carries it, with no read and no trip of its own', async () => {
+        const nodes = cluster({ acknowledgeWithinMs: 60_000 });
+        const a = await nodes.add('a');
+        const pending = () => Number(server.cli('HLEN', `${PREFIX}:calls:{${nodes.nodeId}}:pending`));
+        const monitor = await monitorScripts(server.url);
+        try {
+            await nodes.take(a, [event('ack-1', 'presenting', 'p', 100)]);
+            assert.equal(pending(), 1, 'emitted, its acknowledgement waiting for the next trip');
+            await nodes.take(a, [event('ack-1', 'connected', 'c', 200)]);
+            await nodes.take(a, [event('ack-2', 'presenting', 'p', 300)]);
+            assert.equal(pending(), 1, 'each commit forgot the batch before it');
+            await nodes.tick(a);
+            assert.equal(pending(), 0, 'the tick forgot the last');
+            await monitor.caughtUp();
+            assert.equal(monitor.count('ACKNOWLEDGE'), 0, monitor.breakdown());
+            assert.equal(monitor.count('READ'), 0, `the calls were new, then as this instance committed them: ${monitor.breakdown()}`);
+            assert.equal(monitor.count('COMMIT'), 3, monitor.breakdown());
+        } finally {
+            monitor.stop();
+        }
+        assert.deepEqual(nodes.firedFor('ack-1'), ['presenting', 'connected']);
+    });
+
+    it('a remembered state another instance has changed since: the commit is refused with the current state, and the batch runs on it', async () => {
+        const nodes = cluster();
+        const a = await nodes.add('a');
+        const b = await nodes.add('b');
+        const monitor = await monitorScripts(server.url);
+        try {
+            await nodes.take(a, [event('moved', 'presenting', 'p', 100, { agent: { name: 'Ann', extension: '1' } })]);
+            await nodes.take(b, [event('moved', 'connected', 'c', 200, { agent: { name: 'Bob', extension: '2' } })]);
+            await nodes.take(a, [event('moved', 'complete', 'x', 300, { pendingRecordings: 0 })]);
+            await monitor.caughtUp();
+            assert.equal(monitor.count('READ'), 0, `each refusal said the state: ${monitor.breakdown()}`);
+            assert.equal(monitor.count('COMMIT'), 5, `three batches, two of them on a state that had changed: ${monitor.breakdown()}`);
+        } finally {
+            monitor.stop();
+        }
+        assert.equal(a.tracking.conflicts, 1);
+        assert.equal(b.tracking.conflicts, 1, 'b had never seen the call');
+        assert.deepEqual(nodes.firedFor('moved'), ['presenting', 'connected', 'complete', 'processed', 'updated']);
+        const record = await nodes.record('moved');
+        assert.equal(record?.answered, true, "b's connected is kept");
+        assert.equal(record?.processed, true);
+    });
+
+    it('acknowledges on a trip of its own when no other comes within acknowledgeWithinMs', async () => {
+        const nodes = cluster({ acknowledgeWithinMs: 20 });
+        const a = await nodes.add('a');
+        await nodes.take(a, [event('alone', 'presenting', 'p', 100)]);
+        await until(() => server.cli('EXISTS', `${PREFIX}:calls:{${nodes.nodeId}}:pending`) === '0', 'the batch acknowledged', 5000, 20);
+    });
+
+    it('an acknowledgement lost with its instance: another emits the batch again after the lease, once, under the same idempotency keys', async () => {
+        const nodes = cluster({ acknowledgeWithinMs: 60_000 });
+        const dying = await nodes.add('dying');
+        const b = await nodes.add('b');
+        await nodes.take(dying, [event('lost-ack', 'presenting', 'p', 100), event('lost-ack', 'complete', 'x', 200)]);
+        const first = nodes.fired.map((fired) => fired.trigger);
+        assert.deepEqual(
+            first.map((trigger) => trigger.event),
+            ['presenting', 'complete', 'processed', 'updated'],
+        );
+        // The process dies with the acknowledgement it was holding for its next trip.
+        dying.connection.client.disconnect();
+        await nodes.tick(b);
+        assert.equal(nodes.fired.length, 4, 'nothing emitted again while the lease runs');
+
+        nodes.clock.now += LEASE_MS + 1;
+        await Promise.all([nodes.tick(b), nodes.tick(b)]);
+        const again = nodes.fired.slice(4);
+        assert.equal(again.length, 4, 'emitted again once');
+        assert.ok(again.every((fired) => fired.instance === 'b'));
+        assert.deepEqual(
+            again.map((fired) => idempotencyKey('send', fired.trigger.call)),
+            first.map((trigger) => idempotencyKey('send', trigger.call)),
+            'the same keys, so the receiver drops the repeats',
+        );
+        nodes.clock.now += 2 * LEASE_MS;
+        await nodes.tick(b);
+        await nodes.tick(b);
+        assert.equal(nodes.fired.length, 8, 'never a third time');
+        assert.equal(server.cli('EXISTS', `${PREFIX}:calls:{${nodes.nodeId}}:pending`), '0');
+        // The platform's resend of the same events is a duplicate: no trigger, under no new key.
+        await nodes.take(b, [event('lost-ack', 'presenting', 'p', 100), event('lost-ack', 'complete', 'x', 200)]);
+        assert.equal(nodes.fired.length, 8);
     });
 
     it('a recording wait fires once in the cluster when the instance that set it is gone, and after a claimant died', async () => {
@@ -606,6 +696,31 @@ describe("shared call tracking on Redis's clock: an instance whose clock is 5 mi
         assert.ok(Date.now() - committed >= 1500 - 20, `taken over after ${Date.now() - committed} ms, not before the 1.5 s lease ended`);
     });
 
+    it("a batch run on an estimate of Redis's clock that a jump of the instance's clock made wrong is refused, and runs on Redis's time", async () => {
+        nodes = new Cluster(server, {}, 'store');
+        const a = await nodes.add('a');
+        await nodes.take(a, [event('jump', 'presenting', 'p', 100)]);
+        // The clock jumps 5 minutes after the last reply: the estimate (this clock plus the difference then) is off.
+        const before = redisNow();
+        await withClockOff(SKEW_MS, () => nodes.take(a, [event('jump', 'connected', 'c', 200)]));
+        const after = redisNow();
+        const record = await nodes.record('jump');
+        assert.ok(record!.lastActivity >= before && record!.lastActivity <= after, `the last activity ${record!.lastActivity} is on Redis's clock`);
+        assert.equal(a.tracking.conflicts, 1, 'refused once, then committed on the time the refusal gave');
+        // And on the clock as it now is, the estimate is right again: the next batch is its commit alone.
+        const monitor = await monitorScripts(server.url);
+        try {
+            await withClockOff(SKEW_MS, () => nodes.take(a, [event('jump', 'update', 'u', 300, { tags: ['later'] })]));
+            await monitor.caughtUp();
+            assert.equal(monitor.count('COMMIT'), 1, monitor.breakdown());
+            assert.equal(monitor.count('READ'), 0, monitor.breakdown());
+        } finally {
+            monitor.stop();
+        }
+        assert.deepEqual(nodes.firedFor('jump'), ['presenting', 'connected']);
+        assert.deepEqual((await nodes.record('jump'))!.tags, ['later'], 'the batch committed on the remembered state');
+    });
+
     it('a finished call written by an instance whose clock is 5 minutes behind is kept for its retention', async () => {
         nodes = new Cluster(server, { retentionMs: 60_000 }, 'store');
         const a = await nodes.add('a');
@@ -630,8 +745,8 @@ function gated(state: CallStateStore, hold: () => Promise<void> | undefined): Ca
             }
             return state.commit(commit);
         },
-        acknowledge: (batchId) => state.acknowledge(batchId),
-        claimPending: (leaseMs, limit, now) => state.claimPending(leaseMs, limit, now),
+        acknowledge: (batchIds) => state.acknowledge(batchIds),
+        claimPending: (leaseMs, limit, now, acknowledged) => state.claimPending(leaseMs, limit, now, acknowledged),
         claimDue: (leaseMs, limit, now) => state.claimDue(leaseMs, limit, now),
         count: (expiry, now) => state.count(expiry, now),
     };

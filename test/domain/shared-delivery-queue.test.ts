@@ -14,6 +14,7 @@ import { StoreError } from '../../src/store/durable-store';
 import { MAX_VALUE_BYTES } from '../../src/store/log-format';
 import { RedisConnection } from '../../src/store/redis/redis-connection';
 import { RedisOutbox } from '../../src/store/redis/redis-outbox';
+import { monitorScripts, type ScriptMonitor } from '../support/redis-script-monitor';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { until } from '../support/wait';
 
@@ -442,6 +443,48 @@ describe('Redis outbox scripts', function () {
         assert.equal(settled.counts.queuedBytes, 0);
     });
 
+    it('an enqueue claims on its trip as a claim would: the new head, then idle behind it, busy at the concurrency, the rate slot', async () => {
+        const outbox = new RedisOutbox(connection, NODE_ID);
+        const body = (callId: string) => JSON.stringify({ call: { callId }, idempotencyKey: `k-${callId}` });
+        const bounds = { maxQueued: 10, maxQueuedBytes: 10_000 };
+        const along = (concurrency: number, rateIntervalMs = 0) => ({ token: 't', limits: { leaseMs: 5000, concurrency, rateIntervalMs } });
+        const first = await outbox.enqueue('A', body('A'), bounds, along(2, 60_000));
+        assert.ok(first.kind === 'queued' && first.claim?.kind === 'claimed', `the new head is claimed: ${JSON.stringify(first)}`);
+        assert.equal(first.claim.key, first.key);
+        assert.equal(first.claim.lane, 'A');
+        assert.equal(JSON.parse(first.claim.json).attempts, 1, 'its attempt is counted');
+        assert.ok(first.claim.counts.firstLeaseEndAt! >= first.counts.now + 5000, 'the reply says when the lease ends');
+        const behind = await outbox.enqueue('A', body('A'), bounds, along(2));
+        assert.ok(behind.kind === 'queued' && behind.claim?.kind === 'idle', 'the call head is in flight: nothing else is ready');
+        const rated = await outbox.enqueue('B', body('B'), bounds, along(2, 60_000));
+        assert.ok(rated.kind === 'queued' && rated.claim?.kind === 'rate', "the cluster's rate slot is a minute away");
+        const busy = await outbox.enqueue('C', body('C'), bounds, along(1));
+        assert.ok(busy.kind === 'queued' && busy.claim?.kind === 'busy', 'one lease held of concurrency 1');
+        const asked = await outbox.enqueue('D', body('D'), bounds);
+        assert.ok(asked.kind === 'queued' && asked.claim === undefined, 'no claim unless asked');
+        assert.equal(redis.cli('HLEN', `${PREFIX}:outbox:{${NODE_ID}}:owners`), '1', 'one lease in all');
+    });
+
+    it("a settle claims on its trip: the call's next request, or another call's", async () => {
+        const outbox = new RedisOutbox(connection, NODE_ID);
+        const body = JSON.stringify({ call: { callId: 'A' }, idempotencyKey: 'k' });
+        const bounds = { maxQueued: 10, maxQueuedBytes: 10_000 };
+        const limits = { leaseMs: 5000, concurrency: 1, rateIntervalMs: 0 };
+        await outbox.enqueue('A', body, bounds);
+        const second = await outbox.enqueue('A', body, bounds);
+        const other = await outbox.enqueue('B', body, bounds);
+        const claimed = await outbox.claim('t', limits);
+        assert.ok(claimed.kind === 'claimed');
+        const settled = await outbox.settle('t', claimed.lane, claimed.key, 'done', 0, { token: 't', limits });
+        assert.equal(settled.kind, 'settled');
+        // B waited longer than A's second request, which became ready only now.
+        assert.ok(settled.claim?.kind === 'claimed' && other.kind === 'queued' && settled.claim.key === other.key, JSON.stringify(settled));
+        const next = await outbox.settle('t', settled.claim.lane, settled.claim.key, 'retry', 60_000, { token: 't', limits });
+        assert.ok(next.claim?.kind === 'claimed' && second.kind === 'queued' && next.claim.key === second.key, "then A's second request");
+        const last = await outbox.settle('t', next.claim.lane, next.claim.key, 'done', 0, { token: 't', limits });
+        assert.equal(last.claim?.kind, 'idle', "B's retry is a minute away");
+    });
+
     it('a page of the contents is the oldest entries, in the order they were accepted, as the whole contents begin', async () => {
         const outbox = new RedisOutbox(connection, NODE_ID);
         // Twelve keys, so that 10, 11 and 12 would come before 2 in text order.
@@ -600,6 +643,86 @@ describe('shared delivery queue: idle instances woken by Redis', function () {
         await until(() => subscribers() === 0, 'unsubscribed on close');
         const names = redis.cli('CLIENT', 'LIST');
         assert.ok(!/name=a-wake/.test(names), `the subscriber connection is closed:\n${names}`);
+    });
+});
+
+describe('shared delivery queue: claims made on the trips of enqueues and settles', function () {
+    this.timeout(30_000);
+    // No poll explains a request sent within a test's bounds; and MONITOR shows no CLAIM was needed.
+    const SLOW_POLL_MS = 60_000;
+    const WAKE_BOUND_MS = 2000;
+    let redis: RedisServer;
+    let sink: Sink;
+    let monitor: ScriptMonitor | undefined;
+    // Before the Redis of the test is stopped (hooks run in the order they are declared).
+    afterEach(() => {
+        monitor?.stop();
+        monitor = undefined;
+    });
+    const { start } = perTestCluster((started) => ({ redis, sink } = started), { pollMs: SLOW_POLL_MS });
+
+    /** An instance that has made its first claims (its start, its subscription) and delivered one request. */
+    async function started(name: string, options: InstanceOptions = {}): Promise<Instance> {
+        // Subscribing wakes the claim loop once more: that claim is made before the counting starts.
+        const subscribers = () => Number(redis.cli('PUBSUB', 'NUMSUB', `${PREFIX}:outbox:{${NODE_ID}}:wake`).split('\n').pop());
+        const before = subscribers();
+        const made = start(name, options);
+        await made.connection.ready();
+        await until(() => subscribers() > before, `${name} subscribed to the wake channel`);
+        await made.sender.send(outgoing('warm-up', 0), 'warm-up');
+        await until(() => made.delivered.length === 1, 'the warm-up request delivered');
+        monitor = await monitorScripts(redis.url);
+        await monitor.caughtUp();
+        monitor.reset();
+        return made;
+    }
+
+    it('an idle instance sends what it accepts without a claim of its own', async () => {
+        const a = await started('a');
+        for (let index = 0; index < 5; index++) await a.sender.send(outgoing(`e${index}`, 0), `e${index}`);
+        await until(() => a.delivered.length === 6, 'the five delivered');
+        await monitor!.caughtUp();
+        assert.equal(monitor!.count('CLAIM'), 0, monitor!.breakdown());
+        assert.equal(monitor!.count('ENQUEUE'), 5);
+        assert.equal(monitor!.count('SETTLE'), 5);
+    });
+
+    it('a request queued while every slot is taken leaves on the settle that frees one, behind its call or not', async () => {
+        const a = await started('a', { concurrency: 1 });
+        sink.answer = (arrival) => (arrival.callId === 'held' && arrival.index === 0 ? { status: 200, hold: true } : { status: 200 });
+        await a.sender.send(outgoing('held', 0), 'held');
+        await until(() => sink.arrivals.some((arrival) => arrival.callId === 'held'), 'the held request in flight');
+        await a.sender.send(outgoing('held', 1), 'held next');
+        await a.sender.send(outgoing('other', 0), 'other');
+        sink.releaseHeld();
+        await until(() => a.delivered.length === 4, 'all three delivered', WAKE_BOUND_MS);
+        await monitor!.caughtUp();
+        assert.equal(monitor!.count('CLAIM'), 0, monitor!.breakdown());
+        assert.deepEqual(
+            sink.arrivals.slice(1).map((arrival) => `${arrival.callId}/${arrival.index}`),
+            ['held/0', 'other/0', 'held/1'],
+            'the longest waiting head first, as a claim takes them',
+        );
+    });
+
+    it("a dead instance's lease is taken over when it ends, not at the next poll", async () => {
+        const LEASE_MS = 800;
+        const survivor = await started('survivor', { leaseMs: LEASE_MS, timeoutMs: 5000 });
+        const dying = start('dying', { leaseMs: LEASE_MS, timeoutMs: 5000 });
+        await dying.connection.ready();
+        sink.answer = (arrival) =>
+            arrival.callId === 'd1' && sink.arrivals.filter((each) => each.callId === 'd1').length === 1 ? { status: 200, hold: true } : { status: 200 };
+        // Taken by the dying instance on its own enqueue: the survivor was told of the lease, not asked to claim.
+        await dying.sender.send(outgoing('d1', 0), 'd1');
+        await until(() => sink.arrivals.some((arrival) => arrival.callId === 'd1'), 'the first attempt in flight');
+        const firstAt = Date.now();
+        dying.connection.client.disconnect();
+        await until(() => survivor.delivered.length === 2, 'the survivor took it over', LEASE_MS + WAKE_BOUND_MS);
+        const attempts = sink.arrivals.filter((arrival) => arrival.callId === 'd1');
+        assert.equal(attempts.length, 2);
+        assert.equal(attempts[1]!.key, attempts[0]!.key, 'the same idempotency key');
+        assert.ok(Date.now() - firstAt < LEASE_MS + WAKE_BOUND_MS, `taken over ${Date.now() - firstAt} ms after the first attempt`);
+        sink.releaseHeld();
     });
 });
 

@@ -73,19 +73,40 @@ const INDEX_KEYS = 5;
 const WRITE_ARGS = 9;
 // KEYS: the five indexes, pending, leases, then one record key per write.
 // ARGV: writes, maxCalls (-1: none), maxBytes (-1: none), index TTL, record key prefix, finished cutoff, unfinished
-// cutoff, batch id, pending JSON, lease end, then per write: member, kind, expected version, version, record JSON,
-// expires at, processed (1/0), deadline ('' for none), last activity.
-const COMMIT = new RedisScript(`${INDEXES}
+// cutoff, batch id, pending JSON, lease end, clock tolerance ('' for none), the batch's now, acknowledged batches, then
+// per write: member, kind, expected version, version, record JSON, expires at, processed (1/0), deadline ('' for
+// none), last activity; then the acknowledged batch ids.
+// Replies {1, server time, evictions...}, or {0, server time, then each record's version and JSON} when it did not
+// commit: the caller runs the batch again on that, without reading.
+const COMMIT = new RedisScript(`${INDEXES}${CLOCK}
 local PENDING, LEASES = KEYS[6], KEYS[7]
 local writes = tonumber(ARGV[1])
 local maxCalls = tonumber(ARGV[2])
 local maxBytes = tonumber(ARGV[3])
 local indexTtl = ARGV[4]
 local prefix = ARGV[5]
-local FIRST, RECORDS = 10, 7
+local FIRST, RECORDS = 13, 7
+local serverNow = clock('')
+-- Batches emitted since this instance's last trip: forgotten whatever becomes of the commit.
+for i = 1, tonumber(ARGV[13]) do
+    local id = ARGV[FIRST + writes * ${WRITE_ARGS} + i]
+    redis.call('HDEL', PENDING, id)
+    redis.call('ZREM', LEASES, id)
+end
+local function refused()
+    local out = {0, string.format('%d', serverNow)}
+    for i = 1, writes do
+        local fields = redis.call('HMGET', KEYS[RECORDS + i], 'v', 'r')
+        out[2 * i + 1] = fields[1]
+        out[2 * i + 2] = fields[2]
+    end
+    return out
+end
+-- A batch run on the caller's estimate of this clock is refused when the estimate is off (its clock jumped).
+if ARGV[11] ~= '' and math.abs(tonumber(ARGV[12]) - serverNow) > tonumber(ARGV[11]) then return refused() end
 for i = 1, writes do
     local current = redis.call('HGET', KEYS[RECORDS + i], 'v') or ''
-    if current ~= ARGV[FIRST + (i - 1) * ${WRITE_ARGS} + 3] then return {0} end
+    if current ~= ARGV[FIRST + (i - 1) * ${WRITE_ARGS} + 3] then return refused() end
 end
 local written = {}
 for i = 1, writes do
@@ -132,7 +153,7 @@ local function oldest()
     end
     return nil
 end
-local out = {1}
+local out = {1, string.format('%d', serverNow)}
 while true do
     local reason
     if maxCalls >= 0 and redis.call('ZCARD', FINISHED) + redis.call('ZCARD', UNFINISHED) > maxCalls then
@@ -155,8 +176,13 @@ for i = 1, ${INDEX_KEYS} do redis.call('PEXPIRE', KEYS[i], indexTtl) end
 return out
 `);
 
-// KEYS: pending, leases. ARGV: now ('' for the server's), lease ms, limit. Replies the lease end, then id, payload...
+// KEYS: pending, leases. ARGV: now ('' for the server's), lease ms, limit, then the batch ids the caller acknowledges.
+// Replies the lease end, then id, payload...
 const CLAIM_PENDING = new RedisScript(`${CLOCK}
+for i = 4, #ARGV do
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('ZREM', KEYS[2], ARGV[i])
+end
 local now = clock(ARGV[1])
 local leaseEnd = string.format('%d', now + tonumber(ARGV[2]))
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', string.format('%d', now), 'LIMIT', 0, tonumber(ARGV[3]))
@@ -174,10 +200,12 @@ end
 return out
 `);
 
-// KEYS: pending, leases. ARGV: batch id.
+// KEYS: pending, leases. ARGV: batch ids.
 const ACKNOWLEDGE = new RedisScript(`
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+for _, id in ipairs(ARGV) do
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+end
 return 1
 `);
 
@@ -200,10 +228,17 @@ local unfinished = redis.call('ZCARD', UNFINISHED)
 return {redis.call('ZCARD', FINISHED) + unfinished, unfinished, tonumber(redis.call('GET', BYTES) or '0')}
 `);
 
+/** The scripts by name, so a test (or an operator reading MONITOR) can tell which one a call's EVALSHA ran. */
+export const CALL_STATE_SCRIPTS: Readonly<Record<string, RedisScript>> = { READ, COMMIT, CLAIM_PENDING, ACKNOWLEDGE, CLAIM_DUE, COUNT };
+
 /** Whatever a Redis command failed with, as the package's store failure (code `store`, reason `io`). */
 function storeErrorOf(err: unknown): StoreError {
     if (err instanceof StoreError) return err;
     return new StoreError(`Redis: ${errorText(err)}`, { cause: err, reason: 'io' });
+}
+
+function stringOrNull(value: unknown): string | null {
+    return value === null || value === undefined ? null : String(value);
 }
 
 function parsed(json: string | null): unknown {
@@ -294,6 +329,9 @@ export class RedisCallState implements CallStateStore {
             commit.pending?.batchId ?? '',
             commit.pending ? JSON.stringify({ instanceId: commit.pending.instanceId, triggers: commit.pending.triggers }) : '',
             commit.pending?.leaseUntil ?? 0,
+            commit.clockToleranceMs ?? '',
+            commit.now,
+            commit.acknowledged?.length ?? 0,
         ];
         for (const write of commit.writes) {
             keys.push(this.recordKey(write.callId));
@@ -311,31 +349,41 @@ export class RedisCallState implements CallStateStore {
                 put?.record.lastActivity ?? 0,
             );
         }
-        const reply = (await this.run(COMMIT, keys, args)) as Array<number | string>;
-        if (reply[0] !== 1) return { committed: false };
+        args.push(...(commit.acknowledged ?? []));
+        const reply = (await this.run(COMMIT, keys, args)) as Array<number | string | null>;
+        if (reply[0] !== 1) {
+            const calls = new Map<string, StoredCall>();
+            commit.writes.forEach((write, index) => {
+                const version = reply[2 * index + 2];
+                if (version !== null && version !== undefined)
+                    calls.set(write.callId, { version: String(version), record: parsed(stringOrNull(reply[2 * index + 3])) });
+            });
+            return { committed: false, current: { now: Number(reply[1]), calls } };
+        }
         // A commit is what lets call event in answer 202, so it waits for minReplicas here. When they do not confirm
         // it, the commit stays on the primary with its triggers pending (another tick sends them after the lease if it
         // survives), and the 503 has the platform send the events again (duplicates, if it survived).
         await this.connection.acknowledged();
         const evicted: CallEviction[] = [];
-        for (let index = 1; index + 2 < reply.length; index += 3) {
+        for (let index = 2; index + 2 < reply.length; index += 3) {
             evicted.push({
                 callId: textOfKeyPart(String(reply[index])),
                 processed: reply[index + 1] === '1',
                 reason: reply[index + 2] === 'bytes' ? 'bytes' : 'calls',
             });
         }
-        return { committed: true, evicted };
+        return { committed: true, evicted, now: Number(reply[1]) };
     }
 
-    async acknowledge(batchId: string): Promise<void> {
+    async acknowledge(batchIds: readonly string[]): Promise<void> {
+        if (batchIds.length === 0) return;
         const [pending, leases] = this.pendingKeys;
-        await this.run(ACKNOWLEDGE, [pending, leases], [batchId]);
+        await this.run(ACKNOWLEDGE, [pending, leases], batchIds);
     }
 
-    async claimPending(leaseMs: number, limit: number, now?: number): Promise<PendingBatch[]> {
+    async claimPending(leaseMs: number, limit: number, now?: number, acknowledged: readonly string[] = []): Promise<PendingBatch[]> {
         const [pending, leases] = this.pendingKeys;
-        const reply = (await this.run(CLAIM_PENDING, [pending, leases], [now ?? '', Math.ceil(leaseMs), limit])) as string[];
+        const reply = (await this.run(CLAIM_PENDING, [pending, leases], [now ?? '', Math.ceil(leaseMs), limit, ...acknowledged])) as string[];
         const leaseUntil = Number(reply[0]);
         const batches: PendingBatch[] = [];
         for (let index = 1; index + 1 < reply.length; index += 2) {

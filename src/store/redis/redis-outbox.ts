@@ -45,6 +45,11 @@ export interface OutboxCounts {
     queuedBytes: number;
     /** The earliest time a waiting call's head becomes ready, after now (ms since 1970, Redis clock). */
     nextReadyAt?: number;
+    /**
+     * When the first of the leases held in the cluster ends unless renewed (Redis clock): an idle instance asks again
+     * then, so that the head of an instance that died is taken over when its lease ends, not at the next poll.
+     */
+    firstLeaseEndAt?: number;
     /** The server's time when the script ran. */
     now: number;
 }
@@ -52,7 +57,9 @@ export interface OutboxCounts {
 export type OutboxBound = 'maxQueued' | 'maxQueuedSize';
 
 export type EnqueueReply =
-    { kind: 'queued'; key: string; seq: number; queuedAt: number; counts: OutboxCounts } | { kind: 'full'; bound: OutboxBound; counts: OutboxCounts };
+    /** `claim`: the claim made on the same trip when one was asked for (the new head may be the one leased). */
+    | { kind: 'queued'; key: string; seq: number; queuedAt: number; counts: OutboxCounts; claim?: ClaimReply }
+    | { kind: 'full'; bound: OutboxBound; counts: OutboxCounts };
 
 export type ClaimReply =
     /** The head of `lane` is leased to the caller; `json` is its entry with the attempt just started counted. */
@@ -64,7 +71,14 @@ export type ClaimReply =
     /** Work is ready but the cluster's rate slot comes at `slotAt` (Redis clock). */
     | { kind: 'rate'; slotAt: number; counts: OutboxCounts };
 
-export type SettleReply = { kind: 'settled' | 'lost'; counts: OutboxCounts };
+/** `claim`: the claim made on the same trip when one was asked for (the lease just freed may be the one used). */
+export type SettleReply = { kind: 'settled' | 'lost'; counts: OutboxCounts; claim?: ClaimReply };
+
+/** A claim an enqueue or a settle makes on its own trip, for a caller with a free slot. */
+export interface ClaimAlong {
+    token: string;
+    limits: ClaimLimits;
+}
 
 export interface ClaimLimits {
     leaseMs: number;
@@ -89,7 +103,8 @@ local function keep(...)
 end
 local function counts()
     local nextReady = redis.call('ZRANGEBYSCORE', ready, '(' .. int(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-    return {int(now), redis.call('HLEN', entries), redis.call('GET', bytes) or '0', nextReady[2] or ''}
+    local firstLeaseEnd = redis.call('ZRANGE', leases, 0, 0, 'WITHSCORES')
+    return {int(now), redis.call('HLEN', entries), redis.call('GET', bytes) or '0', nextReady[2] or '', firstLeaseEnd[2] or ''}
 end
 -- Idle instances sleep until told: whatever makes a head ready says when ('-': nothing new is ready, only the
 -- counts changed), with the counts, so that every instance's status follows the cluster without asking.
@@ -109,12 +124,78 @@ local function reply(kind, extra)
 end
 `;
 
-// ARGV: lanePrefix, ttl, callId, entry JSON after its first "{" without format/attempts/seq/queuedAt, maxQueued, maxBytes
-const ENQUEUE = new RedisScript(`${PRELUDE}
+// The claim, as its own script runs it and as an enqueue or a settle runs it on the same trip: takes back expired
+// leases, then leases the earliest ready head to `token` within the cluster's concurrency and rate. Returns the
+// outcome's kind and fields ({'claimed', lane, key, json}, {'idle'}, {'busy'}, {'rate', slot}).
+const CLAIM_NEXT = `
+local function claimNext(token, leaseMs, concurrency, interval)
+    -- Leases whose owner stopped renewing them: their heads are ready again, at once, under the same entry.
+    local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', int(now), 'LIMIT', 0, 100)
+    for _, lane in ipairs(expired) do
+        redis.call('ZREM', leases, lane)
+        redis.call('HDEL', owners, lane)
+        if redis.call('EXISTS', lanePrefix .. lane) == 1 then redis.call('ZADD', ready, int(now), lane) end
+    end
+    -- Heads taken back from a dead instance: this caller takes one, the other instances may take the rest.
+    if #expired > 0 then wake(now) end
+    if redis.call('ZCARD', leases) >= concurrency then return {'busy'} end
+    for _ = 1, 10 do
+        local head = redis.call('ZRANGEBYSCORE', ready, '-inf', int(now), 'LIMIT', 0, 1)
+        if #head == 0 then return {'idle'} end
+        local lane = head[1]
+        local laneKey = lanePrefix .. lane
+        local key = redis.call('LINDEX', laneKey, 0)
+        local json = key and redis.call('HGET', entries, key)
+        if not json then
+            -- A lane or entry lost to the safety TTL: drop what is left of it and look at the next lane.
+            redis.call('ZREM', ready, lane)
+            if key then
+                redis.call('LPOP', laneKey)
+                if redis.call('LLEN', laneKey) > 0 then redis.call('ZADD', ready, int(now), lane) end
+            end
+        else
+            if interval > 0 then
+                local slot = tonumber(redis.call('GET', rate) or '0')
+                if slot > now then return {'rate', string.format('%.3f', slot)} end
+                redis.call('SET', rate, string.format('%.3f', now + interval), 'PX', math.ceil(interval) + 1)
+            end
+            local attempts = string.match(json, '^${ENTRY_HEAD}(%d+),')
+            local updated = json
+            if attempts then
+                updated = '${ENTRY_HEAD}' .. int(tonumber(attempts) + 1) .. string.sub(json, ${ENTRY_HEAD.length} + #attempts + 1)
+                redis.call('HSET', entries, key, updated)
+                redis.call('INCRBY', bytes, #updated - #json)
+            end
+            redis.call('ZREM', ready, lane)
+            redis.call('ZADD', leases, int(now + leaseMs), lane)
+            redis.call('HSET', owners, lane, token .. ' ' .. key)
+            keep(entries, bytes, leases, owners, laneKey)
+            return {'claimed', lane, key, updated}
+        end
+    end
+    return {'idle'}
+end
+-- The claim an enqueue or a settle makes on its trip when its caller has a free slot (a token at ARGV[at]; '' for
+-- none): 'none' when not asked, else the claim's outcome. Whatever is still ready after it wakes the other instances.
+local function claimAlong(at, tail)
+    local token = ARGV[at]
+    if token == nil or token == '' then
+        table.insert(tail, 'none')
+        return false
+    end
+    local outcome = claimNext(token, tonumber(ARGV[at + 1]), tonumber(ARGV[at + 2]), tonumber(ARGV[at + 3]))
+    for _, value in ipairs(outcome) do table.insert(tail, value) end
+    return true
+end
+`;
+
+// ARGV: lanePrefix, ttl, callId, entry JSON after its first "{" without format/attempts/seq/queuedAt, maxQueued, maxBytes,
+// then the claim along (token or '', leaseMs, concurrency, rateIntervalMs)
+const ENQUEUE = new RedisScript(`${PRELUDE}${CLAIM_NEXT}
 local lane, rest, maxQueued, maxBytes = ARGV[3], ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
 local queued = redis.call('HLEN', entries)
 local used = tonumber(redis.call('GET', bytes) or '0')
-if queued >= maxQueued then return reply('full', {'maxQueued'}) end
+if queued >= maxQueued then return reply('full', {'maxQueued', 'none'}) end
 local key = redis.call('INCR', seq)
 -- The counter may have expired with a long-idle node: never reuse the key of an entry still there.
 for _ = 1, 1000 do
@@ -124,78 +205,42 @@ end
 local json = '${ENTRY_HEAD}0,"seq":' .. key .. ',"queuedAt":' .. int(now) .. ',' .. rest
 if used + #json > maxBytes then
     redis.call('DECR', seq)
-    return reply('full', {'maxQueuedSize'})
+    return reply('full', {'maxQueuedSize', 'none'})
 end
 redis.call('HSET', entries, key, json)
 redis.call('INCRBY', bytes, #json)
 local laneKey = lanePrefix .. lane
-if redis.call('RPUSH', laneKey, key) == 1 then
-    redis.call('ZADD', ready, 'NX', int(now), lane)
-    wake(now)
-end
+local becameReady = redis.call('RPUSH', laneKey, key) == 1
+if becameReady then redis.call('ZADD', ready, 'NX', int(now), lane) end
 keep(entries, bytes, seq, laneKey, ready)
-return reply('queued', {tostring(key), int(now)})
+local tail = {tostring(key), int(now)}
+claimAlong(7, tail)
+-- A head made ready that this caller did not take wakes the others; one it took changes only the counts.
+if becameReady then
+    if readyWaiting() then wake(now) else wake(nil) end
+end
+return reply('queued', tail)
 `);
 
 // ARGV: lanePrefix, ttl, token, leaseMs, concurrency, rateIntervalMs
-const CLAIM = new RedisScript(`${PRELUDE}
-local token, leaseMs, concurrency, interval = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
--- Leases whose owner stopped renewing them: their heads are ready again, at once, under the same entry.
-local expired = redis.call('ZRANGEBYSCORE', leases, '-inf', int(now), 'LIMIT', 0, 100)
-for _, lane in ipairs(expired) do
-    redis.call('ZREM', leases, lane)
-    redis.call('HDEL', owners, lane)
-    if redis.call('EXISTS', lanePrefix .. lane) == 1 then redis.call('ZADD', ready, int(now), lane) end
-end
--- Heads taken back from a dead instance: this caller takes one, the other instances may take the rest.
-if #expired > 0 then wake(now) end
-if redis.call('ZCARD', leases) >= concurrency then return reply('busy', {}) end
-for _ = 1, 10 do
-    local head = redis.call('ZRANGEBYSCORE', ready, '-inf', int(now), 'LIMIT', 0, 1)
-    if #head == 0 then return reply('idle', {}) end
-    local lane = head[1]
-    local laneKey = lanePrefix .. lane
-    local key = redis.call('LINDEX', laneKey, 0)
-    local json = key and redis.call('HGET', entries, key)
-    if not json then
-        -- A lane or entry lost to the safety TTL: drop what is left of it and look at the next lane.
-        redis.call('ZREM', ready, lane)
-        if key then
-            redis.call('LPOP', laneKey)
-            if redis.call('LLEN', laneKey) > 0 then redis.call('ZADD', ready, int(now), lane) end
-        end
-    else
-        if interval > 0 then
-            local slot = tonumber(redis.call('GET', rate) or '0')
-            if slot > now then return reply('rate', {string.format('%.3f', slot)}) end
-            redis.call('SET', rate, string.format('%.3f', now + interval), 'PX', math.ceil(interval) + 1)
-        end
-        local attempts = string.match(json, '^${ENTRY_HEAD}(%d+),')
-        local updated = json
-        if attempts then
-            updated = '${ENTRY_HEAD}' .. int(tonumber(attempts) + 1) .. string.sub(json, ${ENTRY_HEAD.length} + #attempts + 1)
-            redis.call('HSET', entries, key, updated)
-            redis.call('INCRBY', bytes, #updated - #json)
-        end
-        redis.call('ZREM', ready, lane)
-        redis.call('ZADD', leases, int(now + leaseMs), lane)
-        redis.call('HSET', owners, lane, token .. ' ' .. key)
-        keep(entries, bytes, leases, owners, laneKey)
-        return reply('claimed', {lane, key, updated})
-    end
-end
-return reply('idle', {})
+const CLAIM = new RedisScript(`${PRELUDE}${CLAIM_NEXT}
+local outcome = claimNext(ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]))
+local kind = table.remove(outcome, 1)
+return reply(kind, outcome)
 `);
 
-// ARGV: lanePrefix, ttl, token, lane, key, 'done' | 'retry', delayMs
-const SETTLE = new RedisScript(`${PRELUDE}
+// ARGV: lanePrefix, ttl, token, lane, key, 'done' | 'retry', delayMs, then the claim along (token or '', leaseMs,
+// concurrency, rateIntervalMs)
+const SETTLE = new RedisScript(`${PRELUDE}${CLAIM_NEXT}
 local token, lane, key, outcome, delay = ARGV[3], ARGV[4], ARGV[5], ARGV[6], tonumber(ARGV[7])
 local settled = base .. 'settled'
 local owner = token .. ' ' .. key
+local tail = {}
 if redis.call('HGET', owners, lane) ~= owner then
+    claimAlong(8, tail)
     -- This caller's own settle ran before and only its reply was lost: it did settle the job.
-    if redis.call('ZSCORE', settled, owner) then return reply('settled', {}) end
-    return reply('lost', {})
+    if redis.call('ZSCORE', settled, owner) then return reply('settled', tail) end
+    return reply('lost', tail)
 end
 redis.call('ZREM', leases, lane)
 redis.call('HDEL', owners, lane)
@@ -203,9 +248,10 @@ local laneKey = lanePrefix .. lane
 if outcome == 'retry' then
     redis.call('ZADD', ready, int(now + delay), lane)
     keep(ready, laneKey, entries, bytes)
+    claimAlong(8, tail)
     -- The lease freed lets another waiting head go now; else the retry's own time is news to the idle instances.
     if readyWaiting() then wake(now) else wake(now + delay) end
-    return reply('settled', {})
+    return reply('settled', tail)
 end
 local size = redis.call('HSTRLEN', entries, key)
 redis.call('HDEL', entries, key)
@@ -218,10 +264,11 @@ if redis.call('LLEN', laneKey) > 0 then
     redis.call('ZADD', ready, int(now), lane)
     keep(ready, laneKey)
 end
--- The call's next request, or another call's that waited for the lease freed here (the cluster's concurrency);
--- else only the counts changed.
+-- The caller takes the next ready head itself when it can (the call's next request, or another call's that waited
+-- for the lease freed here); what is still ready then wakes the others, else only the counts changed.
+claimAlong(8, tail)
 if readyWaiting() then wake(now) else wake(nil) end
-return reply('settled', {})
+return reply('settled', tail)
 `);
 
 // ARGV: lanePrefix, ttl, token, keys this caller is attempting now
@@ -273,6 +320,9 @@ wake(now)
 return 1
 `);
 
+/** The scripts by name, so a test (or an operator reading MONITOR) can tell which one an EVALSHA ran. */
+export const OUTBOX_SCRIPTS: Readonly<Record<string, RedisScript>> = { ENQUEUE, CLAIM, SETTLE, RELEASE_ORPHANS, RENEW, GONE, RETRY_NOW };
+
 /** What the outbox holds, for the deliveries list: each entry's JSON, each lane's next ready time and the leased lanes. */
 export interface OutboxContents {
     entries: Array<{ key: string; json: string }>;
@@ -291,21 +341,52 @@ export interface WakeMessage {
     counts: OutboxCounts;
 }
 
-/** The wake channel's text (`<ready at or -> <now> <queued> <bytes> <next ready or nothing>`), or undefined. */
+/**
+ * The wake channel's text (`<ready at or -> <now> <queued> <bytes> <next ready or nothing> <first lease end or
+ * nothing>`; a message of an earlier version ends before the lease end), or undefined.
+ */
 export function wakeMessageOf(text: string): WakeMessage | undefined {
-    const [at, now, queued, bytes, nextReady = ''] = text.split(' ');
+    const [at, now, queued, bytes, nextReady = '', firstLeaseEnd = ''] = text.split(' ');
     if (at === undefined || now === undefined || queued === undefined || bytes === undefined) return undefined;
-    const counts = countsOf(['', now, Number(queued), bytes, nextReady]);
+    const counts = countsOf(['', now, Number(queued), bytes, nextReady, firstLeaseEnd]);
     if (!Number.isFinite(counts.now) || !Number.isFinite(counts.queued)) return undefined;
     return { ...(at !== '-' ? { readyAt: Number(at) } : {}), counts };
 }
 
-type RawReply = [string, string, number, string, string, ...string[]];
+type RawReply = [string, string, number, string, string, string, ...string[]];
+/** Where a reply's own fields begin, after its kind and the counts. */
+const FIELDS = 6;
 
 function countsOf(raw: RawReply): OutboxCounts {
     const nextReadyAt = raw[4] === '' ? undefined : Number(raw[4]);
-    return { now: Number(raw[1]), queued: Number(raw[2]), queuedBytes: Number(raw[3]), ...(nextReadyAt !== undefined ? { nextReadyAt } : {}) };
+    const firstLeaseEndAt = raw[5] === '' || raw[5] === undefined ? undefined : Number(raw[5]);
+    return {
+        now: Number(raw[1]),
+        queued: Number(raw[2]),
+        queuedBytes: Number(raw[3]),
+        ...(nextReadyAt !== undefined ? { nextReadyAt } : {}),
+        ...(firstLeaseEndAt !== undefined ? { firstLeaseEndAt } : {}),
+    };
 }
+
+/** A claim's outcome from `raw[at]` on ('claimed', lane, key, json | 'rate', slot | 'busy' | 'idle'); undefined for 'none'. */
+function claimOf(raw: readonly unknown[], at: number, counts: OutboxCounts): ClaimReply | undefined {
+    switch (raw[at]) {
+        case 'claimed':
+            return { kind: 'claimed', lane: String(raw[at + 1]), key: String(raw[at + 2]), json: String(raw[at + 3]), counts };
+        case 'rate':
+            return { kind: 'rate', slotAt: Number(raw[at + 1]), counts };
+        case 'busy':
+            return { kind: 'busy', counts };
+        case 'idle':
+            return { kind: 'idle', counts };
+        default:
+            return undefined;
+    }
+}
+
+const claimArgs = (along: ClaimAlong | undefined): Array<string | number> =>
+    along ? [along.token, Math.ceil(along.limits.leaseMs), along.limits.concurrency, along.limits.rateIntervalMs] : [''];
 
 export class RedisOutbox {
     private readonly keys: string[];
@@ -337,39 +418,36 @@ export class RedisOutbox {
     /**
      * Stores a new entry at the end of its call's lane when the cluster's bounds allow it. `body` is the JSON of
      * the entry's own fields (call, payload, topic, idempotencyKey); the script puts format, attempts, seq and
-     * queuedAt before them.
+     * queuedAt before them. With `along`, the same script then claims as claim() does (the new entry, when its call
+     * had nothing queued and the cluster's limits allow), so the request leaves without a trip of its own.
      */
-    async enqueue(lane: string, body: string, bounds: { maxQueued: number; maxQueuedBytes: number }): Promise<EnqueueReply> {
+    async enqueue(lane: string, body: string, bounds: { maxQueued: number; maxQueuedBytes: number }, along?: ClaimAlong): Promise<EnqueueReply> {
         if (!body.startsWith('{"')) throw new TypeError('an outbox entry body is a JSON object with fields');
-        const raw = await this.run(ENQUEUE, [lane, body.slice(1), bounds.maxQueued, bounds.maxQueuedBytes]);
+        const raw = await this.run(ENQUEUE, [lane, body.slice(1), bounds.maxQueued, bounds.maxQueuedBytes, ...claimArgs(along)]);
         const counts = countsOf(raw);
-        if (raw[0] === 'full') return { kind: 'full', bound: raw[5] as OutboxBound, counts };
-        return { kind: 'queued', key: raw[5]!, seq: Number(raw[5]), queuedAt: Number(raw[6]), counts };
+        if (raw[0] === 'full') return { kind: 'full', bound: raw[FIELDS] as OutboxBound, counts };
+        const claim = claimOf(raw, FIELDS + 2, counts);
+        return { kind: 'queued', key: raw[FIELDS]!, seq: Number(raw[FIELDS]), queuedAt: Number(raw[FIELDS + 1]), counts, ...(claim ? { claim } : {}) };
     }
 
     /** Takes back expired leases, then leases the earliest ready head to `token` if the cluster's limits allow. */
     async claim(token: string, limits: ClaimLimits): Promise<ClaimReply> {
         const raw = await this.run(CLAIM, [token, Math.ceil(limits.leaseMs), limits.concurrency, limits.rateIntervalMs]);
         const counts = countsOf(raw);
-        switch (raw[0]) {
-            case 'claimed':
-                return { kind: 'claimed', lane: raw[5]!, key: raw[6]!, json: raw[7]!, counts };
-            case 'rate':
-                return { kind: 'rate', slotAt: Number(raw[5]), counts };
-            case 'busy':
-                return { kind: 'busy', counts };
-            default:
-                return { kind: 'idle', counts };
-        }
+        // The reply is the claim's kind, the counts, then its fields: the claim read from the kind on.
+        return claimOf([raw[0], ...raw.slice(FIELDS)], 0, counts) ?? { kind: 'idle', counts };
     }
 
     /**
      * Ends the caller's lease: `done` removes the entry (the lane's next job becomes ready), `retry` makes the lane
-     * ready again after `delayMs`. `lost` when the lease is no longer the caller's: nothing was changed.
+     * ready again after `delayMs`. `lost` when the lease is no longer the caller's: nothing was changed. With
+     * `along`, the same script then claims as claim() does, so the next request leaves without a trip of its own.
      */
-    async settle(token: string, lane: string, key: string, outcome: 'done' | 'retry', delayMs = 0): Promise<SettleReply> {
-        const raw = await this.run(SETTLE, [token, lane, key, outcome, Math.max(0, Math.round(delayMs))]);
-        return { kind: raw[0] === 'settled' ? 'settled' : 'lost', counts: countsOf(raw) };
+    async settle(token: string, lane: string, key: string, outcome: 'done' | 'retry', delayMs = 0, along?: ClaimAlong): Promise<SettleReply> {
+        const raw = await this.run(SETTLE, [token, lane, key, outcome, Math.max(0, Math.round(delayMs)), ...claimArgs(along)]);
+        const counts = countsOf(raw);
+        const claim = claimOf(raw, FIELDS, counts);
+        return { kind: raw[0] === 'settled' ? 'settled' : 'lost', counts, ...(claim ? { claim } : {}) };
     }
 
     /**

@@ -1,0 +1,97 @@
+// Issue 30's cost per event: the Redis round trips a trigger costs on its way to the CRM, counted with MONITOR on a
+// real redis-server while one Node-RED instance takes calls whose one event fires one trigger (one request each).
+import assert from 'node:assert/strict';
+import Redis from 'ioredis';
+import { AGENT, clusterFlow, postEvents, startCluster } from '../support/cluster';
+import { startCrmSink, type CrmSink } from '../support/crm-sink';
+import type { NodeRedProcess } from '../support/node-red-process';
+import { monitorScripts, type ScriptMonitor } from '../support/redis-script-monitor';
+import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { until } from '../support/wait';
+
+const CALLS = 60;
+/** Calls played side by side, each posted once the one before it on its chain was answered 202. */
+const CHAINS = 4;
+
+/**
+ * The scripts an event's path runs: from the event to the request leaving, the outcome recorded after it, and the
+ * acknowledgement of the emitted trigger, which the next commit carries (a trip of its own only when none came soon).
+ */
+const TO_REQUEST = ['READ', 'COMMIT', 'ENQUEUE', 'CLAIM'];
+const AFTER_REQUEST = ['SETTLE'];
+const ACKNOWLEDGE = ['ACKNOWLEDGE'];
+/** What runs on timers whatever the load (the call state's tick, the outbox's sweep, lease renewals, the dead letters' count). */
+const PERIODIC = ['CLAIM_PENDING', 'CLAIM_DUE', 'COUNT', 'GONE', 'RENEW', 'ZCARD'];
+
+describe('cluster: Redis round trips per event', function () {
+    this.timeout(120_000);
+    let redis: RedisServer;
+    let crm: CrmSink;
+    let instances: NodeRedProcess[] = [];
+    let monitor: ScriptMonitor | undefined;
+
+    before(async () => {
+        redis = await startRedisServer();
+        crm = await startCrmSink();
+        instances = await startCluster(1, clusterFlow({ redisUrl: redis.url, crmUrl: crm.url }));
+    });
+
+    after(async () => {
+        monitor?.stop();
+        await Promise.all(instances.map((instance) => instance.stop('SIGKILL')));
+        await crm?.close();
+        await redis?.stop('SIGKILL');
+        if (redis) removeRedisDir(redis);
+    });
+
+    it('a trigger becomes a request in at most two round trips, its outcome is recorded in one more, its acknowledgement rides along', async () => {
+        const [instance] = instances;
+        const presenting = (callId: string) => [{ type: 'presenting', callId, eventId: `${callId}-p`, agent: AGENT, direction: 'Inbound' }];
+        // One call first, so that every script is loaded and the connections are up before counting.
+        assert.equal((await postEvents(instance!, presenting('warm-up'))).status, 202);
+        await until(() => crm.delivered().length === 1, 'the warm-up request at the CRM', 20_000);
+
+        const probe = new Redis(redis.url);
+        await probe.ping();
+        monitor = await monitorScripts(redis.url);
+
+        await Promise.all(
+            Array.from({ length: CHAINS }, async (_, chain) => {
+                for (let index = chain; index < CALLS; index += CHAINS) {
+                    const answer = await postEvents(instance!, presenting(`call-${index}`));
+                    assert.equal(answer.status, 202, answer.body);
+                }
+            }),
+        );
+        await until(
+            () => crm.delivered().length === CALLS + 1,
+            () => `${CALLS} requests at the CRM (got ${crm.delivered().length - 1})`,
+            30_000,
+        );
+        // Every outcome recorded: the outbox is empty (its settles are counted by then).
+        const entries = `cluster-test:outbox:{send}:entries`;
+        const giveUpAt = Date.now() + 10_000;
+        while ((await probe.exists(entries)) === 1) {
+            assert.ok(Date.now() < giveUpAt, 'the outbox emptied by the settles within 10 s');
+            await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        probe.disconnect();
+        await monitor.caughtUp();
+        const counted = monitor.counts();
+        // The commands after the last settle (the probes, a tick) are not the events' and are left out by name.
+        const sum = (group: readonly string[]) => group.reduce((total, name) => total + (counted.get(name) ?? 0), 0);
+        const breakdown = monitor.breakdown();
+        const toRequest = sum(TO_REQUEST) / CALLS;
+        const afterRequest = sum(AFTER_REQUEST) / CALLS;
+        const acknowledgements = sum(ACKNOWLEDGE) / CALLS;
+        const other = [...counted.keys()].filter((name) => ![...TO_REQUEST, ...AFTER_REQUEST, ...ACKNOWLEDGE, ...PERIODIC, 'EXISTS'].includes(name));
+        console.log(
+            `      round trips per event: ${toRequest.toFixed(2)} to the request, ${afterRequest.toFixed(2)} after it, ${acknowledgements.toFixed(2)} acknowledging (${breakdown})`,
+        );
+        assert.deepEqual(other, [], `no other command on the events' path (${breakdown})`);
+        assert.ok(toRequest <= 2, `at most two round trips from event to request, got ${toRequest.toFixed(2)} (${breakdown})`);
+        assert.ok(afterRequest <= 1, `at most one round trip to record the outcome, got ${afterRequest.toFixed(2)} (${breakdown})`);
+        // Carried by the next commit while events keep coming: on a trip of their own only when the node fell idle.
+        assert.ok(acknowledgements <= 0.2, `acknowledgements ride on the commits, got ${acknowledgements.toFixed(2)} trips per event (${breakdown})`);
+    });
+});
