@@ -153,7 +153,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
             // done() says "durable", so with minReplicas it waits for the replicas. When they do not confirm, the
             // message is refused although the request sits in the primary's outbox: sent if the primary lives on,
             // lost if it dies now, and the refusal says it is not guaranteed.
-            if (reply.kind === 'queued') await this.options.connection.acknowledged();
+            if (reply.kind === 'queued') await this.options.connection.acknowledged(this.outbox.keyNames.all[0]!);
         } catch (error) {
             const reason = error instanceof StoreError && error.cause !== undefined ? errorText(error.cause) : errorText(error);
             throw new StoreError(`the shared outbox in Redis is unavailable (${reason}): the request is refused, not queued`, { cause: error });
