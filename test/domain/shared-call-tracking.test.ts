@@ -8,7 +8,7 @@ import { seededRandom } from '../../src/simulator/call-lives';
 import { StoreError } from '../../src/store/durable-store';
 import { RedisCallState } from '../../src/store/redis/redis-call-state';
 import { RedisConnection } from '../../src/store/redis/redis-connection';
-import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { describeOnEachRedis, startSharedRedis, type SharedRedis } from '../support/shared-redis';
 import { until } from '../support/wait';
 
 const PREFIX = 'shared-test';
@@ -36,14 +36,14 @@ class Cluster {
     readonly nodeId = `node${(Cluster.nodes += 1)}.${process.pid}`;
 
     constructor(
-        private readonly server: RedisServer,
+        private readonly server: SharedRedis,
         private readonly options: Partial<SharedCallTrackingOptions> = {},
         /** 'test': every instance on `clock`, moved by the test; 'store': on Redis's clock, as in a node. */
         private readonly timeSource: 'test' | 'store' = 'test',
     ) {}
 
     async add(id: string, wrap: (state: CallStateStore) => CallStateStore = (state) => state): Promise<Instance> {
-        const connection = new RedisConnection({ url: this.server.url, prefix: PREFIX }, { maxReconnectWaitMs: 100, clientName: id });
+        const connection = new RedisConnection({ ...this.server.target, prefix: PREFIX }, { maxReconnectWaitMs: 100, clientName: id });
         await connection.ready();
         const state = new RedisCallState(connection, this.nodeId);
         const clock = this.timeSource === 'test' ? { now: () => this.clock.now } : {};
@@ -75,8 +75,7 @@ class Cluster {
 
     /** Every key of this node in Redis. */
     keys(): string[] {
-        const out = this.server.cli('--scan', '--pattern', `${PREFIX}:calls:{${this.nodeId}}:*`);
-        return out === '' ? [] : out.split('\n');
+        return this.server.scan(`${PREFIX}:calls:{${this.nodeId}}:*`);
     }
 
     async record(callId: string): Promise<TrackedCall | undefined> {
@@ -141,9 +140,9 @@ function normalized(record: TrackedCall | undefined): unknown {
 
 const trackerOptions = (clock: { now: number }, options: Partial<TrackerOptions> = {}): Partial<TrackerOptions> => ({ ...options, now: () => clock.now });
 
-describe('shared call tracking: several instances on one Redis behave as one', function () {
+describeOnEachRedis('shared call tracking: several instances on one Redis behave as one', function (kind) {
     this.timeout(60_000);
-    let server: RedisServer;
+    let server: SharedRedis;
     const clusters: Cluster[] = [];
     const cluster = (options?: Partial<SharedCallTrackingOptions>): Cluster => {
         const made = new Cluster(server, options);
@@ -152,14 +151,13 @@ describe('shared call tracking: several instances on one Redis behave as one', f
     };
 
     before(async () => {
-        server = await startRedisServer();
+        server = await startSharedRedis(kind);
     });
     afterEach(async () => {
         for (const made of clusters.splice(0)) await made.close();
     });
     after(async () => {
-        await server.stop();
-        removeRedisDir(server);
+        await server.remove();
     });
 
     it('events of 40 calls spread over four instances, shuffled and duplicated: each trigger once, as one CallTracker fires them', async () => {
@@ -461,7 +459,7 @@ describe('shared call tracking: several instances on one Redis behave as one', f
         const nodes = cluster();
         const a = await nodes.add('a');
         await nodes.take(a, [event('flush', 'presenting', 'p', 1)]);
-        server.cli('SCRIPT', 'FLUSH');
+        server.onEveryNode('SCRIPT', 'FLUSH');
         await nodes.take(a, [event('flush', 'connected', 'c', 2)]);
         await nodes.tick(a);
         assert.deepEqual(nodes.firedFor('flush'), ['presenting', 'connected']);
@@ -482,18 +480,17 @@ describe('shared call tracking: several instances on one Redis behave as one', f
     });
 });
 
-describe('shared call tracking when Redis goes away', function () {
+describeOnEachRedis('shared call tracking when Redis goes away', function (kind) {
     this.timeout(60_000);
-    let server: RedisServer;
+    let server: SharedRedis;
     let nodes: Cluster;
 
     beforeEach(async () => {
-        server = await startRedisServer();
+        server = await startSharedRedis(kind);
     });
     afterEach(async () => {
         await nodes.close();
-        await server.stop();
-        removeRedisDir(server);
+        await server.remove();
     });
 
     it('Redis stopped: take and tick reject with a StoreError (io); restarted: the same objects work again', async () => {
@@ -547,21 +544,20 @@ async function withClockOff<T>(offsetMs: number, step: () => Promise<T>): Promis
     }
 }
 
-describe("shared call tracking on Redis's clock: an instance whose clock is 5 minutes off behaves like the others", function () {
+describeOnEachRedis("shared call tracking on Redis's clock: an instance whose clock is 5 minutes off behaves like the others", function (kind) {
     this.timeout(60_000);
     const SKEW_MS = 5 * 60_000;
-    let server: RedisServer;
+    let server: SharedRedis;
     let nodes: Cluster;
 
     before(async () => {
-        server = await startRedisServer();
+        server = await startSharedRedis(kind);
     });
     afterEach(async () => {
         await nodes.close();
     });
     after(async () => {
-        await server.stop();
-        removeRedisDir(server);
+        await server.remove();
     });
 
     const redisNow = (): number => {

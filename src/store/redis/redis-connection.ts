@@ -344,8 +344,20 @@ export class RedisConnection {
                 checked.clusterNodes.map(({ host, port }) => ({ host, port })),
                 clusterOptions,
             );
+            // ioredis connects to a node when a command first goes there, and learns that a node is gone only from a
+            // command sent to it: with every node stopped, an idle client would stay 'ready' until the nodes' next
+            // writes. Connected at once, each node's connection ends with its node, and the client reconnects
+            // ('reconnecting') when the last one has. Without an offline queue a node's connection still being made
+            // refuses commands, so the connection is ready once the cluster is and every primary's connection is.
+            const cluster = this.client;
+            cluster.on('+node', (node: Redis) => {
+                node.once('ready', () => this.clusterReady());
+                if (node.status === 'wait') node.connect().catch(() => undefined);
+            });
             // A node's own problem (refused, wrong password) says more than "Failed to refresh slots cache".
             this.client.on('node error', (err: Error, key: string) => {
+                // Said of every node after its own problem (refused, timed out), which it would hide.
+                if (err.message === 'Connection is closed.' && this.lastProblem) return;
                 this.lastProblem = `${key}: ${err.message}`;
                 this.changed();
             });
@@ -381,7 +393,7 @@ export class RedisConnection {
             }
             this.client = new Redis(redisOptions);
         }
-        this.client.on('ready', () => this.become('ready'));
+        this.client.on('ready', () => (this.client instanceof Cluster ? this.clusterReady() : this.become('ready')));
         this.client.on('reconnecting', () => this.become('reconnecting'));
         this.client.on('end', () => this.become('closed'));
         this.client.on('error', (err: Error) => {
@@ -592,6 +604,14 @@ export class RedisConnection {
         if (this.current === 'closed') return;
         await this.client.quit().catch(() => this.client.disconnect());
         this.become('closed');
+    }
+
+    /** Cluster mode: ready once the client is and the connection to every primary is made. */
+    private clusterReady(): void {
+        const cluster = this.client as Cluster;
+        if (cluster.status !== 'ready') return;
+        const primaries = cluster.nodes('master');
+        if (primaries.length > 0 && primaries.every((node) => node.status === 'ready')) this.become('ready');
     }
 
     private become(state: RedisConnectionState): void {
