@@ -100,7 +100,7 @@ describe('ccaas-redis in sentinel mode', function () {
         assert.match((await test(sentinelQuestion({ sentinels: '' }))).error ?? '', /^sentinels: list at least one Sentinel/);
         assert.match((await test(sentinelQuestion({ masterName: '' }))).error ?? '', /^masterName: /);
         assert.match((await test(sentinelQuestion({ minReplicas: 'two' }))).error ?? '', /^minReplicas: must be a whole number/);
-        assert.match((await test(sentinelQuestion({ mode: 'cluster' }))).error ?? '', /^mode: cluster mode is not available yet/);
+        assert.match((await test(sentinelQuestion({ mode: 'cluster' }))).error ?? '', /^nodes: list at least one node of the cluster/);
     });
 
     it('sends the stored secrets only to the Sentinels and primary name the deployed node uses', async () => {

@@ -16,6 +16,8 @@ export interface RedisClusterOptions {
     persistence?: RedisServerOptions['persistence'];
     /** How long a node may be unreachable before the others count it as failed (ms). */
     nodeTimeoutMs?: number;
+    /** Every node's requirepass (and masterauth, for its replicas). */
+    password?: string;
 }
 
 export interface RedisCluster {
@@ -41,8 +43,9 @@ export interface RedisCluster {
     remove(): Promise<void>;
 }
 
-function redisCli(args: string[]): string {
-    const result = spawnSync('redis-cli', args, { encoding: 'utf8', timeout: 30_000 });
+function redisCli(args: string[], password?: string): string {
+    const auth = password ? ['-a', password, '--no-auth-warning'] : [];
+    const result = spawnSync('redis-cli', [...auth, ...args], { encoding: 'utf8', timeout: 30_000 });
     if (result.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${result.stderr || result.error?.message || `exit ${result.status}`}`);
     return result.stdout.trim();
 }
@@ -72,6 +75,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
                     'cluster-config-file nodes.conf',
                     `cluster-port ${ports[count + index]!}`,
                     `cluster-node-timeout ${options.nodeTimeoutMs ?? 2000}`,
+                    ...(options.password ? [`requirepass ${options.password}`, `masterauth ${options.password}`] : []),
                 ],
             }),
         ),
@@ -87,7 +91,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         throw (failure as PromiseRejectedResult).reason;
     }
 
-    const cli = (server: RedisServer, args: string[]): string => redisCli(['-h', '127.0.0.1', '-p', String(server.port), ...args]);
+    const { password } = options;
+    const cli = (server: RedisServer, args: string[]): string => redisCli(['-h', '127.0.0.1', '-p', String(server.port), ...args], password);
     const waitUntilOk = (timeoutMs = 30_000): Promise<void> =>
         until(
             () => servers.every((server) => /cluster_state:ok/.test(tryCli(server, ['CLUSTER', 'INFO']))),
@@ -105,7 +110,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     };
     try {
         // redis-cli makes the first `shards` nodes primaries and gives each the replicas that follow.
-        redisCli(['--cluster', 'create', ...servers.map((server) => `127.0.0.1:${server.port}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
+        redisCli(
+            ['--cluster', 'create', ...servers.map((server) => `127.0.0.1:${server.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
+            password,
+        );
         await waitUntilOk();
     } catch (err) {
         await removeAll();
@@ -124,7 +132,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             .slice(0, shards)
             .map((server) => `127.0.0.1:${server.port}`)
             .join(','),
-        cli: (...args) => redisCli(['-c', '-h', '127.0.0.1', '-p', String(servers[0]!.port), ...args]),
+        cli: (...args) => redisCli(['-c', '-h', '127.0.0.1', '-p', String(servers[0]!.port), ...args], password),
         onEveryNode: (...args) => servers.map((server) => cli(server, args)),
         scan: (pattern) =>
             primaries()

@@ -295,6 +295,8 @@ export class RedisConnection {
     /** Cluster mode: subscribers made so far (the next one goes to the next node), and the wait before the next. */
     private subscriberAttempts = 0;
     private subscriberTimer: NodeJS.Timeout | undefined;
+    /** Cluster mode: the last problem a node had (`host:port: ECONNREFUSED ...`), until the client is ready. */
+    private nodeProblem: string | undefined;
 
     constructor(settings: RedisSettings, options: RedisConnectionOptions = {}) {
         const checked = checkedRedisSettings(settings);
@@ -347,18 +349,29 @@ export class RedisConnection {
             // ioredis connects to a node when a command first goes there, and learns that a node is gone only from a
             // command sent to it: with every node stopped, an idle client would stay 'ready' until the nodes' next
             // writes. Connected at once, each node's connection ends with its node, and the client reconnects
-            // ('reconnecting') when the last one has. Without an offline queue a node's connection still being made
-            // refuses commands, so the connection is ready once the cluster is and every primary's connection is.
+            // ('reconnecting') when the last one has. Only once the client is ready, and after the command that made
+            // it add a node: without an offline queue a node's connection still being made refuses commands (the
+            // client's own ready check among them), where one not yet made queues them until it is. The connection
+            // is ready once the client is and every primary's connection is.
             const cluster = this.client;
+            const connectNodes = (): void => {
+                setImmediate(() => {
+                    if (cluster.status !== 'ready') return;
+                    for (const node of cluster.nodes('all')) if (node.status === 'wait') node.connect().catch(() => undefined);
+                    this.clusterReady();
+                });
+            };
             cluster.on('+node', (node: Redis) => {
                 node.once('ready', () => this.clusterReady());
-                if (node.status === 'wait') node.connect().catch(() => undefined);
+                connectNodes();
             });
+            cluster.on('ready', connectNodes);
             // A node's own problem (refused, wrong password) says more than "Failed to refresh slots cache".
             this.client.on('node error', (err: Error, key: string) => {
                 // Said of every node after its own problem (refused, timed out), which it would hide.
-                if (err.message === 'Connection is closed.' && this.lastProblem) return;
-                this.lastProblem = `${key}: ${err.message}`;
+                if (err.message === 'Connection is closed.' && this.nodeProblem) return;
+                this.nodeProblem = `${key}: ${err.message}`;
+                this.lastProblem = this.nodeProblem;
                 this.changed();
             });
         } else {
@@ -397,9 +410,9 @@ export class RedisConnection {
         this.client.on('reconnecting', () => this.become('reconnecting'));
         this.client.on('end', () => this.become('closed'));
         this.client.on('error', (err: Error) => {
-            // The cluster's "Failed to refresh slots cache" keeps the node error that caused it.
+            // The cluster's "Failed to refresh slots cache" says less than the nodes' own problems before it.
             const cause = (err as { lastNodeError?: Error }).lastNodeError;
-            this.lastProblem = cause ? `${err.message} (${cause.message})` : err.message;
+            this.lastProblem = cause ? `no node of the cluster said which primary serves which slot: ${this.nodeProblem ?? cause.message}` : err.message;
             this.changed();
         });
     }
@@ -617,7 +630,10 @@ export class RedisConnection {
     private become(state: RedisConnectionState): void {
         if (this.current === state) return;
         this.current = state;
-        if (state === 'ready') this.lastProblem = undefined;
+        if (state === 'ready') {
+            this.lastProblem = undefined;
+            this.nodeProblem = undefined;
+        }
         this.changed();
     }
 
@@ -725,9 +741,9 @@ export function isConnectionProblem(err: unknown): boolean {
  * ioredis's text when no Sentinel helped, without its retry plans, which a one-off test does not follow; when no
  * cluster node told the slots, the last node's own problem.
  */
-function probeProblem(err: Error): string {
-    const lastNodeError = (err as { lastNodeError?: Error }).lastNodeError;
-    if (lastNodeError) return `no node of the cluster said which primary serves which slot: ${lastNodeError.message}`;
+function probeProblem(err: Error, connection: RedisConnection): string {
+    // The connection's own listener, registered first, has put the nodes' problem into its text.
+    if ((err as { lastNodeError?: Error }).lastNodeError) return connection.problem ?? err.message;
     const message = err.message;
     const sentinels = /^All sentinels are unreachable\..*?(?:Last error: (.*))?$/s.exec(message);
     if (!sentinels) return message;
@@ -750,7 +766,7 @@ export async function probeRedis(settings: RedisSettings, timeoutMs = 5000): Pro
     const connection = new RedisConnection(settings, { connectTimeoutMs: timeoutMs, maxReconnectWaitMs: timeoutMs, clientName: 'ccaas-test-connection' });
     // The first error is the answer (refused, wrong password, TLS): a test does not wait for reconnections.
     const failed = new Promise<never>((_, reject) =>
-        connection.client.once('error', (err: Error) => reject(new StoreError(probeProblem(err), { cause: err }))),
+        connection.client.once('error', (err: Error) => reject(new StoreError(probeProblem(err, connection), { cause: err }))),
     );
     failed.catch(() => undefined);
     try {
