@@ -191,6 +191,33 @@ describe('cluster mode against a real Redis Cluster (three primaries, a replica 
         await new RedisCallState(connection, frozenId).commit(oneCallCommit('after'));
     });
 
+    it('subscribes again, on the next node, when its subscriber connection ends, and says so', async () => {
+        const connection = await connect();
+        const [id] = [...nodeIdsOnEveryShard().values()];
+        const outbox = new RedisOutbox(connection, id!);
+        const messages: string[] = [];
+        let subscribes = 0;
+        const stop = connection.subscribe(outbox.wakeChannel, { message: (text) => messages.push(text), subscribed: () => (subscribes += 1) });
+        const hosts = (): number[] =>
+            cluster.servers.filter((server) => Number(server.cli('PUBSUB', 'NUMSUB', outbox.wakeChannel).split('\n').pop()) > 0).map((server) => server.port);
+        try {
+            await until(() => subscribes === 1 && hosts().length === 1, 'subscribed on one node', 5000);
+            const [first] = hosts();
+            // As when that node goes away: its connection ends (a subscriber is not made again to the same node).
+            cluster.servers.find((server) => server.port === first)!.cli('CLIENT', 'KILL', 'TYPE', 'pubsub');
+            await until(
+                () => subscribes === 2 && hosts().length === 1,
+                () => `subscribed again (${subscribes}, on ${hosts().join(', ')})`,
+                10_000,
+            );
+            assert.notEqual(hosts()[0], first, 'on another node');
+            await outbox.enqueue('after-kill', '{"call":{}}', { maxQueued: 10, maxQueuedBytes: 10_000 });
+            await until(() => messages.length > 0, 'a wake message on the new subscriber', 5000);
+        } finally {
+            stop();
+        }
+    });
+
     it('hears a node wake channel on a subscriber connected to any node, as a Redis Cluster forwards PUBLISH to all', async () => {
         const connection = await connect();
         for (const id of nodeIdsOnEveryShard().values()) {

@@ -292,8 +292,10 @@ export class RedisConnection {
     private readonly clusterNodes: ClusterNodeAddress[] = [];
     private readonly nodeOptions: RedisOptions = {};
     private readonly retryStrategy: (times: number) => number;
-    /** Cluster mode: subscribers made so far (the next one goes to the next node), and the wait before the next. */
+    /** Cluster mode: subscribers made since one was last ready, for the wait before the next. */
     private subscriberAttempts = 0;
+    /** Cluster mode: subscribers made in all, so that the next one goes to the next node. */
+    private subscribersMade = 0;
     private subscriberTimer: NodeJS.Timeout | undefined;
     /** Cluster mode: the last problem a node had (`host:port: ECONNREFUSED ...`), until the client is ready. */
     private nodeProblem: string | undefined;
@@ -569,7 +571,8 @@ export class RedisConnection {
         const cluster = this.client as Cluster;
         const known = cluster.nodes('all').map((node) => ({ host: node.options.host ?? '', port: node.options.port ?? 0 }));
         const candidates = [...known, ...this.clusterNodes];
-        const { host, port } = candidates[this.subscriberAttempts % candidates.length]!;
+        const { host, port } = candidates[this.subscribersMade % candidates.length]!;
+        this.subscribersMade += 1;
         this.subscriberAttempts += 1;
         const subscriber = new Redis({
             ...this.nodeOptions,
