@@ -1,6 +1,7 @@
 // Issue 30's cluster mode of the Redis connection: its settings checked field by field, and against a real Redis
 // Cluster on loopback (three primaries, a replica each): the account of every shard, minReplicas waiting for the
-// replicas of the shard a write went to (and only that one), and the wake channel heard from any node.
+// replicas of the shard a write went to (and only that one), the wake channel heard from any node, and a shard's
+// failover followed.
 import assert from 'node:assert/strict';
 import type { CallCommit } from '../../src/lifecycle/call-state-store';
 import type { TrackedCall } from '../../src/lifecycle/call-tracker';
@@ -233,5 +234,35 @@ describe('cluster mode against a real Redis Cluster (three primaries, a replica 
                 stop();
             }
         }
+    });
+    // Last: it leaves the cluster with a primary fewer.
+    it('follows a shard failover: its writes fail as store errors until the replica is promoted, then go to it', async () => {
+        const connection = await connect();
+        const ids = [...nodeIdsOnEveryShard()];
+        const [, id] = ids[0]!;
+        const key = `${PREFIX}:calls:{${id}}:finished`;
+        const { primary, replicas } = cluster.shardOf(key);
+        const state = new RedisCallState(connection, id);
+        await state.commit(oneCallCommit('before-failover'));
+        await primary.stop('SIGKILL');
+        // Committed again and again, as call event in would on each platform resend, until the promoted replica takes it.
+        const outcomes: string[] = [];
+        const started = Date.now();
+        for (;;) {
+            const outcome = await state.commit(oneCallCommit(`during-${outcomes.length}`)).then(
+                () => 'ok',
+                (err: unknown) => (err instanceof StoreError ? 'store' : String(err)),
+            );
+            outcomes.push(outcome);
+            if (outcome === 'ok') break;
+            assert.equal(outcome, 'store', 'only store errors while the shard has no primary');
+            assert.ok(Date.now() - started < 30_000, `promoted within 30 s (${outcomes.length} refusals)`);
+            await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+        assert.ok(outcomes.length > 1, 'refused while the shard had no primary');
+        assert.equal(cluster.shardOf(key).primary.port, replicas[0]!.port, 'the replica is the primary now');
+        assert.equal((await state.read(['before-failover'])).calls.has('before-failover'), true, 'the write before it is there');
+        // The other shards were never away.
+        for (const [, other] of ids.slice(1)) await new RedisCallState(connection, other).commit(oneCallCommit(`other-${other}`));
     });
 });

@@ -139,7 +139,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
                 .flatMap((server) => cli(server, ['--scan', '--pattern', pattern]).split('\n'))
                 .filter(Boolean),
         shardOf(key) {
-            const slot = Number(cli(servers[0]!, ['CLUSTER', 'KEYSLOT', key]));
+            // Asked of any node that answers: a test may have stopped some.
+            const slot = Number(servers.map((server) => tryCli(server, ['CLUSTER', 'KEYSLOT', key])).find((answer) => answer !== ''));
             for (const server of primaries()) {
                 // CLUSTER SHARDS is 7.0's; CLUSTER NODES names each node's role, primary and slot ranges on one line.
                 const own = cli(server, ['CLUSTER', 'NODES'])
