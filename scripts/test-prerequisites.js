@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Second step of `npm test` (and of .ci/run): the system programs the tests start themselves, which npm cannot
 // install: Debian's `chromium` (the editor tests drive it through playwright-core, which never downloads a browser)
-// and `redis-server` (the shared-state tests run one of their own). Found on PATH, or installed with apt-get when
+// and `redis-server` (the shared-state tests run one of their own), with `redis-cli` (Debian's redis-tools, which
+// redis-server depends on: the tests join the nodes of a Redis Cluster with it). Found on PATH, or installed with apt-get when
 // this runs as root on a system with apt (a CI container, a fresh VM); otherwise it fails naming the command to run.
 //
 // `node scripts/test-prerequisites.js [--dry-run]`
@@ -21,6 +22,7 @@ const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 const PREREQUISITES = [
     { name: 'chromium', debianPackage: 'chromium', override: 'CHROMIUM_PATH', versionArgs: ['--version'] },
     { name: 'redis-server', debianPackage: 'redis-server', versionArgs: ['--version'] },
+    { name: 'redis-cli', debianPackage: 'redis-tools', versionArgs: ['--version'] },
 ];
 
 function onPath(command, env) {
@@ -69,7 +71,8 @@ function plan(env, { isRoot }) {
     if (broken.length > 0) return { located, fail: broken.map((item) => item.problem).join('\n') };
     const missing = located.filter((item) => !item.found);
     if (missing.length === 0) return { located, commands: [] };
-    const packages = missing.map((item) => item.debianPackage);
+    // redis-server brings redis-tools with it; naming both is harmless, and needed when only redis-cli is missing.
+    const packages = [...new Set(missing.map((item) => item.debianPackage))];
     const aptGet = onPath('apt-get', env);
     const install = ['apt-get', 'install', '-y', '-qq', ...packages];
     if (aptGet && isRoot) {

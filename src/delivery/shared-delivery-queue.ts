@@ -182,7 +182,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
             // done() says "durable", so with minReplicas it waits for the replicas. When they do not confirm, the
             // message is refused although the request sits in the primary's outbox: sent if the primary lives on,
             // lost if it dies now, and the refusal says it is not guaranteed.
-            if (reply.kind === 'queued') await this.options.connection.acknowledged();
+            if (reply.kind === 'queued') await this.options.connection.acknowledged(this.outbox.keyNames.all[0]!);
         } catch (error) {
             // The head claimed on the trip is this instance's to send all the same (another would after the lease),
             // with no msg to report to.

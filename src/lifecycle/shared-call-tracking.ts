@@ -21,17 +21,11 @@ export interface SharedCallTrackingOptions extends Partial<TrackerOptions> {
     claimLimit?: number;
     /** A stored record that is not a call's state (another version's, damaged): it is dropped, and reported here. */
     onUnreadable?: (callId: string) => void;
-    /**
-     * How long the acknowledgement of emitted triggers may wait for this instance's next trip to the store (a commit
-     * or a tick carries it) before it is sent on its own (ms). Far shorter than the lease.
-     */
-    acknowledgeWithinMs?: number;
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
 const DEFAULT_MAX_ATTEMPTS = 25;
 const DEFAULT_CLAIM_LIMIT = 100;
-const DEFAULT_ACKNOWLEDGE_WITHIN_MS = 20;
 /**
  * Calls whose stored state this instance remembers from its own last commit, so that the next batch of one of them
  * commits without reading first (the commit checks the version; a stale memory costs a refused commit, which says
@@ -58,9 +52,11 @@ const newToken = (): string => randomBytes(12).toString('base64url');
  * in one atomic check-and-set; a conflict (another instance changed one of them meanwhile) runs again on the state
  * the refused commit says.
  *
- * The commit also records the batch's triggers as pending under a lease; they are emitted, then acknowledged by the
- * instance's next trip to the store (its next commit or tick, or one of their own within acknowledgeWithinMs). A
- * batch's one trip is its commit when the instance remembers its calls from its own last commit (a refused commit says
+ * The commit also records the batch's triggers as pending under a lease; they are emitted, then acknowledged on a
+ * trip of their own before the batch is answered. That trip is what keeps a call's triggers in order across instances:
+ * an event answered by one instance has the next sent to another, and by then the first one's triggers must have
+ * reached web service out (sending the answer a trip sooner let the next event's request overtake them). An
+ * acknowledgement that fails rides on the instance's next commit or tick. A batch's first trip is its commit when the instance remembers its calls from its own last commit (a refused commit says
  * the current state, so a stale memory costs one more commit, as a read would). An instance that dies before the
  * acknowledgement leaves them pending, and another instance's tick emits them once the lease has
  * ended, with the snapshots as first fired: at least once across a crash, with the same idempotency key, and exactly
@@ -92,8 +88,6 @@ export class SharedCallTracking implements CallTracking {
     private storeClockOffset: number | undefined;
     /** Batches emitted and not yet acknowledged: the next trip carries them. */
     private unacknowledged: string[] = [];
-    private acknowledgeTimer: NodeJS.Timeout | undefined;
-    private readonly acknowledgeWithinMs: number;
 
     constructor(
         private readonly state: CallStateStore,
@@ -110,20 +104,11 @@ export class SharedCallTracking implements CallTracking {
         this.maxCalls = resolved.maxCalls;
         this.maxBytes = resolved.maxBytes;
         // The store holds the cluster-wide bounds; a tracker of a batch's few calls must never evict one of them.
-        const {
-            instanceId: _instance,
-            leaseMs: _lease,
-            maxAttempts: _attempts,
-            claimLimit: _claims,
-            onUnreadable: _unreadable,
-            acknowledgeWithinMs: _acknowledge,
-            ...tracker
-        } = options;
+        const { instanceId: _instance, leaseMs: _lease, maxAttempts: _attempts, claimLimit: _claims, onUnreadable: _unreadable, ...tracker } = options;
         this.trackerOptions = { ...tracker, maxCalls: Number.POSITIVE_INFINITY, maxBytes: Number.POSITIVE_INFINITY, onEviction: undefined };
         this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
         this.maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
         this.claimLimit = options.claimLimit ?? DEFAULT_CLAIM_LIMIT;
-        this.acknowledgeWithinMs = options.acknowledgeWithinMs ?? DEFAULT_ACKNOWLEDGE_WITHIN_MS;
     }
 
     get size(): number {
@@ -325,24 +310,21 @@ export class SharedCallTracking implements CallTracking {
     }
 
     /**
-     * Emits, then has the batch acknowledged by this instance's next trip to the store (a commit or a tick), or on
-     * its own within acknowledgeWithinMs. An emit that throws leaves the batch pending (another tick re-emits it after
-     * the lease); an acknowledgement that is lost (a crash, Redis away) only means one more emission after the lease,
-     * with the same snapshots and so the same idempotency keys, so the caller is not failed for it.
+     * Emits, then acknowledges the batch (with any acknowledgement an earlier trip failed to carry) before the caller
+     * answers. An emit that throws leaves the batch pending (another tick re-emits it after the lease); an
+     * acknowledgement that is lost (a crash, Redis away) only means one more emission after the lease, with the same
+     * snapshots and so the same idempotency keys, so the caller is not failed for it.
      */
     private async deliver(done: Transaction, emit: (triggers: Trigger[]) => void): Promise<void> {
         emit(done.triggers);
         if (done.batchId === undefined) return;
         this.unacknowledged.push(done.batchId);
-        this.acknowledgeTimer ??= setTimeout(() => void this.acknowledgeNow(), this.acknowledgeWithinMs);
-        this.acknowledgeTimer.unref?.();
+        await this.acknowledgeNow();
     }
 
     private takeUnacknowledged(): string[] {
         const taken = this.unacknowledged;
         this.unacknowledged = [];
-        clearTimeout(this.acknowledgeTimer);
-        this.acknowledgeTimer = undefined;
         return taken;
     }
 
@@ -351,7 +333,7 @@ export class SharedCallTracking implements CallTracking {
         if (batchIds.length > 0) this.unacknowledged.unshift(...batchIds);
     }
 
-    /** Sends the acknowledgements still due on a trip of their own (no commit or tick came for them in time). */
+    /** Sends the acknowledgements due on a trip of their own; those it cannot send wait for the next trip. */
     private async acknowledgeNow(): Promise<void> {
         const batchIds = this.takeUnacknowledged();
         if (batchIds.length === 0) return;

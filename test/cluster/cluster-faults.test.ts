@@ -6,19 +6,19 @@ import assert from 'node:assert/strict';
 import { clusterFlow, postEvents, postUntilTaken, SHORT_LIFE_TRIGGERS, shortLife, startCluster } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import type { NodeRedProcess } from '../support/node-red-process';
-import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { describeOnEachRedis, startSharedRedis, type SharedRedis } from '../support/shared-redis';
 import { until } from '../support/wait';
 
-describe('cluster faults: Redis away, Redis restarted, an instance killed', function () {
+describeOnEachRedis('cluster faults: Redis away, Redis restarted, an instance killed', function (kind) {
     this.timeout(240_000);
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let crm: CrmSink;
     let instances: NodeRedProcess[] = [];
 
     before(async () => {
-        redis = await startRedisServer({ persistence: 'always' });
+        redis = await startSharedRedis(kind, { persistence: 'always' });
         crm = await startCrmSink();
-        const flows = clusterFlow({ redisUrl: redis.url, crmUrl: crm.url, logCaught: true });
+        const flows = clusterFlow({ redisUrl: redis.target.url, redis: redis.target, crmUrl: crm.url, logCaught: true });
         // A second way in, straight to web service out, so a message reaches it while Redis is away.
         flows.push(
             { id: 'direct', z: 'tab', type: 'http in', url: '/direct', method: 'post', wires: [['as-call']] },
@@ -31,8 +31,7 @@ describe('cluster faults: Redis away, Redis restarted, an instance killed', func
     after(async () => {
         await Promise.all(instances.map((instance) => instance.stop('SIGKILL')));
         await crm?.close();
-        await redis?.stop('SIGKILL');
-        if (redis) removeRedisDir(redis);
+        await redis?.remove();
     });
 
     const deliveredOf = (callId: string): string[] =>

@@ -7,7 +7,7 @@ import { CallTracker } from '../../src/lifecycle/call-tracker';
 import { clusterFlow, postEvents, startCluster } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import type { NodeRedProcess } from '../support/node-red-process';
-import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { describeOnEachRedis, startSharedRedis, type SharedRedis } from '../support/shared-redis';
 import { until } from '../support/wait';
 
 /** A small seeded generator, so a failing order can be replayed. */
@@ -44,23 +44,22 @@ function triggerName(event: string, updateSeq?: number): string {
     return `${event}${updateSeq ? `#${updateSeq}` : ''}`;
 }
 
-describe('cluster: three Node-RED instances, one flow, one Redis', function () {
+describeOnEachRedis('cluster: three Node-RED instances, one flow, one Redis', function (kind) {
     this.timeout(180_000);
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let crm: CrmSink;
     let instances: NodeRedProcess[] = [];
 
     before(async () => {
-        redis = await startRedisServer();
+        redis = await startSharedRedis(kind);
         crm = await startCrmSink();
-        instances = await startCluster(3, clusterFlow({ redisUrl: redis.url, crmUrl: crm.url }));
+        instances = await startCluster(3, clusterFlow({ redisUrl: redis.target.url, redis: redis.target, crmUrl: crm.url }));
     });
 
     after(async () => {
         await Promise.all(instances.map((instance) => instance.stop('SIGKILL')));
         await crm?.close();
-        await redis?.stop('SIGKILL');
-        if (redis) removeRedisDir(redis);
+        await redis?.remove();
     });
 
     it('fires every trigger once, in each call order, whichever instance takes each event', async () => {

@@ -85,8 +85,7 @@ describe('Redis settings by mode', () => {
 
     it('names the field of every setting that cannot work', () => {
         const sentinel = { mode: 'sentinel', url: '', prefix: '', sentinels: '127.0.0.1:26379', masterName: 'm' };
-        assert.match(refusal({ url: '', prefix: '', mode: 'cluster' }), /^mode: cluster mode is not available yet/);
-        assert.match(refusal({ url: '', prefix: '', mode: 'replicas' }), /^mode: "replicas" is not standalone or sentinel/);
+        assert.match(refusal({ url: '', prefix: '', mode: 'replicas' }), /^mode: "replicas" is not standalone, sentinel or cluster/);
         assert.match(refusal({ ...sentinel, sentinels: ' , ' }), /^sentinels: list at least one Sentinel/);
         assert.match(refusal({ ...sentinel, sentinels: '127.0.0.1:26379, redis://x:1' }), /^sentinels: "redis:\/\/x:1" is not host:port/);
         assert.match(refusal({ ...sentinel, sentinels: '127.0.0.1:70000' }), /^sentinels: "127.0.0.1:70000" is not host:port/);
@@ -139,7 +138,7 @@ describe('minReplicas and the reply bound on a standalone Redis', function () {
 
     it('refuses a call-state commit and an outbox request no replica confirmed, as store errors, within the wait', async () => {
         const connection = await connect({ minReplicas: 1, replicaWait: 200 });
-        await assert.doesNotReject((async () => (await connect()).acknowledged())(), 'minReplicas 0 asks nothing');
+        await assert.doesNotReject((async () => (await connect()).acknowledged('any-key'))(), 'minReplicas 0 asks nothing');
         const state = new RedisCallState(connection, 'wait-node');
         const started = Date.now();
         await assert.rejects(state.commit(oneCallCommit('c1')), (err: unknown) => {

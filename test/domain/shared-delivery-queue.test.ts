@@ -15,7 +15,7 @@ import { MAX_VALUE_BYTES } from '../../src/store/log-format';
 import { RedisConnection } from '../../src/store/redis/redis-connection';
 import { RedisOutbox } from '../../src/store/redis/redis-outbox';
 import { monitorScripts, type ScriptMonitor } from '../support/redis-script-monitor';
-import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { describeOnEachRedis, startSharedRedis, type RedisKind, type SharedRedis } from '../support/shared-redis';
 import { until } from '../support/wait';
 
 const PREFIX = 'test';
@@ -112,8 +112,8 @@ interface InstanceOptions {
 }
 
 /** One Node-RED instance's web service out node: its own Redis connection, the shared node id. */
-function instance(redis: RedisServer, sink: Sink, name: string, options: InstanceOptions = {}): Instance {
-    const connection = new RedisConnection({ url: redis.url, prefix: PREFIX }, { maxReconnectWaitMs: 100, clientName: name });
+function instance(redis: SharedRedis, sink: Sink, name: string, options: InstanceOptions = {}): Instance {
+    const connection = new RedisConnection({ ...redis.target, prefix: PREFIX }, { maxReconnectWaitMs: 100, clientName: name });
     const delivered: SettledRequest<string>[] = [];
     const failed: { request: SettledRequest<string>; error: CodedError }[] = [];
     const problems: StoreProblem[] = [];
@@ -160,12 +160,12 @@ const outgoing = (callId: string, index: number) => ({ call: { callId, event: 'u
  * A Redis and a sink of their own for each test of the calling describe, given to `started` before the test, and
  * `start` for its instances (with `defaults` under their own options); all of it stopped after the test.
  */
-function perTestCluster(started: (cluster: { redis: RedisServer; sink: Sink }) => void, defaults: InstanceOptions = {}) {
-    let redis: RedisServer;
+function perTestCluster(kind: RedisKind, started: (cluster: { redis: SharedRedis; sink: Sink }) => void, defaults: InstanceOptions = {}) {
+    let redis: SharedRedis;
     let sink: Sink;
     const instances: Instance[] = [];
     beforeEach(async () => {
-        redis = await startRedisServer();
+        redis = await startSharedRedis(kind);
         sink = await startSink();
         started({ redis, sink });
     });
@@ -173,8 +173,7 @@ function perTestCluster(started: (cluster: { redis: RedisServer; sink: Sink }) =
         sink.releaseHeld();
         await Promise.allSettled(instances.splice(0).map((each) => each.close()));
         await sink.close();
-        await redis.stop();
-        removeRedisDir(redis);
+        await redis.remove();
     });
     return {
         start(name: string, options: InstanceOptions = {}): Instance {
@@ -185,16 +184,16 @@ function perTestCluster(started: (cluster: { redis: RedisServer; sink: Sink }) =
     };
 }
 
-function keysWithTtl(redis: RedisServer): Map<string, number> {
-    const keys = redis.cli('--scan', '--pattern', `${PREFIX}:*`).split('\n').filter(Boolean);
+function keysWithTtl(redis: SharedRedis): Map<string, number> {
+    const keys = redis.scan(`${PREFIX}:*`);
     return new Map(keys.map((key) => [key, Number(redis.cli('PTTL', key))]));
 }
 
-describe('shared delivery queue (Redis)', function () {
+describeOnEachRedis('shared delivery queue (Redis)', function (kind) {
     this.timeout(30_000);
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let sink: Sink;
-    const { start } = perTestCluster((started) => ({ redis, sink } = started));
+    const { start } = perTestCluster(kind, (started) => ({ redis, sink } = started));
 
     it('three instances share the work: each request delivered and reported once, per-call order kept, concurrency for the cluster', async () => {
         const cluster = ['a', 'b', 'c'].map((name) => start(name, { concurrency: 2 }));
@@ -407,19 +406,18 @@ describe('shared delivery queue (Redis)', function () {
     });
 });
 
-describe('Redis outbox scripts', function () {
+describeOnEachRedis('Redis outbox scripts', function (kind) {
     this.timeout(20_000);
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let connection: RedisConnection;
     beforeEach(async () => {
-        redis = await startRedisServer();
-        connection = new RedisConnection({ url: redis.url, prefix: PREFIX });
+        redis = await startSharedRedis(kind);
+        connection = new RedisConnection({ ...redis.target, prefix: PREFIX });
         await connection.ready();
     });
     afterEach(async () => {
         await connection.close();
-        await redis.stop();
-        removeRedisDir(redis);
+        await redis.remove();
     });
 
     it('a settle by an instance whose lease was taken over changes nothing; the new owner settles', async () => {
@@ -524,11 +522,11 @@ describe('Redis outbox scripts', function () {
     });
 });
 
-describe('shared delivery queue: requests accepted on one instance, settled on another', function () {
+describeOnEachRedis('shared delivery queue: requests accepted on one instance, settled on another', function (kind) {
     this.timeout(20_000);
     it('the accepting instance hears that another settled them, so it lets go of their context', async () => {
-        const redis = await startRedisServer();
-        const connections = [0, 1].map(() => new RedisConnection({ url: redis.url, prefix: PREFIX }));
+        const redis = await startSharedRedis(kind);
+        const connections = [0, 1].map(() => new RedisConnection({ ...redis.target, prefix: PREFIX }));
         const settledElsewhere: string[] = [];
         const settledOnB: string[] = [];
         const common = { nodeId: NODE_ID, leaseMs: 2000, pollMs: 10, sweepMs: 50, random: () => 0.5 };
@@ -560,24 +558,24 @@ describe('shared delivery queue: requests accepted on one instance, settled on a
         } finally {
             await Promise.all([a.close(), b.close()]);
             await Promise.all(connections.map((connection) => connection.close()));
-            await redis.stop();
-            removeRedisDir(redis);
+            await redis.remove();
         }
     });
 });
 
-describe('shared delivery queue: idle instances woken by Redis', function () {
+describeOnEachRedis('shared delivery queue: idle instances woken by Redis', function (kind) {
     this.timeout(30_000);
     // A poll this slow explains nothing that happens within a test's bounds: whatever an idle instance does, Redis
     // told it to.
     const SLOW_POLL_MS = 60_000;
     // Generous on a loaded machine; the wake-up time itself is the bench's to measure, not a test's.
     const WAKE_BOUND_MS = 2000;
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let sink: Sink;
-    const { start } = perTestCluster((started) => ({ redis, sink } = started), { pollMs: SLOW_POLL_MS });
+    const { start } = perTestCluster(kind, (started) => ({ redis, sink } = started), { pollMs: SLOW_POLL_MS });
     const channel = `${PREFIX}:outbox:{${NODE_ID}}:wake`;
-    const subscribers = () => Number(redis.cli('PUBSUB', 'NUMSUB', channel).split('\n').pop());
+    // In a cluster each instance's subscriber is on any one node: the count is the sum of every node's.
+    const subscribers = () => redis.onEveryNode('PUBSUB', 'NUMSUB', channel).reduce((sum, answer) => sum + Number(answer.split('\n').pop()), 0);
 
     /**
      * A takes one request at a time (concurrency 1) and is given a second while the first is held by the sink:
@@ -641,17 +639,17 @@ describe('shared delivery queue: idle instances woken by Redis', function () {
         await until(() => subscribers() === 1, 'subscribed');
         await a.sender.close(false);
         await until(() => subscribers() === 0, 'unsubscribed on close');
-        const names = redis.cli('CLIENT', 'LIST');
+        const names = redis.onEveryNode('CLIENT', 'LIST').join('\n');
         assert.ok(!/name=a-wake/.test(names), `the subscriber connection is closed:\n${names}`);
     });
 });
 
-describe('shared delivery queue: claims made on the trips of enqueues and settles', function () {
+describeOnEachRedis('shared delivery queue: claims made on the trips of enqueues and settles', function (kind) {
     this.timeout(30_000);
     // No poll explains a request sent within a test's bounds; and MONITOR shows no CLAIM was needed.
     const SLOW_POLL_MS = 60_000;
     const WAKE_BOUND_MS = 2000;
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let sink: Sink;
     let monitor: ScriptMonitor | undefined;
     // Before the Redis of the test is stopped (hooks run in the order they are declared).
@@ -659,19 +657,20 @@ describe('shared delivery queue: claims made on the trips of enqueues and settle
         monitor?.stop();
         monitor = undefined;
     });
-    const { start } = perTestCluster((started) => ({ redis, sink } = started), { pollMs: SLOW_POLL_MS });
+    const { start } = perTestCluster(kind, (started) => ({ redis, sink } = started), { pollMs: SLOW_POLL_MS });
 
     /** An instance that has made its first claims (its start, its subscription) and delivered one request. */
     async function started(name: string, options: InstanceOptions = {}): Promise<Instance> {
         // Subscribing wakes the claim loop once more: that claim is made before the counting starts.
-        const subscribers = () => Number(redis.cli('PUBSUB', 'NUMSUB', `${PREFIX}:outbox:{${NODE_ID}}:wake`).split('\n').pop());
+        const channel = `${PREFIX}:outbox:{${NODE_ID}}:wake`;
+        const subscribers = () => redis.onEveryNode('PUBSUB', 'NUMSUB', channel).reduce((sum, answer) => sum + Number(answer.split('\n').pop()), 0);
         const before = subscribers();
         const made = start(name, options);
         await made.connection.ready();
         await until(() => subscribers() > before, `${name} subscribed to the wake channel`);
         await made.sender.send(outgoing('warm-up', 0), 'warm-up');
         await until(() => made.delivered.length === 1, 'the warm-up request delivered');
-        monitor = await monitorScripts(redis.url);
+        monitor = await monitorScripts(redis.primaryUrls);
         await monitor.caughtUp();
         monitor.reset();
         return made;
@@ -729,7 +728,7 @@ describe('shared delivery queue: claims made on the trips of enqueues and settle
 describe('shared delivery queue on a Redis that refuses writes', function () {
     this.timeout(20_000);
     it('refuses the request with a store error naming why, and does not call Redis away', async () => {
-        const redis = await startRedisServer({ config: ['maxmemory 1', 'maxmemory-policy noeviction'] });
+        const redis = await startSharedRedis('standalone', { config: ['maxmemory 1', 'maxmemory-policy noeviction'] });
         const sink = await startSink();
         const refusing = instance(redis, sink, 'oom');
         try {
@@ -745,15 +744,15 @@ describe('shared delivery queue on a Redis that refuses writes', function () {
         } finally {
             await refusing.close();
             await sink.close();
-            await redis.stop();
-            removeRedisDir(redis);
+            await redis.remove();
         }
     });
 });
 
-describe('shared delivery queue without Redis', () => {
+describeOnEachRedis('shared delivery queue without Redis', function (kind) {
     it('enqueue rejects with a store error while Redis cannot be reached, and nothing is accepted', async () => {
-        const connection = new RedisConnection({ url: 'redis://127.0.0.1:1', prefix: PREFIX }, { maxReconnectWaitMs: 50 });
+        const unreachable = kind === 'cluster' ? { url: '', mode: 'cluster', nodes: '127.0.0.1:1' } : { url: 'redis://127.0.0.1:1' };
+        const connection = new RedisConnection({ ...unreachable, prefix: PREFIX }, { maxReconnectWaitMs: 50 });
         const errors: unknown[] = [];
         const queue = new SharedDeliveryQueue<number>({
             connection,

@@ -30,7 +30,7 @@ interface DeployedRedis {
     acquire(): {
         connection: {
             ready(): Promise<void>;
-            acknowledged(): Promise<void>;
+            acknowledged(key: string): Promise<void>;
             serverAddress?: string;
             client: { set(key: string, value: string): Promise<unknown> };
         };
@@ -100,7 +100,7 @@ describe('ccaas-redis in sentinel mode', function () {
         assert.match((await test(sentinelQuestion({ sentinels: '' }))).error ?? '', /^sentinels: list at least one Sentinel/);
         assert.match((await test(sentinelQuestion({ masterName: '' }))).error ?? '', /^masterName: /);
         assert.match((await test(sentinelQuestion({ minReplicas: 'two' }))).error ?? '', /^minReplicas: must be a whole number/);
-        assert.match((await test(sentinelQuestion({ mode: 'cluster' }))).error ?? '', /^mode: cluster mode is not available yet/);
+        assert.match((await test(sentinelQuestion({ mode: 'cluster' }))).error ?? '', /^nodes: list at least one node of the cluster/);
     });
 
     it('sends the stored secrets only to the Sentinels and primary name the deployed node uses', async () => {
@@ -139,7 +139,7 @@ describe('ccaas-redis in sentinel mode', function () {
             await lease.connection.ready();
             assert.equal(lease.connection.serverAddress, `127.0.0.1:${group.servers[0]!.port}`);
             await lease.connection.client.set('ccaas:sentinel-node-test', 'written');
-            await lease.connection.acknowledged();
+            await lease.connection.acknowledged('ccaas:sentinel-node-test');
             assert.equal(group.servers[1]!.cli('GET', 'ccaas:sentinel-node-test'), 'written');
         } finally {
             await lease.release();
@@ -158,7 +158,7 @@ describe('ccaas-redis in sentinel mode', function () {
                 await lease.connection.ready();
                 await lease.connection.client.set('ccaas:old-shape', '1');
                 // minReplicas defaults to 0: nothing is waited for, on a server that has no replica.
-                await lease.connection.acknowledged();
+                await lease.connection.acknowledged('ccaas:old-shape');
                 assert.equal(standalone.cli('GET', 'ccaas:old-shape'), '1');
             } finally {
                 await lease.release();

@@ -1,5 +1,6 @@
 // The README's two commands on a fresh machine: `npm start` and `npm test` first run scripts/dependencies.js (npm ci
-// when node_modules is missing or stale) and `npm test` then scripts/test-prerequisites.js (chromium, redis-server).
+// when node_modules is missing or stale) and `npm test` then scripts/test-prerequisites.js (chromium, redis-server,
+// redis-cli).
 // The machine's own chromium cannot be uninstalled for this, so the scripts run with a PATH that hides it, in dry-run,
 // and as a pretended non-root user.
 import assert from 'node:assert/strict';
@@ -41,46 +42,50 @@ describe('fresh machine: the steps before npm start and npm test', function () {
     this.timeout(60_000);
 
     describe('scripts/test-prerequisites.js', () => {
-        it('finds chromium and redis-server on PATH and prints where and which version', () => {
+        it('finds chromium, redis-server and redis-cli on PATH and prints where and which version', () => {
             const { status, output } = run(PREREQUISITES, [], { PATH: process.env.PATH! });
             assert.equal(status, 0, output);
             assert.match(output, /^chromium: \/\S+ \(Chromium \d+/m);
             assert.match(output, /^redis-server: \/\S+ \(Redis server v=\d+/m);
+            assert.match(output, /^redis-cli: \/\S+ \(redis-cli \d+/m);
             assert.doesNotMatch(output, /apt-get/);
         });
 
-        it('as root with apt-get but neither program on PATH: prints the apt-get commands it runs (dry run)', () => {
+        it('as root with apt-get but none of the programs on PATH: prints the apt-get commands it runs (dry run)', () => {
             const { status, output } = run(PREREQUISITES, ['--dry-run'], { PATH: binWith('apt-get') });
             assert.equal(status, 0, output);
             assert.deepEqual(output.trim().split('\n'), [
                 '+ DEBIAN_FRONTEND=noninteractive apt-get update -qq',
-                '+ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server',
+                '+ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium redis-server redis-tools',
             ]);
         });
 
-        it('installs only what is missing: with chromium on PATH, only redis-server', () => {
+        it('installs only what is missing: with chromium on PATH, only the Redis packages; with redis-server too, redis-tools', () => {
             const { status, output } = run(PREREQUISITES, ['--dry-run'], { PATH: binWith('apt-get', 'chromium') });
             assert.equal(status, 0, output);
-            assert.match(output, /apt-get install -y -qq redis-server$/m);
+            assert.match(output, /apt-get install -y -qq redis-server redis-tools$/m);
             assert.doesNotMatch(output, /install[^\n]*chromium/);
+            const cliOnly = run(PREREQUISITES, ['--dry-run'], { PATH: binWith('apt-get', 'chromium', 'redis-server') });
+            assert.equal(cliOnly.status, 0, cliOnly.output);
+            assert.match(cliOnly.output, /apt-get install -y -qq redis-tools$/m);
         });
 
         it('not root: fails naming the exact command to run, and CHROMIUM_PATH', () => {
             const { status, output } = run(PREREQUISITES, [], { PATH: binWith('apt-get'), TEST_PREREQUISITES_AS_USER: '1' });
             assert.equal(status, 1, output);
-            assert.match(output, /^ {2}sudo apt-get update && sudo apt-get install -y -qq chromium redis-server$/m);
+            assert.match(output, /^ {2}sudo apt-get update && sudo apt-get install -y -qq chromium redis-server redis-tools$/m);
             assert.match(output, /CHROMIUM_PATH/);
         });
 
         it('no apt-get: fails naming the packages to install', () => {
             const { status, output } = run(PREREQUISITES, [], { PATH: binWith() });
             assert.equal(status, 1, output);
-            assert.match(output, /no apt-get\. Install the packages chromium redis-server/);
+            assert.match(output, /no apt-get\. Install the packages chromium redis-server redis-tools/);
         });
 
         it('CHROMIUM_PATH names the browser: used when it exists (chromium on PATH not needed), refused when it does not', () => {
             const chromium = path.join(binWith('chromium'), 'chromium');
-            const used = run(PREREQUISITES, [], { PATH: binWith('redis-server'), CHROMIUM_PATH: chromium });
+            const used = run(PREREQUISITES, [], { PATH: binWith('redis-server', 'redis-cli'), CHROMIUM_PATH: chromium });
             assert.equal(used.status, 0, used.output);
             assert.match(used.output, new RegExp(`^chromium: ${chromium} \\(Chromium`, 'm'));
             const refused = run(PREREQUISITES, [], { PATH: process.env.PATH!, CHROMIUM_PATH: '/nonexistent/chrome' });

@@ -1,5 +1,6 @@
 // Counts what a real redis-server is sent, by command and by script name (EVALSHA and EVAL of the package's scripts),
-// with MONITOR: the round trips an operation costs, counted where they arrive.
+// with MONITOR: the round trips an operation costs, counted where they arrive. Given every primary of a Redis
+// Cluster, it counts what all of them are sent.
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { CALL_STATE_SCRIPTS } from '../../src/store/redis/redis-call-state';
@@ -24,15 +25,19 @@ function scriptNames(): Map<string, string> {
     return names;
 }
 
-export async function monitorScripts(url: string): Promise<ScriptMonitor> {
+export async function monitorScripts(urls: string | readonly string[]): Promise<ScriptMonitor> {
     const names = scriptNames();
     const counted = new Map<string, number>();
     const markers = new Set<string>();
-    const client = new Redis(url);
-    const monitor = await client.monitor();
-    const probe = new Redis(url);
+    const watched = await Promise.all((typeof urls === 'string' ? [urls] : urls).map(watch));
     let marks = 0;
-    monitor.on('monitor', (_time: string, args: unknown[], source: string) => {
+    async function watch(url: string) {
+        const client = new Redis(url);
+        const monitor = await client.monitor();
+        monitor.on('monitor', count);
+        return { client, monitor, probe: new Redis(url) };
+    }
+    function count(_time: string, args: unknown[], source: string): void {
         // The commands a script runs are shown too, from "lua": only what came over a connection is a trip.
         if (source === 'lua') return;
         const [command = '', first = ''] = args.map(String);
@@ -45,11 +50,11 @@ export async function monitorScripts(url: string): Promise<ScriptMonitor> {
         if (lower === 'evalsha') name = names.get(first) ?? `unknown script ${first}`;
         else if (lower === 'eval') name = names.get(createHash('sha1').update(first).digest('hex')) ?? `unknown EVAL ${first.slice(0, 200)}`;
         counted.set(name, (counted.get(name) ?? 0) + 1);
-    });
+    }
     const caughtUp = async (): Promise<void> => {
-        const marker = `monitor-mark-${(marks += 1)}`;
-        await probe.echo(marker);
-        await until(() => markers.has(marker), 'MONITOR caught up', 5000);
+        const marked = watched.map(() => `monitor-mark-${(marks += 1)}`);
+        await Promise.all(watched.map((each, index) => each.probe.echo(marked[index]!)));
+        await until(() => marked.every((marker) => markers.has(marker)), 'MONITOR caught up', 5000);
     };
     // MONITOR answers OK before it streams: the first marker seen says it has begun.
     await caughtUp();
@@ -61,9 +66,11 @@ export async function monitorScripts(url: string): Promise<ScriptMonitor> {
         reset: () => counted.clear(),
         caughtUp,
         stop: () => {
-            monitor.disconnect();
-            client.disconnect();
-            probe.disconnect();
+            for (const { monitor, client, probe } of watched) {
+                monitor.disconnect();
+                client.disconnect();
+                probe.disconnect();
+            }
         },
     };
 }

@@ -10,10 +10,11 @@ import { redisSettingsOf, tlsOptionsFrom, type RedisNodeCredentials } from './co
 const STORED_SECRET = '__PWRD__';
 
 /**
- * `POST /ccaas-redis/test` {id, mode, url, sentinels, masterName, prefix, tls, credentials}: connects once and
- * answers {mode, primary, role, replicas, version, aof, rdb, url} or {error}. A stored secret only goes where the
- * deployed node connects (the same server, or the same Sentinels and primary name): anyone who may edit flows could
- * otherwise read it by pointing the test at a server of their own.
+ * `POST /ccaas-redis/test` {id, mode, url, sentinels, masterName, nodes, prefix, tls, credentials}: connects once
+ * and answers {mode, primary, role, replicas, version, aof, rdb, url | masterName | nodes, shards (cluster: each
+ * primary with its replicas and persistence)} or {error}. A stored secret only goes where the deployed node
+ * connects (the same server, the same Sentinels and primary name, or the same cluster seeds): anyone who may edit
+ * flows could otherwise read it by pointing the test at a server of their own.
  */
 export function registerTestConnectionRoute(RED: NodeAPI): void {
     RED.httpAdmin.post('/ccaas-redis/test', ...computingAdminRoute(RED, 'ccaas-redis', '/ccaas-redis/test'), (req, res) => {
@@ -28,6 +29,7 @@ export function registerTestConnectionRoute(RED: NodeAPI): void {
                 url: text('url'),
                 sentinels: text('sentinels'),
                 masterName: text('masterName'),
+                nodes: text('nodes'),
                 prefix: text('prefix'),
                 minReplicas: text('minReplicas'),
                 replicaWait: text('replicaWait'),
@@ -66,7 +68,12 @@ export function registerTestConnectionRoute(RED: NodeAPI): void {
                 aof: info.aof,
                 rdb: info.rdb,
                 minReplicas: settings.minReplicas,
-                ...(settings.mode === 'standalone' ? { url: settings.url } : { masterName: settings.masterName }),
+                ...(settings.mode === 'standalone'
+                    ? { url: settings.url }
+                    : settings.mode === 'sentinel'
+                      ? { masterName: settings.masterName }
+                      : { nodes: settings.nodes }),
+                ...(info.shards ? { shards: info.shards } : {}),
             };
         };
         run().then(

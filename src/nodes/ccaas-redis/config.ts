@@ -6,7 +6,7 @@ import { checkedRedisSettings, type CheckedRedisSettings, type RedisSettings } f
 /** The properties of a ccaas-redis node as the flow JSON holds them (public API: these names stay). */
 export interface RedisNodeProperties {
     name?: string;
-    /** `standalone` (also when missing: flows of 0.3.0) or `sentinel`. */
+    /** `standalone` (also when missing: flows of 0.3.0), `sentinel` or `cluster`. */
     mode?: string;
     /** Standalone: the server. */
     url?: string;
@@ -14,6 +14,8 @@ export interface RedisNodeProperties {
     sentinels?: string;
     /** Sentinel: the primary's name as the Sentinels monitor it. */
     masterName?: string;
+    /** Cluster: some of its nodes, `host:port, host:port`. */
+    nodes?: string;
     /** Replicas a write must reach before 202 / done() (default 0), and how long it waits for them (ms). */
     minReplicas?: number | string;
     replicaWait?: number | string;
@@ -40,6 +42,7 @@ export function redisSettingsOf(config: RedisNodeProperties, credentials: RedisN
         url: String(config.url ?? ''),
         sentinels: String(config.sentinels ?? ''),
         masterName: String(config.masterName ?? ''),
+        nodes: String(config.nodes ?? ''),
         prefix: String(config.prefix ?? ''),
         username: credentials.username || undefined,
         password: credentials.password || undefined,
@@ -65,7 +68,7 @@ export function tlsOptionsFrom(getNode: (id: string) => unknown): TlsOptionsOf {
 export interface RedisConfigNode extends Node<Record<keyof RedisNodeCredentials, unknown>> {
     /** Why the configuration cannot work (named field and problem); then `acquire` throws it. */
     configError?: Error;
-    /** Where it connects as the user wrote it (the URL, or the Sentinels and primary name), for log texts. */
+    /** Where it connects as the user wrote it (the URL, the Sentinels and primary name, or the cluster's nodes), for log texts. */
     redisUrl: string;
     /** Where it connects, canonical (CheckedRedisSettings.target): stored secrets go only there from Test connection. */
     redisTarget?: string;

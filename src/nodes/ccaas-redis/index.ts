@@ -22,7 +22,12 @@ export = function register(RED: NodeAPI): void {
                 (node.credentials ?? {}) as RedisNodeCredentials,
                 tlsOptionsFrom((id) => RED.nodes.getNode(id)),
             );
-            node.redisUrl = settings.mode === 'standalone' ? settings.url : `${settings.masterName} via Sentinel ${settings.sentinels ?? ''}`.trim();
+            node.redisUrl =
+                settings.mode === 'standalone'
+                    ? settings.url
+                    : settings.mode === 'sentinel'
+                      ? `${settings.masterName} via Sentinel ${settings.sentinels ?? ''}`.trim()
+                      : `cluster ${settings.nodes ?? ''}`.trim();
             node.redisTarget = settings.target;
             share = new ConnectionShare(settings, { clientName: `node-red-ccaas-${node.id}` }, (connection) => warnWithoutPersistence(connection));
         } catch (err) {
@@ -31,18 +36,22 @@ export = function register(RED: NodeAPI): void {
         }
 
         // Said once per connection: with no AOF and no RDB a Redis restart forgets every call and queued request, and
-        // with fewer replicas than minReplicas every write is refused.
+        // with fewer replicas than minReplicas every write is refused. In cluster mode, of each shard's primary: a
+        // write is as safe as the shard it lands on.
         function warnWithoutPersistence(connection: RedisConnection): void {
             connection.serverInfo().then(
                 (info) => {
-                    const where = connection.mode === 'standalone' ? node.redisUrl : `${connection.serverAddress ?? '?'} (${node.redisUrl})`;
-                    const values = { url: logText(where), version: info.version };
-                    if (!info.aof && !info.rdb) node.warn(text('warnings.noPersistence', values));
-                    else if (info.aof) node.log(text('log.connectedAof', { ...values, fsync: info.aof.fsync }));
-                    else node.log(text('log.connectedRdb', values));
-                    const replicas = (info.replicas ?? []).filter((replica) => replica.state === 'online').length;
-                    if (replicas < connection.minReplicas) {
-                        node.warn(text('warnings.fewReplicas', { ...values, replicas: String(replicas), minReplicas: String(connection.minReplicas) }));
+                    const servers = info.shards ?? [{ ...info, primary: connection.serverAddress ?? '?' }];
+                    for (const server of servers) {
+                        const where = connection.mode === 'standalone' ? node.redisUrl : `${server.primary} (${node.redisUrl})`;
+                        const values = { url: logText(where), version: server.version };
+                        if (!server.aof && !server.rdb) node.warn(text('warnings.noPersistence', values));
+                        else if (server.aof) node.log(text('log.connectedAof', { ...values, fsync: server.aof.fsync }));
+                        else node.log(text('log.connectedRdb', values));
+                        const replicas = (server.replicas ?? []).filter((replica) => replica.state === 'online').length;
+                        if (replicas < connection.minReplicas) {
+                            node.warn(text('warnings.fewReplicas', { ...values, replicas: String(replicas), minReplicas: String(connection.minReplicas) }));
+                        }
                     }
                 },
                 (err: unknown) => node.log(text('log.infoUnavailable', { problem: logText(errorText(err)) })),

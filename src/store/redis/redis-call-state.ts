@@ -363,7 +363,7 @@ export class RedisCallState implements CallStateStore {
         // A commit is what lets call event in answer 202, so it waits for minReplicas here. When they do not confirm
         // it, the commit stays on the primary with its triggers pending (another tick sends them after the lease if it
         // survives), and the 503 has the platform send the events again (duplicates, if it survived).
-        await this.connection.acknowledged();
+        await this.connection.acknowledged(keys[0]!);
         const evicted: CallEviction[] = [];
         for (let index = 2; index + 2 < reply.length; index += 3) {
             evicted.push({

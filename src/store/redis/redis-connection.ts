@@ -1,13 +1,17 @@
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, Command, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { isIP } from 'node:net';
 import { ConfigError } from '../../errors/coded-error';
 import { StoreError } from '../durable-store';
 
 /**
- * How the nodes find the Redis primary: `standalone` (one server at `url`, the only mode before 0.4.0) or
- * `sentinel` (the primary Sentinel names for `masterName`; the client asks again after a failover).
+ * How the nodes find the Redis primary: `standalone` (one server at `url`, the only mode before 0.4.0), `sentinel`
+ * (the primary Sentinel names for `masterName`; the client asks again after a failover) or `cluster` (a Redis
+ * Cluster found from the `nodes` seeds; each key goes to the primary of its slot).
  */
-export type RedisMode = 'standalone' | 'sentinel';
+export type RedisMode = 'standalone' | 'sentinel' | 'cluster';
+
+/** The client of a connection: one server (standalone, sentinel), or every primary of a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 /** What a ccaas-redis config node holds: its properties and credentials, as the editor names them. */
 export interface RedisSettings {
@@ -19,6 +23,8 @@ export interface RedisSettings {
     sentinels?: string;
     /** Sentinel only: the name of the primary as the Sentinels monitor it (`sentinel monitor <name> ...`). */
     masterName?: string;
+    /** Cluster only: some of the cluster's nodes as a comma-separated `host:port` list; the rest are found from them. */
+    nodes?: string;
     /** The start of every key the nodes write, so several flows or tenants can share one Redis. */
     prefix: string;
     username?: string;
@@ -36,6 +42,7 @@ export interface RedisSettings {
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_REDIS_PREFIX = 'ccaas';
 export const DEFAULT_SENTINEL_PORT = 26379;
+export const DEFAULT_REDIS_PORT = 6379;
 export const DEFAULT_REPLICA_WAIT_MS = 1000;
 /** A longer wait would hold every command queued behind it on the shared connection (WAIT blocks its client). */
 export const MAX_REPLICA_WAIT_MS = 10_000;
@@ -84,19 +91,35 @@ export interface SentinelAddress {
     port: number;
 }
 
-/** `host:port, host:port` (IPv6 as `[::1]:26379`; the port defaults to Sentinel's 26379), or a ConfigError naming `sentinels`. */
-export function parseSentinels(list: string): SentinelAddress[] {
+/** A node of a Redis Cluster the client starts from. */
+export type ClusterNodeAddress = SentinelAddress;
+
+/**
+ * `host:port, host:port` (IPv6 as `[::1]:6379`, the port `defaultPort` when left out), or a ConfigError naming
+ * `field` with an example of its own.
+ */
+function hostPortList(field: string, list: string, defaultPort: number, what: string): SentinelAddress[] {
     const items = list
         .split(',')
         .map((item) => item.trim())
         .filter((item) => item !== '');
-    if (items.length === 0) throw new ConfigError('sentinels: list at least one Sentinel as host:port (comma-separated)');
+    if (items.length === 0) throw new ConfigError(`${field}: list at least one ${what} as host:port (comma-separated)`);
     return items.map((item) => {
         const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:/[\]@?#]+))(?::(\d{1,5}))?$/.exec(item);
-        const port = match?.[3] === undefined ? DEFAULT_SENTINEL_PORT : Number(match[3]);
-        if (!match || port < 1 || port > 65535) throw new ConfigError(`sentinels: "${item}" is not host:port (write, say, 10.0.0.5:26379)`);
+        const port = match?.[3] === undefined ? defaultPort : Number(match[3]);
+        if (!match || port < 1 || port > 65535) throw new ConfigError(`${field}: "${item}" is not host:port (write, say, 10.0.0.5:${defaultPort})`);
         return { host: (match[1] ?? match[2])!, port };
     });
+}
+
+/** `host:port, host:port` (IPv6 as `[::1]:26379`; the port defaults to Sentinel's 26379), or a ConfigError naming `sentinels`. */
+export function parseSentinels(list: string): SentinelAddress[] {
+    return hostPortList('sentinels', list, DEFAULT_SENTINEL_PORT, 'Sentinel');
+}
+
+/** `host:port, host:port` (the port defaults to 6379), or a ConfigError naming `nodes`. */
+export function parseClusterNodes(list: string): ClusterNodeAddress[] {
+    return hostPortList('nodes', list, DEFAULT_REDIS_PORT, 'node of the cluster');
 }
 
 /** A whole number from `min` to `max`; empty or missing is `fallback`; otherwise a ConfigError naming `field`. */
@@ -114,23 +137,44 @@ interface CheckedCommon extends RedisSettings {
     minReplicas: number;
     replicaWaitMs: number;
     /**
-     * Where the nodes connect, in one canonical text: `redis://host:port` (the database left out) or
-     * `sentinel://host:port,host:port/masterName`. A stored secret is only sent where the deployed node's target is.
+     * Where the nodes connect, in one canonical text: `redis://host:port` (the database left out),
+     * `sentinel://host:port,host:port/masterName` or `cluster://host:port,host:port`. A stored secret is only sent
+     * where the deployed node's target is.
      */
     target: string;
 }
 
 export type CheckedRedisSettings =
     | (CheckedCommon & { mode: 'standalone'; url: string; address: RedisAddress })
-    | (CheckedCommon & { mode: 'sentinel'; sentinelAddresses: SentinelAddress[]; masterName: string });
+    | (CheckedCommon & { mode: 'sentinel'; sentinelAddresses: SentinelAddress[]; masterName: string })
+    | (CheckedCommon & { mode: 'cluster'; clusterNodes: ClusterNodeAddress[] });
 
 const hostText = (host: string): string => (host.includes(':') ? `[${host}]` : host);
+
+/** `host:port` of the server a connection reached. */
+function addressOf(client: Redis): string | undefined {
+    const stream = client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
+    if (!stream?.remoteAddress || stream.remotePort === undefined) return undefined;
+    return `${hostText(stream.remoteAddress)}:${stream.remotePort}`;
+}
+
+/** `host:port` of a cluster node as the cluster names it (CLUSTER SLOTS), which is how its slot table names it. */
+const nodeKeyOf = (node: Redis): string => `${node.options.host ?? ''}:${node.options.port ?? ''}`;
+
+/** The cluster client's own connection to the primary serving `key`'s slot: the one a command on `key` goes over. */
+function primaryOfKey(cluster: Cluster, key: string): Redis {
+    // The slot as ioredis computes it for routing (CRC16 of the key's hash tag, modulo 16384).
+    const slot = new Command('exists', [key]).getSlot();
+    const primary = cluster.slots[slot]?.[0];
+    const node = primary === undefined ? undefined : cluster.nodes('master').find((candidate) => nodeKeyOf(candidate) === primary);
+    if (!node) throw new Error(`no connection to the primary of slot ${slot} (${primary ?? 'no primary known'})`);
+    return node;
+}
 
 /** The settings checked: every problem a ConfigError naming its field. */
 export function checkedRedisSettings(settings: RedisSettings): CheckedRedisSettings {
     const mode = String(settings.mode ?? '').trim() || 'standalone';
-    if (mode === 'cluster') throw new ConfigError('mode: cluster mode is not available yet; use standalone or sentinel');
-    if (mode !== 'standalone' && mode !== 'sentinel') throw new ConfigError(`mode: "${mode}" is not standalone or sentinel`);
+    if (mode !== 'standalone' && mode !== 'sentinel' && mode !== 'cluster') throw new ConfigError(`mode: "${mode}" is not standalone, sentinel or cluster`);
     const prefix = settings.prefix.trim() === '' ? DEFAULT_REDIS_PREFIX : settings.prefix.trim();
     if (!PREFIX_PATTERN.test(prefix)) throw new ConfigError(`prefix: "${prefix}" must be 1 to 64 letters, digits, ".", "_" or "-"`);
     if (settings.password === undefined && settings.username) throw new ConfigError('password: a username needs its password');
@@ -143,14 +187,20 @@ export function checkedRedisSettings(settings: RedisSettings): CheckedRedisSetti
         const target = `${address.tls ? 'rediss' : 'redis'}://${hostText(address.host)}:${address.port}`;
         return { ...common, mode, url, address, target };
     }
+    const canonical = (addresses: SentinelAddress[]): string => [...new Set(addresses.map(({ host, port }) => `${hostText(host)}:${port}`))].sort().join(',');
+    if (mode === 'cluster') {
+        const clusterNodes = parseClusterNodes(String(settings.nodes ?? ''));
+        // As in sentinel mode: the TLS node is only wired to rediss:// URLs so far.
+        if (settings.tls) throw new ConfigError('tls: TLS is not available in cluster mode yet; remove the TLS configuration or use standalone mode');
+        return { ...common, mode, clusterNodes, target: `cluster://${canonical(clusterNodes)}` };
+    }
     const sentinelAddresses = parseSentinels(String(settings.sentinels ?? ''));
     const masterName = String(settings.masterName ?? '').trim();
     if (masterName === '') throw new ConfigError('masterName: name the primary as the Sentinels monitor it (sentinel monitor <name> ...)');
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(masterName)) throw new ConfigError(`masterName: "${masterName}" must be 1 to 128 letters, digits, ".", "_" or "-"`);
     // A TLS node is only wired to rediss:// URLs so far; quietly connecting to Sentinels in the clear would be worse.
     if (settings.tls) throw new ConfigError('tls: TLS is not available in sentinel mode yet; remove the TLS configuration or use standalone mode');
-    const where = sentinelAddresses.map(({ host, port }) => `${hostText(host)}:${port}`);
-    const target = `sentinel://${[...new Set(where)].sort().join(',')}/${masterName}`;
+    const target = `sentinel://${canonical(sentinelAddresses)}/${masterName}`;
     return { ...common, mode, sentinelAddresses, masterName, target };
 }
 
@@ -175,6 +225,16 @@ export interface RedisServerInfo {
     role?: string;
     /** The replicas connected to this server. */
     replicas?: RedisReplicaInfo[];
+    /**
+     * Cluster mode: each shard's primary on its own (its `host:port` in `primary`). The fields above then hold for
+     * the cluster as a whole: the persistence of the least durable shard, every shard's replicas.
+     */
+    shards?: RedisShardInfo[];
+}
+
+/** One shard of a Redis Cluster: its primary's account of itself. */
+export interface RedisShardInfo extends Omit<RedisServerInfo, 'shards'> {
+    primary: string;
 }
 
 export type RedisConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closed';
@@ -205,12 +265,12 @@ export interface ChannelListener {
  * One Redis connection of a ccaas-redis config node, shared by the nodes that use it. Commands fail at once while it
  * is down (no offline queue, no resend of a command whose reply was lost): a node must never answer "durable" for a
  * write that is sitting in a client buffer, and a script resent after a lost reply could run twice. ioredis
- * reconnects by itself (in sentinel mode asking the Sentinels for the primary each time, so a failover is followed
- * without a redeploy); `state` and `problem` say how it stands, and `onChange` tells the nodes, so their status
- * follows.
+ * reconnects by itself (in sentinel mode asking the Sentinels for the primary each time, in cluster mode asking the
+ * nodes which primary serves which slot, so a failover is followed without a redeploy); `state` and `problem` say
+ * how it stands, and `onChange` tells the nodes, so their status follows.
  */
 export class RedisConnection {
-    readonly client: Redis;
+    readonly client: RedisClient;
     readonly prefix: string;
     readonly mode: RedisMode;
     /** Replicas a write must reach before it is acknowledged; 0: the primary's reply is enough. */
@@ -224,10 +284,21 @@ export class RedisConnection {
     /**
      * The pub/sub connection, made on the first subscribe and ended with the last unsubscribe or close(). A
      * connection that has subscribed can run no other command, so it is a second one, with the same options (in
-     * sentinel mode it follows the primary too).
+     * sentinel mode it follows the primary too; in cluster mode it is to one node, see clusterSubscriber).
      */
     private subscriber: Redis | undefined;
     private readonly channels = new Map<string, Set<ChannelListener>>();
+    /** Cluster mode: the seeds and the options of one node's connection, for the subscriber. */
+    private readonly clusterNodes: ClusterNodeAddress[] = [];
+    private readonly nodeOptions: RedisOptions = {};
+    private readonly retryStrategy: (times: number) => number;
+    /** Cluster mode: subscribers made since one was last ready, for the wait before the next. */
+    private subscriberAttempts = 0;
+    /** Cluster mode: subscribers made in all, so that the next one goes to the next node. */
+    private subscribersMade = 0;
+    private subscriberTimer: NodeJS.Timeout | undefined;
+    /** Cluster mode: the last problem a node had (`host:port: ECONNREFUSED ...`), until the client is ready. */
+    private nodeProblem: string | undefined;
 
     constructor(settings: RedisSettings, options: RedisConnectionOptions = {}) {
         const checked = checkedRedisSettings(settings);
@@ -239,6 +310,7 @@ export class RedisConnection {
         this.replyBoundMs = (options.replyBoundMs ?? REPLY_BOUND_MS) + (checked.minReplicas > 0 ? checked.replicaWaitMs : 0);
         const maxWait = options.maxReconnectWaitMs ?? 2000;
         const retryStrategy = (times: number): number => Math.min(50 * 2 ** Math.min(times, 10), maxWait);
+        this.retryStrategy = retryStrategy;
         const common: RedisOptions = {
             username: checked.username || undefined,
             password: checked.password || undefined,
@@ -254,50 +326,103 @@ export class RedisConnection {
             commandTimeout: this.replyBoundMs,
             socketTimeout: this.replyBoundMs,
         };
-        let redisOptions: RedisOptions;
-        if (checked.mode === 'sentinel') {
-            redisOptions = {
-                ...common,
-                sentinels: checked.sentinelAddresses,
-                name: checked.masterName,
-                role: 'master',
-                sentinelPassword: checked.sentinelPassword || undefined,
-                sentinelCommandTimeout: Math.min(this.replyBoundMs, 2000),
-                // When every Sentinel is away, ask again with the same backoff as a lost connection, never give up.
-                sentinelRetryStrategy: retryStrategy,
-                // Not ioredis's failoverDetector: measured with ioredis 5.11, a +switch-master arriving while the client
-                // is reconnecting ends the client for good. A demoted primary still answering is left anyway, since
-                // it answers writes with READONLY; one that stopped answering is dropped by socketTimeout.
-                failoverDetector: false,
+        if (checked.mode === 'cluster') {
+            this.clusterNodes = checked.clusterNodes;
+            // What the cluster client gives each node's connection (it sets their reconnection and queue itself).
+            const { retryStrategy: _retry, enableOfflineQueue: _queue, lazyConnect: _lazy, ...nodeOptions } = common;
+            this.nodeOptions = nodeOptions;
+            const clusterOptions: ClusterOptions = {
+                redisOptions: nodeOptions,
+                enableOfflineQueue: false,
+                lazyConnect: false,
+                clusterRetryStrategy: retryStrategy,
+                // A command whose node connection closed before the reply may have run: ioredis would send it again
+                // after this wait (to the node the slots name then), so a script could run twice. 0: it fails, as a
+                // lost reply does in the other modes. A shard answering CLUSTERDOWN is away: fail at once (503) too.
+                retryDelayOnFailover: 0,
+                retryDelayOnClusterDown: 0,
+                // MOVED, ASK and TRYAGAIN are answered before anything ran, so following them cannot apply a write twice.
+                slotsRefreshTimeout: Math.min(this.replyBoundMs, 2000),
             };
+            this.client = new Cluster(
+                checked.clusterNodes.map(({ host, port }) => ({ host, port })),
+                clusterOptions,
+            );
+            // ioredis connects to a node when a command first goes there, and learns that a node is gone only from a
+            // command sent to it: with every node stopped, an idle client would stay 'ready' until the nodes' next
+            // writes. Connected at once, each node's connection ends with its node, and the client reconnects
+            // ('reconnecting') when the last one has. Only once the client is ready, and after the command that made
+            // it add a node: without an offline queue a node's connection still being made refuses commands (the
+            // client's own ready check among them), where one not yet made queues them until it is. The connection
+            // is ready once the client is and every primary's connection is.
+            const cluster = this.client;
+            const connectNodes = (): void => {
+                setImmediate(() => {
+                    if (cluster.status !== 'ready') return;
+                    for (const node of cluster.nodes('all')) if (node.status === 'wait') node.connect().catch(() => undefined);
+                    this.clusterReady();
+                });
+            };
+            cluster.on('+node', (node: Redis) => {
+                node.once('ready', () => this.clusterReady());
+                connectNodes();
+            });
+            cluster.on('ready', connectNodes);
+            // A node's own problem (refused, wrong password) says more than "Failed to refresh slots cache".
+            this.client.on('node error', (err: Error, key: string) => {
+                // Said of every node after its own problem (refused, timed out), which it would hide.
+                if (err.message === 'Connection is closed.' && this.nodeProblem) return;
+                this.nodeProblem = `${key}: ${err.message}`;
+                this.lastProblem = this.nodeProblem;
+                this.changed();
+            });
         } else {
-            const { address } = checked;
-            redisOptions = {
-                ...common,
-                host: address.host,
-                port: address.port,
-                db: address.db,
-                // SNI carries host names only (RFC 6066): an IP address is checked against the certificate without it.
-                ...(address.tls
-                    ? { tls: { ...(checked.tls ?? {}), servername: checked.tls?.servername ?? (isIP(address.host) ? undefined : address.host) } }
-                    : {}),
-            };
+            let redisOptions: RedisOptions;
+            if (checked.mode === 'sentinel') {
+                redisOptions = {
+                    ...common,
+                    sentinels: checked.sentinelAddresses,
+                    name: checked.masterName,
+                    role: 'master',
+                    sentinelPassword: checked.sentinelPassword || undefined,
+                    sentinelCommandTimeout: Math.min(this.replyBoundMs, 2000),
+                    // When every Sentinel is away, ask again with the same backoff as a lost connection, never give up.
+                    sentinelRetryStrategy: retryStrategy,
+                    // Not ioredis's failoverDetector: measured with ioredis 5.11, a +switch-master arriving while the client
+                    // is reconnecting ends the client for good. A demoted primary still answering is left anyway, since
+                    // it answers writes with READONLY; one that stopped answering is dropped by socketTimeout.
+                    failoverDetector: false,
+                };
+            } else {
+                const { address } = checked;
+                redisOptions = {
+                    ...common,
+                    host: address.host,
+                    port: address.port,
+                    db: address.db,
+                    // SNI carries host names only (RFC 6066): an IP address is checked against the certificate without it.
+                    ...(address.tls
+                        ? { tls: { ...(checked.tls ?? {}), servername: checked.tls?.servername ?? (isIP(address.host) ? undefined : address.host) } }
+                        : {}),
+                };
+            }
+            this.client = new Redis(redisOptions);
         }
-        this.client = new Redis(redisOptions);
-        this.client.on('ready', () => this.become('ready'));
+        this.client.on('ready', () => (this.client instanceof Cluster ? this.clusterReady() : this.become('ready')));
         this.client.on('reconnecting', () => this.become('reconnecting'));
         this.client.on('end', () => this.become('closed'));
         this.client.on('error', (err: Error) => {
-            this.lastProblem = err.message;
+            // The cluster's "Failed to refresh slots cache" says less than the nodes' own problems before it.
+            const cause = (err as { lastNodeError?: Error }).lastNodeError;
+            this.lastProblem = cause ? `no node of the cluster said which primary serves which slot: ${this.nodeProblem ?? cause.message}` : err.message;
             this.changed();
         });
     }
 
-    /** `host:port` of the server this connection reached (in sentinel mode, the primary Sentinel named). */
+    /** `host:port` of the server this connection reached (in sentinel mode, the primary Sentinel named); none in cluster mode. */
     get serverAddress(): string | undefined {
-        const stream = this.client.stream as { remoteAddress?: string; remotePort?: number } | undefined;
-        if (!stream?.remoteAddress || stream.remotePort === undefined) return undefined;
-        return `${hostText(stream.remoteAddress)}:${stream.remotePort}`;
+        if (this.client instanceof Cluster) return undefined;
+        return addressOf(this.client);
     }
 
     /**
@@ -305,12 +430,17 @@ export class RedisConnection {
      * the connection it runs on, which is every node's, so concurrent writers only wait for more); at once when
      * minReplicas is 0. Rejects with a StoreError when they do not within replicaWaitMs: the write stays on the
      * primary, but a failover now could lose it, so it must not be acknowledged.
+     *
+     * `key` is a key the write touched. In cluster mode WAIT has no key, so the cluster client would send it to any
+     * node, where it would count another connection's writes; it goes to the primary serving the key's slot, on the
+     * connection that carried the write, and waits for that shard's replicas.
      */
-    async acknowledged(): Promise<void> {
+    async acknowledged(key: string): Promise<void> {
         if (this.minReplicas === 0) return;
         let confirmed: number;
         try {
-            confirmed = Number(await this.client.call('WAIT', this.minReplicas, this.replicaWaitMs));
+            const target = this.client instanceof Cluster ? primaryOfKey(this.client, key) : this.client;
+            confirmed = Number(await target.call('WAIT', this.minReplicas, this.replicaWaitMs));
         } catch (err) {
             throw new StoreError(`Redis: waiting for replicas failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
         }
@@ -364,14 +494,14 @@ export class RedisConnection {
         });
     }
 
-    /** The server's version and persistence settings. */
+    /** The server's version and persistence settings; in cluster mode, each primary's, and the least durable's. */
     async serverInfo(): Promise<RedisServerInfo> {
-        const [server, persistence, replication] = await Promise.all([
-            this.client.info('server'),
-            this.client.info('persistence'),
-            this.client.info('replication'),
-        ]);
-        return { ...serverInfoOf(server, persistence, await this.config('save'), await this.config('appendfsync')), ...replicationOf(replication) };
+        if (!(this.client instanceof Cluster)) return infoOf(this.client);
+        const primaries = this.client.nodes('master');
+        if (primaries.length === 0) throw new StoreError('the Redis Cluster named no primary');
+        const shards = await Promise.all(primaries.map(async (node): Promise<RedisShardInfo> => ({ primary: nodeKeyOf(node), ...(await infoOf(node)) })));
+        shards.sort((a, b) => a.primary.localeCompare(b.primary));
+        return { ...clusterInfoOf(shards), shards };
     }
 
     /**
@@ -408,16 +538,19 @@ export class RedisConnection {
 
     private subscriberClient(): Redis {
         if (this.subscriber) return this.subscriber;
-        const name = this.client.options.connectionName;
-        const subscriber = this.client.duplicate({
-            ...(name ? { connectionName: `${name}-wake` } : {}),
-            // Subscribed here on every 'ready', so that each listener learns of every resubscribe (ioredis's own
-            // resubscribe tells nobody).
-            autoResubscribe: false,
-            // A subscriber sends no command while it waits for messages, so there is no reply to bound.
-            socketTimeout: undefined,
+        const name = this.client instanceof Cluster ? this.nodeOptions.connectionName : this.client.options.connectionName;
+        const wakeName = name ? { connectionName: `${name}-wake` } : {};
+        // Subscribed here on every 'ready', so that each listener learns of every resubscribe (ioredis's own
+        // resubscribe tells nobody). A subscriber sends no command while it waits for messages, so there is no
+        // reply to bound.
+        const subscriber =
+            this.client instanceof Cluster
+                ? this.clusterSubscriber(wakeName)
+                : this.client.duplicate({ ...wakeName, autoResubscribe: false, socketTimeout: undefined });
+        subscriber.on('ready', () => {
+            this.subscriberAttempts = 0;
+            this.subscribeOn(subscriber, [...this.channels.keys()]);
         });
-        subscriber.on('ready', () => this.subscribeOn(subscriber, [...this.channels.keys()]));
         subscriber.on('message', (channel: string, text: string) => {
             for (const listener of [...(this.channels.get(channel) ?? [])]) listener.message(text);
         });
@@ -425,6 +558,41 @@ export class RedisConnection {
         // print each one.
         subscriber.on('error', () => undefined);
         this.subscriber = subscriber;
+        return subscriber;
+    }
+
+    /**
+     * Cluster mode: a subscriber on one node, any node, since a Redis Cluster forwards every PUBLISH to all its
+     * nodes. Not ioredis's cluster subscriber, which resubscribes without telling anyone. A node that goes away may
+     * never come back (its replica took over), so the subscriber is not made again to it: when it ends, the next one
+     * goes to the next node the cluster knows (or the next seed), after the usual backoff.
+     */
+    private clusterSubscriber(name: { connectionName?: string }): Redis {
+        const cluster = this.client as Cluster;
+        const known = cluster.nodes('all').map((node) => ({ host: node.options.host ?? '', port: node.options.port ?? 0 }));
+        const candidates = [...known, ...this.clusterNodes];
+        const { host, port } = candidates[this.subscribersMade % candidates.length]!;
+        this.subscribersMade += 1;
+        this.subscriberAttempts += 1;
+        const subscriber = new Redis({
+            ...this.nodeOptions,
+            ...name,
+            host,
+            port,
+            enableOfflineQueue: false,
+            autoResubscribe: false,
+            socketTimeout: undefined,
+            retryStrategy: () => null,
+        });
+        subscriber.once('end', () => {
+            if (subscriber !== this.subscriber) return;
+            this.subscriber = undefined;
+            if (this.channels.size === 0 || this.current === 'closed') return;
+            this.subscriberTimer = setTimeout(() => {
+                this.subscriberTimer = undefined;
+                if (this.channels.size > 0 && this.current !== 'closed' && !this.subscriber) this.subscriberClient();
+            }, this.retryStrategy(this.subscriberAttempts));
+        });
         return subscriber;
     }
 
@@ -443,7 +611,10 @@ export class RedisConnection {
 
     /** Closes the connection after the replies already asked for have come. */
     async close(): Promise<void> {
-        this.subscriber?.disconnect();
+        clearTimeout(this.subscriberTimer);
+        const subscriber = this.subscriber;
+        this.subscriber = undefined;
+        subscriber?.disconnect();
         this.subscriber = undefined;
         this.channels.clear();
         if (this.current === 'closed') return;
@@ -451,26 +622,69 @@ export class RedisConnection {
         this.become('closed');
     }
 
-    /** A CONFIG value, or undefined where CONFIG is renamed or denied to this ACL user. */
-    private async config(name: string): Promise<string | undefined> {
-        try {
-            const reply = (await this.client.config('GET', name)) as string[];
-            return reply[1];
-        } catch {
-            return undefined;
-        }
+    /** Cluster mode: ready once the client is and the connection to every primary is made. */
+    private clusterReady(): void {
+        const cluster = this.client as Cluster;
+        if (cluster.status !== 'ready') return;
+        const primaries = cluster.nodes('master');
+        if (primaries.length > 0 && primaries.every((node) => node.status === 'ready')) this.become('ready');
     }
 
     private become(state: RedisConnectionState): void {
         if (this.current === state) return;
         this.current = state;
-        if (state === 'ready') this.lastProblem = undefined;
+        if (state === 'ready') {
+            this.lastProblem = undefined;
+            this.nodeProblem = undefined;
+        }
         this.changed();
     }
 
     private changed(): void {
         for (const listener of [...this.listeners]) listener();
     }
+}
+
+/** A CONFIG value, or undefined where CONFIG is renamed or denied to this ACL user. */
+async function configOf(client: Redis, name: string): Promise<string | undefined> {
+    try {
+        const reply = (await client.config('GET', name)) as string[];
+        return reply[1];
+    } catch {
+        return undefined;
+    }
+}
+
+/** What one server says about itself (INFO server, persistence, replication and two CONFIG values). */
+async function infoOf(client: Redis): Promise<RedisServerInfo> {
+    const [server, persistence, replication, save, appendFsync] = await Promise.all([
+        client.info('server'),
+        client.info('persistence'),
+        client.info('replication'),
+        configOf(client, 'save'),
+        configOf(client, 'appendfsync'),
+    ]);
+    return { ...serverInfoOf(server, persistence, save, appendFsync), ...replicationOf(replication) };
+}
+
+const FSYNC_STRENGTH = ['no', 'everysec', 'always'];
+
+/**
+ * A cluster's shards summed up as one server: a write is as durable as the shard it lands on, so the cluster is
+ * as durable as its least durable shard. Its replicas are every shard's.
+ */
+export function clusterInfoOf(shards: readonly RedisShardInfo[]): Omit<RedisServerInfo, 'shards'> {
+    const versions = [...new Set(shards.map((shard) => shard.version))];
+    const fsyncs = shards.flatMap((shard) => (shard.aof ? [shard.aof.fsync] : []));
+    // An fsync policy this code does not know counts as the weakest.
+    fsyncs.sort((a, b) => FSYNC_STRENGTH.indexOf(a) - FSYNC_STRENGTH.indexOf(b));
+    return {
+        version: versions.join(', '),
+        aof: shards.length > 0 && fsyncs.length === shards.length ? { fsync: fsyncs[0]! } : false,
+        rdb: shards.length > 0 && shards.every((shard) => shard.rdb),
+        role: 'master',
+        replicas: shards.flatMap((shard) => shard.replicas ?? []),
+    };
 }
 
 function infoField(info: string, name: string): string | undefined {
@@ -519,14 +733,21 @@ export function isConnectionProblem(err: unknown): boolean {
     const message = err instanceof Error ? err.message : String(err);
     // `Command timed out` and `Socket timeout` are the reply bound: a Redis that stopped answering is away too; `max
     // retries per request` is a command in flight when the connection dropped; `All sentinels are unreachable` is a
-    // failover, or every Sentinel, away.
-    return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|enableOfflineQueue|LOADING|MASTERDOWN|READONLY|Command timed out|Socket timeout|max retries per request|sentinels are unreachable|NOREPLICAS/i.test(
+    // failover, or every Sentinel, away; CLUSTERDOWN, TRYAGAIN, a slot table that could not be read and a cluster
+    // that stopped are a Redis Cluster's shard, or all of it, away.
+    return /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|enableOfflineQueue|LOADING|MASTERDOWN|READONLY|Command timed out|Socket timeout|max retries per request|sentinels are unreachable|NOREPLICAS|CLUSTERDOWN|TRYAGAIN|refresh slots cache|startup nodes is available|Cluster is (?:ended|disconnected|disconnecting)|Too many Cluster redirections|primary of slot/i.test(
         message,
     );
 }
 
-/** ioredis's text when no Sentinel helped, without its retry plans, which a one-off test does not follow. */
-function probeProblem(message: string): string {
+/**
+ * ioredis's text when no Sentinel helped, without its retry plans, which a one-off test does not follow; when no
+ * cluster node told the slots, the last node's own problem.
+ */
+function probeProblem(err: Error, connection: RedisConnection): string {
+    // The connection's own listener, registered first, has put the nodes' problem into its text.
+    if ((err as { lastNodeError?: Error }).lastNodeError) return connection.problem ?? err.message;
+    const message = err.message;
     const sentinels = /^All sentinels are unreachable\..*?(?:Last error: (.*))?$/s.exec(message);
     if (!sentinels) return message;
     return `no Sentinel named a primary that could be reached: ${sentinels[1] ?? 'none answered'}`;
@@ -535,7 +756,7 @@ function probeProblem(message: string): string {
 /** The Test connection's answer: the server's own account, and how it was reached. */
 export interface RedisProbe extends RedisServerInfo {
     mode: RedisMode;
-    /** `host:port` of the primary reached (in sentinel mode, the one the Sentinels named). */
+    /** `host:port` of the primary reached (in sentinel mode, the one the Sentinels named; in cluster mode, see `shards`). */
     primary?: string;
 }
 
@@ -548,7 +769,7 @@ export async function probeRedis(settings: RedisSettings, timeoutMs = 5000): Pro
     const connection = new RedisConnection(settings, { connectTimeoutMs: timeoutMs, maxReconnectWaitMs: timeoutMs, clientName: 'ccaas-test-connection' });
     // The first error is the answer (refused, wrong password, TLS): a test does not wait for reconnections.
     const failed = new Promise<never>((_, reject) =>
-        connection.client.once('error', (err: Error) => reject(new StoreError(probeProblem(err.message), { cause: err }))),
+        connection.client.once('error', (err: Error) => reject(new StoreError(probeProblem(err, connection), { cause: err }))),
     );
     failed.catch(() => undefined);
     try {
