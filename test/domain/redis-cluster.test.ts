@@ -3,47 +3,16 @@
 // replicas of the shard a write went to (and only that one), the wake channel heard from any node, and a shard's
 // failover followed.
 import assert from 'node:assert/strict';
-import type { CallCommit } from '../../src/lifecycle/call-state-store';
-import type { TrackedCall } from '../../src/lifecycle/call-tracker';
-import { CodedError } from '../../src/errors/coded-error';
 import { StoreError } from '../../src/store/durable-store';
 import { RedisCallState } from '../../src/store/redis/redis-call-state';
 import { checkedRedisSettings, clusterInfoOf, RedisConnection, type RedisShardInfo } from '../../src/store/redis/redis-connection';
 import { RedisOutbox } from '../../src/store/redis/redis-outbox';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster';
+import { oneCallCommit } from '../support/one-call-commit';
+import { refusal } from '../support/redis-settings-refusal';
 import { until } from '../support/wait';
 
 const PREFIX = 'cluster-test';
-
-function refusal(settings: Parameters<typeof checkedRedisSettings>[0]): string {
-    try {
-        checkedRedisSettings(settings);
-    } catch (err) {
-        assert.ok(err instanceof CodedError && err.code === 'config', `a ConfigError, got ${String(err)}`);
-        return err.message;
-    }
-    assert.fail(`accepted ${JSON.stringify(settings)}`);
-}
-
-function oneCallCommit(callId: string): CallCommit {
-    const now = Date.now();
-    return {
-        writes: [
-            {
-                kind: 'put',
-                callId,
-                expected: undefined,
-                version: `v-${callId}`,
-                record: { callId, lastActivity: now, processed: false } as unknown as TrackedCall,
-                expiresAt: now + 60_000,
-            },
-        ],
-        maxCalls: 1000,
-        maxBytes: 1_000_000,
-        now,
-        expiry: { finishedMs: 60_000, unfinishedMs: 60_000 },
-    };
-}
 
 describe('Redis settings in cluster mode', () => {
     it('reads the seed nodes (the port 6379 when left out), minReplicas, and one canonical target', () => {

@@ -2,51 +2,17 @@
 // that no replica confirmed fail as a store error, the reply bound on a frozen (SIGSTOPped) Redis, and a real
 // Sentinel group (a primary, a replica, three Sentinels) followed through a failover, all on loopback.
 import assert from 'node:assert/strict';
-import type { CallCommit } from '../../src/lifecycle/call-state-store';
-import type { TrackedCall } from '../../src/lifecycle/call-tracker';
 import { SharedDeliveryQueue } from '../../src/delivery/shared-delivery-queue';
-import { CodedError } from '../../src/errors/coded-error';
 import { StoreError } from '../../src/store/durable-store';
 import { RedisCallState } from '../../src/store/redis/redis-call-state';
 import { checkedRedisSettings, isConnectionProblem, replicationOf, RedisConnection } from '../../src/store/redis/redis-connection';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel';
+import { oneCallCommit } from '../support/one-call-commit';
+import { refusal } from '../support/redis-settings-refusal';
 import { until } from '../support/wait';
 
 const PREFIX = 'sentinel-test';
-
-/** The ConfigError message of settings that cannot work (asserts that they throw one). */
-function refusal(settings: Parameters<typeof checkedRedisSettings>[0]): string {
-    try {
-        checkedRedisSettings(settings);
-    } catch (err) {
-        assert.ok(err instanceof CodedError && err.code === 'config', `a ConfigError, got ${String(err)}`);
-        return err.message;
-    }
-    assert.fail(`accepted ${JSON.stringify(settings)}`);
-}
-
-/** A commit of one new call, as SharedCallTracking makes it. */
-function oneCallCommit(callId: string): CallCommit {
-    const now = Date.now();
-    return {
-        writes: [
-            {
-                kind: 'put',
-                callId,
-                expected: undefined,
-                version: `v-${callId}`,
-                // Only the fields the store indexes by: the store keeps the record as JSON without reading the rest.
-                record: { callId, lastActivity: now, processed: false } as unknown as TrackedCall,
-                expiresAt: now + 60_000,
-            },
-        ],
-        maxCalls: 1000,
-        maxBytes: 1_000_000,
-        now,
-        expiry: { finishedMs: 60_000, unfinishedMs: 60_000 },
-    };
-}
 
 describe('Redis settings by mode', () => {
     it('reads a 0.3.0 configuration (url and prefix, no mode) as standalone, unchanged', () => {

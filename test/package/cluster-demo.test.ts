@@ -10,20 +10,23 @@ import { until } from '../support/wait';
 
 const root = path.resolve(__dirname, '../..');
 
+/** Ends a demo still running (SIGTERM: it stops its instances and Redis processes itself) and removes its folder. */
+async function stopDemo(demo: ChildProcess | undefined, dir: string): Promise<void> {
+    if (demo && demo.exitCode === null && demo.signalCode === null) {
+        const ended = new Promise((resolve) => demo.once('exit', resolve));
+        demo.kill('SIGTERM');
+        await ended;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+}
+
 describe('npm run demo:cluster: two instances behind a round-robin proxy', function () {
     this.timeout(150_000);
     let demo: ChildProcess | undefined;
     let output = '';
     const dir = temporaryDirectory('cluster-demo');
 
-    after(async () => {
-        if (demo && demo.exitCode === null && demo.signalCode === null) {
-            const ended = new Promise((resolve) => demo!.once('exit', resolve));
-            demo.kill('SIGTERM');
-            await ended;
-        }
-        fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => stopDemo(demo, dir));
 
     const crmRequests = (): number => {
         const counts = [...output.matchAll(/CRM got (\d+) requests/g)].map((match) => Number(match[1]));
@@ -73,14 +76,7 @@ describe('npm run demo:cluster -- --sentinel: a failover of the Redis primary, s
     let output = '';
     const dir = temporaryDirectory('cluster-demo-sentinel');
 
-    after(async () => {
-        if (demo && demo.exitCode === null && demo.signalCode === null) {
-            const ended = new Promise((resolve) => demo!.once('exit', resolve));
-            demo.kill('SIGTERM');
-            await ended;
-        }
-        fs.rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => stopDemo(demo, dir));
 
     it('kills the primary, prints the promotion and the 503 gap, and ends with every trigger answered 202 at the CRM under one key', async () => {
         const base = 21_000 + Math.floor(Math.random() * 11_000);
