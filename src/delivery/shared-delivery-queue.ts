@@ -106,6 +106,12 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
     /** A ready time announced while the loop was asking Redis (this clock): its next sleep ends by then. */
     private wakeBy: number | undefined;
     private woken = false;
+    /**
+     * Redis's time of the last claim this instance had answered (its loop's, or one made on an enqueue's or a
+     * settle's trip). A "ready now" published before it is stale here: that claim saw the head, and whatever it
+     * left ready was published by the same script, later.
+     */
+    private claimedAt = -Infinity;
     /** A failure was reported and nothing has succeeded since: one report per outage, not one per poll. */
     private failing = false;
     /** A claim failed: Redis may have run it and only its reply was lost, leaving a lease held for nothing. */
@@ -251,6 +257,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
             this.wake();
             return false;
         }
+        this.claimedAt = claim.counts.now;
         if (claim.kind === 'rate') this.wakeAt(claim.slotAt);
         return true;
     }
@@ -371,6 +378,7 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
             }
             this.failing = false;
             this.noteCounts(reply.counts);
+            this.claimedAt = reply.counts.now;
             if (reply.kind === 'claimed') {
                 this.start(reply);
                 continue;
@@ -430,7 +438,9 @@ export class SharedDeliveryQueue<R> implements OutboxQueue {
         // The message and a reply travel on two connections: the later of the two by Redis's clock wins.
         if (!this.counts || message.counts.now >= this.counts.now) this.noteCounts(message.counts);
         if (this.closing) return;
-        if (message.readyAt !== undefined) this.wakeAt(message.readyAt);
+        // Its own messages reach an instance too, on another connection and so sometimes after its next claims.
+        const staleReadyNow = message.readyAt !== undefined && message.readyAt <= message.counts.now && message.counts.now < this.claimedAt;
+        if (message.readyAt !== undefined && !staleReadyNow) this.wakeAt(message.readyAt);
         // A lease taken by another instance: should it die, its head is this one's to take when the lease ends.
         if (message.counts.firstLeaseEndAt !== undefined) this.wakeAt(message.counts.firstLeaseEndAt + 1);
     }
