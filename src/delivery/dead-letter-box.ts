@@ -1,4 +1,4 @@
-import type { DurableStore } from '../store/durable-store';
+import { StoreError, type DurableStore } from '../store/durable-store';
 import { isDeadLetter, overBounds, type AttemptRecord, type DeadLetter, type DeadLetterBounds } from './dead-letters';
 
 /**
@@ -77,11 +77,22 @@ export class StoredDeadLetterBox implements DeadLetterBox {
     async add(letter: DeadLetter): Promise<{ dropped: number }> {
         const key = letter.request.idempotencyKey;
         const json = JSON.stringify(letter);
-        await this.store.put(key, letter, json);
+        try {
+            await this.store.put(key, letter, json);
+        } catch (error) {
+            // While its disk fails the store holds the letter in memory and writes it with its repair: the list shows
+            // what the store will hold, not only what a restart would read back.
+            if (error instanceof StoreError && error.reason === 'io') this.remember(key, letter, json);
+            throw error;
+        }
+        this.remember(key, letter, json);
+        return { dropped: await this.trim() };
+    }
+
+    private remember(key: string, letter: DeadLetter, json: string): void {
         // A letter added again (a replay that failed again) moves to the end: it is the newest failure.
         this.letters.delete(key);
         this.letters.set(key, { letter, bytes: Buffer.byteLength(json, 'utf8') });
-        return { dropped: await this.trim() };
     }
 
     async list(): Promise<DeadLetter[]> {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { StoredDeadLetterBox } from '../../src/delivery/dead-letter-box';
 import {
     attemptRecordOf,
@@ -13,7 +16,10 @@ import {
 import { DeliveryQueue } from '../../src/delivery/delivery-queue';
 import type { OutboxEntry } from '../../src/delivery/outbox';
 import { CodedError } from '../../src/errors/coded-error';
+import { StoreError } from '../../src/store/durable-store';
+import { openFileStore } from '../../src/store/file-store';
 import { MemoryStore } from '../../src/store/memory-store';
+import { failingWrites } from '../support/failing-writes';
 import { until } from '../support/wait';
 
 const entry = (key: string, queuedAt = 1000): OutboxEntry => ({
@@ -98,6 +104,37 @@ describe('dead letters', () => {
             ['c'],
         );
         assert.equal(await reopened.box.remove(['c', 'missing']), 1);
+    });
+
+    it('a letter added while the disk fails is listed at once, and is on disk once the store has repaired itself', async () => {
+        const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'ccaas-dead-letters-'));
+        const bounds = { maxCount: 10, maxAgeMs: 10_000, maxBytes: 1 << 20 };
+        try {
+            const { fileSystem, disk } = failingWrites('ENOSPC');
+            const store = await openFileStore<DeadLetter>({ directory, fileSystem, repair: { firstMs: 10, maxMs: 40 } });
+            const { box } = await StoredDeadLetterBox.open(store, bounds, () => 1000);
+            await box.add(letter('before', 100));
+            disk.failing = true;
+            await assert.rejects(box.add(letter('during', 200)), (error: unknown) => error instanceof StoreError && error.reason === 'io');
+            assert.deepEqual(
+                (await box.list()).map((kept) => kept.request.idempotencyKey),
+                ['before', 'during'],
+                'listed as the store holds it',
+            );
+            assert.equal(await box.count(), 2);
+            disk.failing = false;
+            await until(() => store.failure === undefined, 'the store repaired');
+            await box.close();
+            const reopened = await StoredDeadLetterBox.open(await openFileStore<DeadLetter>({ directory }), bounds, () => 1000);
+            assert.deepEqual(
+                (await reopened.box.list()).map((kept) => kept.request.idempotencyKey),
+                ['before', 'during'],
+                'written by the repair',
+            );
+            await reopened.box.close();
+        } finally {
+            fs.rmSync(directory, { recursive: true, force: true });
+        }
     });
 });
 
