@@ -115,7 +115,8 @@ export class StoreError extends CodedError {
 
 /**
  * `already-open`: another store of this process holds the log; `closed`: the store was closed; `io`: a write or
- * flush failed (the store acknowledges nothing more until it has repaired itself); `format`: the file is not a store log;
+ * flush failed, or a record no longer reads back from the log (the store acknowledges nothing more until it has
+ * repaired itself); `format`: the file is not a store log;
  * `too-large`: one record exceeds what the log can hold (only that put is refused).
  */
 export type StoreErrorReason = 'already-open' | 'closed' | 'io' | 'format' | 'too-large';

@@ -306,7 +306,11 @@ export class FileStore<V> implements DurableStore<V> {
             }
         }
         const frames = await this.readSpans(unread.map((each) => each.span));
-        unread.forEach(({ key }, index) => entries.set(key, decodePutValue(frames[index]!) as V));
+        unread.forEach(({ key }, index) => {
+            const frame = frames[index];
+            if (frame) entries.set(key, decodePutValue(frame) as V);
+            else entries.delete(key);
+        });
         return entries;
     }
 
@@ -489,11 +493,12 @@ export class FileStore<V> implements DurableStore<V> {
     /**
      * The frames at `spans` of the current log, in their order. Records close together are read in one piece (the
      * live records of a log due for compaction lie a few records apart), so a log of 100 MB takes a few dozen reads.
-     * Each frame is checked as recovery checks it: a log changed under the store is not copied on (a write failure).
+     * Each frame is checked as recovery checks it; one that no longer reads back is undefined (see dropDamaged).
      */
-    private async readSpans(spans: readonly LogSpan[]): Promise<Buffer[]> {
+    private async readSpans(spans: readonly LogSpan[]): Promise<Array<Buffer | undefined>> {
         const file = this.file;
-        const frames = new Array<Buffer>(spans.length);
+        const frames = new Array<Buffer | undefined>(spans.length);
+        const damaged: Array<{ span: LogSpan; frame: Buffer }> = [];
         const byOffset = spans.map((_, index) => index).sort((a, b) => spans[a]!.offset - spans[b]!.offset);
         for (let first = 0; first < byOffset.length;) {
             const start = spans[byOffset[first]!]!.offset;
@@ -509,20 +514,47 @@ export class FileStore<V> implements DurableStore<V> {
             for (let index = first; index < last; index++) {
                 const span = spans[byOffset[index]!]!;
                 const frame = piece.subarray(span.offset - start, span.offset - start + span.length);
-                if (!isIntactFrame(frame)) {
-                    // Only the log holds it: the store stops acknowledging rather than write a new log without it,
-                    // and a restart's recovery keeps what precedes the damage and saves the rest beside the log.
-                    throw this.fail(
-                        new StoreError(`The store log ${this.logPath} changed on disk: the record at byte ${span.offset} no longer reads back.`, {
-                            reason: 'format',
-                        }),
-                    );
-                }
-                frames[byOffset[index]!] = frame;
+                if (isIntactFrame(frame)) frames[byOffset[index]!] = frame;
+                else damaged.push({ span, frame: Buffer.from(frame) });
             }
             first = last;
         }
+        if (damaged.length > 0) await this.dropDamaged(damaged);
         return frames;
+    }
+
+    /**
+     * Records that no longer read back (the disk, or another process, changed the log under the store): only the
+     * log held them, so they are lost whatever is done. Each is dropped from memory and its bytes are kept beside
+     * the log; the store latches a failure naming them and repairs itself as after a failed write, by a new log of
+     * what memory still holds. Stopping for good instead would refuse every later change, and a restart's recovery
+     * would keep only what precedes the first damage.
+     */
+    private async dropDamaged(damaged: ReadonlyArray<{ span: LogSpan; frame: Buffer }>): Promise<void> {
+        const keyAt = new Map<number, string>();
+        for (const [key, record] of this.records) if (!Buffer.isBuffer(record)) keyAt.set(record.offset, key);
+        const named: string[] = [];
+        for (const { span } of damaged) {
+            const key = keyAt.get(span.offset);
+            const record = key === undefined ? undefined : this.records.get(key);
+            // A key put again since holds its new record, and loses nothing.
+            if (key === undefined || !record || Buffer.isBuffer(record) || record.offset !== span.offset) continue;
+            this.records.delete(key);
+            this.recovered?.delete(key);
+            this.liveBytes -= record.length;
+            named.push(`${JSON.stringify(key)} at byte ${span.offset}`);
+        }
+        const savedTo = `${this.logPath}.damaged-${Date.now()}`;
+        const one = named.length === 1;
+        const saved = await this.fileSystem.writeFile(savedTo, Buffer.concat(damaged.map(({ frame }) => frame))).then(
+            () => ` (${one ? 'its' : 'their'} bytes kept in ${savedTo})`,
+            () => '',
+        );
+        const message =
+            named.length > 0
+                ? `The store log ${this.logPath} changed on disk: ${one ? 'the record' : `${named.length} records`} of ${named.join(', ')} no longer ${one ? 'reads back and is' : 'read back and are'} dropped${saved}; the store writes a new log without ${one ? 'it' : 'them'}.`
+                : `The store log ${this.logPath} changed on disk: a record at byte ${damaged[0]!.span.offset} no longer reads back${saved}; the store writes a new log.`;
+        this.fail(new StoreError(message));
     }
 
     /**
@@ -550,9 +582,12 @@ export class FileStore<V> implements DurableStore<V> {
     private startRewrite(): RewriteUnderWay {
         if (this.rewrite) return this.rewrite;
         const snapshot = [...this.records];
-        const log = new LogRewrite(this.fileSystem, `${this.logPath}.compacting`, [LOG_HEADER, ...snapshot.map(([, record]) => record)], (spans) =>
-            this.readSpans(spans),
-        );
+        const log = new LogRewrite(this.fileSystem, `${this.logPath}.compacting`, [LOG_HEADER, ...snapshot.map(([, record]) => record)], async (spans) => {
+            const frames = await this.readSpans(spans);
+            // A damaged record ended this rewrite (dropDamaged latched the failure); the repair takes a new snapshot.
+            if (frames.some((frame) => frame === undefined)) throw this.writeFailure ?? new StoreError(`The store log ${this.logPath} changed on disk.`);
+            return frames as Buffer[];
+        });
         const rewrite: RewriteUnderWay = { log, ready: false, settled: Promise.resolve(), snapshot, end: LOG_HEADER.length, carriedPuts: [] };
         for (const [, record] of snapshot) rewrite.end += record.length;
         rewrite.settled = log.writeBeside().then(

@@ -7,6 +7,7 @@ import { StoreError } from '../../src/store/durable-store';
 import { LAZY_DELETE_MS, openFileStore, type FileStoreOptions } from '../../src/store/file-store';
 import { encodePut, LOG_HEADER } from '../../src/store/log-format';
 import { nodeFileSystem, type StoreFileSystem } from '../../src/store/store-file-system';
+import { until } from '../support/wait';
 
 type Entry = { callId: string; attempt: number; body?: string };
 
@@ -621,10 +622,11 @@ describe('file store: memory', () => {
         assert.deepEqual([...(await contents(directory))], [...live]);
     });
 
-    it('a record changed on disk under the store is not copied on: writes fail naming the byte, the old log stays', async () => {
+    it('a record changed on disk under the store is dropped, named and kept beside; the store repairs itself without it', async () => {
         const directory = freshDirectory();
-        const store = await reopen(directory, { compaction: { minBytes: 2048, ratio: 2 } });
+        const store = await reopen(directory, { compaction: { minBytes: 2048, ratio: 2 }, repair: { firstMs: 10, maxMs: 40 } });
         await store.put('first', { callId: 'first', attempt: 0, body: 'z'.repeat(200) });
+        await store.put('kept', { callId: 'kept', attempt: 0 });
         await store.put('second', { callId: 'second', attempt: 0 });
         const logPath = path.join(directory, 'store.log');
         const damaged = Buffer.from(fs.readFileSync(logPath));
@@ -632,15 +634,32 @@ describe('file store: memory', () => {
         damaged[LOG_HEADER.length + 40]! ^= 0xff;
         fs.writeFileSync(logPath, damaged);
         let failure: unknown;
-        for (let i = 0; i < 400 && failure === undefined; i++) {
+        let last = 0;
+        for (let i = 1; i < 400 && failure === undefined; i++) {
+            last = i;
             await store.put('second', { callId: 'second', attempt: i, body: 'w'.repeat(100) }).catch((error: unknown) => (failure = error));
         }
         assert.ok(failure instanceof StoreError, `rejected: ${String(failure)}`);
-        assert.match(failure.message, new RegExp(`changed on disk: the record at byte ${LOG_HEADER.length} no longer reads back`));
-        assert.equal(store.stats().failed, true);
-        assert.equal(store.stats().compactions, 0);
-        assert.ok(fs.readFileSync(logPath).subarray(0, damaged.length).equals(damaged), 'the log was not replaced');
+        assert.equal(failure.reason, 'io', 'latched and repaired as a failed write is');
+        assert.match(
+            failure.message,
+            new RegExp(
+                `changed on disk: the record of "first" at byte ${LOG_HEADER.length} no longer reads back and is dropped \\(its bytes kept in .*store\\.log\\.damaged-\\d+\\)`,
+            ),
+        );
+        const saved = fs.readdirSync(directory).filter((name) => name.startsWith('store.log.damaged-'));
+        assert.equal(saved.length, 1);
+        assert.ok(damaged.includes(fs.readFileSync(path.join(directory, saved[0]!))), 'the damaged bytes as they were read');
+        await until(() => store.failure === undefined, 'the store repaired');
+        await store.put('after', { callId: 'after', attempt: 0 });
+        const expected = [
+            ['kept', { callId: 'kept', attempt: 0 }],
+            ['second', { callId: 'second', attempt: last, body: 'w'.repeat(100) }],
+            ['after', { callId: 'after', attempt: 0 }],
+        ];
+        assert.deepEqual([...(await store.load())], expected);
         await store.close();
+        assert.deepEqual([...(await contents(directory))], expected, 'a restart reads the repaired log, all of it');
     });
 });
 
