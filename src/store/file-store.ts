@@ -452,7 +452,7 @@ export class FileStore<V> implements DurableStore<V> {
                     if (this.writeFailure) throw this.writeFailure;
                     const data = batch.length === 1 ? batch[0]!.framed : Buffer.concat(batch.map((write) => write.framed));
                     const wanted = this.wantsRewrite(data.length);
-                    if (wanted !== 'no') this.startRewrite();
+                    if (wanted !== 'no') this.startRewrite(batch);
                     if (wanted === 'before-append' && this.rewrite) {
                         // Only at the bound: appending now would take the log past it, so this batch waits for the
                         // rewrite and goes into the new log. The rewrite begins early enough that this is the exception.
@@ -477,7 +477,12 @@ export class FileStore<V> implements DurableStore<V> {
         await this.file.write(data, start);
         this.logBytes += data.length;
         const rewrite = this.rewrite;
-        if (rewrite) carry(rewrite, batch);
+        // What the rewrite's snapshot holds already would only take the new log's room twice.
+        if (rewrite)
+            carry(
+                rewrite,
+                batch.filter((write) => !rewrite.covered.has(write)),
+            );
         await this.file.datasync();
         this.flushes += 1;
         // While a rewrite is under way a record keeps its frame: the rewrite finds it in the new log by that frame.
@@ -577,9 +582,10 @@ export class FileStore<V> implements DurableStore<V> {
 
     /**
      * Begins writing the live records to a new log beside the current one; the snapshot is taken now, so it holds
-     * exactly what memory holds, and every record taken from here on is carried into the new log too.
+     * exactly what memory holds, and every record taken from here on is carried into the new log too. The writes
+     * not yet written (queued, or `inHand` of the writer) are in memory, so the snapshot covers them.
      */
-    private startRewrite(): RewriteUnderWay {
+    private startRewrite(inHand: readonly PendingWrite[] = []): RewriteUnderWay {
         if (this.rewrite) return this.rewrite;
         const snapshot = [...this.records];
         const log = new LogRewrite(this.fileSystem, `${this.logPath}.compacting`, [LOG_HEADER, ...snapshot.map(([, record]) => record)], async (spans) => {
@@ -588,7 +594,15 @@ export class FileStore<V> implements DurableStore<V> {
             if (frames.some((frame) => frame === undefined)) throw this.writeFailure ?? new StoreError(`The store log ${this.logPath} changed on disk.`);
             return frames as Buffer[];
         });
-        const rewrite: RewriteUnderWay = { log, ready: false, settled: Promise.resolve(), snapshot, end: LOG_HEADER.length, carriedPuts: [] };
+        const rewrite: RewriteUnderWay = {
+            log,
+            ready: false,
+            settled: Promise.resolve(),
+            snapshot,
+            covered: new Set([...inHand, ...this.queue]),
+            end: LOG_HEADER.length,
+            carriedPuts: [],
+        };
         for (const [, record] of snapshot) rewrite.end += record.length;
         rewrite.settled = log.writeBeside().then(
             () => {
@@ -610,14 +624,21 @@ export class FileStore<V> implements DurableStore<V> {
 
     /**
      * Run by the writer, so that no append is under way: the new log replaces the current one. What is queued now
-     * goes into it too (and is acknowledged once the rename is durable), so at its rename the new log holds exactly
-     * what memory holds.
+     * is acknowledged once the rename is durable: the writes the snapshot covers are in the new log already, and the
+     * later ones go into it too, so at its rename the new log holds exactly what memory holds. Unless that would take
+     * the new log past its bound: then they wait, and are appended to it (or rewritten into the next one) after.
      */
     private async completeRewrite(rewrite: RewriteUnderWay): Promise<void> {
         this.takeLazy();
         const riding = this.queue;
         this.queue = [];
-        for (const write of riding) carry(rewrite, [write]);
+        const later = riding.filter((write) => !rewrite.covered.has(write));
+        let laterBytes = 0;
+        for (const write of later) laterBytes += write.framed.length;
+        // A repair must hold all that memory does: it carries everything, bound or not.
+        const waiting = this.writeFailure === undefined && rewrite.end + laterBytes > this.maxLogBytes ? later : [];
+        const acknowledged = waiting.length > 0 ? riding.filter((write) => rewrite.covered.has(write)) : riding;
+        if (waiting.length === 0) carry(rewrite, later);
         let next: StoreFile;
         try {
             next = await rewrite.log.complete(this.logPath);
@@ -644,14 +665,16 @@ export class FileStore<V> implements DurableStore<V> {
         // The old handle points at the unlinked old log: nothing more to flush there. Not awaited: the last close
         // of an unlinked file frees its blocks, which for a large log took tens of milliseconds the writes waited.
         void previous.close().catch(() => undefined);
+        // Ahead of what was queued during the rename: the log keeps the order memory has.
+        this.queue = [...waiting, ...this.queue];
         try {
             await this.fileSystem.syncDirectory(this.directory);
         } catch (error) {
             const failure = this.fail(error);
-            for (const write of riding) write.reject(failure);
+            for (const write of acknowledged) write.reject(failure);
             return;
         }
-        for (const write of riding) write.resolve();
+        for (const write of acknowledged) write.resolve();
         if (repaired) this.repairWaitMs = this.repairFirstMs;
         this.announce();
     }
@@ -727,6 +750,8 @@ interface RewriteUnderWay {
     settled: Promise<void>;
     /** The live records it took, in the order the new log holds them after its header. */
     readonly snapshot: ReadonlyArray<[string, LiveRecord]>;
+    /** The writes not yet written when it took them: their effect is in the snapshot, so none is carried. */
+    readonly covered: ReadonlySet<PendingWrite>;
     /** Where the next carried record goes in the new log. */
     end: number;
     /** The puts carried so far and where the new log holds them. */

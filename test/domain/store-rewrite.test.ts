@@ -99,7 +99,7 @@ describe('file store: compaction beside the log', function () {
             10_000,
         );
         const { logBytes, liveBytes } = store.stats();
-        // The live records, plus the records carried in (the batch the compaction began with among them).
+        // The live records, plus the records carried in (written after the snapshot was taken).
         assert.ok(logBytes < liveBytes * 1.2, `the new log holds the live records (${logBytes} bytes for ${liveBytes} live)`);
         assert.equal(fs.existsSync(path.join(directory, 'store.log.compacting')), false);
         const expected = await store.load();
@@ -109,6 +109,51 @@ describe('file store: compaction beside the log', function () {
         assert.deepEqual(reloaded.get('during'), { n: 1 });
         assert.equal(reloaded.has('k0'), false);
         assert.deepEqual(reloaded.get('k20'), { n: 100 });
+    });
+
+    it('writes that wait for a compaction at the bound stay within it: the new log takes them only when they fit', async () => {
+        const directory = freshDirectory();
+        const held = gate();
+        const reached = gate();
+        const fileSystem: StoreFileSystem = {
+            ...nodeFileSystem,
+            async create(file) {
+                const created = await nodeFileSystem.create(file);
+                if (!file.endsWith('.compacting')) return created;
+                reached.open();
+                return {
+                    ...created,
+                    async write(data, position) {
+                        await held.wait;
+                        await created.write(data, position);
+                    },
+                };
+            },
+        };
+        const bound = 64 * 1024;
+        const logPath = path.join(directory, 'store.log');
+        const store = await openFileStore<Entry>({ directory, fileSystem, maxLogBytes: bound });
+        const body = 'b'.repeat(1000);
+        const live = new Map<string, Entry>();
+        const put = (key: string, entry: Entry) => {
+            live.set(key, entry);
+            return store.put(key, entry);
+        };
+        // About 40 KiB live, overwritten one at a time until the log nears its bound and a compaction begins.
+        for (let index = 0; index < 40; index++) await put(`k${index}`, { n: 0, body });
+        for (let round = 1; round < 100 && !store.stats().rewriting; round++) await put(`k${round % 40}`, { n: round, body });
+        await reached.wait;
+        assert.ok(store.stats().logBytes <= bound, `${store.stats().logBytes} bytes`);
+        // Held: a burst that cannot be appended within the bound waits for the compaction, and would take the new
+        // log past the bound if it rode into it.
+        const burst = Array.from({ length: 30 }, (_, index) => put(`k${index}`, { n: 1000 + index, body }));
+        held.open();
+        await Promise.all(burst);
+        const size = fs.statSync(logPath).size;
+        assert.ok(size <= bound, `the log takes ${size} bytes, more than its bound of ${bound}`);
+        assert.ok(store.stats().compactions >= 1);
+        await store.close();
+        assert.deepEqual(await contents(directory), live);
     });
 
     it('a crash at any step of a workload that compacts while it appends leaves a log holding everything acknowledged', async function () {
