@@ -19,6 +19,18 @@ export interface ScriptMonitor {
     stop(): void;
 }
 
+/**
+ * An argument as it was sent, from MONITOR's quoted form of it (Redis escapes \\, \n, \r, \t, \a, \b and other
+ * bytes as \xHH; ioredis has undone \" only), as a byte string: a script's text must hash to its SHA1 again.
+ */
+function sentBytes(shown: string): Buffer {
+    const controls: Record<string, string> = { n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b' };
+    const text = shown.replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, code: string) =>
+        code.length === 3 ? String.fromCharCode(parseInt(code.slice(1), 16)) : (controls[code] ?? code),
+    );
+    return Buffer.from(text, 'latin1');
+}
+
 function scriptNames(): Map<string, string> {
     const names = new Map<string, string>();
     for (const [name, script] of [...Object.entries(CALL_STATE_SCRIPTS), ...Object.entries(OUTBOX_SCRIPTS)]) names.set(script.sha, name);
@@ -48,7 +60,7 @@ export async function monitorScripts(urls: string | readonly string[]): Promise<
         }
         let name = lower.toUpperCase();
         if (lower === 'evalsha') name = names.get(first) ?? `unknown script ${first}`;
-        else if (lower === 'eval') name = names.get(createHash('sha1').update(first).digest('hex')) ?? `unknown EVAL ${first.slice(0, 200)}`;
+        else if (lower === 'eval') name = names.get(createHash('sha1').update(sentBytes(first)).digest('hex')) ?? `unknown EVAL ${first.slice(0, 200)}`;
         counted.set(name, (counted.get(name) ?? 0) + 1);
     }
     const caughtUp = async (): Promise<void> => {
