@@ -1,12 +1,13 @@
 // Issue 30's cost per event: the Redis round trips a trigger costs on its way to the CRM, counted with MONITOR on a
-// real redis-server while one Node-RED instance takes calls whose one event fires one trigger (one request each).
+// real redis-server, and on every primary of a three-shard Redis Cluster (the call state and the outbox then live on
+// shards of their own: the counts are the same), while one Node-RED instance takes calls whose one event fires one
+// trigger (one request each).
 import assert from 'node:assert/strict';
-import Redis from 'ioredis';
 import { AGENT, clusterFlow, postEvents, startCluster } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import type { NodeRedProcess } from '../support/node-red-process';
 import { monitorScripts, type ScriptMonitor } from '../support/redis-script-monitor';
-import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { describeOnEachRedis, startSharedRedis, type SharedRedis } from '../support/shared-redis';
 import { until } from '../support/wait';
 
 const CALLS = 60;
@@ -24,37 +25,39 @@ const ACKNOWLEDGE = ['ACKNOWLEDGE'];
 /** What runs on timers whatever the load (the call state's tick, the outbox's sweep, lease renewals, the dead letters' count). */
 const PERIODIC = ['CLAIM_PENDING', 'CLAIM_DUE', 'COUNT', 'GONE', 'RENEW', 'ZCARD'];
 
-describe('cluster: Redis round trips per event', function () {
+describeOnEachRedis('cluster: Redis round trips per event', function (kind) {
     this.timeout(120_000);
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let crm: CrmSink;
     let instances: NodeRedProcess[] = [];
     let monitor: ScriptMonitor | undefined;
 
     before(async () => {
-        redis = await startRedisServer();
+        redis = await startSharedRedis(kind);
         crm = await startCrmSink();
-        instances = await startCluster(1, clusterFlow({ redisUrl: redis.url, crmUrl: crm.url }));
+        instances = await startCluster(1, clusterFlow({ redisUrl: redis.target.url, redis: redis.target, crmUrl: crm.url }));
     });
 
     after(async () => {
         monitor?.stop();
         await Promise.all(instances.map((instance) => instance.stop('SIGKILL')));
         await crm?.close();
-        await redis?.stop('SIGKILL');
-        if (redis) removeRedisDir(redis);
+        await redis?.remove();
     });
 
     it('a trigger becomes a request in at most two round trips, its outcome is recorded in one more, its acknowledgement rides along', async () => {
         const [instance] = instances;
         const presenting = (callId: string) => [{ type: 'presenting', callId, eventId: `${callId}-p`, agent: AGENT, direction: 'Inbound' }];
-        // One call first, so that every script is loaded and the connections are up before counting.
+        // Every outcome recorded: the outbox is empty (the settle comes after the CRM's answer).
+        const entries = `cluster-test:outbox:{send}:entries`;
+        const outboxEmptied = (what: string) => until(() => redis.cli('EXISTS', entries) === '0', what, 10_000, 50);
+        // One call first, so that every script is loaded and the connections are up before counting; its settle too
+        // (a first SETTLE costs two trips, an EVALSHA answered NOSCRIPT and the EVAL that loads it).
         assert.equal((await postEvents(instance!, presenting('warm-up'))).status, 202);
         await until(() => crm.delivered().length === 1, 'the warm-up request at the CRM', 20_000);
+        await outboxEmptied('the warm-up settled');
 
-        const probe = new Redis(redis.url);
-        await probe.ping();
-        monitor = await monitorScripts(redis.url);
+        monitor = await monitorScripts(redis.primaryUrls);
 
         await Promise.all(
             Array.from({ length: CHAINS }, async (_, chain) => {
@@ -69,14 +72,7 @@ describe('cluster: Redis round trips per event', function () {
             () => `${CALLS} requests at the CRM (got ${crm.delivered().length - 1})`,
             30_000,
         );
-        // Every outcome recorded: the outbox is empty (its settles are counted by then).
-        const entries = `cluster-test:outbox:{send}:entries`;
-        const giveUpAt = Date.now() + 10_000;
-        while ((await probe.exists(entries)) === 1) {
-            assert.ok(Date.now() < giveUpAt, 'the outbox emptied by the settles within 10 s');
-            await new Promise((resolve) => setTimeout(resolve, 20));
-        }
-        probe.disconnect();
+        await outboxEmptied('the outbox emptied by the settles');
         await monitor.caughtUp();
         const counted = monitor.counts();
         // The commands after the last settle (the probes, a tick) are not the events' and are left out by name.
