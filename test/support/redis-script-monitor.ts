@@ -26,29 +26,35 @@ function scriptNames(): Map<string, string> {
     return names;
 }
 
-export async function monitorScripts(urls: string | readonly string[]): Promise<ScriptMonitor> {
+/** `observe` is shown each trip counted from the start on (as `counts()`), by its name, with what MONITOR said of it. */
+export async function monitorScripts(urls: string | readonly string[], observe?: (name: string, command: MonitoredCommand) => void): Promise<ScriptMonitor> {
     const names = scriptNames();
     const counted = new Map<string, number>();
     const markers = new Set<string>();
     const watched = await Promise.all((typeof urls === 'string' ? [urls] : urls).map(watch));
     let marks = 0;
+    let started = false;
     async function watch(url: string) {
         return { monitor: await watchCommands(url, count), probe: new Redis(url) };
     }
-    function count({ source, args }: MonitoredCommand): void {
+    function count(command: MonitoredCommand): void {
+        const name = nameOf(command);
+        if (name === undefined) return;
+        counted.set(name, (counted.get(name) ?? 0) + 1);
+        if (started) observe?.(name, command);
+    }
+    function nameOf({ source, args }: MonitoredCommand): string | undefined {
         // The commands a script runs are shown too, from "lua": only what came over a connection is a trip.
-        if (source === 'lua') return;
+        if (source === 'lua') return undefined;
         const [command = '', first = ''] = args;
         const lower = command.toLowerCase();
         if (lower === 'echo' && first.startsWith('monitor-mark-')) {
             markers.add(first);
-            return;
+            return undefined;
         }
-        let name = lower.toUpperCase();
-        if (lower === 'evalsha') name = names.get(first) ?? `unknown script ${first}`;
-        else if (lower === 'eval')
-            name = names.get(createHash('sha1').update(Buffer.from(first, 'latin1')).digest('hex')) ?? `unknown EVAL ${first.slice(0, 200)}`;
-        counted.set(name, (counted.get(name) ?? 0) + 1);
+        if (lower === 'evalsha') return names.get(first) ?? `unknown script ${first}`;
+        if (lower === 'eval') return names.get(createHash('sha1').update(Buffer.from(first, 'latin1')).digest('hex')) ?? `unknown EVAL ${first.slice(0, 200)}`;
+        return lower.toUpperCase();
     }
     const caughtUp = async (): Promise<void> => {
         const marked = watched.map(() => `monitor-mark-${(marks += 1)}`);
@@ -58,6 +64,7 @@ export async function monitorScripts(urls: string | readonly string[]): Promise<
     // MONITOR answers OK before it streams: the first marker seen says it has begun.
     await caughtUp();
     counted.clear();
+    started = true;
     return {
         counts: () => new Map(counted),
         count: (name) => counted.get(name) ?? 0,
