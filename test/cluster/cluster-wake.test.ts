@@ -79,6 +79,15 @@ describeOnEachRedis('cluster: an idle instance is woken by Redis', function (kin
     });
 
     it('202 on A, and the request leaves B at once, several times over', async () => {
+        // Both listen on the node's wake channel (in a cluster, each on whichever node it picked).
+        const channel = 'cluster-test:outbox:{send}:wake';
+        const listening = () => redis.onEveryNode('PUBSUB', 'NUMSUB', channel).reduce((sum, answer) => sum + Number(answer.split('\n')[1]), 0);
+        await until(
+            () => listening() === 2,
+            () => `A and B subscribed to ${channel} (${listening()})`,
+            10_000,
+            50,
+        );
         const presenting = (callId: string) => [{ type: 'presenting', callId, eventId: `${callId}-p`, agent: { name: 'John Doe', extension: '154' } }];
         // Three rounds: a fallback poll of 5 s could explain one quick send by chance, not three.
         for (let round = 1; round <= 3; round++) {
