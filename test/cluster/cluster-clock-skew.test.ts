@@ -2,32 +2,34 @@
 // ahead (a machine whose NTP failed). Deadlines and leases are taken from Redis's TIME, so the skewed instance
 // behaves like the other: it does not fire a recording wait the other set before the wait ends (before this change
 // it fired it within a second: it compared the deadline with its own clock), and a retry it schedules waits its real
-// delay (the outbox was on Redis's TIME already; this keeps it so).
+// delay (the outbox was on Redis's TIME already; this keeps it so). On one redis-server and on a three-shard Redis
+// Cluster, where each script reads the TIME of the shard it runs on.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { JITTER } from '../../src/delivery/retry-schedule';
 import { AGENT, clusterFlow, postEvents } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
-import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { describeOnEachRedis, startSharedRedis, type SharedRedis } from '../support/shared-redis';
 import { until } from '../support/wait';
 
 const SKEW_MS = 5 * 60_000;
 const RECORDING_WAIT_MS = 6_000;
 const RETRY_WAIT_MS = 3_000;
 
-describe("cluster on one clock: an instance whose clock is 5 minutes ahead behaves like the others (Redis's TIME)", function () {
+describeOnEachRedis("cluster on one clock: an instance whose clock is 5 minutes ahead behaves like the others (Redis's TIME)", function (kind) {
     this.timeout(120_000);
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let crm: CrmSink;
     let onTime: NodeRedProcess;
     let ahead: NodeRedProcess;
 
     before(async () => {
-        redis = await startRedisServer();
+        redis = await startSharedRedis(kind);
         crm = await startCrmSink();
         const flows = clusterFlow({
-            redisUrl: redis.url,
+            redisUrl: redis.target.url,
+            redis: redis.target,
             crmUrl: crm.url,
             recordingWaitMinutes: RECORDING_WAIT_MS / 60_000,
             retries: Array(5)
@@ -44,8 +46,7 @@ describe("cluster on one clock: an instance whose clock is 5 minutes ahead behav
     after(async () => {
         await Promise.all([onTime, ahead].map((instance) => instance?.stop('SIGKILL')));
         await crm?.close();
-        await redis?.stop('SIGKILL');
-        if (redis) removeRedisDir(redis);
+        await redis?.remove();
     });
 
     const attemptsOf = (trigger: string) => crm.attempts.filter((attempt) => attempt.trigger === trigger);

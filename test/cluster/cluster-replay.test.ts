@@ -1,20 +1,20 @@
 // Issue 30's shared replay memory: two Node-RED instances run one flow whose call event in checks Standard Webhooks
 // signatures and keeps its state in one Redis. A signed request taken by one instance is refused as a replay by the
 // other, and by the first after a redeploy, as a single instance refuses it; each is signed with the reference
-// implementation (the standardwebhooks package).
+// implementation (the standardwebhooks package). On one redis-server and on a three-shard Redis Cluster.
 import assert from 'node:assert/strict';
 import { Webhook } from 'standardwebhooks';
 import { AGENT, clusterFlow } from '../support/cluster';
 import { startCrmSink, type CrmSink } from '../support/crm-sink';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
-import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { describeOnEachRedis, startSharedRedis, type RedisTarget, type SharedRedis } from '../support/shared-redis';
 import { until } from '../support/wait';
 
 const SECRET = `whsec_${Buffer.from('a cluster key of 32 bytes long!!').toString('base64')}`;
 
 /** The cluster flow with call event in behind Standard Webhooks signatures (credentials go in with a deploy). */
-function signedFlow(redisUrl: string, crmUrl: string): object[] {
-    return clusterFlow({ redisUrl, crmUrl }).map((node) =>
+function signedFlow(redis: RedisTarget, crmUrl: string): object[] {
+    return clusterFlow({ redisUrl: redis.url, redis, crmUrl }).map((node) =>
         (node as { id: string }).id === 'events' ? { ...node, auth: 'standard-webhooks', tolerance: 300, credentials: { secret: SECRET } } : node,
     );
 }
@@ -52,17 +52,17 @@ async function post(instance: NodeRedProcess, request: { body: string; headers: 
     return { status: answer.status, ...(answer.status >= 400 ? { error: (JSON.parse(text) as { error: string }).error } : {}) };
 }
 
-describe('cluster replay memory: a signed request taken by one instance is a replay on another, and after a redeploy', function () {
+describeOnEachRedis('cluster replay memory: a signed request taken by one instance is a replay on another, and after a redeploy', function (kind) {
     this.timeout(120_000);
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let crm: CrmSink;
     let instances: NodeRedProcess[] = [];
     let flows: object[];
 
     before(async () => {
-        redis = await startRedisServer();
+        redis = await startSharedRedis(kind);
         crm = await startCrmSink();
-        flows = signedFlow(redis.url, crm.url);
+        flows = signedFlow(redis.target, crm.url);
         instances = await Promise.all([0, 1].map(() => startNodeRed({ userDir: userDirWithPackage(), flows: [] })));
         await Promise.all(instances.map((instance) => deploy(instance, flows, 2)));
     });
@@ -70,8 +70,7 @@ describe('cluster replay memory: a signed request taken by one instance is a rep
     after(async () => {
         await Promise.all(instances.map((instance) => instance.stop('SIGKILL')));
         await crm?.close();
-        await redis?.stop('SIGKILL');
-        if (redis) removeRedisDir(redis);
+        await redis?.remove();
     });
 
     it('refuses the replay on the other instance and on the first after a redeploy; the call is sent once', async () => {
@@ -95,6 +94,8 @@ describe('cluster replay memory: a signed request taken by one instance is a rep
             ['signed-1:presenting', 'signed-1:connected'],
             'each trigger once: the replays fired nothing',
         );
+        // The memory is Redis's, one key per webhook-id taken, on whichever node holds the call event in's slot.
+        assert.equal(redis.scan('cluster-test:replays:{events}:*').length, 2, 'the two webhook-ids taken, kept in Redis');
         for (const instance of instances) assert.doesNotMatch(instance.log(), /Unhandled|uncaught exception/i);
     });
 });

@@ -1,13 +1,13 @@
 // Issue 30's idle wake-up across processes: an event taken (202) by instance A becomes a request that instance B,
 // idle, sends at once, told by Redis rather than by its fallback poll. A may hold one request at a time
 // (concurrency 1, the cluster's count), and holds one that the CRM does not answer yet: the next one can only leave
-// from B (concurrency 2).
+// from B (concurrency 2). On one redis-server and on a three-shard Redis Cluster, whose nodes carry every PUBLISH to all.
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { clusterFlow, postEvents } from '../support/cluster';
 import { startNodeRed, userDirWithPackage, type NodeRedProcess } from '../support/node-red-process';
-import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
+import { describeOnEachRedis, startSharedRedis, type SharedRedis } from '../support/shared-redis';
 import { until } from '../support/wait';
 
 /** Well under the fallback poll of 5 s, well over the wake-up on a loaded machine; the bench measures the time. */
@@ -54,17 +54,17 @@ async function startHoldingCrm(): Promise<HoldingCrm> {
     return crm;
 }
 
-describe('cluster: an idle instance is woken by Redis', function () {
+describeOnEachRedis('cluster: an idle instance is woken by Redis', function (kind) {
     this.timeout(120_000);
-    let redis: RedisServer;
+    let redis: SharedRedis;
     let crm: HoldingCrm;
     let a: NodeRedProcess | undefined;
     let b: NodeRedProcess | undefined;
 
     before(async () => {
-        redis = await startRedisServer();
+        redis = await startSharedRedis(kind);
         crm = await startHoldingCrm();
-        const flow = (concurrency: number) => clusterFlow({ redisUrl: redis.url, crmUrl: crm.url, concurrency });
+        const flow = (concurrency: number) => clusterFlow({ redisUrl: redis.target.url, redis: redis.target, crmUrl: crm.url, concurrency });
         [a, b] = await Promise.all([
             startNodeRed({ userDir: userDirWithPackage(), flows: flow(1) }),
             startNodeRed({ userDir: userDirWithPackage(), flows: flow(2) }),
@@ -75,11 +75,19 @@ describe('cluster: an idle instance is woken by Redis', function () {
         crm?.release();
         await Promise.all([a?.stop('SIGKILL'), b?.stop('SIGKILL')]);
         await crm?.close();
-        await redis?.stop('SIGKILL');
-        if (redis) removeRedisDir(redis);
+        await redis?.remove();
     });
 
     it('202 on A, and the request leaves B at once, several times over', async () => {
+        // Both listen on the node's wake channel (in a cluster, each on whichever node it picked).
+        const channel = 'cluster-test:outbox:{send}:wake';
+        const listening = () => redis.onEveryNode('PUBSUB', 'NUMSUB', channel).reduce((sum, answer) => sum + Number(answer.split('\n')[1]), 0);
+        await until(
+            () => listening() === 2,
+            () => `A and B subscribed to ${channel} (${listening()})`,
+            10_000,
+            50,
+        );
         const presenting = (callId: string) => [{ type: 'presenting', callId, eventId: `${callId}-p`, agent: { name: 'John Doe', extension: '154' } }];
         // Three rounds: a fallback poll of 5 s could explain one quick send by chance, not three.
         for (let round = 1; round <= 3; round++) {

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { nodeModule } from '../support/node-red-runtime';
+import { testConnection } from '../support/redis-test-connection';
 import { startRedisCluster, type RedisCluster } from '../support/redis-cluster';
 import { until } from '../support/wait';
 
@@ -54,11 +55,6 @@ describe('ccaas-redis in cluster mode', function () {
         await helper.unload();
     });
 
-    const test = async (body: object): Promise<Answer> => {
-        const response = await helper.request().post('/ccaas-redis/test').send(body);
-        assert.equal(response.status, 200);
-        return response.body as Answer;
-    };
     const clusterQuestion = (extra: object = {}) => ({
         mode: 'cluster',
         nodes: cluster.nodes,
@@ -70,7 +66,7 @@ describe('ccaas-redis in cluster mode', function () {
 
     it('answers Test connection with the mode and, for each shard, its primary, its replica and its persistence', async () => {
         await helper.load(redisNode, []);
-        const answer = await test(clusterQuestion());
+        const answer = await testConnection<Answer>(clusterQuestion());
         assert.equal(answer.mode, 'cluster', JSON.stringify(answer));
         assert.equal(answer.nodes, cluster.nodes);
         assert.equal(answer.minReplicas, 1);
@@ -89,11 +85,20 @@ describe('ccaas-redis in cluster mode', function () {
 
     it('names the problem: the nodes field, a wrong password, no node answering', async () => {
         await helper.load(redisNode, []);
-        assert.match((await test(clusterQuestion({ nodes: ' , ' }))).error ?? '', /^nodes: list at least one node of the cluster as host:port/);
-        assert.match((await test(clusterQuestion({ nodes: 'redis://127.0.0.1:7000' }))).error ?? '', /^nodes: "redis:\/\/127.0.0.1:7000" is not host:port/);
-        assert.match((await test(clusterQuestion({ credentials: { password: 'wrong' } }))).error ?? '', /WRONGPASS|invalid username-password/i);
         assert.match(
-            (await test(clusterQuestion({ nodes: '127.0.0.1:1' }))).error ?? '',
+            (await testConnection<Answer>(clusterQuestion({ nodes: ' , ' }))).error ?? '',
+            /^nodes: list at least one node of the cluster as host:port/,
+        );
+        assert.match(
+            (await testConnection<Answer>(clusterQuestion({ nodes: 'redis://127.0.0.1:7000' }))).error ?? '',
+            /^nodes: "redis:\/\/127.0.0.1:7000" is not host:port/,
+        );
+        assert.match(
+            (await testConnection<Answer>(clusterQuestion({ credentials: { password: 'wrong' } }))).error ?? '',
+            /WRONGPASS|invalid username-password/i,
+        );
+        assert.match(
+            (await testConnection<Answer>(clusterQuestion({ nodes: '127.0.0.1:1' }))).error ?? '',
             /^no node of the cluster said which primary serves which slot: 127\.0\.0\.1:1: /,
         );
     });
@@ -103,11 +108,13 @@ describe('ccaas-redis in cluster mode', function () {
         await helper.load(redisNode, flow, { c1: { password: PASSWORD } });
         const stored = { password: '__PWRD__' };
         // The same seeds in another order and spacing are the same target.
-        const reordered = await test(clusterQuestion({ id: 'c1', nodes: cluster.nodes.split(',').reverse().join(' , '), credentials: stored }));
+        const reordered = await testConnection<Answer>(
+            clusterQuestion({ id: 'c1', nodes: cluster.nodes.split(',').reverse().join(' , '), credentials: stored }),
+        );
         assert.equal(reordered.mode, 'cluster', JSON.stringify(reordered));
-        const fewer = await test(clusterQuestion({ id: 'c1', nodes: cluster.nodes.split(',')[0], credentials: stored }));
+        const fewer = await testConnection<Answer>(clusterQuestion({ id: 'c1', nodes: cluster.nodes.split(',')[0], credentials: stored }));
         assert.match(fewer.error ?? '', /^credentials: the stored password is only sent to /);
-        const standalone = await test({ id: 'c1', url: `redis://127.0.0.1:${cluster.servers[0]!.port}`, credentials: stored });
+        const standalone = await testConnection<Answer>({ id: 'c1', url: `redis://127.0.0.1:${cluster.servers[0]!.port}`, credentials: stored });
         assert.match(standalone.error ?? '', /^credentials: the stored password is only sent to /);
     });
 

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import helper from 'node-red-node-test-helper';
 import { nodeModule } from '../support/node-red-runtime';
+import { testConnection } from '../support/redis-test-connection';
 import { removeRedisDir, startRedisServer } from '../support/redis-server';
 import { startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel';
 
@@ -52,11 +53,6 @@ describe('ccaas-redis in sentinel mode', function () {
         await helper.unload();
     });
 
-    const test = async (body: object): Promise<Answer> => {
-        const response = await helper.request().post('/ccaas-redis/test').send(body);
-        assert.equal(response.status, 200);
-        return response.body as Answer;
-    };
     const sentinelQuestion = (extra: object = {}) => ({
         mode: 'sentinel',
         sentinels: group.sentinelList,
@@ -69,7 +65,7 @@ describe('ccaas-redis in sentinel mode', function () {
 
     it('answers Test connection with the mode, the primary the Sentinels named, its replicas and the persistence', async () => {
         await helper.load(redisNode, []);
-        const answer = await test(sentinelQuestion());
+        const answer = await testConnection<Answer>(sentinelQuestion());
         const [primary, replica] = group.servers;
         assert.deepEqual(
             { ...answer, version: typeof answer.version, replicas: answer.replicas?.map(({ address, state }) => ({ address, state })) },
@@ -90,31 +86,33 @@ describe('ccaas-redis in sentinel mode', function () {
     it('names the problem: a primary name the Sentinels do not know, a missing Sentinel password, a bad field', async () => {
         await helper.load(redisNode, []);
         assert.match(
-            (await test(sentinelQuestion({ masterName: 'unknown-primary' }))).error ?? '',
+            (await testConnection<Answer>(sentinelQuestion({ masterName: 'unknown-primary' }))).error ?? '',
             /^no Sentinel named a primary that could be reached: ERR No such master with that name/,
         );
-        const noSentinelPassword = await test(sentinelQuestion({ credentials: { password: 'data-secret' } }));
+        const noSentinelPassword = await testConnection<Answer>(sentinelQuestion({ credentials: { password: 'data-secret' } }));
         assert.match(noSentinelPassword.error ?? '', /^no Sentinel named a primary that could be reached: NOAUTH/);
-        const noPassword = await test(sentinelQuestion({ credentials: { sentinelPassword: 'sentinel-secret' } }));
+        const noPassword = await testConnection<Answer>(sentinelQuestion({ credentials: { sentinelPassword: 'sentinel-secret' } }));
         assert.match(noPassword.error ?? '', /NOAUTH|Authentication required/i);
-        assert.match((await test(sentinelQuestion({ sentinels: '' }))).error ?? '', /^sentinels: list at least one Sentinel/);
-        assert.match((await test(sentinelQuestion({ masterName: '' }))).error ?? '', /^masterName: /);
-        assert.match((await test(sentinelQuestion({ minReplicas: 'two' }))).error ?? '', /^minReplicas: must be a whole number/);
-        assert.match((await test(sentinelQuestion({ mode: 'cluster' }))).error ?? '', /^nodes: list at least one node of the cluster/);
+        assert.match((await testConnection<Answer>(sentinelQuestion({ sentinels: '' }))).error ?? '', /^sentinels: list at least one Sentinel/);
+        assert.match((await testConnection<Answer>(sentinelQuestion({ masterName: '' }))).error ?? '', /^masterName: /);
+        assert.match((await testConnection<Answer>(sentinelQuestion({ minReplicas: 'two' }))).error ?? '', /^minReplicas: must be a whole number/);
+        assert.match((await testConnection<Answer>(sentinelQuestion({ mode: 'cluster' }))).error ?? '', /^nodes: list at least one node of the cluster/);
     });
 
     it('sends the stored secrets only to the Sentinels and primary name the deployed node uses', async () => {
         const flow = [{ id: 's1', type: 'ccaas-redis', mode: 'sentinel', sentinels: group.sentinelList, masterName: group.masterName, prefix: 'ccaas' }];
         await helper.load(redisNode, flow, { s1: { password: 'data-secret', sentinelPassword: 'sentinel-secret' } });
         const stored = { password: '__PWRD__', sentinelPassword: '__PWRD__' };
-        const same = await test(sentinelQuestion({ id: 's1', credentials: stored }));
+        const same = await testConnection<Answer>(sentinelQuestion({ id: 's1', credentials: stored }));
         assert.equal(same.mode, 'sentinel', JSON.stringify(same));
         // The same Sentinels listed in another order and spacing are the same target.
-        const reordered = await test(sentinelQuestion({ id: 's1', sentinels: group.sentinelList.split(',').reverse().join(' , '), credentials: stored }));
+        const reordered = await testConnection<Answer>(
+            sentinelQuestion({ id: 's1', sentinels: group.sentinelList.split(',').reverse().join(' , '), credentials: stored }),
+        );
         assert.equal(reordered.mode, 'sentinel', JSON.stringify(reordered));
-        const elsewhere = await test(sentinelQuestion({ id: 's1', masterName: 'other-primary', credentials: stored }));
+        const elsewhere = await testConnection<Answer>(sentinelQuestion({ id: 's1', masterName: 'other-primary', credentials: stored }));
         assert.match(elsewhere.error ?? '', /^credentials: the stored password is only sent to /);
-        const standalone = await test({ id: 's1', url: `redis://127.0.0.1:${group.servers[0]!.port}`, credentials: stored });
+        const standalone = await testConnection<Answer>({ id: 's1', url: `redis://127.0.0.1:${group.servers[0]!.port}`, credentials: stored });
         assert.match(standalone.error ?? '', /^credentials: the stored password is only sent to /);
     });
 
@@ -163,7 +161,7 @@ describe('ccaas-redis in sentinel mode', function () {
             } finally {
                 await lease.release();
             }
-            const answer = await test({ url: standalone.url });
+            const answer = await testConnection<Answer>({ url: standalone.url });
             assert.equal(answer.mode, 'standalone');
             assert.equal(answer.primary, `127.0.0.1:${standalone.port}`);
         } finally {

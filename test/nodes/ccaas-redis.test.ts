@@ -8,6 +8,7 @@ import helper from 'node-red-node-test-helper';
 import { temporaryDirectory } from '../support/node-red-process';
 import { removeRedisDir, startRedisServer, type RedisServer } from '../support/redis-server';
 import { nodeModule } from '../support/node-red-runtime';
+import { testConnection } from '../support/redis-test-connection';
 import { selfSignedCertificate, type SelfSignedCertificate } from '../support/self-signed-certificate';
 import { until } from '../support/wait';
 
@@ -49,15 +50,9 @@ describe('ccaas-redis', function () {
         await helper.unload();
     });
 
-    const test = async (body: object): Promise<Answer> => {
-        const response = await helper.request().post('/ccaas-redis/test').send(body);
-        assert.equal(response.status, 200);
-        return response.body as Answer;
-    };
-
     it('answers Test connection with the version and the persistence, for requirepass and for an ACL user', async () => {
         await helper.load(redisNode, []);
-        const withPassword = await test({ url: durable.url, credentials: { password: 'main-secret' } });
+        const withPassword = await testConnection<Answer>({ url: durable.url, credentials: { password: 'main-secret' } });
         assert.deepEqual(
             { ...withPassword, version: typeof withPassword.version },
             {
@@ -72,38 +67,38 @@ describe('ccaas-redis', function () {
                 url: durable.url,
             },
         );
-        const acl = await test({ url: durable.url, credentials: { username: 'crm', password: 'crm-secret' } });
+        const acl = await testConnection<Answer>({ url: durable.url, credentials: { username: 'crm', password: 'crm-secret' } });
         assert.match(acl.version ?? '', /^\d+\.\d+/);
-        const none = await test({ url: volatile.url });
+        const none = await testConnection<Answer>({ url: volatile.url });
         assert.equal(none.aof, false);
         assert.equal(none.rdb, false);
     });
 
     it('names the problem when the connection is refused, the password is wrong or the URL is not a Redis URL', async () => {
         await helper.load(redisNode, []);
-        const wrong = await test({ url: durable.url, credentials: { username: 'crm', password: 'nope' } });
+        const wrong = await testConnection<Answer>({ url: durable.url, credentials: { username: 'crm', password: 'nope' } });
         assert.match(wrong.error ?? '', /WRONGPASS|invalid username-password/i);
-        const noAuth = await test({ url: durable.url });
+        const noAuth = await testConnection<Answer>({ url: durable.url });
         assert.match(noAuth.error ?? '', /NOAUTH|Authentication required/i);
         const stopped = await startRedisServer();
         const url = stopped.url;
         await stopped.stop();
         removeRedisDir(stopped);
-        assert.match((await test({ url })).error ?? '', /ECONNREFUSED|did not answer/);
-        assert.match((await test({ url: 'http://127.0.0.1:6379' })).error ?? '', /^url: the scheme must be redis:\/\/ or rediss:\/\//);
+        assert.match((await testConnection<Answer>({ url })).error ?? '', /ECONNREFUSED|did not answer/);
+        assert.match((await testConnection<Answer>({ url: 'http://127.0.0.1:6379' })).error ?? '', /^url: the scheme must be redis:\/\/ or rediss:\/\//);
         assert.match(
-            (await test({ url: 'redis://user:pw@127.0.0.1:6379' })).error ?? '',
+            (await testConnection<Answer>({ url: 'redis://user:pw@127.0.0.1:6379' })).error ?? '',
             /^url: put the user name and password in the Username and Password fields/,
         );
-        assert.match((await test({ url: durable.url, prefix: 'a b' })).error ?? '', /^prefix: /);
+        assert.match((await testConnection<Answer>({ url: durable.url, prefix: 'a b' })).error ?? '', /^prefix: /);
     });
 
     it('uses the stored password of the deployed node only for the server the node names', async () => {
         const flow = [{ id: 'r1', type: 'ccaas-redis', url: durable.url, prefix: 'ccaas' }];
         await helper.load(redisNode, flow, { r1: { password: 'main-secret' } });
-        const stored = await test({ id: 'r1', url: durable.url, credentials: { password: '__PWRD__' } });
+        const stored = await testConnection<Answer>({ id: 'r1', url: durable.url, credentials: { password: '__PWRD__' } });
         assert.match(stored.version ?? '', /^\d/, JSON.stringify(stored));
-        const elsewhere = await test({ id: 'r1', url: volatile.url, credentials: { password: '__PWRD__' } });
+        const elsewhere = await testConnection<Answer>({ id: 'r1', url: volatile.url, credentials: { password: '__PWRD__' } });
         assert.match(elsewhere.error ?? '', /^credentials: the stored password is only sent to /);
     });
 
@@ -133,9 +128,9 @@ describe('ccaas-redis', function () {
             ];
             await helper.load([tlsConfigNode, redisNode], flow);
             assert.match(tlsServer.url, /^rediss:/);
-            const trusted = await test({ url: tlsServer.url, tls: 'ca' });
+            const trusted = await testConnection<Answer>({ url: tlsServer.url, tls: 'ca' });
             assert.deepEqual(trusted.aof, { fsync: 'always' }, JSON.stringify(trusted));
-            const untrusted = await test({ url: tlsServer.url });
+            const untrusted = await testConnection<Answer>({ url: tlsServer.url });
             assert.match(untrusted.error ?? '', /self[- ]signed|unable to verify|certificate/i);
             const node = helper.getNode('r4') as unknown as {
                 acquire(): { connection: { ready(): Promise<void>; client: { ping(): Promise<string> } }; release(): Promise<void> };

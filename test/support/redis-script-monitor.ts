@@ -1,10 +1,11 @@
 // Counts what a real redis-server is sent, by command and by script name (EVALSHA and EVAL of the package's scripts),
-// with MONITOR: the round trips an operation costs, counted where they arrive. Given every primary of a Redis
-// Cluster, it counts what all of them are sent.
+// with MONITOR (./redis-monitor.ts): the round trips an operation costs, counted where they arrive. Given every
+// primary of a Redis Cluster, it counts what all of them are sent.
 import { createHash } from 'node:crypto';
 import Redis from 'ioredis';
 import { CALL_STATE_SCRIPTS } from '../../src/store/redis/redis-call-state';
 import { OUTBOX_SCRIPTS } from '../../src/store/redis/redis-outbox';
+import { watchCommands, type MonitoredCommand } from './redis-monitor';
 import { until } from './wait';
 
 export interface ScriptMonitor {
@@ -25,31 +26,35 @@ function scriptNames(): Map<string, string> {
     return names;
 }
 
-export async function monitorScripts(urls: string | readonly string[]): Promise<ScriptMonitor> {
+/** `observe` is shown each trip counted from the start on (as `counts()`), by its name, with what MONITOR said of it. */
+export async function monitorScripts(urls: string | readonly string[], observe?: (name: string, command: MonitoredCommand) => void): Promise<ScriptMonitor> {
     const names = scriptNames();
     const counted = new Map<string, number>();
     const markers = new Set<string>();
     const watched = await Promise.all((typeof urls === 'string' ? [urls] : urls).map(watch));
     let marks = 0;
+    let started = false;
     async function watch(url: string) {
-        const client = new Redis(url);
-        const monitor = await client.monitor();
-        monitor.on('monitor', count);
-        return { client, monitor, probe: new Redis(url) };
+        return { monitor: await watchCommands(url, count), probe: new Redis(url) };
     }
-    function count(_time: string, args: unknown[], source: string): void {
+    function count(command: MonitoredCommand): void {
+        const name = nameOf(command);
+        if (name === undefined) return;
+        counted.set(name, (counted.get(name) ?? 0) + 1);
+        if (started) observe?.(name, command);
+    }
+    function nameOf({ source, args }: MonitoredCommand): string | undefined {
         // The commands a script runs are shown too, from "lua": only what came over a connection is a trip.
-        if (source === 'lua') return;
-        const [command = '', first = ''] = args.map(String);
+        if (source === 'lua') return undefined;
+        const [command = '', first = ''] = args;
         const lower = command.toLowerCase();
         if (lower === 'echo' && first.startsWith('monitor-mark-')) {
             markers.add(first);
-            return;
+            return undefined;
         }
-        let name = lower.toUpperCase();
-        if (lower === 'evalsha') name = names.get(first) ?? `unknown script ${first}`;
-        else if (lower === 'eval') name = names.get(createHash('sha1').update(first).digest('hex')) ?? `unknown EVAL ${first.slice(0, 200)}`;
-        counted.set(name, (counted.get(name) ?? 0) + 1);
+        if (lower === 'evalsha') return names.get(first) ?? `unknown script ${first}`;
+        if (lower === 'eval') return names.get(createHash('sha1').update(Buffer.from(first, 'latin1')).digest('hex')) ?? `unknown EVAL ${first.slice(0, 200)}`;
+        return lower.toUpperCase();
     }
     const caughtUp = async (): Promise<void> => {
         const marked = watched.map(() => `monitor-mark-${(marks += 1)}`);
@@ -59,6 +64,7 @@ export async function monitorScripts(urls: string | readonly string[]): Promise<
     // MONITOR answers OK before it streams: the first marker seen says it has begun.
     await caughtUp();
     counted.clear();
+    started = true;
     return {
         counts: () => new Map(counted),
         count: (name) => counted.get(name) ?? 0,
@@ -66,9 +72,8 @@ export async function monitorScripts(urls: string | readonly string[]): Promise<
         reset: () => counted.clear(),
         caughtUp,
         stop: () => {
-            for (const { monitor, client, probe } of watched) {
-                monitor.disconnect();
-                client.disconnect();
+            for (const { monitor, probe } of watched) {
+                monitor.stop();
                 probe.disconnect();
             }
         },
