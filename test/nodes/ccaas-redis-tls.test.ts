@@ -137,13 +137,18 @@ describe('ccaas-redis over TLS in sentinel and cluster mode', function () {
             }
         });
 
-        it('says in Test connection that the primary and the Sentinels were reached over TLS', async () => {
-            await helper.load([tlsConfigNode, redisNode], [trusting(certificate)]);
+        it('says in Test connection that the primary and the Sentinels were reached over TLS; a stored password goes over TLS only', async () => {
+            await helper.load([tlsConfigNode, redisNode], [trusting(certificate), sentinelNode()], { s1: { password: PASSWORD } });
             const answer = await test(question());
             assert.equal(answer.mode, 'sentinel', JSON.stringify(answer));
             assert.equal(answer.primary, `127.0.0.1:${group.servers[0]!.port}`);
             assert.deepEqual(answer.tls, { servers: true, sentinels: true });
             assert.deepEqual(answer.aof, { fsync: 'always' });
+            const stored = await test(question({ id: 's1', credentials: { password: '__PWRD__' } }));
+            assert.deepEqual(stored.tls, { servers: true, sentinels: true }, JSON.stringify(stored));
+            // The same Sentinels and primary, but the primary in the clear: the deployed node never sent it there.
+            const clear = await test(question({ id: 's1', useTls: false, credentials: { password: '__PWRD__' } }));
+            assert.match(clear.error ?? '', /^credentials: the stored password is only sent to /);
         });
 
         it('refuses a certificate it does not trust, or made out for another name, saying what it means', async () => {

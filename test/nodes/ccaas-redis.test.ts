@@ -24,6 +24,7 @@ interface Answer {
     version?: string;
     aof?: false | { fsync: string };
     rdb?: boolean;
+    tls?: { servers: boolean };
     error?: string;
 }
 
@@ -68,6 +69,7 @@ describe('ccaas-redis', function () {
                 version: 'string',
                 aof: { fsync: 'everysec' },
                 rdb: false,
+                tls: { servers: false },
                 minReplicas: 0,
                 url: durable.url,
             },
@@ -135,6 +137,7 @@ describe('ccaas-redis', function () {
             assert.match(tlsServer.url, /^rediss:/);
             const trusted = await test({ url: tlsServer.url, tls: 'ca' });
             assert.deepEqual(trusted.aof, { fsync: 'always' }, JSON.stringify(trusted));
+            assert.deepEqual(trusted.tls, { servers: true });
             const untrusted = await test({ url: tlsServer.url });
             assert.match(untrusted.error ?? '', /self[- ]signed|unable to verify|certificate/i);
             const node = helper.getNode('r4') as unknown as {
