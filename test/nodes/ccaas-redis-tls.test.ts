@@ -232,4 +232,36 @@ describe('ccaas-redis over TLS in sentinel and cluster mode', function () {
             assert.match(plain.error ?? '', /^no node of the cluster said which primary serves which slot: /);
         });
     });
+
+    describe('cluster mode by host name: nodes that announce the name localhost, a certificate for that name only', () => {
+        let cluster: RedisCluster;
+        let byName: SelfSignedCertificate;
+        before(async () => {
+            byName = selfSignedCertificate(temporaryDirectory('redis-tls'), 'localhost', 'DNS:localhost');
+            cluster = await startRedisCluster({ tls: byName, password: PASSWORD, announceHostname: 'localhost' });
+        });
+        after(async () => {
+            await cluster?.remove();
+            if (byName) fs.rmSync(path.dirname(byName.certFile), { recursive: true, force: true });
+        });
+
+        it('checks each node, a seed ioredis resolved to an address too, against the host name it was given', async () => {
+            // No server name in the TLS configuration: each connection's own host name is the one checked.
+            await helper.load([tlsConfigNode, redisNode], [trusting(byName, '')]);
+            const seeds = cluster.nodes.replace(/127\.0\.0\.1/g, 'localhost');
+            const question = { mode: 'cluster', nodes: seeds, prefix: 'ccaas', tls: 'ca', useTls: true, credentials: { password: PASSWORD } };
+            const answer = await test(question);
+            assert.deepEqual(answer.tls, { servers: true }, JSON.stringify(answer));
+            assert.deepEqual(
+                answer.shards?.map((shard) => shard.primary.replace(/:\d+$/, '')),
+                ['localhost', 'localhost', 'localhost'],
+            );
+            // The same nodes by address: the certificate does not name 127.0.0.1.
+            const byAddress = await test({ ...question, nodes: cluster.nodes });
+            assert.match(
+                byAddress.error ?? '',
+                /TLS to 127\.0\.0\.1:\d+: Hostname\/IP does not match certificate's altnames.*\(TLS: the server's certificate is for another name/,
+            );
+        });
+    });
 });

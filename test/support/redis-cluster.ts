@@ -20,6 +20,8 @@ export interface RedisClusterOptions {
     password?: string;
     /** Every node serves TLS only, with these files; the cluster bus and replication go over TLS too. */
     tls?: RedisTlsFiles;
+    /** A host name every node announces, and the cluster names its nodes by (CLUSTER SLOTS, MOVED) instead of 127.0.0.1. */
+    announceHostname?: string;
 }
 
 export interface RedisCluster {
@@ -79,6 +81,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
                     `cluster-port ${ports[count + index]!}`,
                     `cluster-node-timeout ${options.nodeTimeoutMs ?? 2000}`,
                     ...(options.password ? [`requirepass ${options.password}`, `masterauth ${options.password}`] : []),
+                    ...(options.announceHostname ? [`cluster-announce-hostname ${options.announceHostname}`, 'cluster-preferred-endpoint-type hostname'] : []),
                 ],
             }),
         ),
