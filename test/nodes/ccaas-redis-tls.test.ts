@@ -166,6 +166,52 @@ describe('ccaas-redis over TLS in sentinel and cluster mode', function () {
             const plainSentinels = await test(question({ tls: '', sentinelTls: false, useTls: false }));
             assert.match(plainSentinels.error ?? '', /^no Sentinel named a primary that could be reached/);
         });
+
+        it('deployed without the CA, tells the certificate problem in its state, not only a closed connection', async () => {
+            await helper.load([tlsConfigNode, redisNode], [sentinelNode({ tls: '' })], { s1: { password: PASSWORD } });
+            const lease = (helper.getNode('s1') as unknown as DeployedRedis).acquire();
+            try {
+                await until(
+                    () =>
+                        /TLS to 127\.0\.0\.1:\d+: self[- ]signed certificate \(TLS: the server's certificate is not signed/.test(
+                            lease.connection.problem ?? '',
+                        ),
+                    () => `the certificate problem in the state (${lease.connection.state}: ${lease.connection.problem ?? 'no problem'})`,
+                    15_000,
+                    50,
+                );
+                assert.notEqual(lease.connection.state, 'ready');
+            } finally {
+                await lease.release();
+            }
+        });
+
+        // Last of this group: it kills the primary.
+        it('follows a failover over TLS: the new primary the Sentinels name is reached over TLS, without a redeploy', async () => {
+            await helper.load([tlsConfigNode, redisNode], [trusting(certificate), sentinelNode()], { s1: { password: PASSWORD } });
+            const node = helper.getNode('s1') as unknown as DeployedRedis;
+            const lease = node.acquire();
+            try {
+                await lease.connection.ready();
+                const firstPort = group.primaryPort()!;
+                const state = new RedisCallState(lease.connection, 'tls-failover');
+                assert.ok((await state.commit(oneCallCommit('before-failover'))).committed);
+                await group.servers.find((server) => server.port === firstPort)!.stop('SIGKILL');
+                const newPort = await group.waitForFailover(firstPort, 0);
+                await until(
+                    () => lease.connection.state === 'ready' && lease.connection.serverAddress === `127.0.0.1:${newPort}`,
+                    () => `the connection on the new primary ${newPort} (${lease.connection.state}, ${lease.connection.problem ?? 'no problem'})`,
+                    30_000,
+                    50,
+                );
+                assert.equal(lease.connection.encrypted, true);
+                assert.ok((await state.commit(oneCallCommit('after-failover'))).committed);
+                const stored = await state.read(['before-failover', 'after-failover']);
+                assert.deepEqual([...stored.calls.keys()].sort(), ['after-failover', 'before-failover']);
+            } finally {
+                await lease.release();
+            }
+        });
     });
 
     describe('cluster mode: three TLS primaries (the cluster bus on TLS too)', () => {
@@ -230,6 +276,24 @@ describe('ccaas-redis over TLS in sentinel and cluster mode', function () {
             );
             const plain = await test({ ...question, tls: '', useTls: false });
             assert.match(plain.error ?? '', /^no node of the cluster said which primary serves which slot: /);
+        });
+
+        it('deployed without the CA, tells the certificate problem in its state', async () => {
+            await helper.load([tlsConfigNode, redisNode], [clusterNode({ tls: '' })], { c1: { password: PASSWORD } });
+            const lease = (helper.getNode('c1') as unknown as DeployedRedis).acquire();
+            try {
+                await until(
+                    () =>
+                        /^no node of the cluster said which primary serves which slot: TLS to 127\.0\.0\.1:\d+: self[- ]signed certificate \(TLS: /.test(
+                            lease.connection.problem ?? '',
+                        ),
+                    () => `the certificate problem in the state (${lease.connection.state}: ${lease.connection.problem ?? 'no problem'})`,
+                    15_000,
+                    50,
+                );
+            } finally {
+                await lease.release();
+            }
         });
     });
 

@@ -66,6 +66,8 @@ export const MAX_MIN_REPLICAS = 10;
  */
 export const REPLY_BOUND_MS = 5000;
 const NO_SENTINEL_ANSWER = 'no Sentinel named a primary that could be reached';
+/** All ioredis says of a connection it made to ask a Sentinel or a cluster node, whose own error it dropped. */
+const CLOSED = /Connection is closed/;
 const NO_CLUSTER_NODE_ANSWER = 'no node of the cluster said which primary serves which slot';
 /** A prefix is part of every key: plain characters keep keys readable in redis-cli and free of glob characters. */
 const PREFIX_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -330,7 +332,10 @@ export class RedisConnection {
      * The first server this connection asks about the others over TLS (a Sentinel, a seed of the cluster), with
      * its TLS options as the client uses them; none in standalone mode, whose client tells its TLS problems itself.
      */
-    readonly firstTlsAsked: { host: string; port: number; tls: RedisTlsOptions } | undefined;
+    private readonly firstTlsAsked: { host: string; port: number; tls: RedisTlsOptions } | undefined;
+    /** When the TLS handshake with firstTlsAsked was last tried for a closed connection's reason (ms), and what it said. */
+    private tlsDiagnosedAt = -Infinity;
+    private closedTlsDiagnosis: string | undefined;
     private readonly retryStrategy: (times: number) => number;
     /** Cluster mode: subscribers made since one was last ready, for the wait before the next. */
     private subscriberAttempts = 0;
@@ -491,11 +496,42 @@ export class RedisConnection {
         this.client.on('error', (err: Error) => {
             // The cluster's "Failed to refresh slots cache" says less than the nodes' own problems before it.
             const cause = (err as { lastNodeError?: Error }).lastNodeError;
-            this.lastProblem = cause
-                ? `${NO_CLUSTER_NODE_ANSWER}: ${this.nodeProblem ?? explainedTlsProblem(cause.message)}`
-                : explainedTlsProblem(err.message);
+            const problem = cause ? `${NO_CLUSTER_NODE_ANSWER}: ${this.nodeProblem ?? explainedTlsProblem(cause.message)}` : explainedTlsProblem(err.message);
+            // Until a handshake says otherwise, a closed connection asked over TLS closed for the reason found last.
+            this.lastProblem = this.closedTlsDiagnosis !== undefined && CLOSED.test(problem) ? this.closedTlsDiagnosis : problem;
             this.changed();
+            this.diagnoseClosedTls(problem);
         });
+    }
+
+    /**
+     * Why a connection asked over TLS closed, when ioredis says no more than "Connection is closed": the TLS
+     * handshake with the first Sentinel or seed tried on its own, its problem explained
+     * (`no Sentinel named ...: TLS to 10.0.0.5:26379: self-signed certificate (TLS: ...)`); undefined when it
+     * succeeds, or when the problem is another one.
+     */
+    async tlsDiagnosis(problem: string, timeoutMs: number): Promise<string | undefined> {
+        const asked = this.firstTlsAsked;
+        if (!asked || !CLOSED.test(problem)) return undefined;
+        const handshake = await tlsHandshakeProblem(asked.host, asked.port, asked.tls, timeoutMs);
+        if (handshake === undefined) return undefined;
+        return `${this.mode === 'sentinel' ? NO_SENTINEL_ANSWER : NO_CLUSTER_NODE_ANSWER}: TLS to ${hostText(asked.host)}:${asked.port}: ${handshake}`;
+    }
+
+    /** The deployed node's status tells the TLS problem too, asked at most every 10 s while the connection is down. */
+    private diagnoseClosedTls(problem: string): void {
+        if (!this.firstTlsAsked || !CLOSED.test(problem) || Date.now() - this.tlsDiagnosedAt < 10_000) return;
+        this.tlsDiagnosedAt = Date.now();
+        this.tlsDiagnosis(problem, 2000).then(
+            (diagnosis) => {
+                if (this.current === 'ready' || this.current === 'closed') return;
+                this.closedTlsDiagnosis = diagnosis;
+                if (diagnosis === undefined) return;
+                this.lastProblem = diagnosis;
+                this.changed();
+            },
+            () => undefined,
+        );
     }
 
     /** `host:port` of the server this connection reached (in sentinel mode, the primary Sentinel named); none in cluster mode. */
@@ -723,6 +759,8 @@ export class RedisConnection {
         if (state === 'ready') {
             this.lastProblem = undefined;
             this.nodeProblem = undefined;
+            this.closedTlsDiagnosis = undefined;
+            this.tlsDiagnosedAt = -Infinity;
         }
         this.changed();
     }
@@ -871,13 +909,9 @@ export async function probeRedis(settings: RedisSettings, timeoutMs = 5000): Pro
         const tls = { servers: connection.encrypted, ...(connection.mode === 'sentinel' ? { sentinels: connection.tlsTo.sentinels } : {}) };
         return { mode: connection.mode, ...(primary ? { primary } : {}), ...info, tls };
     } catch (err) {
-        const asked = connection.firstTlsAsked;
-        const message = err instanceof Error ? err.message : String(err);
-        if (!asked || !/Connection is closed/.test(message)) throw err;
-        const problem = await tlsHandshakeProblem(asked.host, asked.port, asked.tls, timeoutMs);
-        if (problem === undefined) throw err;
-        const what = connection.mode === 'sentinel' ? NO_SENTINEL_ANSWER : NO_CLUSTER_NODE_ANSWER;
-        throw new StoreError(`${what}: TLS to ${hostText(asked.host)}:${asked.port}: ${problem}`, { cause: err });
+        const diagnosis = await connection.tlsDiagnosis(err instanceof Error ? err.message : String(err), timeoutMs);
+        if (diagnosis === undefined) throw err;
+        throw new StoreError(diagnosis, { cause: err });
     } finally {
         connection.client.disconnect();
     }
