@@ -148,7 +148,10 @@ describe('ccaas-redis over TLS in sentinel and cluster mode', function () {
             assert.deepEqual(stored.tls, { servers: true, sentinels: true }, JSON.stringify(stored));
             // The same Sentinels and primary, but the primary in the clear: the deployed node never sent it there.
             const clear = await test(question({ id: 's1', useTls: false, credentials: { password: '__PWRD__' } }));
-            assert.match(clear.error ?? '', /^credentials: the stored password is only sent to ccaas-primary via Sentinel [\d.:,]+, over TLS to the servers and the Sentinels; /);
+            assert.match(
+                clear.error ?? '',
+                /^credentials: the stored password is only sent to ccaas-primary via Sentinel [\d.:,]+, over TLS to the servers and the Sentinels; /,
+            );
         });
 
         it('refuses a certificate it does not trust, or made out for another name, saying what it means', async () => {
