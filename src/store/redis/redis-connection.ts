@@ -66,9 +66,9 @@ export const MAX_MIN_REPLICAS = 10;
  */
 export const REPLY_BOUND_MS = 5000;
 const NO_SENTINEL_ANSWER = 'no Sentinel named a primary that could be reached';
+const NO_CLUSTER_NODE_ANSWER = 'no node of the cluster said which primary serves which slot';
 /** All ioredis says of a connection it made to ask a Sentinel or a cluster node, whose own error it dropped. */
 const CLOSED = /Connection is closed/;
-const NO_CLUSTER_NODE_ANSWER = 'no node of the cluster said which primary serves which slot';
 /** A prefix is part of every key: plain characters keep keys readable in redis-cli and free of glob characters. */
 const PREFIX_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
