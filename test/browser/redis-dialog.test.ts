@@ -42,12 +42,26 @@ describe('editor: Store in a ccaas-redis configuration', function () {
         );
         assert.equal(await page.locator('#node-config-input-replicaWait').isVisible(), false);
         await page.locator('#node-config-input-mode').selectOption('sentinel');
-        assert.deepEqual(
-            await Promise.all(
-                ['url', 'tls', 'sentinels', 'masterName', 'sentinelPassword'].map((field) => page.locator(`#node-config-input-${field}`).isVisible()),
-            ),
-            [false, false, true, true, true],
-        );
+        const visible = (fields: string[]): Promise<boolean[]> => Promise.all(fields.map((field) => page.locator(`#node-config-input-${field}`).isVisible()));
+        assert.deepEqual(await visible(['url', 'tls', 'sentinels', 'masterName', 'sentinelPassword', 'useTls', 'sentinelTls']), [
+            false,
+            false,
+            true,
+            true,
+            true,
+            true,
+            true,
+        ]);
+        // The TLS configuration shows once a TLS box is ticked; cluster mode has Use TLS only.
+        await page.locator('#node-config-input-sentinelTls').check();
+        assert.deepEqual(await visible(['tls']), [true]);
+        await page.locator('#node-config-input-sentinelTls').uncheck();
+        await page.locator('#node-config-input-mode').selectOption('cluster');
+        assert.deepEqual(await visible(['nodes', 'useTls', 'sentinelTls', 'tls']), [true, true, false, false]);
+        await page.locator('#node-config-input-useTls').check();
+        assert.deepEqual(await visible(['tls']), [true]);
+        await page.locator('#node-config-input-useTls').uncheck();
+        await page.locator('#node-config-input-mode').selectOption('sentinel');
         await page.locator('#node-config-input-minReplicas').fill('1');
         assert.equal(await page.locator('#node-config-input-replicaWait').isVisible(), true);
         await page.locator('#node-config-input-minReplicas').fill('0');
@@ -67,7 +81,7 @@ describe('editor: Store in a ccaas-redis configuration', function () {
         assert.match(
             await editor.page.locator('#node-config-ccaas-redis-result').innerText(),
             new RegExp(
-                `^Connected: Redis \\d+\\.\\d+\\.\\d+\\. Server 127\\.0\\.0\\.1:${redis.port}\\. Replicas: none\\. Persistence: append-only file, fsync always\\.$`,
+                `^Connected: Redis \\d+\\.\\d+\\.\\d+\\. Server 127\\.0\\.0\\.1:${redis.port}\\. Replicas: none\\. Persistence: append-only file, fsync always\\. TLS: none \\(in the clear\\)\\.$`,
             ),
         );
         await editor.screenshot('redis-config-dialog');

@@ -33,13 +33,24 @@ describe('Redis settings in cluster mode', () => {
         assert.equal(checked.target, 'cluster://10.0.0.9:7001,[::1]:7003,redis-b:6379');
     });
 
+    it('reads Use TLS (every node over TLS) and ignores Sentinel TLS; a configuration saved before TLS stays in the clear', () => {
+        const cluster = { mode: 'cluster', url: '', prefix: '', nodes: '10.0.0.9:7001' };
+        const tls = checkedRedisSettings({ ...cluster, useTls: true, sentinelTls: true, tls: { ca: 'the CA' } });
+        assert.deepEqual(tls.tlsTo, { servers: true, sentinels: false });
+        assert.equal(tls.target, 'cluster://10.0.0.9:7001?tls=servers');
+        const before = checkedRedisSettings(cluster);
+        assert.deepEqual(before.tlsTo, { servers: false, sentinels: false });
+        assert.equal(before.target, 'cluster://10.0.0.9:7001');
+    });
+
     it('names the field of every cluster setting that cannot work', () => {
         const cluster = { mode: 'cluster', url: '', prefix: '', nodes: '127.0.0.1:7000' };
         assert.match(refusal({ ...cluster, nodes: '' }), /^nodes: list at least one node of the cluster as host:port/);
         assert.match(refusal({ ...cluster, nodes: undefined }), /^nodes: list at least one node/);
         assert.match(refusal({ ...cluster, nodes: '127.0.0.1:7000, redis://x:1' }), /^nodes: "redis:\/\/x:1" is not host:port \(write, say, 10.0.0.5:6379\)/);
         assert.match(refusal({ ...cluster, nodes: '127.0.0.1:0' }), /^nodes: "127.0.0.1:0" is not host:port/);
-        assert.match(refusal({ ...cluster, tls: { ca: 'x' } }), /^tls: TLS is not available in cluster mode yet/);
+        assert.match(refusal({ ...cluster, tls: { ca: 'x' } }), /^useTls: a TLS configuration is chosen but Use TLS is off; tick Use TLS/);
+        assert.match(refusal({ ...cluster, useTls: 1 as unknown as boolean }), /^useTls: must be true or false \(a checkbox\), not "1"/);
         assert.match(refusal({ ...cluster, minReplicas: 'all' }), /^minReplicas: /);
     });
 

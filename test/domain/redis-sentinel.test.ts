@@ -49,6 +49,39 @@ describe('Redis settings by mode', () => {
         assert.equal(checked.target, 'sentinel://10.0.0.7:26380,[::1]:26381,sentinel-b:26379/crm-primary');
     });
 
+    it('reads TLS in sentinel mode: Use TLS for the primary and replicas, Sentinel TLS for the Sentinels, each on its own', () => {
+        const sentinel = { mode: 'sentinel', url: '', prefix: '', sentinels: '10.0.0.7:26380', masterName: 'crm-primary', tls: { ca: 'the CA' } };
+        const both = checkedRedisSettings({ ...sentinel, useTls: true, sentinelTls: true });
+        assert.deepEqual(both.tlsTo, { servers: true, sentinels: true });
+        assert.equal(both.target, 'sentinel://10.0.0.7:26380/crm-primary?tls=servers,sentinels');
+        const servers = checkedRedisSettings({ ...sentinel, useTls: 'true', sentinelTls: '' });
+        assert.deepEqual(servers.tlsTo, { servers: true, sentinels: false });
+        assert.equal(servers.target, 'sentinel://10.0.0.7:26380/crm-primary?tls=servers');
+        // The system's CAs: TLS without a TLS configuration.
+        const sentinels = checkedRedisSettings({ ...sentinel, tls: undefined, sentinelTls: true });
+        assert.deepEqual(sentinels.tlsTo, { servers: false, sentinels: true });
+        assert.equal(sentinels.target, 'sentinel://10.0.0.7:26380/crm-primary?tls=sentinels');
+    });
+
+    it('reads a sentinel configuration saved before TLS (no useTls, no sentinelTls, tls empty) as in the clear, unchanged', () => {
+        // As the dialog of 0.4.0 before TLS in sentinel mode saved it: the TLS row hidden and emptied.
+        const checked = checkedRedisSettings({
+            mode: 'sentinel',
+            url: 'redis://127.0.0.1:6379',
+            prefix: 'ccaas',
+            sentinels: '10.0.0.7:26380',
+            masterName: 'm',
+        });
+        assert.deepEqual(checked.tlsTo, { servers: false, sentinels: false });
+        assert.equal(checked.target, 'sentinel://10.0.0.7:26380/m');
+        // 0.3.0's shape, with a TLS configuration left on a redis:// URL: still in the clear, the TLS configuration unused.
+        const old = checkedRedisSettings({ url: 'redis://10.0.0.5:6380/2', prefix: 'crm', tls: { ca: 'x' } });
+        assert.deepEqual(old.tlsTo, { servers: false, sentinels: false });
+        assert.equal(old.target, 'redis://10.0.0.5:6380');
+        const rediss = checkedRedisSettings({ url: 'rediss://10.0.0.5:6380/2', prefix: 'crm', useTls: false });
+        assert.deepEqual(rediss.tlsTo, { servers: true, sentinels: false });
+    });
+
     it('names the field of every setting that cannot work', () => {
         const sentinel = { mode: 'sentinel', url: '', prefix: '', sentinels: '127.0.0.1:26379', masterName: 'm' };
         assert.match(refusal({ url: '', prefix: '', mode: 'replicas' }), /^mode: "replicas" is not standalone, sentinel or cluster/);
@@ -57,7 +90,10 @@ describe('Redis settings by mode', () => {
         assert.match(refusal({ ...sentinel, sentinels: '127.0.0.1:70000' }), /^sentinels: "127.0.0.1:70000" is not host:port/);
         assert.match(refusal({ ...sentinel, masterName: ' ' }), /^masterName: name the primary/);
         assert.match(refusal({ ...sentinel, masterName: 'a b' }), /^masterName: "a b" must be/);
-        assert.match(refusal({ ...sentinel, tls: { ca: 'x' } }), /^tls: TLS is not available in sentinel mode yet/);
+        assert.match(refusal({ ...sentinel, tls: { ca: 'x' } }), /^useTls: a TLS configuration is chosen but neither Use TLS nor Sentinel TLS is on/);
+        assert.match(refusal({ ...sentinel, tls: { ca: 'x' }, useTls: false, sentinelTls: 'false' }), /^useTls: a TLS configuration is chosen/);
+        assert.match(refusal({ ...sentinel, useTls: 'yes' }), /^useTls: must be true or false \(a checkbox\), not "yes"/);
+        assert.match(refusal({ ...sentinel, sentinelTls: 'on' }), /^sentinelTls: must be true or false/);
         assert.match(refusal({ ...sentinel, minReplicas: '-1' }), /^minReplicas: must be a whole number from 0 to 10, not "-1"/);
         assert.match(refusal({ url: '', prefix: '', minReplicas: 1.5 }), /^minReplicas: must be a whole number/);
         assert.match(refusal({ url: '', prefix: '', replicaWait: '0' }), /^replicaWait: must be a whole number from 1 to 10000 ms, not "0"/);

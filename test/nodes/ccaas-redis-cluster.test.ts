@@ -23,6 +23,7 @@ interface Answer {
     nodes?: string;
     minReplicas?: number;
     aof?: false | { fsync: string };
+    tls?: { servers: boolean };
     shards?: Shard[];
     error?: string;
 }
@@ -71,6 +72,7 @@ describe('ccaas-redis in cluster mode', function () {
         assert.equal(answer.nodes, cluster.nodes);
         assert.equal(answer.minReplicas, 1);
         assert.deepEqual(answer.aof, { fsync: 'always' });
+        assert.deepEqual(answer.tls, { servers: false });
         const primaries = cluster.servers.slice(0, 3).map((server) => `127.0.0.1:${server.port}`);
         assert.deepEqual(answer.shards?.map((shard) => shard.primary).sort(), [...primaries].sort());
         const replicas = new Set(cluster.servers.slice(3).map((server) => `127.0.0.1:${server.port}`));
@@ -119,7 +121,8 @@ describe('ccaas-redis in cluster mode', function () {
     });
 
     it('deployed with minReplicas 1, writes to the shard of each key and has its replica acknowledge it', async () => {
-        const flow = [{ id: 'c2', type: 'ccaas-redis', mode: 'cluster', nodes: cluster.nodes, prefix: 'ccaas', minReplicas: 1, replicaWait: 2000 }];
+        // As the dialog saved it before cluster mode took TLS: no useTls, the TLS row emptied.
+        const flow = [{ id: 'c2', type: 'ccaas-redis', mode: 'cluster', nodes: cluster.nodes, prefix: 'ccaas', minReplicas: 1, replicaWait: 2000, tls: '' }];
         await helper.load(redisNode, flow, { c2: { password: PASSWORD } });
         const node = helper.getNode('c2') as unknown as DeployedRedis;
         assert.equal(node.configError, undefined);

@@ -19,6 +19,7 @@ interface Answer {
     version?: string;
     aof?: false | { fsync: string };
     rdb?: boolean;
+    tls?: { servers: boolean; sentinels?: boolean };
     minReplicas?: number;
     masterName?: string;
     url?: string;
@@ -77,6 +78,7 @@ describe('ccaas-redis in sentinel mode', function () {
                 version: 'string',
                 aof: { fsync: 'always' },
                 rdb: false,
+                tls: { servers: false, sentinels: false },
                 minReplicas: 1,
                 masterName: group.masterName,
             },
@@ -127,6 +129,8 @@ describe('ccaas-redis in sentinel mode', function () {
                 prefix: 'ccaas',
                 minReplicas: 1,
                 replicaWait: 2000,
+                // As the dialog saved it before sentinel mode took TLS: no useTls, no sentinelTls, the TLS row emptied.
+                tls: '',
             },
         ];
         await helper.load(redisNode, flow, { s2: { password: 'data-secret', sentinelPassword: 'sentinel-secret' } });

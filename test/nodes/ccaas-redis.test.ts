@@ -25,6 +25,7 @@ interface Answer {
     version?: string;
     aof?: false | { fsync: string };
     rdb?: boolean;
+    tls?: { servers: boolean };
     error?: string;
 }
 
@@ -63,6 +64,7 @@ describe('ccaas-redis', function () {
                 version: 'string',
                 aof: { fsync: 'everysec' },
                 rdb: false,
+                tls: { servers: false },
                 minReplicas: 0,
                 url: durable.url,
             },
@@ -138,6 +140,8 @@ describe('ccaas-redis', function () {
             const lease = node.acquire();
             await lease.connection.ready();
             assert.equal(await lease.connection.client.ping(), 'PONG');
+            // Test connection said the server was reached over TLS.
+            assert.deepEqual(trusted.tls, { servers: true });
             await lease.release();
         } finally {
             await helper.unload();

@@ -4,7 +4,7 @@
 // `--cluster-port` (Redis 7): the default, port + 10000, may be taken, or past 65535 for a port of the ephemeral range.
 import { spawnSync } from 'node:child_process';
 import { freePort } from './node-red-process';
-import { removeRedisDir, startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server';
+import { cliTlsArguments, removeRedisDir, startRedisServer, type RedisServer, type RedisServerOptions, type RedisTlsFiles } from './redis-server';
 import { until } from './wait';
 
 export interface RedisClusterOptions {
@@ -18,6 +18,10 @@ export interface RedisClusterOptions {
     nodeTimeoutMs?: number;
     /** Every node's requirepass (and masterauth, for its replicas). */
     password?: string;
+    /** Every node serves TLS only, with these files; the cluster bus and replication go over TLS too. */
+    tls?: RedisTlsFiles;
+    /** A host name every node announces, and the cluster names its nodes by (CLUSTER SLOTS, MOVED) instead of 127.0.0.1. */
+    announceHostname?: string;
 }
 
 export interface RedisCluster {
@@ -43,9 +47,9 @@ export interface RedisCluster {
     remove(): Promise<void>;
 }
 
-function redisCli(args: string[], password?: string): string {
+function redisCli(args: string[], password?: string, tls?: RedisTlsFiles): string {
     const auth = password ? ['-a', password, '--no-auth-warning'] : [];
-    const result = spawnSync('redis-cli', [...auth, ...args], { encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync('redis-cli', [...cliTlsArguments(tls), ...auth, ...args], { encoding: 'utf8', timeout: 30_000 });
     if (result.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${result.stderr || result.error?.message || `exit ${result.status}`}`);
     return result.stdout.trim();
 }
@@ -69,6 +73,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             startRedisServer({
                 port: ports[index]!,
                 persistence: options.persistence ?? 'always',
+                ...(options.tls ? { tls: options.tls } : {}),
                 config: [
                     'cluster-enabled yes',
                     // Relative to the node's --dir, so each node keeps its own.
@@ -76,6 +81,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
                     `cluster-port ${ports[count + index]!}`,
                     `cluster-node-timeout ${options.nodeTimeoutMs ?? 2000}`,
                     ...(options.password ? [`requirepass ${options.password}`, `masterauth ${options.password}`] : []),
+                    ...(options.announceHostname ? [`cluster-announce-hostname ${options.announceHostname}`, 'cluster-preferred-endpoint-type hostname'] : []),
                 ],
             }),
         ),
@@ -91,8 +97,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         throw (failure as PromiseRejectedResult).reason;
     }
 
-    const { password } = options;
-    const cli = (server: RedisServer, args: string[]): string => redisCli(['-h', '127.0.0.1', '-p', String(server.port), ...args], password);
+    const { password, tls } = options;
+    const cli = (server: RedisServer, args: string[]): string => redisCli(['-h', '127.0.0.1', '-p', String(server.port), ...args], password, tls);
     const waitUntilOk = (timeoutMs = 30_000): Promise<void> =>
         until(
             () => servers.every((server) => /cluster_state:ok/.test(tryCli(server, ['CLUSTER', 'INFO']))),
@@ -113,6 +119,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         redisCli(
             ['--cluster', 'create', ...servers.map((server) => `127.0.0.1:${server.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
             password,
+            tls,
         );
         await waitUntilOk();
     } catch (err) {
@@ -132,7 +139,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             .slice(0, shards)
             .map((server) => `127.0.0.1:${server.port}`)
             .join(','),
-        cli: (...args) => redisCli(['-c', '-h', '127.0.0.1', '-p', String(servers[0]!.port), ...args], password),
+        cli: (...args) => redisCli(['-c', '-h', '127.0.0.1', '-p', String(servers[0]!.port), ...args], password, tls),
         onEveryNode: (...args) => servers.map((server) => cli(server, args)),
         scan: (pattern) =>
             primaries()

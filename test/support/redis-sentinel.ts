@@ -5,7 +5,16 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, temporaryDirectory } from './node-red-process';
-import { redisServerPath, removeRedisDir, startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server';
+import {
+    cliTlsArguments,
+    redisServerPath,
+    removeRedisDir,
+    startRedisServer,
+    tlsConfigLines,
+    type RedisServer,
+    type RedisServerOptions,
+    type RedisTlsFiles,
+} from './redis-server';
 import { until } from './wait';
 
 export interface SentinelGroupOptions {
@@ -19,6 +28,11 @@ export interface SentinelGroupOptions {
     sentinelPassword?: string;
     /** Options of every data server (persistence, requirepass). */
     server?: Pick<RedisServerOptions, 'persistence' | 'config'>;
+    /**
+     * Every data server and every Sentinel serves TLS only, with these files: replication and the Sentinels'
+     * connections to the servers go over TLS too.
+     */
+    tls?: RedisTlsFiles;
 }
 
 export interface SentinelProcess {
@@ -50,12 +64,19 @@ export function onlineReplicas(server: RedisServer): number {
     return (server.cli('INFO', 'replication').match(/^slave\d+:.*state=online/gm) ?? []).length;
 }
 
-async function startSentinel(confDir: string, lines: string[], password?: string): Promise<SentinelProcess> {
+async function startSentinel(confDir: string, lines: string[], password?: string, tls?: RedisTlsFiles): Promise<SentinelProcess> {
     const port = await freePort();
     const conf = path.join(confDir, 'sentinel.conf');
     fs.writeFileSync(
         conf,
-        [`port ${port}`, 'bind 127.0.0.1', 'protected-mode no', `dir ${confDir}`, ...lines, ...(password ? [`requirepass ${password}`] : [])].join('\n') + '\n',
+        [
+            ...(tls ? tlsConfigLines(tls, port) : [`port ${port}`]),
+            'bind 127.0.0.1',
+            'protected-mode no',
+            `dir ${confDir}`,
+            ...lines,
+            ...(password ? [`requirepass ${password}`] : []),
+        ].join('\n') + '\n',
     );
     let output = '';
     const child: ChildProcess = spawn(redisServerPath(), [conf, '--sentinel'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -101,10 +122,11 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
         const auth = (options.server?.config ?? []).find((line) => line.startsWith('requirepass '))?.slice('requirepass '.length);
         // Every server may become a replica after a failover, so each carries the password it would replicate with.
         const config = [...(options.server?.config ?? []), ...(auth ? [`masterauth ${auth}`] : [])];
-        const primary = await startRedisServer({ ...options.server, config });
+        const tls = options.tls ? { tls: options.tls } : {};
+        const primary = await startRedisServer({ ...options.server, ...tls, config });
         servers.push(primary);
         for (let index = 0; index < (options.replicas ?? 1); index += 1) {
-            servers.push(await startRedisServer({ ...options.server, config: [...config, `replicaof 127.0.0.1 ${primary.port}`] }));
+            servers.push(await startRedisServer({ ...options.server, ...tls, config: [...config, `replicaof 127.0.0.1 ${primary.port}`] }));
         }
         await until(() => onlineReplicas(primary) === servers.length - 1, 'the replicas in sync with the primary', 20_000, 50);
         for (let index = 0; index < 3; index += 1) {
@@ -121,12 +143,17 @@ export async function startSentinelGroup(options: SentinelGroupOptions = {}): Pr
                         ...(auth ? [`sentinel auth-pass ${masterName} ${auth}`] : []),
                     ],
                     options.sentinelPassword,
+                    options.tls,
                 ),
             );
         }
         const sentinelCli = (index: number, ...args: string[]): string => {
             const authArgs = options.sentinelPassword ? ['-a', options.sentinelPassword, '--no-auth-warning'] : [];
-            const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(sentinels[index]!.port), ...authArgs, ...args], { encoding: 'utf8' });
+            const result = spawnSync(
+                'redis-cli',
+                ['-h', '127.0.0.1', '-p', String(sentinels[index]!.port), ...cliTlsArguments(options.tls), ...authArgs, ...args],
+                { encoding: 'utf8' },
+            );
             if (result.status !== 0) throw new Error(`redis-cli (sentinel) ${args.join(' ')} failed: ${result.stderr}`);
             return result.stdout.trim();
         };

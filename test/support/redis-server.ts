@@ -13,8 +13,38 @@ export interface RedisServerOptions {
     config?: string[];
     port?: number;
     dir?: string;
-    /** Serve TLS only (no plain port), with this certificate and key (PEM files). */
-    tls?: { certFile: string; keyFile: string };
+    /**
+     * Serve TLS only (no plain port), with this certificate and key (PEM files). Replication (and, with
+     * `cluster-enabled yes`, the cluster bus) goes over TLS too, trusting `caFile` (default: the certificate itself,
+     * as a self-signed one is its own CA).
+     */
+    tls?: RedisTlsFiles;
+}
+
+export interface RedisTlsFiles {
+    certFile: string;
+    keyFile: string;
+    caFile?: string;
+}
+
+/** The redis.conf settings (as `name value` lines) that make a redis-server or Sentinel listen on TLS only. */
+export function tlsConfigLines(tls: RedisTlsFiles, port: number): string[] {
+    return [
+        'port 0',
+        `tls-port ${port}`,
+        `tls-cert-file ${tls.certFile}`,
+        `tls-key-file ${tls.keyFile}`,
+        `tls-ca-cert-file ${tls.caFile ?? tls.certFile}`,
+        // Clients (the nodes) show no certificate of their own; a replica or Sentinel connecting to a server checks
+        // the server's against the CA.
+        'tls-auth-clients no',
+        'tls-replication yes',
+    ];
+}
+
+/** redis-cli's arguments to reach a server that serves TLS with `tls` (none for a plain one). */
+export function cliTlsArguments(tls: RedisTlsFiles | undefined): string[] {
+    return tls ? ['--tls', '--cacert', tls.caFile ?? tls.certFile] : [];
 }
 
 export interface RedisServer {
@@ -39,19 +69,12 @@ export function redisServerPath(): string {
 
 function argumentsOf(options: RedisServerOptions, port: number, dir: string): string[] {
     const persistence = options.persistence ?? 'always';
+    const cluster = (options.config ?? []).includes('cluster-enabled yes');
     const listen = options.tls
-        ? [
-              '--port',
-              '0',
-              '--tls-port',
-              String(port),
-              '--tls-cert-file',
-              options.tls.certFile,
-              '--tls-key-file',
-              options.tls.keyFile,
-              '--tls-auth-clients',
-              'no',
-          ]
+        ? [...tlsConfigLines(options.tls, port), ...(cluster ? ['tls-cluster yes'] : [])].flatMap((line) => {
+              const [name, ...value] = line.split(' ');
+              return [`--${name}`, ...value];
+          })
         : ['--port', String(port)];
     const args = ['--bind', '127.0.0.1', ...listen, '--dir', dir, '--save', '', '--protected-mode', 'no'];
     if (persistence === 'off') args.push('--appendonly', 'no');
@@ -119,7 +142,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         cli(...args: string[]) {
             const auth = (options.config ?? []).find((line) => line.startsWith('requirepass '));
             const authArgs = auth ? ['-a', auth.slice('requirepass '.length), '--no-auth-warning'] : [];
-            const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...authArgs, ...args], { encoding: 'utf8' });
+            const result = spawnSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...cliTlsArguments(options.tls), ...authArgs, ...args], {
+                encoding: 'utf8',
+            });
             if (result.status !== 0) throw new Error(`redis-cli ${args.join(' ')} failed: ${result.stderr}`);
             return result.stdout.trim();
         },

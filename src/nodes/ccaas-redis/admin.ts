@@ -10,9 +10,10 @@ import { redisSettingsOf, tlsOptionsFrom, type RedisNodeCredentials } from './co
 const STORED_SECRET = '__PWRD__';
 
 /**
- * `POST /ccaas-redis/test` {id, mode, url, sentinels, masterName, nodes, prefix, tls, credentials}: connects once
- * and answers {mode, primary, role, replicas, version, aof, rdb, url | masterName | nodes, shards (cluster: each
- * primary with its replicas and persistence)} or {error}. A stored secret only goes where the deployed node
+ * `POST /ccaas-redis/test` {id, mode, url, sentinels, masterName, nodes, prefix, tls, useTls, sentinelTls,
+ * credentials}: connects once and answers {mode, primary, role, replicas, version, aof, rdb, tls ({servers,
+ * sentinels}: what went over TLS), url | masterName | nodes, shards (cluster: each primary with its replicas and
+ * persistence)} or {error}. A stored secret only goes where the deployed node
  * connects (the same server, the same Sentinels and primary name, or the same cluster seeds): anyone who may edit
  * flows could otherwise read it by pointing the test at a server of their own.
  */
@@ -22,6 +23,8 @@ export function registerTestConnectionRoute(RED: NodeAPI): void {
         const id = typeof body.id === 'string' ? body.id : '';
         const dialog = (body.credentials && typeof body.credentials === 'object' ? body.credentials : {}) as Record<string, unknown>;
         const text = (name: string): string => (typeof body[name] === 'string' || typeof body[name] === 'number' ? String(body[name]) : '');
+        // A checkbox: the settings check says what is wrong with anything but true, false or nothing.
+        const flag = (name: string): boolean | string | undefined => (typeof body[name] === 'boolean' ? body[name] : text(name) || undefined);
         const run = async (): Promise<unknown> => {
             const tls = typeof body.tls === 'string' && body.tls && body.tls !== '_ADD_' ? body.tls : undefined;
             const properties = {
@@ -33,6 +36,8 @@ export function registerTestConnectionRoute(RED: NodeAPI): void {
                 prefix: text('prefix'),
                 minReplicas: text('minReplicas'),
                 replicaWait: text('replicaWait'),
+                useTls: flag('useTls'),
+                sentinelTls: flag('sentinelTls'),
                 tls,
             };
             const tlsOf = tlsOptionsFrom((tlsId) => RED.nodes.getNode(tlsId));
@@ -67,6 +72,7 @@ export function registerTestConnectionRoute(RED: NodeAPI): void {
                 version: info.version,
                 aof: info.aof,
                 rdb: info.rdb,
+                tls: info.tls,
                 minReplicas: settings.minReplicas,
                 ...(settings.mode === 'standalone'
                     ? { url: settings.url }

@@ -20,8 +20,15 @@ export interface RedisNodeProperties {
     minReplicas?: number | string;
     replicaWait?: number | string;
     prefix?: string;
-    /** The id of a tls-config node: the CA (and client certificate) for rediss://. */
+    /**
+     * The id of a tls-config node: the CA (and client certificate) for rediss://, and in sentinel and cluster mode
+     * for the connections Use TLS and Sentinel TLS put on TLS.
+     */
     tls?: string;
+    /** Sentinel and cluster (label Use TLS): TLS to the primary and replicas, or to every node of the cluster. Missing (before 0.4.0): off. */
+    useTls?: boolean | string;
+    /** Sentinel (label Sentinel TLS): TLS to the Sentinels. Missing: off. */
+    sentinelTls?: boolean | string;
 }
 
 export interface RedisNodeCredentials {
@@ -49,6 +56,8 @@ export function redisSettingsOf(config: RedisNodeProperties, credentials: RedisN
         sentinelPassword: credentials.sentinelPassword || undefined,
         minReplicas: config.minReplicas,
         replicaWait: config.replicaWait,
+        useTls: config.useTls,
+        sentinelTls: config.sentinelTls,
         ...(tls ? { tls } : {}),
     });
 }

@@ -8,6 +8,12 @@ import type { RedisConnection } from '../../store/redis/redis-connection';
 import { registerTestConnectionRoute } from './admin';
 import { redisSettingsOf, tlsOptionsFrom, type RedisConfigNode, type RedisNodeCredentials, type RedisNodeProperties } from './config';
 
+/** `, over TLS to the servers and the Sentinels` and the like; empty without TLS. */
+function tlsSuffix(tlsTo: { servers: boolean; sentinels: boolean }): string {
+    const to = [tlsTo.servers ? 'the servers' : '', tlsTo.sentinels ? 'the Sentinels' : ''].filter(Boolean);
+    return to.length === 0 ? '' : `, over TLS to ${to.join(' and ')}`;
+}
+
 export = function register(RED: NodeAPI): void {
     const text = (key: string, values?: Record<string, string>): string => RED._(`ccaas-redis.runtime.${key}`, values);
 
@@ -22,12 +28,14 @@ export = function register(RED: NodeAPI): void {
                 (node.credentials ?? {}) as RedisNodeCredentials,
                 tlsOptionsFrom((id) => RED.nodes.getNode(id)),
             );
+            // Said in sentinel and cluster mode, where no URL scheme says it: a stored secret goes over TLS only where it did.
+            const overTls = settings.mode === 'standalone' ? '' : tlsSuffix(settings.tlsTo);
             node.redisUrl =
                 settings.mode === 'standalone'
                     ? settings.url
                     : settings.mode === 'sentinel'
-                      ? `${settings.masterName} via Sentinel ${settings.sentinels ?? ''}`.trim()
-                      : `cluster ${settings.nodes ?? ''}`.trim();
+                      ? `${settings.masterName} via Sentinel ${settings.sentinels ?? ''}`.trim() + overTls
+                      : `cluster ${settings.nodes ?? ''}`.trim() + overTls;
             node.redisTarget = settings.target;
             share = new ConnectionShare(settings, { clientName: `node-red-ccaas-${node.id}` }, (connection) => warnWithoutPersistence(connection));
         } catch (err) {

@@ -1,7 +1,8 @@
 import Redis, { Cluster, Command, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { isIP } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { ConfigError } from '../../errors/coded-error';
 import { StoreError } from '../durable-store';
+import { explainedTlsProblem, hostAndPort, tlsHandshakeProblem, tlsOptionsFor, type RedisTlsOptions } from './redis-tls';
 
 /**
  * How the nodes find the Redis primary: `standalone` (one server at `url`, the only mode before 0.4.0), `sentinel`
@@ -35,8 +36,19 @@ export interface RedisSettings {
     minReplicas?: number | string;
     /** How long a write waits for those replicas before it counts as failed (ms). */
     replicaWait?: number | string;
-    /** TLS options for `rediss://` (a CA, a client certificate), from a tls-config node or a test. */
-    tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean; servername?: string };
+    /**
+     * Sentinel and cluster: TLS to the data servers (the primary and replicas; every node of the cluster). A
+     * checkbox, so `true` or `false` (`"true"`, `"false"` and empty are read too); missing (flows before 0.4.0): off.
+     * Standalone takes TLS from a `rediss://` URL and ignores it.
+     */
+    useTls?: boolean | string;
+    /** Sentinel only: TLS to the Sentinels, as `useTls` is read. */
+    sentinelTls?: boolean | string;
+    /**
+     * TLS options (a CA, a client certificate, a server name) from a tls-config node or a test: for `rediss://`, and
+     * in sentinel and cluster mode for the connections `useTls` and `sentinelTls` put on TLS.
+     */
+    tls?: RedisTlsOptions;
 }
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -53,6 +65,10 @@ export const MAX_MIN_REPLICAS = 10;
  * `store` within this, not a hang. Far above what the package's scripts take on a loaded server.
  */
 export const REPLY_BOUND_MS = 5000;
+const NO_SENTINEL_ANSWER = 'no Sentinel named a primary that could be reached';
+const NO_CLUSTER_NODE_ANSWER = 'no node of the cluster said which primary serves which slot';
+/** All ioredis says of a connection it made to ask a Sentinel or a cluster node, whose own error it dropped. */
+const CLOSED = /Connection is closed/;
 /** A prefix is part of every key: plain characters keep keys readable in redis-cli and free of glob characters. */
 const PREFIX_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -122,6 +138,13 @@ export function parseClusterNodes(list: string): ClusterNodeAddress[] {
     return hostPortList('nodes', list, DEFAULT_REDIS_PORT, 'node of the cluster');
 }
 
+/** A checkbox: `true` or `false`; empty or missing is false; anything else a ConfigError naming `field`. */
+function checkbox(field: string, value: boolean | string | undefined): boolean {
+    if (value === undefined || value === false || value === '' || value === 'false') return false;
+    if (value === true || value === 'true') return true;
+    throw new ConfigError(`${field}: must be true or false (a checkbox), not "${String(value)}"`);
+}
+
 /** A whole number from `min` to `max`; empty or missing is `fallback`; otherwise a ConfigError naming `field`. */
 function wholeNumber(field: string, value: number | string | undefined, fallback: number, min: number, max: number, unit = ''): number {
     if (value === undefined || (typeof value === 'string' && value.trim() === '')) return fallback;
@@ -137,11 +160,14 @@ interface CheckedCommon extends RedisSettings {
     minReplicas: number;
     replicaWaitMs: number;
     /**
-     * Where the nodes connect, in one canonical text: `redis://host:port` (the database left out),
-     * `sentinel://host:port,host:port/masterName` or `cluster://host:port,host:port`. A stored secret is only sent
-     * where the deployed node's target is.
+     * Where the nodes connect, in one canonical text: `redis://host:port` or `rediss://host:port` (the database left
+     * out), `sentinel://host:port,host:port/masterName` or `cluster://host:port,host:port`, the last two followed by
+     * `?tls=servers`, `?tls=sentinels` or `?tls=servers,sentinels` when they use TLS. A stored secret is only sent
+     * where the deployed node's target is, and not in the clear where the deployed node used TLS.
      */
     target: string;
+    /** Which connections go over TLS: to the data servers (standalone: `rediss://`), to the Sentinels. */
+    tlsTo: { servers: boolean; sentinels: boolean };
 }
 
 export type CheckedRedisSettings =
@@ -185,23 +211,32 @@ export function checkedRedisSettings(settings: RedisSettings): CheckedRedisSetti
         const url = settings.url.trim() === '' ? DEFAULT_REDIS_URL : settings.url.trim();
         const address = parseRedisUrl(url);
         const target = `${address.tls ? 'rediss' : 'redis'}://${hostText(address.host)}:${address.port}`;
-        return { ...common, mode, url, address, target };
+        // A TLS configuration with a redis:// URL stays unused, as in 0.3.0: the URL, which the dialog shows, decides.
+        return { ...common, mode, url, address, target, tlsTo: { servers: address.tls, sentinels: false } };
     }
     const canonical = (addresses: SentinelAddress[]): string => [...new Set(addresses.map(({ host, port }) => `${hostText(host)}:${port}`))].sort().join(',');
+    const tlsTo = { servers: checkbox('useTls', settings.useTls), sentinels: mode === 'sentinel' && checkbox('sentinelTls', settings.sentinelTls) };
+    const tlsSuffix =
+        tlsTo.servers || tlsTo.sentinels ? `?tls=${[tlsTo.servers ? 'servers' : '', tlsTo.sentinels ? 'sentinels' : ''].filter(Boolean).join(',')}` : '';
+    // A CA chosen for connections that all go in the clear is a mistake the user would not see: say so rather
+    // than connect without TLS.
+    if (settings.tls && !tlsTo.servers && !tlsTo.sentinels) {
+        throw new ConfigError(
+            mode === 'cluster'
+                ? 'useTls: a TLS configuration is chosen but Use TLS is off; tick Use TLS, or choose no TLS configuration'
+                : 'useTls: a TLS configuration is chosen but neither Use TLS nor Sentinel TLS is on; tick the one your servers need, or choose no TLS configuration',
+        );
+    }
     if (mode === 'cluster') {
         const clusterNodes = parseClusterNodes(String(settings.nodes ?? ''));
-        // As in sentinel mode: the TLS node is only wired to rediss:// URLs so far.
-        if (settings.tls) throw new ConfigError('tls: TLS is not available in cluster mode yet; remove the TLS configuration or use standalone mode');
-        return { ...common, mode, clusterNodes, target: `cluster://${canonical(clusterNodes)}` };
+        return { ...common, mode, clusterNodes, tlsTo, target: `cluster://${canonical(clusterNodes)}${tlsSuffix}` };
     }
     const sentinelAddresses = parseSentinels(String(settings.sentinels ?? ''));
     const masterName = String(settings.masterName ?? '').trim();
     if (masterName === '') throw new ConfigError('masterName: name the primary as the Sentinels monitor it (sentinel monitor <name> ...)');
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(masterName)) throw new ConfigError(`masterName: "${masterName}" must be 1 to 128 letters, digits, ".", "_" or "-"`);
-    // A TLS node is only wired to rediss:// URLs so far; quietly connecting to Sentinels in the clear would be worse.
-    if (settings.tls) throw new ConfigError('tls: TLS is not available in sentinel mode yet; remove the TLS configuration or use standalone mode');
-    const target = `sentinel://${canonical(sentinelAddresses)}/${masterName}`;
-    return { ...common, mode, sentinelAddresses, masterName, target };
+    const target = `sentinel://${canonical(sentinelAddresses)}/${masterName}${tlsSuffix}`;
+    return { ...common, mode, sentinelAddresses, masterName, tlsTo, target };
 }
 
 /** A replica the primary lists in INFO replication. */
@@ -289,8 +324,18 @@ export class RedisConnection {
     private subscriber: Redis | undefined;
     private readonly channels = new Map<string, Set<ChannelListener>>();
     /** Cluster mode: the seeds and the options of one node's connection, for the subscriber. */
-    private readonly clusterNodes: ClusterNodeAddress[] = [];
+    private readonly clusterNodes: Array<ClusterNodeAddress & { tls?: RedisTlsOptions }> = [];
     private readonly nodeOptions: RedisOptions = {};
+    /** Which connections go over TLS (the data servers, the Sentinels), for Test connection. */
+    readonly tlsTo: { servers: boolean; sentinels: boolean };
+    /**
+     * The first server this connection asks about the others over TLS (a Sentinel, a seed of the cluster), with
+     * its TLS options as the client uses them; none in standalone mode, whose client tells its TLS problems itself.
+     */
+    private readonly firstTlsAsked: { host: string; port: number; tls: RedisTlsOptions } | undefined;
+    /** When the TLS handshake with firstTlsAsked was last tried for a closed connection's reason (ms), and what it said. */
+    private tlsDiagnosedAt = -Infinity;
+    private closedTlsDiagnosis: string | undefined;
     private readonly retryStrategy: (times: number) => number;
     /** Cluster mode: subscribers made since one was last ready, for the wait before the next. */
     private subscriberAttempts = 0;
@@ -306,6 +351,16 @@ export class RedisConnection {
         this.mode = checked.mode;
         this.minReplicas = checked.minReplicas;
         this.replicaWaitMs = checked.replicaWaitMs;
+        this.tlsTo = checked.tlsTo;
+        const tlsOf = (host: string): RedisTlsOptions => tlsOptionsFor(checked.tls, host);
+        const firstSentinel = checked.mode === 'sentinel' && checked.tlsTo.sentinels ? checked.sentinelAddresses[0] : undefined;
+        const firstSeed = checked.mode === 'cluster' && checked.tlsTo.servers ? checked.clusterNodes[0] : undefined;
+        // ioredis gives each Sentinel the TLS configuration as it is (no server name of the Sentinel's own).
+        this.firstTlsAsked = firstSentinel
+            ? { ...firstSentinel, tls: checked.tls ?? {} }
+            : firstSeed
+              ? { ...firstSeed, tls: tlsOf(firstSeed.host) }
+              : undefined;
         // WAIT blocks the connection it runs on, so a command queued behind one may wait that long before its turn.
         this.replyBoundMs = (options.replyBoundMs ?? REPLY_BOUND_MS) + (checked.minReplicas > 0 ? checked.replicaWaitMs : 0);
         const maxWait = options.maxReconnectWaitMs ?? 2000;
@@ -327,12 +382,25 @@ export class RedisConnection {
             socketTimeout: this.replyBoundMs,
         };
         if (checked.mode === 'cluster') {
-            this.clusterNodes = checked.clusterNodes;
+            const useTls = checked.tlsTo.servers;
+            // Each node's own TLS options, for its own server name: ioredis lays a node's options over redisOptions.
+            this.clusterNodes = checked.clusterNodes.map((node) => (useTls ? { ...node, tls: tlsOf(node.host) } : node));
             // What the cluster client gives each node's connection (it sets their reconnection and queue itself).
             const { retryStrategy: _retry, enableOfflineQueue: _queue, lazyConnect: _lazy, ...nodeOptions } = common;
-            this.nodeOptions = nodeOptions;
+            this.nodeOptions = useTls ? { ...nodeOptions, tls: checked.tls ?? {} } : nodeOptions;
             const clusterOptions: ClusterOptions = {
-                redisOptions: nodeOptions,
+                redisOptions: this.nodeOptions,
+                // The nodes the cluster names (CLUSTER SLOTS, MOVED) are connected with the server name of their own
+                // host, as a seed is: mapped to themselves, with their TLS options.
+                ...(useTls
+                    ? {
+                          natMap: (key: string) => {
+                              const { host, port } = hostAndPort(key);
+                              const node: ClusterNodeAddress & { tls: RedisTlsOptions } = { host, port, tls: tlsOf(host) };
+                              return node;
+                          },
+                      }
+                    : {}),
                 enableOfflineQueue: false,
                 lazyConnect: false,
                 clusterRetryStrategy: retryStrategy,
@@ -345,7 +413,7 @@ export class RedisConnection {
                 slotsRefreshTimeout: Math.min(this.replyBoundMs, 2000),
             };
             this.client = new Cluster(
-                checked.clusterNodes.map(({ host, port }) => ({ host, port })),
+                this.clusterNodes.map((node) => ({ ...node })),
                 clusterOptions,
             );
             // ioredis connects to a node when a command first goes there, and learns that a node is gone only from a
@@ -372,7 +440,7 @@ export class RedisConnection {
             this.client.on('node error', (err: Error, key: string) => {
                 // Said of every node after its own problem (refused, timed out), which it would hide.
                 if (err.message === 'Connection is closed.' && this.nodeProblem) return;
-                this.nodeProblem = `${key}: ${err.message}`;
+                this.nodeProblem = `${key}: ${explainedTlsProblem(err.message)}`;
                 this.lastProblem = this.nodeProblem;
                 this.changed();
             });
@@ -392,6 +460,23 @@ export class RedisConnection {
                     // is reconnecting ends the client for good. A demoted primary still answering is left anyway, since
                     // it answers writes with READONLY; one that stopped answering is dropped by socketTimeout.
                     failoverDetector: false,
+                    // ioredis lays `tls` over the address a Sentinel names; the address mapped to itself carries
+                    // the server name of its own host (a Sentinel may name a host name), as standalone sends the URL's.
+                    ...(checked.tlsTo.servers
+                        ? {
+                              tls: checked.tls ?? {},
+                              enableTLSForSentinelMode: true,
+                              natMap: (key: string) => {
+                                  const { host, port } = hostAndPort(key);
+                                  const { servername } = tlsOf(host);
+                                  const address: SentinelAddress & { servername?: string } = servername ? { host, port, servername } : { host, port };
+                                  return address;
+                              },
+                          }
+                        : {}),
+                    // One TLS configuration for every Sentinel: ioredis takes no options per Sentinel, so no SNI
+                    // but the TLS configuration's server name; each is still checked against the address listed.
+                    ...(checked.tlsTo.sentinels ? { sentinelTLS: checked.tls ?? {} } : {}),
                 };
             } else {
                 const { address } = checked;
@@ -400,10 +485,7 @@ export class RedisConnection {
                     host: address.host,
                     port: address.port,
                     db: address.db,
-                    // SNI carries host names only (RFC 6066): an IP address is checked against the certificate without it.
-                    ...(address.tls
-                        ? { tls: { ...(checked.tls ?? {}), servername: checked.tls?.servername ?? (isIP(address.host) ? undefined : address.host) } }
-                        : {}),
+                    ...(address.tls ? { tls: tlsOf(address.host) } : {}),
                 };
             }
             this.client = new Redis(redisOptions);
@@ -414,15 +496,54 @@ export class RedisConnection {
         this.client.on('error', (err: Error) => {
             // The cluster's "Failed to refresh slots cache" says less than the nodes' own problems before it.
             const cause = (err as { lastNodeError?: Error }).lastNodeError;
-            this.lastProblem = cause ? `no node of the cluster said which primary serves which slot: ${this.nodeProblem ?? cause.message}` : err.message;
+            const problem = cause ? `${NO_CLUSTER_NODE_ANSWER}: ${this.nodeProblem ?? explainedTlsProblem(cause.message)}` : explainedTlsProblem(err.message);
+            // Until a handshake says otherwise, a closed connection asked over TLS closed for the reason found last.
+            this.lastProblem = this.closedTlsDiagnosis !== undefined && CLOSED.test(problem) ? this.closedTlsDiagnosis : problem;
             this.changed();
+            this.diagnoseClosedTls(problem);
         });
+    }
+
+    /**
+     * Why a connection asked over TLS closed, when ioredis says no more than "Connection is closed": the TLS
+     * handshake with the first Sentinel or seed tried on its own, its problem explained
+     * (`no Sentinel named ...: TLS to 10.0.0.5:26379: self-signed certificate (TLS: ...)`); undefined when it
+     * succeeds, or when the problem is another one.
+     */
+    async tlsDiagnosis(problem: string, timeoutMs: number): Promise<string | undefined> {
+        const asked = this.firstTlsAsked;
+        if (!asked || !CLOSED.test(problem)) return undefined;
+        const handshake = await tlsHandshakeProblem(asked.host, asked.port, asked.tls, timeoutMs);
+        if (handshake === undefined) return undefined;
+        return `${this.mode === 'sentinel' ? NO_SENTINEL_ANSWER : NO_CLUSTER_NODE_ANSWER}: TLS to ${hostText(asked.host)}:${asked.port}: ${handshake}`;
+    }
+
+    /** The deployed node's status tells the TLS problem too, asked at most every 10 s while the connection is down. */
+    private diagnoseClosedTls(problem: string): void {
+        if (!this.firstTlsAsked || !CLOSED.test(problem) || Date.now() - this.tlsDiagnosedAt < 10_000) return;
+        this.tlsDiagnosedAt = Date.now();
+        this.tlsDiagnosis(problem, 2000).then(
+            (diagnosis) => {
+                if (this.current === 'ready' || this.current === 'closed') return;
+                this.closedTlsDiagnosis = diagnosis;
+                if (diagnosis === undefined) return;
+                this.lastProblem = diagnosis;
+                this.changed();
+            },
+            () => undefined,
+        );
     }
 
     /** `host:port` of the server this connection reached (in sentinel mode, the primary Sentinel named); none in cluster mode. */
     get serverAddress(): string | undefined {
         if (this.client instanceof Cluster) return undefined;
         return addressOf(this.client);
+    }
+
+    /** Whether the connection to the server (in cluster mode, to every primary) is encrypted, as its socket says. */
+    get encrypted(): boolean {
+        const servers = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+        return servers.length > 0 && servers.every((server) => (server.stream as Partial<TLSSocket> | undefined)?.encrypted === true);
     }
 
     /**
@@ -569,9 +690,10 @@ export class RedisConnection {
      */
     private clusterSubscriber(name: { connectionName?: string }): Redis {
         const cluster = this.client as Cluster;
-        const known = cluster.nodes('all').map((node) => ({ host: node.options.host ?? '', port: node.options.port ?? 0 }));
-        const candidates = [...known, ...this.clusterNodes];
-        const { host, port } = candidates[this.subscribersMade % candidates.length]!;
+        // A known node's own TLS options (their server name may be a seed's host name that ioredis resolved to an address).
+        const known = cluster.nodes('all').map((node) => ({ host: node.options.host ?? '', port: node.options.port ?? 0, tls: node.options.tls }));
+        const candidates: Array<ClusterNodeAddress & { tls?: RedisTlsOptions }> = [...known, ...this.clusterNodes];
+        const { host, port, tls } = candidates[this.subscribersMade % candidates.length]!;
         this.subscribersMade += 1;
         this.subscriberAttempts += 1;
         const subscriber = new Redis({
@@ -579,6 +701,7 @@ export class RedisConnection {
             ...name,
             host,
             port,
+            ...(this.tlsTo.servers && tls ? { tls } : {}),
             enableOfflineQueue: false,
             autoResubscribe: false,
             socketTimeout: undefined,
@@ -636,6 +759,8 @@ export class RedisConnection {
         if (state === 'ready') {
             this.lastProblem = undefined;
             this.nodeProblem = undefined;
+            this.closedTlsDiagnosis = undefined;
+            this.tlsDiagnosedAt = -Infinity;
         }
         this.changed();
     }
@@ -749,8 +874,8 @@ function probeProblem(err: Error, connection: RedisConnection): string {
     if ((err as { lastNodeError?: Error }).lastNodeError) return connection.problem ?? err.message;
     const message = err.message;
     const sentinels = /^All sentinels are unreachable\..*?(?:Last error: (.*))?$/s.exec(message);
-    if (!sentinels) return message;
-    return `no Sentinel named a primary that could be reached: ${sentinels[1] ?? 'none answered'}`;
+    if (!sentinels) return explainedTlsProblem(message);
+    return `${NO_SENTINEL_ANSWER}: ${explainedTlsProblem(sentinels[1] ?? 'none answered')}`;
 }
 
 /** The Test connection's answer: the server's own account, and how it was reached. */
@@ -758,6 +883,11 @@ export interface RedisProbe extends RedisServerInfo {
     mode: RedisMode;
     /** `host:port` of the primary reached (in sentinel mode, the one the Sentinels named; in cluster mode, see `shards`). */
     primary?: string;
+    /**
+     * TLS in use: `servers` when the connection to the server (in cluster mode, to every primary) is encrypted;
+     * `sentinels` (sentinel mode) when the Sentinels were asked over TLS.
+     */
+    tls: { servers: boolean; sentinels?: boolean };
 }
 
 /**
@@ -776,7 +906,12 @@ export async function probeRedis(settings: RedisSettings, timeoutMs = 5000): Pro
         await Promise.race([connection.ready(timeoutMs), failed]);
         const info = await Promise.race([connection.serverInfo(), failed]);
         const primary = connection.serverAddress;
-        return { mode: connection.mode, ...(primary ? { primary } : {}), ...info };
+        const tls = { servers: connection.encrypted, ...(connection.mode === 'sentinel' ? { sentinels: connection.tlsTo.sentinels } : {}) };
+        return { mode: connection.mode, ...(primary ? { primary } : {}), ...info, tls };
+    } catch (err) {
+        const diagnosis = await connection.tlsDiagnosis(err instanceof Error ? err.message : String(err), timeoutMs);
+        if (diagnosis === undefined) throw err;
+        throw new StoreError(diagnosis, { cause: err });
     } finally {
         connection.client.disconnect();
     }
