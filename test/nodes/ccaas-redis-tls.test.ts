@@ -19,6 +19,7 @@ import { startRedisCluster, type RedisCluster } from '../support/redis-cluster';
 import { startSentinelGroup, type SentinelGroup } from '../support/redis-sentinel';
 import { selfSignedCertificate, type SelfSignedCertificate } from '../support/self-signed-certificate';
 import { until } from '../support/wait';
+import { testConnection } from '../support/redis-test-connection';
 
 const redisNode = nodeModule('ccaas-redis');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -83,11 +84,7 @@ describe('ccaas-redis over TLS in sentinel and cluster mode', function () {
         await helper.unload();
     });
 
-    const test = async (body: object): Promise<Answer> => {
-        const response = await helper.request().post('/ccaas-redis/test').send(body);
-        assert.equal(response.status, 200);
-        return response.body as Answer;
-    };
+    const test = (body: object) => testConnection<Answer>(body);
 
     describe('sentinel mode: a TLS primary and replica, three TLS Sentinels', () => {
         let group: SentinelGroup;
