@@ -31,9 +31,10 @@ export async function monitorScripts(urls: string | readonly string[], observe?:
     const names = scriptNames();
     const counted = new Map<string, number>();
     const markers = new Set<string>();
-    const watched = await Promise.all((typeof urls === 'string' ? [urls] : urls).map(watch));
+    // Declared before the watches begin: a command may be shown while the other servers' watches are still starting.
     let marks = 0;
     let started = false;
+    const watched = await Promise.all((typeof urls === 'string' ? [urls] : urls).map(watch));
     async function watch(url: string) {
         return { monitor: await watchCommands(url, count), probe: new Redis(url) };
     }
