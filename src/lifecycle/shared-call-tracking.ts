@@ -38,6 +38,12 @@ const REMEMBERED_CALLS = 1000;
  */
 const CLOCK_TOLERANCE_MS = 250;
 
+/**
+ * How long the best estimate of the store's clock stands before a later reply's replaces it even when worse: long
+ * enough to ride out a burst of slow replies, short enough to follow a failover to a server whose clock differs.
+ */
+const CLOCK_SAMPLE_KEEP_MS = 10_000;
+
 interface Transaction {
     triggers: Trigger[];
     batchId?: string;
@@ -84,8 +90,9 @@ export class SharedCallTracking implements CallTracking {
     conflicts = 0;
     /** The store's state of recently committed calls, as this instance's commits left it. */
     private readonly remembered = new Map<string, StoredCall>();
-    /** The store's clock minus this one, from the last reply that said it; undefined before. */
+    /** The store's clock minus this one, from the best recent reply that said it (see noteStoreClock); undefined before. */
     private storeClockOffset: number | undefined;
+    private storeClockOffsetAt = 0;
     /** Batches emitted and not yet acknowledged: the next trip carries them. */
     private unacknowledged: string[] = [];
 
@@ -264,7 +271,8 @@ export class SharedCallTracking implements CallTracking {
             throw err;
         }
         if (!outcome.committed) {
-            if (outcome.current) this.noteStoreClock(outcome.current.now);
+            // Refused: the estimate may be what was off (this instance's clock jumped), so this reply's clock stands.
+            if (outcome.current) this.noteStoreClock(outcome.current.now, true);
             return { current: outcome.current };
         }
         if (outcome.now !== undefined) this.noteStoreClock(outcome.now);
@@ -305,8 +313,21 @@ export class SharedCallTracking implements CallTracking {
         return { state: { now, calls }, estimated: this.now === undefined };
     }
 
-    private noteStoreClock(storeNow: number): void {
-        if (Number.isFinite(storeNow)) this.storeClockOffset = storeNow - Date.now();
+    /**
+     * A reply's time is the store's when the script ran, and arrives after its fsync and the trip back: the offset it
+     * gives is short by that wait, never long. So the largest offset seen lately is the closest, and one slow reply
+     * (a loaded machine, a slow fsync) does not put the next commits' estimate behind by as much. `refused`: a commit
+     * was refused, maybe for the estimate itself, which then gives way to this reply's.
+     */
+    private noteStoreClock(storeNow: number, refused = false): void {
+        if (!Number.isFinite(storeNow)) return;
+        const now = Date.now();
+        const offset = storeNow - now;
+        const stale = now - this.storeClockOffsetAt > CLOCK_SAMPLE_KEEP_MS;
+        if (refused || stale || this.storeClockOffset === undefined || offset >= this.storeClockOffset) {
+            this.storeClockOffset = offset;
+            this.storeClockOffsetAt = now;
+        }
     }
 
     /**
