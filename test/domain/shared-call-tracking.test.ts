@@ -721,6 +721,30 @@ describeOnEachRedis("shared call tracking on Redis's clock: an instance whose cl
         assert.deepEqual((await nodes.record('jump'))!.tags, ['later'], 'the batch committed on the remembered state');
     });
 
+    it("one reply slower than the clock tolerance does not put the next batch's estimate of Redis's clock off", async () => {
+        nodes = new Cluster(server, {}, 'store');
+        let slowNext = false;
+        const a = await nodes.add('a', (state) => ({
+            ...gated(state, () => undefined),
+            async commit(commit: CallCommit): Promise<CommitOutcome> {
+                const outcome = await state.commit(commit);
+                // The reply of a script that Redis ran at once reaches the instance 400 ms later (a stalled loop, a
+                // slow fsync): the clock it says is 400 ms old on arrival.
+                if (slowNext) {
+                    slowNext = false;
+                    await new Promise((resolve) => setTimeout(resolve, 400));
+                }
+                return outcome;
+            },
+        }));
+        await nodes.take(a, [event('slow', 'presenting', 'p', 100)]);
+        slowNext = true;
+        await nodes.take(a, [event('slow', 'connected', 'c', 200)]);
+        await nodes.take(a, [event('slow', 'update', 'u', 300, { tags: ['later'] })]);
+        assert.equal(a.tracking.conflicts, 0, 'no commit refused for the clock: the estimate kept the best recent reply');
+        assert.deepEqual((await nodes.record('slow'))!.tags, ['later']);
+    });
+
     it('a finished call written by an instance whose clock is 5 minutes behind is kept for its retention', async () => {
         nodes = new Cluster(server, { retentionMs: 60_000 }, 'store');
         const a = await nodes.add('a');
