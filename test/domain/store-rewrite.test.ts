@@ -30,6 +30,28 @@ function gate(): { wait: Promise<void>; open(): void } {
     return { wait, open };
 }
 
+/** The real file system, with a compaction's new log held at its first write until `held` opens; `reached` when created. */
+function compactionHeldAtFirstWrite(): { fileSystem: StoreFileSystem; held: ReturnType<typeof gate>; reached: ReturnType<typeof gate> } {
+    const held = gate();
+    const reached = gate();
+    const fileSystem: StoreFileSystem = {
+        ...nodeFileSystem,
+        async create(file) {
+            const created = await nodeFileSystem.create(file);
+            if (!file.endsWith('.compacting')) return created;
+            reached.open();
+            return {
+                ...created,
+                async write(data, position) {
+                    await held.wait;
+                    await created.write(data, position);
+                },
+            };
+        },
+    };
+    return { fileSystem, held, reached };
+}
+
 async function contents(directory: string): Promise<Map<string, Entry>> {
     const store = await openFileStore<Entry>({ directory });
     try {
@@ -51,23 +73,7 @@ describe('file store: compaction beside the log', function () {
 
     it('appends are acknowledged while a compaction of a large log is held before its first write', async () => {
         const directory = freshDirectory();
-        const held = gate();
-        const reached = gate();
-        const fileSystem: StoreFileSystem = {
-            ...nodeFileSystem,
-            async create(file) {
-                const created = await nodeFileSystem.create(file);
-                if (!file.endsWith('.compacting')) return created;
-                reached.open();
-                return {
-                    ...created,
-                    async write(data, position) {
-                        await held.wait;
-                        await created.write(data, position);
-                    },
-                };
-            },
-        };
+        const { fileSystem, held, reached } = compactionHeldAtFirstWrite();
         const store = await openFileStore<Entry>({ directory, fileSystem, compaction: { minBytes: 1024 * 1024, ratio: 2 } });
         // About 6 MiB live, six pieces of a rewrite: then overwrite them until the log is twice that.
         const body = 'b'.repeat(4096);
@@ -113,23 +119,7 @@ describe('file store: compaction beside the log', function () {
 
     it('writes that wait for a compaction at the bound stay within it: the new log takes them only when they fit', async () => {
         const directory = freshDirectory();
-        const held = gate();
-        const reached = gate();
-        const fileSystem: StoreFileSystem = {
-            ...nodeFileSystem,
-            async create(file) {
-                const created = await nodeFileSystem.create(file);
-                if (!file.endsWith('.compacting')) return created;
-                reached.open();
-                return {
-                    ...created,
-                    async write(data, position) {
-                        await held.wait;
-                        await created.write(data, position);
-                    },
-                };
-            },
-        };
+        const { fileSystem, held, reached } = compactionHeldAtFirstWrite();
         const bound = 64 * 1024;
         const logPath = path.join(directory, 'store.log');
         const store = await openFileStore<Entry>({ directory, fileSystem, maxLogBytes: bound });
