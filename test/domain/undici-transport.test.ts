@@ -12,6 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import zlib from 'node:zlib';
 import axios, { AxiosError } from 'axios';
 import { HttpTransport, MAX_RESPONSE_BYTES, type TransportOptions } from '../../src/delivery/http-transport';
+import { OriginPools } from '../../src/delivery/origin-pools';
 import { createUndiciTransport } from '../../src/delivery/undici-adapter';
 import { compileRequest, type OutgoingRequest } from '../../src/request/build-request';
 import { selfSignedCertificate, type SelfSignedCertificate } from '../support/self-signed-certificate';
@@ -470,6 +471,27 @@ describe('undici transport', function () {
             assert.equal(sockets.size, 2, 'a later request reuses a kept connection');
             sender.close();
             await until(() => open === 0, 'the pooled connections to close');
+        });
+
+        it("keeps an origin's pool across refused connections, and closes the least recently used one beyond the bound", async () => {
+            const pools = new OriginPools({ connections: 2, pipelining: 1 }, 2);
+            try {
+                const refusing = `http://127.0.0.1:${await closedPort()}`;
+                const first = pools.for(refusing);
+                for (let attempt = 0; attempt < 3; attempt++) {
+                    await assert.rejects(first.request({ origin: refusing, path: '/x', method: 'GET' }), { code: 'ECONNREFUSED' });
+                }
+                assert.equal(pools.for(refusing), first, 'the same pool after its connections were refused');
+                const answering = pools.for(url);
+                assert.equal(await (await answering.request({ origin: url, path: '/x', method: 'GET' })).body.text(), 'ok');
+                pools.for(refusing);
+                const third = pools.for('http://127.0.0.1:1');
+                assert.ok(answering.closed, 'the least recently used origin is closed');
+                assert.ok(!first.closed && !third.closed);
+                assert.notEqual(pools.for(url), answering, 'a closed pool is built again when its origin is asked for');
+            } finally {
+                await pools.destroy();
+            }
         });
 
         it('sends every header the request lists, with its value, its own headers in their order and case, and the body', async () => {
