@@ -2,6 +2,7 @@ import { AxiosError, AxiosHeaders, CanceledError, type AxiosAdapter, type AxiosR
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import zlib from 'node:zlib';
 import { ProxyAgent, type Dispatcher } from 'undici';
+import { timedConnector } from './connect-timeout';
 import { OriginPools } from './origin-pools';
 import { proxyFor } from './proxy-from-environment';
 import type { TlsOptions } from './http-transport';
@@ -204,7 +205,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 export function createUndiciTransport(options: UndiciAdapterOptions): UndiciTransport {
     const tls = options.tls ?? {};
     const poolOptions = { connections: options.connections, pipelining: 1 };
-    const direct = new OriginPools({ ...poolOptions, connect: { ...tls } });
+    const direct = new OriginPools({ ...poolOptions, connect: timedConnector({ ...tls }) });
     const proxies = new Map<string, ProxyAgent>();
 
     const dispatcherFor = (url: URL, config: InternalAxiosRequestConfig): Dispatcher => {
