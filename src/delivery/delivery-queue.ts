@@ -17,6 +17,7 @@ import {
 } from './outbox';
 import type { NewRequest, OutboxQueue } from './outbox-queue';
 import { jittered } from './retry-schedule';
+import { RetryTimetable } from './retry-timetable';
 import type { Verdict } from './retry-policy';
 import { MAX_TRIES_KEPT } from './dead-letters';
 
@@ -180,7 +181,8 @@ interface Lane {
     /** ready: queued for a slot; running: head in flight; waiting: head waits for its retry. */
     state: 'ready' | 'running' | 'waiting';
     retryAt?: number;
-    timer?: NodeJS.Timeout;
+    /** The lane's entry in the retry timetable while it waits. */
+    waitToken?: number;
 }
 
 function laneOf(call: Record<string, unknown>): string {
@@ -208,6 +210,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
      * A Retry-After, or a failure the receiver itself answered (5xx), is waited out as scheduled.
      */
     private readonly unreachableWaits = new Set<Lane>();
+    private readonly retries: RetryTimetable<Lane>;
     private running = 0;
     private queued = 0;
     private queuedBytes = 0;
@@ -240,6 +243,11 @@ export class DeliveryQueue<R> implements OutboxQueue {
         this.noteReserve = noteReserveOf(options.schedule.length);
         this.clock = options.now ?? Date.now;
         this.random = options.random ?? Math.random;
+        this.retries = new RetryTimetable<Lane>(
+            this.clock,
+            (lane) => lane.waitToken,
+            (due) => this.retryDue(due),
+        );
         this.stopWatchingStore = store.onFailureChange?.(() => options.onStoreHealth?.(store.failure));
     }
 
@@ -396,8 +404,6 @@ export class DeliveryQueue<R> implements OutboxQueue {
         for (const lane of this.lanes.values()) {
             const head = lane.jobs[0];
             if (lane.state !== 'waiting' || head?.entry.idempotencyKey !== idempotencyKey) continue;
-            clearTimeout(lane.timer);
-            lane.timer = undefined;
             this.unreachableWaits.delete(lane);
             this.wake(lane);
             this.pump();
@@ -425,7 +431,7 @@ export class DeliveryQueue<R> implements OutboxQueue {
     close(): Promise<number> {
         this.closing ??= (async () => {
             clearTimeout(this.slotTimer);
-            for (const lane of this.lanes.values()) clearTimeout(lane.timer);
+            this.retries.stop();
             if (this.inFlight > 0) await new Promise<void>((idle) => this.idleWaiters.push(idle));
             this.stopWatchingStore?.();
             await this.store.close();
@@ -450,6 +456,11 @@ export class DeliveryQueue<R> implements OutboxQueue {
 
     /** Queues the lane's head for a slot: a new call, the next request of a call, or a resumed one (at once). */
     private wake(lane: Lane): void {
+        if (lane.waitToken !== undefined) {
+            // Woken before its time: its timetable entry is left behind.
+            lane.waitToken = undefined;
+            this.retries.dropped();
+        }
         lane.state = 'ready';
         lane.retryAt = undefined;
         this.ready.push(lane);
@@ -459,15 +470,18 @@ export class DeliveryQueue<R> implements OutboxQueue {
         lane.state = 'waiting';
         lane.retryAt = this.clock() + delayMs;
         if (this.closing) return;
-        lane.timer = setTimeout(() => {
-            lane.timer = undefined;
+        lane.waitToken = this.retries.add(lane, lane.retryAt);
+    }
+
+    /** Lanes whose retry is due, earliest first: queued for a slot in that order. */
+    private retryDue(due: Lane[]): void {
+        for (const lane of due) {
+            lane.waitToken = undefined;
             this.unreachableWaits.delete(lane);
-            lane.state = 'ready';
-            lane.retryAt = undefined;
-            this.ready.push(lane);
-            this.pump();
-            this.options.onChange?.();
-        }, delayMs);
+            this.wake(lane);
+        }
+        this.pump();
+        this.options.onChange?.();
     }
 
     private pump(): void {
@@ -577,8 +591,6 @@ export class DeliveryQueue<R> implements OutboxQueue {
         if (this.unreachableWaits.size === 0 || this.closing) return;
         for (const lane of this.unreachableWaits) {
             if (lane.state !== 'waiting') continue;
-            clearTimeout(lane.timer);
-            lane.timer = undefined;
             this.wake(lane);
         }
         this.unreachableWaits.clear();

@@ -1,7 +1,9 @@
 import { AxiosError, AxiosHeaders, CanceledError, type AxiosAdapter, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import zlib from 'node:zlib';
-import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { ProxyAgent, type Dispatcher } from 'undici';
+import { timedConnector } from './connect-timeout';
+import { OriginPools } from './origin-pools';
 import { proxyFor } from './proxy-from-environment';
 import type { TlsOptions } from './http-transport';
 
@@ -203,13 +205,13 @@ class Exchange implements Dispatcher.DispatchHandler {
 export function createUndiciTransport(options: UndiciAdapterOptions): UndiciTransport {
     const tls = options.tls ?? {};
     const poolOptions = { connections: options.connections, pipelining: 1 };
-    const direct = new Agent({ ...poolOptions, connect: { ...tls } });
+    const direct = new OriginPools({ ...poolOptions, connect: timedConnector({ ...tls }) });
     const proxies = new Map<string, ProxyAgent>();
 
     const dispatcherFor = (url: URL, config: InternalAxiosRequestConfig): Dispatcher => {
         // `proxy: false` turns the environment's proxy off, as it does for axios's http adapter.
         const proxy = config.proxy === false ? undefined : proxyFor(url);
-        if (!proxy) return direct;
+        if (!proxy) return direct.for(url.origin);
         let agent = proxies.get(proxy);
         if (!agent) {
             // http targets go to the proxy in absolute form, https ones through a CONNECT tunnel, as axios does.

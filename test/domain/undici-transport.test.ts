@@ -12,6 +12,8 @@ import type { TLSSocket } from 'node:tls';
 import zlib from 'node:zlib';
 import axios, { AxiosError } from 'axios';
 import { HttpTransport, MAX_RESPONSE_BYTES, type TransportOptions } from '../../src/delivery/http-transport';
+import { timedConnector } from '../../src/delivery/connect-timeout';
+import { OriginPools } from '../../src/delivery/origin-pools';
 import { createUndiciTransport } from '../../src/delivery/undici-adapter';
 import { compileRequest, type OutgoingRequest } from '../../src/request/build-request';
 import { selfSignedCertificate, type SelfSignedCertificate } from '../support/self-signed-certificate';
@@ -470,6 +472,70 @@ describe('undici transport', function () {
             assert.equal(sockets.size, 2, 'a later request reuses a kept connection');
             sender.close();
             await until(() => open === 0, 'the pooled connections to close');
+        });
+
+        it('times a connection out on its own timer, and leaves one that opened or failed in time alone', async () => {
+            const destroyed: Error[] = [];
+            const hanging = { destroy: (error: Error) => destroyed.push(error) } as unknown as net.Socket;
+            const results: unknown[] = [];
+            const target = { hostname: '127.0.0.1', host: '127.0.0.1', protocol: 'http:', port: '9' };
+            // A connection that never opens: destroyed at the timeout with undici's own error, which the transport
+            // classifies as `timeout`.
+            timedConnector(
+                {},
+                30,
+                () => hanging,
+            )(target, (...args) => {
+                results.push(args[0]);
+            });
+            await until(() => destroyed.length === 1, 'the hanging connection destroyed');
+            assert.equal((destroyed[0] as Error & { code?: string }).code, 'UND_ERR_CONNECT_TIMEOUT');
+            // One that opens in time, and one that fails before its connector returns: no timer is left for them.
+            timedConnector({}, 30, (_target, callback) => {
+                setTimeout(() => callback(null, hanging), 5);
+                return hanging;
+            })(target, (...args) => {
+                results.push(args[0]);
+            });
+            timedConnector({}, 30, (_target, callback) => {
+                callback(new Error('cannot start'), null);
+                return hanging;
+            })(target, (...args) => {
+                results.push(args[0]);
+            });
+            await new Promise((resolve) => setTimeout(resolve, 80));
+            assert.equal(destroyed.length, 1, 'only the hanging connection was destroyed');
+            assert.equal(results.length, 2);
+            // The real connector under it: a refused port fails at once, an open one connects.
+            const closed = String(await closedPort());
+            const refused = await new Promise<Error | null>((resolve) => timedConnector({})({ ...target, port: closed }, (...args) => resolve(args[0])));
+            assert.equal((refused as Error & { code?: string }).code, 'ECONNREFUSED');
+            const { port } = new URL(url);
+            const opened = await new Promise<net.Socket>((resolve, reject) =>
+                timedConnector({})({ ...target, port }, (...args) => (args[0] ? reject(args[0]) : resolve(args[1] as net.Socket))),
+            );
+            opened.destroy();
+        });
+
+        it("keeps an origin's pool across refused connections, and closes the least recently used one beyond the bound", async () => {
+            const pools = new OriginPools({ connections: 2, pipelining: 1 }, 2);
+            try {
+                const refusing = `http://127.0.0.1:${await closedPort()}`;
+                const first = pools.for(refusing);
+                for (let attempt = 0; attempt < 3; attempt++) {
+                    await assert.rejects(first.request({ origin: refusing, path: '/x', method: 'GET' }), { code: 'ECONNREFUSED' });
+                }
+                assert.equal(pools.for(refusing), first, 'the same pool after its connections were refused');
+                const answering = pools.for(url);
+                assert.equal(await (await answering.request({ origin: url, path: '/x', method: 'GET' })).body.text(), 'ok');
+                pools.for(refusing);
+                const third = pools.for('http://127.0.0.1:1');
+                assert.ok(answering.closed, 'the least recently used origin is closed');
+                assert.ok(!first.closed && !third.closed);
+                assert.notEqual(pools.for(url), answering, 'a closed pool is built again when its origin is asked for');
+            } finally {
+                await pools.destroy();
+            }
         });
 
         it('sends every header the request lists, with its value, its own headers in their order and case, and the body', async () => {
