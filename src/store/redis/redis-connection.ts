@@ -738,7 +738,6 @@ export class RedisConnection {
         const subscriber = this.subscriber;
         this.subscriber = undefined;
         subscriber?.disconnect();
-        this.subscriber = undefined;
         this.channels.clear();
         if (this.current === 'closed') return;
         await this.client.quit().catch(() => this.client.disconnect());
