@@ -62,8 +62,9 @@ const newToken = (): string => randomBytes(12).toString('base64url');
  * trip of their own before the batch is answered. That trip is what keeps a call's triggers in order across instances:
  * an event answered by one instance has the next sent to another, and by then the first one's triggers must have
  * reached web service out (sending the answer a trip sooner let the next event's request overtake them). An
- * acknowledgement that fails rides on the instance's next commit or tick. A batch's first trip is its commit when the instance remembers its calls from its own last commit (a refused commit says
- * the current state, so a stale memory costs one more commit, as a read would). An instance that dies before the
+ * acknowledgement that fails rides on the instance's next commit or tick. A batch's first trip is its commit when
+ * the instance remembers its calls from its own last commit (a refused commit says the current state, so a stale
+ * memory costs one more commit, as a read would). An instance that dies before the
  * acknowledgement leaves them pending, and another instance's tick emits them once the lease has
  * ended, with the snapshots as first fired: at least once across a crash, with the same idempotency key, and exactly
  * once without one. Recording waits are claimed the same way, so each fires once in the cluster.
