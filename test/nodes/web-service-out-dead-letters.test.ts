@@ -178,6 +178,55 @@ for (const store of stores) {
             assert.match(dropped[0]!, /dropped to keep at most 2 for 7 days/);
         });
 
+        it('"list" with msg.limit answers the oldest of each kind and counts them all; a bad msg.limit is Caught naming it', async () => {
+            receiver = await startReceiver();
+            receiver.answer = () => ({ status: 400 });
+            await load(receiver.url);
+            const caught = collect('caught');
+            const out = collect('out');
+            for (const label of ['A', 'B', 'C']) {
+                helper.getNode('ws').receive(trigger(`call-${label}`, label));
+                await until(() => caught.length === ['A', 'B', 'C'].indexOf(label) + 1, `failure of ${label}`, 5000);
+            }
+            const page = await ask(out, { action: 'list', limit: 2 });
+            assert.deepEqual(
+                page.payload.deadLetters.map((item: Msg) => item.callId),
+                ['call-A', 'call-B'],
+            );
+            assert.deepEqual(page.payload.queued, []);
+            assert.equal(page.payload.deadLetterCount, 3);
+            assert.equal(page.payload.queuedCount, 0);
+            // An inject node may give the number as a string.
+            assert.equal((await ask(out, { action: 'list', limit: '1' })).payload.deadLetters.length, 1);
+            // Without msg.limit the answer is what it always was: everything, and no counts.
+            assert.deepEqual(Object.keys((await ask(out, { action: 'list' })).payload).sort(), ['deadLetters', 'queued']);
+            for (const limit of [0, 1.5, 'ten', -1]) helper.getNode('ws').receive({ action: 'list', limit });
+            await until(() => caught.length === 7, 'four refusals', 5000);
+            for (const msg of caught.slice(3)) {
+                assert.equal(msg.error.code, 'input');
+                assert.match(String(msg.error.message), /^msg\.limit: "list" takes a whole number of 1 or more/);
+            }
+        });
+
+        it('"list" with msg.limit pages the queued requests too, oldest first', async () => {
+            receiver = await startReceiver();
+            receiver.answer = () => ({ status: 503 });
+            await load(receiver.url, { retries: '1h' });
+            const out = collect('out');
+            for (const label of ['A', 'B', 'C']) {
+                helper.getNode('ws').receive(trigger(`call-${label}`, label));
+                await until(() => receiver!.received.length === ['A', 'B', 'C'].indexOf(label) + 1, `the first attempt of ${label}`, 5000);
+            }
+            let page: Msg = {};
+            for (let tries = 0; tries < 50 && page.payload?.queuedCount !== 3; tries++) page = await ask(out, { action: 'list', limit: 2 });
+            assert.deepEqual(
+                page.payload.queued.map((item: Msg) => item.callId),
+                ['call-A', 'call-B'],
+            );
+            assert.equal(page.payload.queuedCount, 3);
+            assert.equal(page.payload.deadLetterCount, 0);
+        });
+
         it('replay and discard by msg.key; bad actions are Caught naming msg.action or msg.key', async () => {
             receiver = await startReceiver();
             receiver.answer = () => ({ status: 400 });

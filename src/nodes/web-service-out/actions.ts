@@ -25,6 +25,18 @@ function keyOf(msg: object, action: Action): string {
     throw new InputError(`msg.key: "${action}" needs the idempotency key of ${what} (msg.key), as "list" gives it in payload`);
 }
 
+/**
+ * `msg.limit` of a "list": the most of each kind to answer with, oldest first, or undefined (all of them, as before
+ * the limit existed). A number or a string of digits, since an inject node may give either.
+ */
+function limitOf(msg: object): number | undefined {
+    const limit = (msg as { limit?: unknown }).limit;
+    if (limit === undefined) return undefined;
+    const value = typeof limit === 'string' && /^\d+$/.test(limit) ? Number(limit) : limit;
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1) return value;
+    throw new InputError(`msg.limit: "list" takes a whole number of 1 or more (the most of each kind to list), not ${JSON.stringify(limit) ?? String(limit)}`);
+}
+
 /** The answer's payload and, when the action stopped part way (the queue full), the error to report with it. */
 export interface ActionAnswer {
     payload: Record<string, unknown>;
@@ -39,8 +51,18 @@ export async function runAction<C>(sender: Sender<C>, msg: object): Promise<Acti
     const action = actionOf(msg);
     switch (action) {
         case 'list': {
-            const [queued, deadLetters] = await Promise.all([sender.queuedList(), sender.deadLetterList()]);
-            return { payload: { queued, deadLetters } };
+            const limit = limitOf(msg);
+            if (limit === undefined) {
+                const [queued, deadLetters] = await Promise.all([sender.queuedList(), sender.deadLetterList()]);
+                return { payload: { queued, deadLetters } };
+            }
+            // A page of a large backlog says how much it left out.
+            const [queued, deadLetters, deadLetterCount] = await Promise.all([
+                sender.queuedList(limit),
+                sender.deadLetterList(limit),
+                sender.deadLetterCount(),
+            ]);
+            return { payload: { queued, deadLetters, queuedCount: sender.snapshot()?.queued ?? queued.length, deadLetterCount } };
         }
         case 'replay-all':
             return counted('replayed', await sender.replay());
