@@ -196,6 +196,9 @@ describe('ccaas-redis over TLS in sentinel and cluster mode', function () {
                 const firstPort = group.primaryPort()!;
                 const state = new RedisCallState(lease.connection, 'tls-failover');
                 assert.ok((await state.commit(oneCallCommit('before-failover'))).committed);
+                // Replication is asynchronous (this node has minReplicas 0): the write is sure to outlive the primary
+                // only once the replica confirmed it, as WAIT on the connection that wrote it says.
+                assert.equal(await lease.connection.client.wait(1, 5000), 1, 'the replica has the write before the primary is killed');
                 await group.servers.find((server) => server.port === firstPort)!.stop('SIGKILL');
                 const newPort = await group.waitForFailover(firstPort, 0);
                 await until(
