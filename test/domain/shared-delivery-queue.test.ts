@@ -502,6 +502,18 @@ describeOnEachRedis('Redis outbox scripts', function (kind) {
         assert.deepEqual((await outbox.contents(50)).entries, whole.entries);
     });
 
+    it('the contents while a request is claimed name it as leased (the leases key beside the owners is not read for them)', async () => {
+        const outbox = new RedisOutbox(connection, NODE_ID);
+        const bounds = { maxQueued: 100, maxQueuedBytes: 100_000 };
+        const body = JSON.stringify({ call: { callId: 'L' }, idempotencyKey: 'leased' });
+        assert.equal((await outbox.enqueue('L', body, bounds)).kind, 'queued');
+        const claimed = await outbox.claim('t', { leaseMs: 5000, concurrency: 1, rateIntervalMs: 0 });
+        assert.ok(claimed.kind === 'claimed');
+        const contents = await outbox.contents();
+        assert.equal(contents.leased.get('L'), claimed.key);
+        assert.equal((await outbox.contents(1)).leased.get('L'), claimed.key);
+    });
+
     it('keeps the stored JSON a readable format 2 entry, its byte count exact as attempts grow', async () => {
         const outbox = new RedisOutbox(connection, NODE_ID);
         const body = JSON.stringify({ call: { callId: 'J', list: [], text: 'é/"' }, payload: [], idempotencyKey: 'k' });

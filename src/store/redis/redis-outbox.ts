@@ -474,7 +474,7 @@ export class RedisOutbox {
      * are read, small numbers, then those entries in a second trip).
      */
     async contents(limit?: number): Promise<OutboxContents> {
-        const [entries, ready, owners] = this.keys;
+        const [entries, ready, , owners] = this.keys;
         const client = this.connection.client;
         const read = client.multi().time();
         if (limit === undefined) read.hgetall(entries!);
