@@ -23,14 +23,10 @@ export interface ScriptMonitor {
     stop(): void;
 }
 
-function scriptNames(): Map<string, string> {
-    const names = new Map<string, string>();
-    for (const [name, script] of [...Object.entries(CALL_STATE_SCRIPTS), ...Object.entries(OUTBOX_SCRIPTS)]) names.set(script.sha, name);
-    return names;
-}
+const PACKAGE_SCRIPTS = [...Object.entries(CALL_STATE_SCRIPTS), ...Object.entries(OUTBOX_SCRIPTS)];
 
-function scriptTexts(): Set<string> {
-    return new Set([...Object.values(CALL_STATE_SCRIPTS), ...Object.values(OUTBOX_SCRIPTS)].map((script) => script.lua));
+function scriptNames(): Map<string, string> {
+    return new Map(PACKAGE_SCRIPTS.map(([name, script]) => [script.sha, name]));
 }
 
 /** `observe` is shown each trip counted from the start on (as `counts()`), by its name, with what MONITOR said of it. */
@@ -72,7 +68,7 @@ export async function monitorScripts(urls: string | readonly string[], observe?:
     // Every script loaded on every server first: a server that had not run one yet answers its first EVALSHA with
     // NOSCRIPT and the EVAL that follows loads it, two trips where every later run costs one. Which shard a test's
     // keys land on changes with its node id, so without this a count depended on what earlier tests had run there.
-    await Promise.all(watched.flatMap(({ probe }) => [...scriptTexts()].map((lua) => probe.script('LOAD', lua))));
+    await Promise.all(watched.flatMap(({ probe }) => PACKAGE_SCRIPTS.map(([, script]) => probe.script('LOAD', script.lua))));
     // MONITOR answers OK before it streams: the first marker seen says it has begun.
     await caughtUp();
     counted.clear();

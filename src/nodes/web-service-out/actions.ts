@@ -52,17 +52,11 @@ export async function runAction<C>(sender: Sender<C>, msg: object): Promise<Acti
     switch (action) {
         case 'list': {
             const limit = limitOf(msg);
-            if (limit === undefined) {
-                const [queued, deadLetters] = await Promise.all([sender.queuedList(), sender.deadLetterList()]);
-                return { payload: { queued, deadLetters } };
-            }
+            const [queued, deadLetters] = await Promise.all([sender.queuedList(limit), sender.deadLetterList(limit)]);
+            if (limit === undefined) return { payload: { queued, deadLetters } };
             // A page of a large backlog says how much it left out.
-            const [queued, deadLetters, deadLetterCount] = await Promise.all([
-                sender.queuedList(limit),
-                sender.deadLetterList(limit),
-                sender.deadLetterCount(),
-            ]);
-            return { payload: { queued, deadLetters, queuedCount: sender.snapshot()?.queued ?? queued.length, deadLetterCount } };
+            const queuedCount = sender.snapshot()?.queued ?? queued.length;
+            return { payload: { queued, deadLetters, queuedCount, deadLetterCount: await sender.deadLetterCount() } };
         }
         case 'replay-all':
             return counted('replayed', await sender.replay());
